@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Usage: scripts/lib/supervise.sh 1|2|store [--rejoin]
+#
+# Supervisor of one process of a Heyken installation, started in the background by run_heyken.sh
+# (you do not normally run it by hand). It runs in the foreground:
+#   1|2    java $JAVA_OPTS -jar heyken-core.jar core --id N     (log: data/logs/core-N.log)
+#   store  java $JAVA_OPTS -jar heyken-core.jar store           (log: data/logs/store.log)
+# and writes the JVM's own pid to data/run/<name>.pid (rewritten on every restart) and its own pid
+# to data/run/<name>.supervisor.pid.
+#
+# When the JVM crashes (non-zero exit or killed by a signal) it is restarted AT ONCE, a core with
+# --rejoin (it seeds only its peer; the new incarnation makes the survivor drop the old one, which is
+# the fast path of a crash failover). More than 3 crashes within 30 s back off 1, 2, 5, 10 s.
+# Exit 0 of the JVM is a deliberate stop: the supervisor exits too. Exit 2 of the store (its port is
+# taken) is not retried. SIGTERM/SIGINT to the supervisor: it forwards SIGTERM to the JVM (a core
+# leaves the cluster gracefully), waits up to HEYKEN_STOP_TIMEOUT (30 s), then SIGKILL, and exits.
+#
+#   --rejoin   the first start is already a rejoin (the peer core runs): seed only the peer.
+set -euo pipefail
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+case ${1:-} in
+  -h | --help) print_help "$0"; exit 0 ;;
+  1 | 2) name=core-$1; jvm_args=(core --id "$1") ;;
+  store) name=store; jvm_args=(store) ;;
+  *) print_help "$0" >&2; exit 64 ;;
+esac
+rejoin=0
+[[ ${2:-} == --rejoin ]] && rejoin=1
+
+heyken_load_env
+cd "$HEYKEN_ROOT"
+mkdir -p "$HEYKEN_LOG_DIR" "$HEYKEN_RUN_DIR"
+log=$(log_file "$name")
+pidf=$(pid_file "$name")
+spidf=$(supervisor_pid_file "$name")
+stop_timeout=${HEYKEN_STOP_TIMEOUT:-30}
+
+say() { printf '%s [supervisor %s pid %s] %s\n' "$(now_iso)" "$name" "$$" "$*" >>"$log"; }
+
+if other=$(live_pid "$spidf") && [[ $other != "$$" ]]; then
+  err "$name is already supervised (supervisor pid $other)."
+  exit 1
+fi
+if other=$(live_pid "$pidf"); then
+  err "$name runs without its supervisor (JVM pid $other): stop it with scripts/stop.sh first."
+  exit 1
+fi
+[[ -f $HEYKEN_JAR ]] || die "no jar at $HEYKEN_JAR: build it with 'mvn -q -DskipTests package' (run_heyken.sh does)."
+echo "$$" >"$spidf"
+
+child=''
+stopping=0
+on_signal() {
+  stopping=1
+  if [[ -n $child ]] && pid_alive "$child"; then
+    say "received a stop request: sending SIGTERM to the JVM (pid $child)"
+    kill -TERM "$child" 2>/dev/null || true
+  fi
+}
+trap on_signal TERM INT HUP
+cleanup() {
+  # Remove our pid files, but only while they still name us / our last JVM.
+  [[ $(read_pid "$spidf" 2>/dev/null) == "$$" ]] && rm -f "$spidf"
+  [[ -n $child && $(read_pid "$pidf" 2>/dev/null) == "$child" ]] && rm -f "$pidf"
+  return 0
+}
+trap cleanup EXIT
+
+describe_exit() {
+  if (($1 > 128)); then
+    echo "killed by signal SIG$(kill -l $(($1 - 128)) 2>/dev/null || echo $(($1 - 128))) (status $1)"
+  else
+    echo "exit status $1"
+  fi
+}
+
+# Run the JVM once; sets rc to its exit status. Waits through signals to us; once a stop was
+# requested, waits at most stop_timeout seconds and then kills it.
+run_jvm() {
+  local -a opts args=("${jvm_args[@]}")
+  read -r -a opts <<<"$(heyken_java_opts)"
+  ((rejoin)) && [[ $name == core-* ]] && args+=(--rejoin)
+  java "${opts[@]}" -jar "$HEYKEN_JAR" "${args[@]}" >>"$log" 2>&1 </dev/null &
+  child=$!
+  echo "$child" >"$pidf"
+  say "started JVM pid $child: java ${opts[*]} -jar $HEYKEN_JAR ${args[*]}"
+  local end
+  while :; do
+    rc=0
+    wait "$child" || rc=$?
+    pid_alive "$child" || break
+    if ((stopping)); then
+      end=$((SECONDS + stop_timeout))
+      while pid_alive "$child" && ((SECONDS < end)); do sleep 0.2; done
+      if pid_alive "$child"; then
+        say "the JVM (pid $child) did not stop within ${stop_timeout}s: SIGKILL"
+        kill -KILL "$child" 2>/dev/null || true
+      fi
+      rc=0
+      wait "$child" || rc=$?
+      break
+    fi
+  done
+}
+
+crash_times=()
+backoffs=(1 2 5 10)
+while :; do
+  run_jvm
+  if ((stopping)); then
+    say "JVM pid $child ended on request ($(describe_exit "$rc")); supervisor exits"
+    exit 0
+  fi
+  if ((rc == 0)); then
+    say "JVM pid $child exited with status 0 (deliberate stop); supervisor exits"
+    exit 0
+  fi
+  if [[ $name == store && $rc == 2 ]]; then
+    say "store exited with status 2 (its port $(STORE_PORT) is taken or its configuration is wrong): not restarting"
+    exit 2
+  fi
+  now=$SECONDS
+  recent=()
+  for t in "${crash_times[@]}"; do ((now - t < 30)) && recent+=("$t"); done
+  recent+=("$now")
+  crash_times=("${recent[@]}")
+  n=${#crash_times[@]}
+  rejoin=1
+  if ((n <= 3)); then
+    how='at once'
+    [[ $name == core-* ]] && how='at once with --rejoin'
+    say "JVM pid $child crashed ($(describe_exit "$rc")): restarting $how"
+  else
+    i=$((n - 4))
+    ((i >= ${#backoffs[@]})) && i=$((${#backoffs[@]} - 1))
+    delay=${backoffs[$i]}
+    say "JVM pid $child crashed ($(describe_exit "$rc")), $n crashes within 30 s: restarting in ${delay}s"
+    sleep "$delay" &
+    sleeper=$!
+    wait "$sleeper" || true
+    kill "$sleeper" 2>/dev/null || true
+    if ((stopping)); then
+      say "stop requested while waiting to restart; supervisor exits"
+      exit 0
+    fi
+  fi
+done

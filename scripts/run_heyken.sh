@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# Usage: scripts/run_heyken.sh [--no-build] [--timeout SECONDS]
+#
+# Starts Heyken on this machine, in the background:
+#   heyken-store   the embedded MongoDB-protocol store (skipped when HEYKEN_MONGO_URI is set)
+#   core-1, core-2 the two cores, each under a supervisor that restarts it at once when it crashes
+# Runs scripts/init.sh first when there is no .env, builds the jar (mvn -q -DskipTests package) when
+# it is missing or older than a source, waits until the System Monitor answers and both cores are up,
+# then prints the URLs. Logs go to data/logs/, pid files to data/run/.
+#
+# Running it again while Heyken runs reports what runs and starts only what is missing.
+#
+#   --no-build         never build; fail when the jar is missing
+#   --timeout SECONDS  how long to wait for the cores (default 90)
+#
+# Environment: see README.md (HEYKEN_DATA_DIR, the HEYKEN_*_PORT variables, HEYKEN_MONGO_URI,
+# JAVA_OPTS, ...); .env is read too, a variable set in the environment wins.
+set -euo pipefail
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+build=1
+timeout=90
+while (($#)); do
+  case $1 in
+    -h | --help) print_help "$0"; exit 0 ;;
+    --no-build) build=0 ;;
+    --timeout)
+      [[ ${2:-} =~ ^[0-9]+$ ]] || die "--timeout needs a number of seconds"
+      timeout=$2
+      shift
+      ;;
+    *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
+  esac
+  shift
+done
+
+if [[ ! -f $HEYKEN_ENV_FILE ]]; then
+  info "No $HEYKEN_ENV_FILE yet: running scripts/init.sh first."
+  "$HEYKEN_ROOT/scripts/init.sh"
+  echo
+fi
+heyken_load_env
+for d in store git logs run; do mkdir -p "$HEYKEN_DATA_DIR/$d"; done
+require_java
+for tool in curl python3; do
+  command -v "$tool" >/dev/null || die "$tool is not installed: apt-get install $tool"
+done
+
+use_store=1
+[[ -n ${HEYKEN_MONGO_URI:-} ]] && use_store=0
+names=(core-1 core-2)
+((use_store)) && names=(store core-1 core-2)
+
+# ---------------------------------------------------------------- what runs already
+# state NAME: "supervised" (supervisor and JVM alive, or supervisor restarting it), "unsupervised"
+# (only the JVM is left, its supervisor was killed), "stopped".
+state() {
+  if live_pid "$(supervisor_pid_file "$1")" >/dev/null; then
+    echo supervised
+  elif live_pid "$(pid_file "$1")" >/dev/null; then
+    echo unsupervised
+  else
+    echo stopped
+  fi
+}
+declare -A before
+running=0
+for n in "${names[@]}"; do
+  before[$n]=$(state "$n")
+  [[ ${before[$n]} != stopped ]] && running=$((running + 1))
+done
+
+# ---------------------------------------------------------------- build
+sources_newer_than_jar() {
+  find "$HEYKEN_ROOT" \( -path "$HEYKEN_ROOT/.git" -o -path "$HEYKEN_ROOT/data" -o -path "$HEYKEN_DATA_DIR" \
+    -o -name target -o -name node_modules \) -prune -o -type f \
+    \( -path '*/src/main/*' -o -name pom.xml -o -name application.conf \) -newer "$HEYKEN_JAR" -print -quit
+}
+need_build=''
+if [[ ! -f $HEYKEN_JAR ]]; then
+  need_build='the jar is missing'
+elif newer=$(sources_newer_than_jar) && [[ -n $newer ]]; then
+  need_build="${newer#"$HEYKEN_ROOT"/} is newer than the jar"
+fi
+if [[ -n $need_build ]]; then
+  if ((!build)); then
+    [[ -f $HEYKEN_JAR ]] || die "$need_build and --no-build was given: build with 'mvn -q -DskipTests package'."
+    warn "$need_build; not building (--no-build)."
+  elif users=$(pgrep -f -- "-jar $HEYKEN_JAR" | tr '\n' ' ') && [[ -n $users ]]; then
+    # Rebuilding would replace the jar under running JVMs.
+    [[ -f $HEYKEN_JAR ]] || die "$need_build, but JVMs ($users) use its path: stop them first."
+    warn "$need_build, but JVMs of it run (pids $users): not rebuilding now. Stop (scripts/stop.sh) and run again to use the new code."
+  else
+    command -v mvn >/dev/null || die "$need_build and Maven is not installed: apt-get install maven"
+    info "Building ($need_build): mvn -q -DskipTests package ..."
+    build_log=$HEYKEN_LOG_DIR/build.log
+    if ! (cd "$HEYKEN_ROOT" && mvn -B -q -DskipTests package) >"$build_log" 2>&1; then
+      tail -n 40 "$build_log" >&2
+      die "the build failed (full output: $build_log). Fix the error above and run ./scripts/run_heyken.sh again."
+    fi
+    [[ -f $HEYKEN_JAR ]] || die "the build succeeded but made no $HEYKEN_JAR; check the cores module's packaging."
+    ok "Built $HEYKEN_JAR"
+  fi
+fi
+
+# ---------------------------------------------------------------- output
+redact_uri() { sed -E 's#//[^/@]*@#//***@#' <<<"$1"; }
+
+print_urls() {
+  local m r s l
+  m=$(MONITOR_PORT) r=$(REGISTRY_PORT) s=$(SANDBOX_PORT) l=$(LOGGER_PORT)
+  cat <<EOF
+
+Documented ports (served by the active core):
+  System Monitor      http://127.0.0.1:$m/api/status
+  Component Registry  http://127.0.0.1:$r/api/components
+  Sandbox Manager     http://127.0.0.1:$s/
+  Logger API          http://127.0.0.1:$l/api/logs?limit=10
+Inspection ports (each core, active or standby):
+  core-1              registry $(inspection_port "$r" 1), sandbox $(inspection_port "$s" 1), logger $(inspection_port "$l" 1), monitor http://127.0.0.1:$(inspection_port "$m" 1)/api/status
+  core-2              registry $(inspection_port "$r" 2), sandbox $(inspection_port "$s" 2), logger $(inspection_port "$l" 2), monitor http://127.0.0.1:$(inspection_port "$m" 2)/api/status
+Cluster management:
+  core-1              http://127.0.0.1:$(management_port 1)/cluster/members   (cluster port $(cluster_port 1))
+  core-2              http://127.0.0.1:$(management_port 2)/cluster/members   (cluster port $(cluster_port 2))
+EOF
+  if ((use_store)); then
+    echo "Store:                mongodb://127.0.0.1:$(STORE_PORT)/heyken (data in $HEYKEN_DATA_DIR/store)"
+  else
+    echo "Store:                $(redact_uri "$HEYKEN_MONGO_URI") (HEYKEN_MONGO_URI; no embedded store)"
+  fi
+  echo "Logs:                 $HEYKEN_LOG_DIR/{$(
+    IFS=,
+    echo "${names[*]}"
+  )}.log"
+  echo "PID files:            $HEYKEN_RUN_DIR/"
+  cat <<EOF
+
+Next: ./scripts/status.sh (health table), ./scripts/switch_core.sh 1|2 (planned hand-over),
+      ./scripts/stop.sh (stop everything).
+EOF
+}
+
+print_running() {
+  local n p
+  for n in "${names[@]}"; do
+    p=$(live_pid "$(pid_file "$n")" || echo '-')
+    case $(state "$n") in
+      supervised) printf '  %-7s JVM pid %s, supervised (supervisor pid %s)\n' "$n" "$p" "$(read_pid "$(supervisor_pid_file "$n")")" ;;
+      unsupervised) printf '  %-7s JVM pid %s, NOT supervised: a crash will not be restarted (scripts/stop.sh, then run again)\n' "$n" "$p" ;;
+      stopped) printf '  %-7s not running\n' "$n" ;;
+    esac
+  done
+}
+
+fail_with_log() {
+  local name=$1
+  shift
+  err "$*"
+  local f
+  f=$(log_file "$name")
+  if [[ -f $f ]]; then
+    echo "--- last lines of $f ---" >&2
+    tail -n 30 "$f" >&2
+    echo "---" >&2
+  fi
+  info "What to do: read $f, fix the cause, then ./scripts/stop.sh and ./scripts/run_heyken.sh again." >&2
+  exit 1
+}
+
+if ((running == ${#names[@]})); then
+  ok "Heyken already runs ($HEYKEN_DATA_DIR); nothing started:"
+  print_running
+  if fetch_status 2; then
+    printf '  active core: core-%s, epoch %s (from %s)\n' \
+      "$(status_py get active_core <<<"$STATUS_JSON")" "$(status_py get epoch <<<"$STATUS_JSON")" "$STATUS_SOURCE"
+  else
+    warn "but no core answers /api/status yet: see ./scripts/status.sh and $HEYKEN_LOG_DIR/."
+  fi
+  print_urls
+  exit 0
+fi
+if ((running)); then
+  info "Already running:"
+  print_running
+  info "Starting what is missing."
+fi
+
+start_supervised() { # NAME [--rejoin]
+  local what=${1#core-}
+  setsid nohup "$BASH" "$HEYKEN_ROOT/scripts/lib/supervise.sh" "$what" "${@:2}" \
+    </dev/null >>"$(log_file "$1")" 2>&1 &
+}
+
+# Wait until the supervisor of NAME wrote its pid file (it refuses to start twice).
+wait_supervisor() {
+  local end=$((SECONDS + 10))
+  until live_pid "$(supervisor_pid_file "$1")" >/dev/null; do
+    ((SECONDS < end)) || fail_with_log "$1" "the supervisor of $1 did not start."
+    sleep 0.1
+  done
+}
+
+# ---------------------------------------------------------------- store
+if ((use_store)) && [[ ${before[store]} == stopped ]]; then
+  port=$(STORE_PORT)
+  if port_open "$port"; then
+    die "port $port (store) is taken by another process ($(ss -ltnpH "sport = :$port" 2>/dev/null | sed -E 's/.*users:\(\((.*)\)\)/\1/' | head -1)). Stop it, or set HEYKEN_STORE_PORT, or point HEYKEN_MONGO_URI at a real MongoDB."
+  fi
+  info "Starting heyken-store on 127.0.0.1:$port ..."
+  start_supervised store
+  wait_supervisor store
+  end=$((SECONDS + 30))
+  until port_open "$port"; do
+    live_pid "$(supervisor_pid_file store)" >/dev/null || fail_with_log store "the store stopped while starting."
+    ((SECONDS < end)) || fail_with_log store "the store did not open port $port within 30 s."
+    sleep 0.2
+  done
+  ok "heyken-store listens on 127.0.0.1:$port (pid $(read_pid "$(pid_file store)"))."
+elif ((!use_store)); then
+  info "HEYKEN_MONGO_URI is set: using $(redact_uri "$HEYKEN_MONGO_URI"), no embedded store."
+fi
+
+# ---------------------------------------------------------------- cores
+started=()
+for n in 1 2; do
+  name=core-$n
+  [[ ${before[$name]} == stopped ]] || continue
+  peer=core-$((3 - n))
+  # A core started while its peer runs is a rejoin: it must seed only the peer.
+  if [[ ${before[$peer]} != stopped ]]; then
+    info "Starting $name (rejoining the running $peer) ..."
+    start_supervised "$name" --rejoin
+  else
+    info "Starting $name ..."
+    start_supervised "$name"
+  fi
+  started+=("$name")
+done
+for name in "${started[@]}"; do wait_supervisor "$name"; done
+
+# ---------------------------------------------------------------- wait
+monitor=http://127.0.0.1:$(MONITOR_PORT)/api/status
+info "Waiting up to ${timeout}s for $monitor and both cores up ..."
+start=$SECONDS
+end=$((SECONDS + timeout))
+status=''
+problems=''
+while :; do
+  for name in "${started[@]}"; do
+    live_pid "$(supervisor_pid_file "$name")" >/dev/null ||
+      fail_with_log "$name" "$name stopped while starting (its supervisor exited)."
+  done
+  if status=$(http_get "$monitor" 2) && [[ -n $status ]]; then
+    problems=$(status_py healthy <<<"$status") && break
+  fi
+  if ((SECONDS >= end)); then
+    echo
+    if [[ -z $status ]]; then
+      for name in "${started[@]}"; do tail -n 15 "$(log_file "$name")" | sed "s/^/  $name| /" >&2; done
+      fail_with_log "${started[0]:-core-1}" "$monitor did not answer within ${timeout}s."
+    fi
+    warn "the System Monitor answers, but Heyken is not healthy after ${timeout}s:"
+    echo "  ${problems//$'\n'/$'\n'  }" >&2
+    info "The cores may still be joining: check again with ./scripts/status.sh; logs in $HEYKEN_LOG_DIR/."
+    print_urls
+    exit 1
+  fi
+  if (((SECONDS - start) % 10 == 9)); then printf ' %ss ' $((SECONDS - start)); else printf '.'; fi
+  sleep 1
+done
+echo
+ok "Heyken runs: core-$(status_py get active_core <<<"$status") is active (epoch $(status_py get epoch <<<"$status")), after $((SECONDS - start)) s."
+print_running
+print_urls

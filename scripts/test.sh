@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Usage: scripts/test.sh [extra Maven arguments]
+#
+# The one test command of Heyken (CI runs exactly this, through .ci/run):
+#   1. checks the scripts: bash syntax of every script, and scripts/init.sh in a scratch directory
+#      (creates .env with mode 600, never overwrites a secret);
+#   2. mvn -B verify at the repository root: the unit tests and the failover integration tests,
+#      which start the store and both cores as real JVMs and kill them.
+# Needs only Java 17 and Maven (dependencies come from Maven Central). It uses its own ports and
+# data directories, so a running Heyken is not disturbed.
+set -euo pipefail
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+case ${1:-} in
+  -h | --help) print_help "$0"; exit 0 ;;
+esac
+
+command -v java >/dev/null || die "java is not installed: Heyken needs a Java 17 JDK (apt-get install openjdk-17-jdk-headless)."
+command -v mvn >/dev/null || die "Maven is not installed: apt-get install maven"
+java_major=$(java -version 2>&1 | sed -nE 's/.*version "([0-9]+)(\.[0-9]+)*.*/\1/p' | head -n 1)
+[[ ${java_major:-0} -ge 17 ]] || die "java is version ${java_major:-unknown}; Heyken needs Java 17 or newer (set JAVA_HOME)."
+
+# ---------------------------------------------------------------- 1. scripts
+info "== scripts: syntax and init.sh"
+script_failures=0
+while IFS= read -r -d '' f; do
+  bash -n "$f" || { err "syntax error in $f"; script_failures=$((script_failures + 1)); }
+done < <(find "$HEYKEN_ROOT/scripts" "$HEYKEN_ROOT/bench" "$HEYKEN_ROOT/.ci" -type f \( -name '*.sh' -o -name run \) -print0)
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+init() { HEYKEN_ENV_FILE=$scratch/.env HEYKEN_DATA_DIR=$scratch/data "$HEYKEN_ROOT/scripts/init.sh" >/dev/null; }
+check() { "$@" || { err "init.sh check failed: $*"; script_failures=$((script_failures + 1)); }; }
+init
+check test "$(stat -c %a "$scratch/.env")" = 600
+for d in store git logs run; do check test -d "$scratch/data/$d"; done
+token=$(sed -n 's/^HEYKEN_API_TOKEN=//p' "$scratch/.env")
+check test "${#token}" -ge 32
+sed -i '/^ROCKETCHAT_BOT_PASSWORD=/d' "$scratch/.env"
+init
+check grep -qx "HEYKEN_API_TOKEN=$token" "$scratch/.env"
+check grep -q '^ROCKETCHAT_BOT_PASSWORD=..*' "$scratch/.env"
+check test "$(grep -c '^HEYKEN_API_TOKEN=' "$scratch/.env")" = 1
+if command -v shellcheck >/dev/null; then
+  shellcheck -x "$HEYKEN_ROOT"/scripts/*.sh "$HEYKEN_ROOT"/scripts/lib/*.sh "$HEYKEN_ROOT"/bench/*.sh ||
+    { err "shellcheck found problems in the scripts"; script_failures=$((script_failures + 1)); }
+fi
+((script_failures == 0)) || die "$script_failures script check(s) failed (see above)."
+ok "scripts: ok"
+
+# ---------------------------------------------------------------- 2. Maven
+info "== mvn -B verify (unit tests and the failover integration tests with real JVMs)"
+cd "$HEYKEN_ROOT"
+if ! mvn -B -ntp verify "$@"; then
+  err "the tests failed. Find the failing test in the Maven output above ('Tests run: ... FAILURE'), the"
+  err "details in <module>/target/surefire-reports/ and failsafe-reports/, and the logs of the JVMs the"
+  err "integration tests started under <module>/target/. Rerun one test with: mvn -B verify -pl <module> -am -Dtest=<Class> -Dsurefire.failIfNoSpecifiedTests=false"
+  exit 1
+fi
+ok "all tests passed."
