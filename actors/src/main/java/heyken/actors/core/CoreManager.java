@@ -1,0 +1,448 @@
+package heyken.actors.core;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import heyken.actors.store.MongoStore;
+import heyken.protocol.CborSerializable;
+import heyken.protocol.api.Problem;
+import heyken.protocol.api.SwitchAccepted;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Set;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cluster singleton that makes its core the active one. On each activation it takes the next epoch from
+ * the {@link EpochFence} and persists {@link CoreActivated}; while active it writes a fenced heartbeat, and
+ * the moment a newer epoch exists (a frozen core that woke up after the other one took over) it stops acting:
+ * the heartbeat is refused, the documented ports are released, and every further request is refused.
+ */
+public final class CoreManager
+    extends EventSourcedBehavior<CoreManager.Command, CoreManager.Event, CoreManager.State> {
+
+  public static final PersistenceId PERSISTENCE_ID = PersistenceId.ofUniqueId("core-manager");
+  public static final String TAG = "core";
+  private static final Logger log = LoggerFactory.getLogger(CoreManager.class);
+
+  // ---------------------------------------------------------------- protocol
+
+  public sealed interface Command extends CborSerializable {}
+
+  /** Asks which core is active under which epoch. */
+  public record GetActive(ActorRef<ActiveCore> replyTo) implements Command {}
+
+  /** Hands the active role to {@code targetCore}; this core leaves and rejoins as standby. */
+  public record RequestSwitch(int targetCore, ActorRef<SwitchOutcome> replyTo)
+      implements Command {}
+
+  /** Sent by the singleton manager on hand-over. */
+  public enum Stop implements Command {
+    INSTANCE
+  }
+
+  enum HeartbeatTick implements Command {
+    INSTANCE
+  }
+
+  record EpochAssigned(long epoch) implements Command {}
+
+  record ActivationFailed(String reason) implements Command {}
+
+  enum RetryActivation implements Command {
+    INSTANCE
+  }
+
+  record HeartbeatDone(long epoch, long supersededBy, String error) implements Command {}
+
+  record SwitchChecked(
+      int targetCore, ActorRef<SwitchOutcome> replyTo, long supersededBy, String error)
+      implements Command {}
+
+  /** Reply to {@link RequestSwitch}: the accepted hand-over, or why not. */
+  public record SwitchOutcome(SwitchAccepted accepted, Problem problem) implements CborSerializable {}
+
+  /** Reply: the active core as this CoreManager knows it; {@code fenced} when it has been superseded. */
+  public record ActiveCore(
+      Integer core, long epoch, Instant since, String reason, Integer previousCore, boolean fenced)
+      implements CborSerializable {}
+
+  public sealed interface Event extends CborSerializable {
+    long epoch();
+  }
+
+  /** A core became active under a new, strictly greater epoch. */
+  public record CoreActivated(int core, long epoch, Integer previousCore, String reason, Instant at)
+      implements Event {}
+
+  /** An operator asked the active core to hand over to another one. */
+  public record SwitchRequested(int fromCore, int toCore, long epoch, Instant at) implements Event {}
+
+  /** State rebuilt from the events; {@code pendingSwitchTo} explains the next activation. */
+  public record State(
+      Integer activeCore,
+      long epoch,
+      Instant activeSince,
+      String reason,
+      Integer previousCore,
+      Integer pendingSwitchTo,
+      long activations)
+      implements CborSerializable {
+
+    @JsonCreator
+    public State {}
+
+    static State empty() {
+      return new State(null, 0, null, null, null, null, 0);
+    }
+
+    /** Why {@code core} becomes active now, judged from what happened before. */
+    String reasonForActivation(int core) {
+      if (activeCore == null) {
+        return "first start";
+      }
+      if (pendingSwitchTo != null && pendingSwitchTo == core) {
+        return "planned switch from core " + activeCore;
+      }
+      if (activeCore == core) {
+        return "core " + core + " restarted (was active under epoch " + epoch + ")";
+      }
+      return "failover: core " + activeCore + " (epoch " + epoch + ") was lost";
+    }
+
+    State apply(Event event) {
+      if (event instanceof CoreActivated a) {
+        return new State(
+            a.core(), a.epoch(), a.at(), a.reason(), a.previousCore(), null, activations + 1);
+      }
+      var s = (SwitchRequested) event;
+      return new State(activeCore, epoch, activeSince, reason, previousCore, s.toCore(), activations);
+    }
+  }
+
+  // ---------------------------------------------------------------- behaviour
+
+  public static Behavior<Command> create(CoreNode node, EpochFence fence, Duration heartbeatInterval) {
+    return Behaviors.setup(
+        context ->
+            Behaviors.withTimers(
+                timers -> new CoreManager(context, timers, node, fence, heartbeatInterval)));
+  }
+
+  /** The production wiring: the fence in the cores' MongoDB, the heartbeat interval from config. */
+  public static Behavior<Command> create(CoreNode node) {
+    return Behaviors.setup(
+        context -> {
+          var system = context.getSystem();
+          Duration interval =
+              system.settings().config().getDuration("heyken.core-manager.heartbeat-interval");
+          return create(node, new EpochFence(MongoStore.get(system).database()), interval);
+        });
+  }
+
+  private final ActorContext<Command> context;
+  private final TimerScheduler<Command> timers;
+  private final CoreNode node;
+  private final EpochFence fence;
+  private final MongoStore store;
+  private final Duration heartbeatInterval;
+  // This incarnation's epoch: 0 until activated. Not state: a restarted CoreManager takes a new one.
+  private long myEpoch;
+  private boolean fenced;
+  private boolean heartbeatInFlight;
+
+  private CoreManager(
+      ActorContext<Command> context,
+      TimerScheduler<Command> timers,
+      CoreNode node,
+      EpochFence fence,
+      Duration heartbeatInterval) {
+    super(
+        PERSISTENCE_ID,
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
+    this.context = context;
+    this.timers = timers;
+    this.node = node;
+    this.fence = fence;
+    this.store = MongoStore.get(context.getSystem());
+    this.heartbeatInterval = heartbeatInterval;
+  }
+
+  @Override
+  public State emptyState() {
+    return State.empty();
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(100, 2).withDeleteEventsOnSnapshot();
+  }
+
+  @Override
+  public Set<String> tagsFor(Event event) {
+    return Set.of(TAG);
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> takeEpoch())
+        .onSignal(PostStop.instance(), state -> stepDown("stopped"))
+        .build();
+  }
+
+  private void takeEpoch() {
+    context.pipeToSelf(
+        store.async(db -> fence.nextEpoch(node.coreId(), node.pid())),
+        (epoch, error) ->
+            error == null ? new EpochAssigned(epoch) : new ActivationFailed(String.valueOf(error.getMessage())));
+  }
+
+  private void stepDown(String why) {
+    if (myEpoch > 0) {
+      log.info("core {} steps down from epoch {}: {}", node.coreId(), myEpoch, why);
+      node.deactivated(myEpoch);
+    }
+  }
+
+  private boolean acting() {
+    return myEpoch > 0 && !fenced;
+  }
+
+  @Override
+  public CommandHandler<Command, Event, State> commandHandler() {
+    var builder = newCommandHandlerBuilder().forAnyState();
+    return builder
+        .onCommand(EpochAssigned.class, this::onEpochAssigned)
+        .onCommand(ActivationFailed.class, this::onActivationFailed)
+        .onCommand(RetryActivation.class, (state, cmd) -> {
+          takeEpoch();
+          return Effect().none();
+        })
+        .onCommand(GetActive.class, this::onGetActive)
+        .onCommand(RequestSwitch.class, this::onRequestSwitch)
+        .onCommand(SwitchChecked.class, this::onSwitchChecked)
+        .onCommand(HeartbeatTick.INSTANCE.getClass(), (state, tick) -> onHeartbeatTick())
+        .onCommand(HeartbeatDone.class, (state, done) -> onHeartbeatDone(done))
+        .onCommand(Stop.INSTANCE.getClass(), (state, stop) -> Effect().stop())
+        .build();
+  }
+
+  private Effect<Event, State> onEpochAssigned(State state, EpochAssigned assigned) {
+    int me = node.coreId();
+    var activated =
+        new CoreActivated(
+            me, assigned.epoch(), state.activeCore(), state.reasonForActivation(me), Instant.now());
+    return Effect()
+        .persist(activated)
+        .thenRun(
+            newState -> {
+              myEpoch = assigned.epoch();
+              log.info(
+                  "core {} is ACTIVE: epoch={} previous_core={} reason=\"{}\"",
+                  me,
+                  myEpoch,
+                  activated.previousCore(),
+                  activated.reason());
+              node.activated(myEpoch);
+              timers.startTimerWithFixedDelay(HeartbeatTick.INSTANCE, heartbeatInterval);
+            })
+        .thenUnstashAll();
+  }
+
+  private Effect<Event, State> onActivationFailed(State state, ActivationFailed failed) {
+    log.warn(
+        "core {} could not take an epoch from the store ({}); retrying in 1 s. Check the store: scripts/status.sh",
+        node.coreId(),
+        failed.reason());
+    timers.startSingleTimer(RetryActivation.INSTANCE, Duration.ofSeconds(1));
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onGetActive(State state, GetActive get) {
+    if (myEpoch == 0 && !fenced) {
+      return Effect().stash();
+    }
+    return Effect()
+        .reply(
+            get.replyTo(),
+            new ActiveCore(
+                state.activeCore(),
+                state.epoch(),
+                state.activeSince(),
+                state.reason(),
+                state.previousCore(),
+                fenced));
+  }
+
+  private Effect<Event, State> onRequestSwitch(State state, RequestSwitch request) {
+    if (myEpoch == 0 && !fenced) {
+      return Effect().stash();
+    }
+    Problem refusal = switchRefusal(request.targetCore());
+    if (refusal != null) {
+      return Effect().reply(request.replyTo(), new SwitchOutcome(null, refusal));
+    }
+    long epoch = myEpoch;
+    context.pipeToSelf(
+        store.async(
+            db -> {
+              fence.check(epoch);
+              return epoch;
+            }),
+        (ok, error) -> checked(request, error));
+    return Effect().none();
+  }
+
+  private SwitchChecked checked(RequestSwitch request, Throwable error) {
+    Throwable cause = error instanceof java.util.concurrent.CompletionException ? error.getCause() : error;
+    if (cause == null) {
+      return new SwitchChecked(request.targetCore(), request.replyTo(), 0, null);
+    }
+    if (cause instanceof EpochFence.StaleEpochException stale) {
+      return new SwitchChecked(request.targetCore(), request.replyTo(), stale.currentEpoch, null);
+    }
+    return new SwitchChecked(request.targetCore(), request.replyTo(), 0, String.valueOf(cause.getMessage()));
+  }
+
+  /** Null when the switch may go ahead, else why not (the operator reads this). */
+  private Problem switchRefusal(int target) {
+    if (!acting()) {
+      return Problem.conflict("not_active",
+          "core " + node.coreId() + " is no longer active (epoch " + myEpoch + " was superseded)");
+    }
+    if (target != 1 && target != 2) {
+      return Problem.badRequest("invalid_target", "target_core must be 1 or 2, got " + target);
+    }
+    if (target == node.coreId()) {
+      return Problem.conflict("already_active", "core " + target + " is already active (epoch " + myEpoch + ")");
+    }
+    boolean targetUp = false;
+    for (var member : Cluster.get(context.getSystem()).state().getMembers()) {
+      if (member.hasRole("core-" + target) && member.status() == MemberStatus.up()) {
+        targetUp = true;
+      }
+    }
+    var unreachable = Cluster.get(context.getSystem()).state().getUnreachable();
+    for (var member : unreachable) {
+      if (member.hasRole("core-" + target)) {
+        targetUp = false;
+      }
+    }
+    if (!targetUp) {
+      return Problem.conflict("target_not_up",
+          "core " + target + " is not up in the cluster, so it cannot take over: start it "
+          + "(scripts/run_heyken.sh starts what is missing) and check scripts/status.sh");
+    }
+    return null;
+  }
+
+  private Effect<Event, State> onSwitchChecked(State state, SwitchChecked checked) {
+    if (checked.supersededBy() > 0) {
+      becomeFenced(checked.supersededBy(), "switch request");
+      return Effect()
+          .reply(
+              checked.replyTo(),
+              new SwitchOutcome(null, Problem.conflict("not_active",
+                  "core " + node.coreId() + " is no longer active: epoch " + myEpoch
+                  + " was superseded by " + checked.supersededBy())));
+    }
+    if (checked.error() != null) {
+      return Effect()
+          .reply(
+              checked.replyTo(),
+              new SwitchOutcome(null, Problem.unavailable("store_unavailable",
+                  "the store could not confirm this core's epoch (" + checked.error()
+                  + "); nothing was changed, try again")));
+    }
+    Problem refusal = switchRefusal(checked.targetCore());
+    if (refusal != null) {
+      return Effect().reply(checked.replyTo(), new SwitchOutcome(null, refusal));
+    }
+    var requested = new SwitchRequested(node.coreId(), checked.targetCore(), myEpoch, Instant.now());
+    return Effect()
+        .persist(requested)
+        .thenRun(
+            newState -> {
+              log.info(
+                  "planned switch: core {} hands over to core {} (epoch {})",
+                  requested.fromCore(),
+                  requested.toCore(),
+                  requested.epoch());
+              checked
+                  .replyTo()
+                  .tell(new SwitchOutcome(
+                      new SwitchAccepted(requested.fromCore(), requested.toCore(), requested.epoch()), null));
+              node.switchAway();
+            });
+  }
+
+  private Effect<Event, State> onHeartbeatTick() {
+    if (!acting() || heartbeatInFlight) {
+      return Effect().none();
+    }
+    heartbeatInFlight = true;
+    long epoch = myEpoch;
+    context.pipeToSelf(
+        store.async(
+            db -> {
+              fence.heartbeat(epoch, node.coreId(), node.pid());
+              return epoch;
+            }),
+        (ok, error) -> {
+          Throwable cause =
+              error instanceof java.util.concurrent.CompletionException ? error.getCause() : error;
+          if (cause instanceof EpochFence.StaleEpochException stale) {
+            return new HeartbeatDone(epoch, stale.currentEpoch, null);
+          }
+          return new HeartbeatDone(epoch, 0, cause == null ? null : String.valueOf(cause.getMessage()));
+        });
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onHeartbeatDone(HeartbeatDone done) {
+    heartbeatInFlight = false;
+    if (done.supersededBy() > 0) {
+      becomeFenced(done.supersededBy(), "heartbeat");
+    } else if (done.error() != null) {
+      log.warn("core {} heartbeat (epoch {}) failed: {}", node.coreId(), done.epoch(), done.error());
+    }
+    return Effect().none();
+  }
+
+  private void becomeFenced(long newerEpoch, String what) {
+    node.recordRefusedWrite();
+    log.warn(
+        "FENCED: core {} {} under epoch {} refused, epoch {} is newer; this core stops acting as active",
+        node.coreId(),
+        what,
+        myEpoch,
+        newerEpoch);
+    if (!fenced) {
+      fenced = true;
+      timers.cancel(HeartbeatTick.INSTANCE);
+      node.deactivated(myEpoch);
+    }
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder().forAnyState().onAnyEvent(State::apply);
+  }
+}

@@ -1,0 +1,91 @@
+package heyken.actors.core;
+
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
+
+/**
+ * What this JVM knows about itself: which core it is, its process, and the epoch under which it is the
+ * active core (0 while standby). The CoreManager singleton sets the epoch when it activates here and clears
+ * it when it stops or finds itself fenced; listeners (the port binder) follow.
+ */
+public final class CoreNode {
+
+  /** Called on activation (epoch &gt; 0) and deactivation (0). */
+  public interface ActivationListener extends LongConsumer {}
+
+  private final int coreId;
+  private final long pid = ProcessHandle.current().pid();
+  private final Instant jvmStartedAt =
+      ProcessHandle.current().info().startInstant().orElse(Instant.now());
+  private final AtomicLong activeEpoch = new AtomicLong();
+  private final AtomicLong fencedWritesRefused = new AtomicLong();
+  private volatile ActivationListener listener = epoch -> {};
+  private volatile Runnable switchAway = () -> {};
+
+  public CoreNode(int coreId) {
+    if (coreId != 1 && coreId != 2) {
+      throw new IllegalArgumentException("core id must be 1 or 2, got " + coreId);
+    }
+    this.coreId = coreId;
+  }
+
+  public int coreId() {
+    return coreId;
+  }
+
+  public int peerId() {
+    return coreId == 1 ? 2 : 1;
+  }
+
+  public long pid() {
+    return pid;
+  }
+
+  /** The JVM's start, not the ActorSystem's: a planned switch restarts the system in the same process. */
+  public Instant startedAt() {
+    return jvmStartedAt;
+  }
+
+  public long activeEpoch() {
+    return activeEpoch.get();
+  }
+
+  public boolean isActive() {
+    return activeEpoch.get() > 0;
+  }
+
+  public long fencedWritesRefused() {
+    return fencedWritesRefused.get();
+  }
+
+  void recordRefusedWrite() {
+    fencedWritesRefused.incrementAndGet();
+  }
+
+  void activated(long epoch) {
+    activeEpoch.set(epoch);
+    listener.accept(epoch);
+  }
+
+  /** Clears the active epoch only if it is still the given one (a newer activation wins). */
+  void deactivated(long epoch) {
+    if (activeEpoch.compareAndSet(epoch, 0)) {
+      listener.accept(0);
+    }
+  }
+
+  public void onActivationChange(ActivationListener listener) {
+    this.listener = listener;
+    listener.accept(activeEpoch.get());
+  }
+
+  /** What a planned switch does to this JVM: leave the cluster and rejoin as standby. Set by the runtime. */
+  public void onSwitchAway(Runnable switchAway) {
+    this.switchAway = switchAway;
+  }
+
+  void switchAway() {
+    switchAway.run();
+  }
+}

@@ -1,0 +1,73 @@
+package heyken.actors.logs;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+import org.bson.Document;
+
+/**
+ * The bounded hand-off between the Logback appender (any thread, must never block) and the
+ * {@link LogShipper} actor that writes batches to MongoDB. When the store is slow or down the buffer fills,
+ * the newest lines are dropped and counted: the count is shown in /api/status, never silent.
+ */
+public final class LogBuffer {
+
+  private static volatile LogBuffer instance = new LogBuffer(20_000);
+
+  private final ArrayBlockingQueue<Document> queue;
+  private final AtomicLong dropped = new AtomicLong();
+  private volatile int coreId;
+  private volatile LongSupplier epoch = () -> 0;
+
+  LogBuffer(int capacity) {
+    this.queue = new ArrayBlockingQueue<>(capacity);
+  }
+
+  public static LogBuffer get() {
+    return instance;
+  }
+
+  /** Resizes the buffer once at start-up (lines already buffered are kept up to the new capacity). */
+  public static synchronized void configure(int capacity, int coreId, LongSupplier epoch) {
+    LogBuffer next = new LogBuffer(capacity);
+    instance.queue.drainTo(next.queue, capacity);
+    next.dropped.set(instance.dropped.get());
+    next.coreId = coreId;
+    next.epoch = epoch;
+    instance = next;
+  }
+
+  int coreId() {
+    return coreId;
+  }
+
+  long epoch() {
+    return epoch.getAsLong();
+  }
+
+  void offer(Document line) {
+    if (!queue.offer(line)) {
+      dropped.incrementAndGet();
+    }
+  }
+
+  List<Document> drain(int max) {
+    var batch = new ArrayList<Document>(Math.min(max, queue.size()));
+    queue.drainTo(batch, max);
+    return batch;
+  }
+
+  int size() {
+    return queue.size();
+  }
+
+  public long dropped() {
+    return dropped.get();
+  }
+
+  void countDropped(long n) {
+    dropped.addAndGet(n);
+  }
+}

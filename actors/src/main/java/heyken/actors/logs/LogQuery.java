@@ -1,0 +1,160 @@
+package heyken.actors.logs;
+
+import heyken.protocol.api.Problem;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.Base64;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.bson.types.ObjectId;
+
+/**
+ * A validated Logger API query: every filter parsed and bounded before anything touches the store.
+ * {@link #parse} answers a {@link Problem} (a 400) for anything it cannot take.
+ */
+public record LogQuery(
+    int limit,
+    Integer minLevel,
+    String component,
+    Integer core,
+    Instant since,
+    Instant until,
+    String contains,
+    Cursor after) {
+
+  public static final int DEFAULT_LIMIT = 100;
+  private static final Pattern RELATIVE = Pattern.compile("-(\\d{1,6})([smhdw])");
+  private static final Pattern WORD = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+
+  /** Where the previous page ended: lines strictly older than this (time, then id). */
+  public record Cursor(Instant time, ObjectId id) {
+    public String token() {
+      String raw = time.toEpochMilli() + ":" + id.toHexString();
+      return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
+    }
+
+    static Cursor parse(String token) {
+      String raw = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+      int colon = raw.indexOf(':');
+      return new Cursor(Instant.ofEpochMilli(Long.parseLong(raw.substring(0, colon))),
+          new ObjectId(raw.substring(colon + 1)));
+    }
+  }
+
+  /** Either a query or the problem with the parameters. */
+  public record Parsed(LogQuery query, Problem problem) {}
+
+  public static Parsed parse(Map<String, String> params, int maxLimit, Instant now) {
+    try {
+      int limit = DEFAULT_LIMIT;
+      if (params.containsKey("limit")) {
+        try {
+          limit = Integer.parseInt(params.get("limit").trim());
+        } catch (NumberFormatException e) {
+          return fail("invalid_limit", "limit must be a whole number, got '" + params.get("limit") + "'");
+        }
+        if (limit < 1) {
+          return fail("invalid_limit", "limit must be at least 1");
+        }
+        limit = Math.min(limit, maxLimit); // clamped, not refused: asking for a lot gets the most allowed
+      }
+      Integer level = null;
+      if (params.containsKey("level")) {
+        level = levelValue(params.get("level"));
+        if (level == null) {
+          return fail("invalid_level", "level must be one of TRACE, DEBUG, INFO, WARN, ERROR");
+        }
+      }
+      String component = params.get("component");
+      if (component != null && !WORD.matcher(component).matches()) {
+        return fail("invalid_component", "component must be 1-64 characters of letters, digits, '.', '_' or '-'");
+      }
+      Integer core = null;
+      if (params.containsKey("core")) {
+        String c = params.get("core").trim().replaceFirst("^core-", "");
+        if (!c.equals("1") && !c.equals("2")) {
+          return fail("invalid_core", "core must be 1 or 2");
+        }
+        core = Integer.parseInt(c);
+      }
+      Instant since = params.containsKey("since") ? time(params.get("since"), now) : null;
+      Instant until = params.containsKey("until") ? time(params.get("until"), now) : null;
+      if (since != null && until != null && since.isAfter(until)) {
+        return fail("invalid_range", "since (" + since + ") is after until (" + until + ")");
+      }
+      String contains = params.get("contains");
+      if (contains != null && contains.length() > 200) {
+        return fail("invalid_contains", "contains must be at most 200 characters");
+      }
+      Cursor after = null;
+      if (params.containsKey("after")) {
+        try {
+          after = Cursor.parse(params.get("after"));
+        } catch (RuntimeException e) {
+          return fail("invalid_cursor", "after must be the 'next' token of a previous page");
+        }
+      }
+      return new Parsed(new LogQuery(limit, level, component, core, since, until, contains, after), null);
+    } catch (TimeException e) {
+      return fail("invalid_time", e.getMessage());
+    }
+  }
+
+  private static Parsed fail(String error, String detail) {
+    return new Parsed(null, Problem.badRequest(error, detail));
+  }
+
+  /** Logback's level numbers, so that "level=WARN" means WARN and above. */
+  static Integer levelValue(String level) {
+    return switch (level.trim().toUpperCase(Locale.ROOT)) {
+      case "TRACE" -> 5000;
+      case "DEBUG" -> 10000;
+      case "INFO" -> 20000;
+      case "WARN", "WARNING" -> 30000;
+      case "ERROR" -> 40000;
+      default -> null;
+    };
+  }
+
+  private static final class TimeException extends RuntimeException {
+    TimeException(String message) {
+      super(message);
+    }
+  }
+
+  /** ISO-8601 instant or date, "now", or relative to now: -30s, -15m, -1h, -2d, -1w. */
+  static Instant time(String value, Instant now) {
+    String v = value.trim();
+    if (v.equalsIgnoreCase("now")) {
+      return now;
+    }
+    Matcher m = RELATIVE.matcher(v);
+    if (m.matches()) {
+      long n = Long.parseLong(m.group(1));
+      Duration d = switch (m.group(2)) {
+        case "s" -> Duration.ofSeconds(n);
+        case "m" -> Duration.ofMinutes(n);
+        case "h" -> Duration.ofHours(n);
+        case "d" -> Duration.ofDays(n);
+        default -> Duration.ofDays(7 * n);
+      };
+      return now.minus(d);
+    }
+    try {
+      return Instant.parse(v);
+    } catch (DateTimeParseException e) {
+      try {
+        return LocalDate.parse(v).atStartOfDay().toInstant(ZoneOffset.UTC);
+      } catch (DateTimeParseException e2) {
+        throw new TimeException("'" + value + "' is not a time: use ISO-8601 (2026-11-25T10:00:00Z or "
+            + "2026-11-25) or a relative time like -30m, -1h, -2d");
+      }
+    }
+  }
+}

@@ -1,0 +1,137 @@
+package heyken.actors.monitor;
+
+import com.typesafe.config.Config;
+import heyken.actors.store.MongoStore;
+import heyken.protocol.api.SystemStatus.ComponentStatus;
+import heyken.sandbox.DockerEngine;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
+import org.bson.Document;
+
+/**
+ * Checks the components a core depends on — the store, the Docker engine, Rocket.Chat, Ollama — and says for
+ * each one that is down why and what to do. Results are cached briefly so /api/status stays fast.
+ */
+public final class ComponentProbes {
+
+  private final MongoStore store;
+  private final boolean embeddedStore;
+  private final String dockerHost;
+  private final String rocketChatUrl;
+  private final String ollamaUrl;
+  private final Duration timeout;
+  private final Duration cacheFor;
+  private final HttpClient http;
+  private DockerEngine docker;
+  private CompletableFuture<List<ComponentStatus>> cached;
+  private long cachedAtNanos;
+
+  public ComponentProbes(MongoStore store, Config config) {
+    this.store = store;
+    this.embeddedStore = config.getString("heyken.mongo.uri")
+        .equals("mongodb://" + config.getString("heyken.store.host") + ":" + config.getInt("heyken.store.port") + "/heyken");
+    this.dockerHost = config.getString("heyken.components.docker-host");
+    this.rocketChatUrl = config.getString("heyken.components.rocketchat-url").trim();
+    this.ollamaUrl = config.getString("heyken.components.ollama-url").trim();
+    this.timeout = config.getDuration("heyken.components.probe-timeout");
+    this.cacheFor = config.getDuration("heyken.components.probe-cache");
+    this.http = HttpClient.newBuilder().connectTimeout(timeout).executor(store.blockingExecutor()).build();
+  }
+
+  public synchronized CompletableFuture<List<ComponentStatus>> probe() {
+    if (cached == null || System.nanoTime() - cachedAtNanos > cacheFor.toNanos()) {
+      cachedAtNanos = System.nanoTime();
+      var checks = List.of(
+          async(this::store), async(this::docker), rocketChat(), ollama());
+      cached = CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new))
+          .thenApply(v -> checks.stream().map(CompletableFuture::join).toList());
+    }
+    return cached;
+  }
+
+  private CompletableFuture<ComponentStatus> async(Supplier<ComponentStatus> probe) {
+    return CompletableFuture.supplyAsync(probe, store.blockingExecutor());
+  }
+
+  private ComponentStatus store() {
+    String what = (embeddedStore ? "embedded store " : "MongoDB ") + store.redactedUri();
+    try {
+      store.database().runCommand(new Document("ping", 1));
+      return new ComponentStatus("store", ComponentStatus.UP, what + " answers");
+    } catch (RuntimeException e) {
+      return new ComponentStatus("store", ComponentStatus.DOWN, what + " does not answer (" + brief(e) + "): "
+          + (embeddedStore ? "start it with scripts/run_heyken.sh" : "check HEYKEN_MONGO_URI and that MongoDB runs"));
+    }
+  }
+
+  private ComponentStatus docker() {
+    try {
+      synchronized (this) {
+        if (docker == null) {
+          docker = new DockerEngine(dockerHost, timeout);
+        }
+      }
+      return new ComponentStatus("docker", ComponentStatus.UP, "Docker engine " + docker.version() + " at " + dockerHost);
+    } catch (RuntimeException e) {
+      return new ComponentStatus("docker", ComponentStatus.DOWN, e.getMessage());
+    }
+  }
+
+  private CompletableFuture<ComponentStatus> rocketChat() {
+    if (rocketChatUrl.isEmpty()) {
+      return CompletableFuture.completedFuture(new ComponentStatus("rocketchat", ComponentStatus.NOT_CONFIGURED,
+          "ROCKETCHAT_URL is not set: the bot lives in the web console only; set ROCKETCHAT_URL in .env "
+              + "(e.g. http://localhost:3100) and restart to use Rocket.Chat"));
+    }
+    return get("rocketchat", rocketChatUrl, "/api/info", "Rocket.Chat",
+        "start Rocket.Chat (docker/docker-compose.yml) or correct ROCKETCHAT_URL in .env");
+  }
+
+  private CompletableFuture<ComponentStatus> ollama() {
+    if (ollamaUrl.isEmpty()) {
+      return CompletableFuture.completedFuture(new ComponentStatus("ollama", ComponentStatus.NOT_CONFIGURED,
+          "OLLAMA_URL is empty: free-text answers are off; set it in .env (default http://localhost:11434)"));
+    }
+    return get("ollama", ollamaUrl, "/api/version", "Ollama",
+        "start Ollama (`ollama serve`) and pull the model (`ollama pull llama3`), or correct OLLAMA_URL in .env");
+  }
+
+  private CompletableFuture<ComponentStatus> get(String name, String base, String path, String what, String todo) {
+    URI uri;
+    try {
+      uri = URI.create(base.replaceAll("/+$", "") + path);
+    } catch (IllegalArgumentException e) {
+      return CompletableFuture.completedFuture(
+          new ComponentStatus(name, ComponentStatus.DOWN, base + " is not a URL (" + e.getMessage() + "): " + todo));
+    }
+    var request = HttpRequest.newBuilder(uri).timeout(timeout).GET().build();
+    return http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).handle((response, error) -> {
+      if (error != null) {
+        Throwable cause = error instanceof CompletionException ? error.getCause() : error;
+        return new ComponentStatus(name, ComponentStatus.DOWN,
+            what + " at " + base + " does not answer (" + brief(cause) + "): " + todo);
+      }
+      if (response.statusCode() >= 400) {
+        return new ComponentStatus(name, ComponentStatus.DOWN,
+            what + " at " + base + " answered " + response.statusCode() + " on " + path + ": " + todo);
+      }
+      String body = response.body();
+      String version = body.replaceAll("(?s).*\"version\"\\s*:\\s*\"([^\"]{1,40})\".*", "$1");
+      return new ComponentStatus(name, ComponentStatus.UP,
+          what + (version.equals(body) ? "" : " " + version) + " at " + base);
+    });
+  }
+
+  private static String brief(Throwable t) {
+    String m = t.getMessage();
+    String s = t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+    return s.length() > 200 ? s.substring(0, 200) + "…" : s;
+  }
+}

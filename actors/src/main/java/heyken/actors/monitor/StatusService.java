@@ -1,0 +1,170 @@
+package heyken.actors.monitor;
+
+import heyken.actors.core.CoreManager;
+import heyken.actors.core.CoreNode;
+import heyken.actors.logs.LogBuffer;
+import heyken.protocol.api.SystemStatus;
+import heyken.protocol.api.SystemStatus.ComponentStatus;
+import heyken.protocol.api.SystemStatus.CoreStatus;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+
+/**
+ * Assembles {@code GET :5021/api/status} from what the cluster, each core and the CoreManager say. Every
+ * question has a short deadline: a core that does not answer is shown as such, never waited for.
+ */
+public final class StatusService {
+
+  private static final Duration ASK = Duration.ofMillis(1500);
+
+  private final ActorSystem<?> system;
+  private final CoreNode node;
+  private final ActorRef<CoreManager.Command> coreManager;
+  private final ComponentProbes probes;
+  private final String host;
+  private final Map<Integer, Integer> clusterPorts = new HashMap<>();
+  private final Map<Integer, Integer> managementPorts = new HashMap<>();
+  private final int monitorPort;
+  private final int inspectionOffset;
+
+  public StatusService(
+      ActorSystem<?> system, CoreNode node, ActorRef<CoreManager.Command> coreManager, ComponentProbes probes) {
+    this.system = system;
+    this.node = node;
+    this.coreManager = coreManager;
+    this.probes = probes;
+    var config = system.settings().config();
+    this.host = config.getString("heyken.bind-host");
+    for (int id = 1; id <= 2; id++) {
+      clusterPorts.put(id, config.getInt("heyken.cluster.core-" + id + ".port"));
+      managementPorts.put(id, config.getInt("heyken.management.core-" + id + ".port"));
+    }
+    this.monitorPort = config.getInt("heyken.http.monitor-port");
+    this.inspectionOffset = config.getInt("heyken.http.inspection-port-offset");
+  }
+
+  public CompletionStage<CoreManager.ActiveCore> active() {
+    return AskPattern.ask(coreManager, CoreManager.GetActive::new, ASK, system.scheduler());
+  }
+
+  public CompletionStage<SystemStatus> status() {
+    var active = active().toCompletableFuture().handle((a, e) -> e == null ? a : null);
+    var infos = coreInfos();
+    var components = probes.probe();
+    return CompletableFuture.allOf(active, infos, components).thenApply(v ->
+        assemble(active.join(), infos.join(), components.join()));
+  }
+
+  private CompletableFuture<Map<Integer, CoreInfo.Info>> coreInfos() {
+    CompletionStage<Receptionist.Listing> listing =
+        AskPattern.ask(system.receptionist(), r -> Receptionist.find(CoreInfo.KEY, r), ASK, system.scheduler());
+    return listing.toCompletableFuture().thenCompose(l -> {
+      var asks = new ArrayList<CompletableFuture<CoreInfo.Info>>();
+      for (var ref : l.getServiceInstances(CoreInfo.KEY)) {
+        asks.add(AskPattern.<CoreInfo.Command, CoreInfo.Info>ask(ref, CoreInfo.GetInfo::new, ASK, system.scheduler())
+            .toCompletableFuture().handle((info, e) -> e == null ? info : null));
+      }
+      return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).thenApply(x -> {
+        var byCore = new HashMap<Integer, CoreInfo.Info>();
+        asks.forEach(a -> {
+          var info = a.join();
+          if (info != null) {
+            byCore.merge(info.coreId(), info, (p, q) -> p.startedAtMillis() > q.startedAtMillis() ? p : q);
+          }
+        });
+        return (Map<Integer, CoreInfo.Info>) byCore;
+      });
+    }).exceptionally(e -> Map.of());
+  }
+
+  private SystemStatus assemble(
+      CoreManager.ActiveCore active, Map<Integer, CoreInfo.Info> infos, List<ComponentStatus> components) {
+    var cluster = Cluster.get(system).state();
+    var cores = new ArrayList<CoreStatus>();
+    long now = System.currentTimeMillis();
+    boolean knownActive = active != null && !active.fenced() && active.core() != null;
+    int activeCount = 0;
+    int upCount = 0;
+    long refused = node.fencedWritesRefused();
+    long dropped = LogBuffer.get().dropped();
+    for (int id = 1; id <= 2; id++) {
+      Member member = null;
+      for (Member m : cluster.getMembers()) {
+        if (m.hasRole("core-" + id) && (member == null || m.isOlderThan(member) == false)) {
+          member = m;
+        }
+      }
+      String status = member == null ? "absent" : memberStatus(member);
+      for (Member m : cluster.getUnreachable()) {
+        if (m.hasRole("core-" + id)) {
+          status = "unreachable";
+        }
+      }
+      var info = infos.get(id);
+      boolean isActive = knownActive && info != null && info.activeEpoch() == active.epoch()
+          && active.core() == id && "up".equals(status);
+      if (isActive) {
+        activeCount++;
+      }
+      if ("up".equals(status)) {
+        upCount++;
+      }
+      if (info != null && info.coreId() != node.coreId()) {
+        refused += info.fencedWritesRefused();
+        dropped += info.logLinesDropped();
+      }
+      String address = member != null ? member.address().toString()
+          : "pekko://" + system.name() + "@" + host + ":" + clusterPorts.get(id);
+      cores.add(new CoreStatus(
+          id, address, status, isActive,
+          info == null ? null : info.pid(),
+          info == null ? null : Math.max(0, (now - info.startedAtMillis()) / 1000),
+          "http://" + host + ":" + managementPorts.get(id),
+          "http://" + host + ":" + (monitorPort + inspectionOffset * id)));
+    }
+    boolean storeUp = components.stream().anyMatch(c -> c.name().equals("store") && c.status().equals("up"));
+    Integer activeCore = knownActive ? active.core() : null;
+    return new SystemStatus(
+        activeCore,
+        active == null ? 0 : active.epoch(),
+        active == null || active.since() == null ? null : active.since().toString(),
+        active == null ? null : active.reason(),
+        node.coreId(),
+        cores,
+        components,
+        dropped,
+        refused,
+        storeUp && upCount == 2 && activeCount == 1);
+  }
+
+  private static String memberStatus(Member m) {
+    MemberStatus s = m.status();
+    if (s == MemberStatus.up()) {
+      return "up";
+    }
+    if (s == MemberStatus.joining() || s == MemberStatus.weaklyUp()) {
+      return "joining";
+    }
+    if (s == MemberStatus.leaving() || s == MemberStatus.exiting()) {
+      return "leaving";
+    }
+    if (s == MemberStatus.down()) {
+      return "down";
+    }
+    return "absent";
+  }
+
+}

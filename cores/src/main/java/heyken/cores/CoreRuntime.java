@@ -1,0 +1,177 @@
+package heyken.cores;
+
+import com.mongodb.client.model.Filters;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import heyken.actors.cluster.MongoLease;
+import heyken.actors.core.CoreNode;
+import heyken.actors.logs.LogBuffer;
+import heyken.actors.store.MongoStore;
+import heyken.http.Auth;
+import java.time.Duration;
+import java.util.Date;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Pattern;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.cluster.typed.JoinSeedNodes;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one core for the life of the JVM. A planned switch terminates the ActorSystem (leave + singleton
+ * hand-over) and starts a new one in the same process on the same port, seeding only the peer, so the core
+ * comes back as standby. Any other end of the ActorSystem (downed by the other side, for instance) ends the
+ * JVM with a non-zero code and the supervisor restarts it at once.
+ */
+public final class CoreRuntime {
+
+  private static final Logger log = LoggerFactory.getLogger(CoreRuntime.class);
+  private static final Pattern SINGLETON_LEASE = Pattern.compile("-singleton-");
+
+  private final Config base;
+  private final CoreNode node;
+  private final String version;
+
+  CoreRuntime(Config base, int coreId, String version) {
+    this.base = base;
+    this.node = new CoreNode(coreId);
+    this.version = version;
+  }
+
+  /** Returns the process exit code. */
+  int run(boolean restarted) {
+    var problem = Auth.startupProblem(base);
+    if (problem.isPresent()) {
+      System.err.println("heyken core-" + node.coreId() + ": " + problem.get());
+      return 2;
+    }
+    if (Auth.from(base).enabled() && base.getString("heyken.auth.api-token").isBlank()) {
+      log.warn("no HEYKEN_API_TOKEN configured: every mutating request will be refused (run scripts/init.sh)");
+    }
+    LogBuffer.configure(base.getInt("heyken.logs.buffer-size"), node.coreId(), node::activeEpoch);
+    boolean rejoin = restarted;
+    while (true) {
+      Config config = configFor(node.coreId());
+      ActorSystem<Void> system =
+          ActorSystem.create(Guardian.create(node, version), config.getString("heyken.cluster.system-name"), config);
+      var switching = new AtomicBoolean();
+      node.onSwitchAway(() -> {
+        if (switching.compareAndSet(false, true)) {
+          // let the 202 of the switch request leave before the ports close
+          system.scheduler().scheduleOnce(Duration.ofMillis(50), system::terminate, system.executionContext());
+        }
+      });
+      join(system, rejoin);
+      system.getWhenTerminated().toCompletableFuture().join();
+      var reason = CoordinatedShutdown.get(system).getShutdownReason();
+      if (switching.get()) {
+        log.info("core {} left the cluster for the planned switch; rejoining as standby", node.coreId());
+        rejoin = true;
+        continue;
+      }
+      if (reason.isPresent() && reason.get() == CoordinatedShutdown.jvmExitReason()) {
+        return 0; // SIGTERM: a deliberate stop
+      }
+      System.err.println("heyken core-" + node.coreId() + ": the actor system ended (" + reason.map(Object::toString)
+          .orElse("no reason given") + "); exiting so that the supervisor restarts this core as standby");
+      return 1;
+    }
+  }
+
+  private Config configFor(int id) {
+    String host = base.getString("heyken.bind-host");
+    return ConfigFactory.empty()
+        .withValue("heyken.core.id", ConfigValueFactory.fromAnyRef(id))
+        .withValue("pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(host))
+        .withValue("pekko.remote.artery.canonical.port",
+            ConfigValueFactory.fromAnyRef(base.getInt("heyken.cluster.core-" + id + ".port")))
+        .withValue("pekko.management.http.hostname", ConfigValueFactory.fromAnyRef(host))
+        .withValue("pekko.management.http.port",
+            ConfigValueFactory.fromAnyRef(base.getInt("heyken.management.core-" + id + ".port")))
+        .withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(List.of("core", "core-" + id)))
+        .withFallback(base);
+  }
+
+  private Address address(ActorSystem<?> system, int id) {
+    return new Address("pekko", system.name(), base.getString("heyken.bind-host"),
+        base.getInt("heyken.cluster.core-" + id + ".port"));
+  }
+
+  /**
+   * Core-1 on a cold start (no active core anywhere) is the first seed and may form the cluster. Everything
+   * else seeds only the peer and may start a cluster itself only when nobody is active (see bootstrap).
+   */
+  private void join(ActorSystem<?> system, boolean rejoin) {
+    var cluster = Cluster.get(system);
+    var self = address(system, node.coreId());
+    var peer = address(system, node.peerId());
+    var store = MongoStore.get(system);
+    // a restart joins at once (every ms counts in a crash failover); only a cold core-1 asks the store first
+    boolean someoneActive = !rejoin && node.coreId() == 1 && activeCoreExists(store);
+    if (!rejoin && node.coreId() == 1 && !someoneActive) {
+      log.info("core-1 cold start: seeds {} and {}", self, peer);
+      cluster.manager().tell(new JoinSeedNodes(List.of(self, peer)));
+      return;
+    }
+    log.info("core-{} joins its peer {} ({}{})", node.coreId(), peer, rejoin ? "restart" : "cold start",
+        someoneActive ? ", a core is active" : "");
+    cluster.manager().tell(new JoinSeedNodes(List.of(peer)));
+    Duration after = base.getDuration("heyken.cluster.bootstrap-after");
+    CompletableFuture.runAsync(() -> bootstrapIfAlone(system, store, self, after), store.blockingExecutor());
+  }
+
+  private void bootstrapIfAlone(ActorSystem<?> system, MongoStore store, Address self, Duration after) {
+    var cluster = Cluster.get(system);
+    long deadline = System.nanoTime() + after.toNanos();
+    while (!system.whenTerminated().isCompleted()) {
+      MemberStatus status = cluster.selfMember().status();
+      if (status == MemberStatus.up() || status == MemberStatus.weaklyUp() || status == MemberStatus.leaving()
+          || status == MemberStatus.exiting()) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        try {
+          if (!activeCoreExists(store) && MongoLease.tryAcquireOnce(store.database(),
+              base.getString("heyken.lease.collection"), "heyken-bootstrap", self.toString(), Duration.ofSeconds(30))) {
+            log.warn("core-{} found no peer and no active core for {} s: starting the cluster itself",
+                node.coreId(), after.toSeconds());
+            cluster.manager().tell(new Join(self));
+            return;
+          }
+        } catch (RuntimeException e) {
+          log.warn("core-{} could not check the store before bootstrapping ({}); still waiting for the peer",
+              node.coreId(), e.getMessage());
+        }
+        deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+      }
+      try {
+        Thread.sleep(250); // a watchdog on the blocking pool, not synchronization
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  /** Whether any core holds an unexpired singleton lease, i.e. is (or was a moment ago) the active core. */
+  private boolean activeCoreExists(MongoStore store) {
+    try {
+      Date now = MongoStore.serverTime(store.database());
+      var leases = store.database().getCollection(base.getString("heyken.lease.collection"));
+      return leases.countDocuments(Filters.and(
+          Filters.regex("name", SINGLETON_LEASE), Filters.gt("expiresAt", now))) > 0;
+    } catch (RuntimeException e) {
+      log.warn("could not read the leases from the store ({}); assuming a core may be active", e.getMessage());
+      return true;
+    }
+  }
+
+}

@@ -1,0 +1,76 @@
+package heyken.cores;
+
+import com.typesafe.config.ConfigFactory;
+import heyken.cores.store.HeykenStore;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The one entry point of the fat jar: {@code store} runs the embedded MongoDB-protocol store,
+ * {@code core --id N [--rejoin]} runs core N. Parses arguments and configuration, nothing else.
+ */
+public final class Main {
+
+  private static final String USAGE = """
+      usage: java -jar heyken-core.jar <command>
+        store                  run the embedded MongoDB-protocol store (heyken.store.*, HEYKEN_STORE_PORT)
+        core --id N [--rejoin] run core N (1 or 2); --rejoin: this is a restart, join the running peer only
+        help                   this text
+      Configuration: application.conf in the jar, overridden by HEYKEN_* environment variables
+      (see README.md) or -Dconfig.file=...""";
+
+  public static void main(String[] args) {
+    List<String> a = Arrays.asList(args);
+    if (a.isEmpty() || a.contains("--help") || a.contains("-h") || a.get(0).equals("help")) {
+      System.out.println(USAGE);
+      System.exit(a.isEmpty() ? 2 : 0);
+    }
+    switch (a.get(0)) {
+      case "store" -> HeykenStore.run(ConfigFactory.load());
+      case "core" -> System.exit(core(a.subList(1, a.size())));
+      default -> {
+        System.err.println("unknown command '" + a.get(0) + "'\n" + USAGE);
+        System.exit(2);
+      }
+    }
+  }
+
+  private static int core(List<String> args) {
+    Integer id = null;
+    boolean rejoin = false;
+    for (int i = 0; i < args.size(); i++) {
+      switch (args.get(i)) {
+        case "--id" -> {
+          if (i + 1 >= args.size()) {
+            return usage("--id needs a value: 1 or 2");
+          }
+          try {
+            id = Integer.parseInt(args.get(++i));
+          } catch (NumberFormatException e) {
+            return usage("--id must be 1 or 2, got '" + args.get(i) + "'");
+          }
+        }
+        case "--rejoin" -> rejoin = true;
+        default -> {
+          return usage("unknown option '" + args.get(i) + "'");
+        }
+      }
+    }
+    if (id == null) {
+      String env = System.getenv("HEYKEN_CORE_ID");
+      id = env == null ? null : Integer.valueOf(env.trim());
+    }
+    if (id == null || (id != 1 && id != 2)) {
+      return usage("which core? give --id 1 or --id 2");
+    }
+    // the console pattern and the store appender read the core id from here
+    System.setProperty("HEYKEN_CORE_ID", String.valueOf(id));
+    String version = Main.class.getPackage().getImplementationVersion();
+    return new CoreRuntime(ConfigFactory.load(), id, version == null ? "dev" : version).run(rejoin);
+  }
+
+  private static int usage(String problem) {
+    System.err.println("heyken core: " + problem + "\n" + USAGE);
+    return 2;
+  }
+}

@@ -1,0 +1,54 @@
+package heyken.http;
+
+import heyken.actors.core.CoreManager;
+import heyken.actors.monitor.StatusService;
+import heyken.protocol.api.SwitchRequest;
+import java.time.Duration;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.Route;
+
+import static org.apache.pekko.http.javadsl.server.Directives.*;
+
+/** System Monitor (:5021): the state of both cores and their components, and the planned switch. */
+public final class MonitorRoutes {
+
+  private final ActorSystem<?> system;
+  private final StatusService status;
+  private final ActorRef<CoreManager.Command> coreManager;
+  private final Auth auth;
+  private final Duration askTimeout;
+
+  public MonitorRoutes(
+      ActorSystem<?> system, StatusService status, ActorRef<CoreManager.Command> coreManager, Auth auth) {
+    this.system = system;
+    this.status = status;
+    this.coreManager = coreManager;
+    this.auth = auth;
+    this.askTimeout = system.settings().config().getDuration("heyken.http.ask-timeout");
+  }
+
+  public Route route() {
+    return ApiErrors.handled(auth.mutating(() -> pathPrefix("api", () -> concat(
+        path("status", () -> get(() ->
+            onSuccess(status.status(), s -> complete(StatusCodes.OK, s, Json.marshaller())))),
+        path(PathMatchers.segment("cores").slash("switch"), () -> post(() ->
+            entity(Json.unmarshaller(SwitchRequest.class), this::switchCore)))))));
+  }
+
+  private Route switchCore(SwitchRequest request) {
+    if (request == null || request.targetCore() == null) {
+      return ApiErrors.error(StatusCodes.BAD_REQUEST, "missing_target_core",
+          "send {\"target_core\": 1} or {\"target_core\": 2}");
+    }
+    var outcome = AskPattern.<CoreManager.Command, CoreManager.SwitchOutcome>ask(
+        coreManager, reply -> new CoreManager.RequestSwitch(request.targetCore(), reply), askTimeout,
+        system.scheduler());
+    return onSuccess(outcome, o -> o.problem() != null
+        ? ApiErrors.problem(o.problem())
+        : complete(StatusCodes.ACCEPTED, o.accepted(), Json.marshaller()));
+  }
+}

@@ -1,0 +1,178 @@
+package heyken.http;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Binds the HTTP APIs of this core. Every core always serves each API on its inspection port (documented
+ * port + offset × core id); the documented ports (5002, 5010, 5020, 5021) are bound only while this core is
+ * the active one, and released the moment it is not. A documented port still held by a core that is going
+ * away is retried until it is free or this core is no longer active.
+ */
+public final class PortBinder {
+
+  private static final Logger log = LoggerFactory.getLogger(PortBinder.class);
+
+  /** One API: its name, its documented port, its routes. */
+  public record Api(String name, int port, Route route) {}
+
+  public interface Command {}
+
+  /** This core became active under {@code epoch} (&gt; 0) or stopped being active (0). */
+  public record ActivationChanged(long epoch) implements Command {}
+
+  /** Which ports are bound right now (for tests and status). */
+  public record GetBound(ActorRef<Map<Integer, String>> replyTo) implements Command {}
+
+  private record Bound(Api api, int port, boolean documented, ServerBinding binding, Throwable error)
+      implements Command {}
+
+  private enum Retry implements Command {
+    INSTANCE
+  }
+
+  private record UnbindAll(ActorRef<Done> replyTo) implements Command {}
+
+  public static Behavior<Command> create(String host, int coreId, int inspectionOffset, List<Api> apis,
+      Duration rebindInterval) {
+    return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+      var binder = new PortBinder(context, timers, host, coreId, inspectionOffset, apis, rebindInterval);
+      var self = context.getSelf();
+      var system = context.getSystem();
+      CoordinatedShutdown.get(system).addTask(
+          CoordinatedShutdown.PhaseServiceUnbind(), "heyken-http-unbind",
+          () -> AskPattern.<Command, Done>ask(self, UnbindAll::new, Duration.ofSeconds(3), system.scheduler())
+              .exceptionally(e -> Done.getInstance()));
+      apis.forEach(api -> binder.bind(api, false));
+      return binder.behavior();
+    }));
+  }
+
+  private final ActorContext<Command> context;
+  private final TimerScheduler<Command> timers;
+  private final String host;
+  private final int coreId;
+  private final int inspectionOffset;
+  private final List<Api> apis;
+  private final Duration rebindInterval;
+  private final Map<Integer, ServerBinding> bindings = new HashMap<>();
+  private final Map<Integer, String> pending = new HashMap<>();
+  private long activeEpoch;
+  private boolean shuttingDown;
+
+  private PortBinder(ActorContext<Command> context, TimerScheduler<Command> timers, String host, int coreId,
+      int inspectionOffset, List<Api> apis, Duration rebindInterval) {
+    this.context = context;
+    this.timers = timers;
+    this.host = host;
+    this.coreId = coreId;
+    this.inspectionOffset = inspectionOffset;
+    this.apis = apis;
+    this.rebindInterval = rebindInterval;
+  }
+
+  private int portOf(Api api, boolean documented) {
+    return documented ? api.port() : api.port() + inspectionOffset * coreId;
+  }
+
+  private void bind(Api api, boolean documented) {
+    int port = portOf(api, documented);
+    if (bindings.containsKey(port) || pending.containsKey(port) || shuttingDown) {
+      return;
+    }
+    pending.put(port, api.name());
+    CompletionStage<ServerBinding> binding =
+        Http.get(context.getSystem()).newServerAt(host, port).bind(api.route());
+    context.pipeToSelf(binding, (b, e) -> new Bound(api, port, documented, b, e));
+  }
+
+  private Behavior<Command> behavior() {
+    return Behaviors.receive(Command.class)
+        .onMessage(ActivationChanged.class, this::onActivationChanged)
+        .onMessage(Bound.class, this::onBound)
+        .onMessageEquals(Retry.INSTANCE, () -> {
+          if (activeEpoch > 0) {
+            apis.forEach(api -> bind(api, true));
+          }
+          apis.forEach(api -> bind(api, false));
+          return Behaviors.same();
+        })
+        .onMessage(GetBound.class, get -> {
+          var view = new HashMap<Integer, String>();
+          bindings.forEach((port, b) -> view.put(port, b.localAddress().toString()));
+          get.replyTo().tell(view);
+          return Behaviors.same();
+        })
+        .onMessage(UnbindAll.class, this::onUnbindAll)
+        .build();
+  }
+
+  private Behavior<Command> onActivationChanged(ActivationChanged changed) {
+    activeEpoch = changed.epoch();
+    if (activeEpoch > 0) {
+      log.info("core {} active (epoch {}): binding the documented ports", coreId, activeEpoch);
+      apis.forEach(api -> bind(api, true));
+    } else if (apis.stream().anyMatch(api -> bindings.containsKey(api.port()) || pending.containsKey(api.port()))) {
+      log.info("core {} is not active: releasing the documented ports", coreId);
+      apis.forEach(api -> release(api.port()));
+    }
+    return Behaviors.same();
+  }
+
+  private void release(int port) {
+    ServerBinding binding = bindings.remove(port);
+    if (binding != null) {
+      binding.unbind();
+    }
+  }
+
+  private Behavior<Command> onBound(Bound bound) {
+    pending.remove(bound.port());
+    if (bound.error() != null) {
+      boolean wanted = !shuttingDown && (!bound.documented() || activeEpoch > 0);
+      if (wanted) {
+        log.warn("could not bind {} on {}:{} ({}); retrying every {} ms", bound.api().name(), host, bound.port(),
+            bound.error().getMessage(), rebindInterval.toMillis());
+        timers.startSingleTimer(Retry.INSTANCE, rebindInterval);
+      }
+      return Behaviors.same();
+    }
+    boolean stillWanted = !shuttingDown && (!bound.documented() || activeEpoch > 0);
+    if (!stillWanted) {
+      bound.binding().unbind(); // deactivated while the bind was under way
+      return Behaviors.same();
+    }
+    bindings.put(bound.port(), bound.binding());
+    log.info("{} listening on http://{}:{} ({})", bound.api().name(), host, bound.port(),
+        bound.documented() ? "documented port, core " + coreId + " active" : "core " + coreId + " inspection port");
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onUnbindAll(UnbindAll cmd) {
+    shuttingDown = true;
+    var unbinds = bindings.values().stream()
+        .map(b -> b.unbind().toCompletableFuture())
+        .toArray(CompletableFuture[]::new);
+    bindings.clear();
+    var replyTo = cmd.replyTo();
+    CompletableFuture.allOf(unbinds).whenComplete((v, e) -> replyTo.tell(Done.getInstance()));
+    return Behaviors.same();
+  }
+}

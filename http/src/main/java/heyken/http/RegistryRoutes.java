@@ -1,0 +1,74 @@
+package heyken.http;
+
+import heyken.actors.registry.ComponentRegistry;
+import heyken.protocol.api.ComponentRegistration;
+import heyken.protocol.api.Problem;
+import heyken.protocol.api.RegisteredComponent;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.Route;
+
+import static org.apache.pekko.http.javadsl.server.Directives.*;
+
+/** Component Registry (:5002): register, list, inspect and remove components. */
+public final class RegistryRoutes {
+
+  private final ActorSystem<?> system;
+  private final ActorRef<ComponentRegistry.Command> registry;
+  private final Auth auth;
+  private final Duration askTimeout;
+
+  public RegistryRoutes(ActorSystem<?> system, ActorRef<ComponentRegistry.Command> registry, Auth auth) {
+    this.system = system;
+    this.registry = registry;
+    this.auth = auth;
+    this.askTimeout = system.settings().config().getDuration("heyken.http.ask-timeout");
+  }
+
+  public Route route() {
+    return ApiErrors.handled(auth.mutating(() -> pathPrefix(PathMatchers.segment("api").slash("components"), () -> concat(
+        pathEndOrSingleSlash(() -> concat(
+            get(() -> answer(ask(ComponentRegistry.ListAll::new), StatusCodes.OK,
+                r -> new RegisteredComponent.Listing(r.components()))),
+            post(() -> entity(Json.unmarshaller(ComponentRegistration.class), this::register)))),
+        path(PathMatchers.segment(), name -> concat(
+            get(() -> answer(ask(reply -> new ComponentRegistry.Get(name, reply)), StatusCodes.OK,
+                ComponentRegistry.Reply::component)),
+            delete(() -> byName(name, () -> onSuccess(
+                ask(reply -> new ComponentRegistry.Deregister(name, "api", reply)),
+                r -> r.problem() != null ? ApiErrors.problem(r.problem()) : complete(StatusCodes.NO_CONTENT))))))))));
+  }
+
+  private Route register(ComponentRegistration registration) {
+    Problem invalid = ComponentRegistry.validate(registration);
+    if (invalid != null) {
+      return ApiErrors.problem(invalid);
+    }
+    return answer(ask(reply -> new ComponentRegistry.Register(registration, "api", reply)), StatusCodes.CREATED,
+        ComponentRegistry.Reply::component);
+  }
+
+  private Route byName(String name, java.util.function.Supplier<Route> inner) {
+    Problem invalid = ComponentRegistry.validateName(name);
+    return invalid != null ? ApiErrors.problem(invalid) : inner.get();
+  }
+
+  private CompletionStage<ComponentRegistry.Reply> ask(
+      Function<ActorRef<ComponentRegistry.Reply>, ComponentRegistry.Command> command) {
+    return AskPattern.ask(registry, command::apply, askTimeout, system.scheduler());
+  }
+
+  private <T> Route answer(
+      CompletionStage<ComponentRegistry.Reply> reply, StatusCode ok, Function<ComponentRegistry.Reply, T> body) {
+    return onSuccess(reply, r -> r.problem() != null
+        ? ApiErrors.problem(r.problem())
+        : complete(ok, body.apply(r), Json.marshaller()));
+  }
+}

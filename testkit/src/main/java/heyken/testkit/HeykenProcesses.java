@@ -1,0 +1,330 @@
+package heyken.testkit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
+
+/**
+ * A whole Heyken installation for tests: the store and both cores as separate JVMs from the real fat jar,
+ * on ports of their own, with a supervisor that restarts a crashed core at once with {@code --rejoin}
+ * (as scripts/lib/supervise.sh does). Kill, freeze and thaw them for real.
+ */
+public final class HeykenProcesses implements AutoCloseable {
+
+  public static final ObjectMapper JSON = new ObjectMapper();
+
+  private final Path jar;
+  private final Path dir;
+  private final Map<String, String> env = new HashMap<>();
+  private final Map<String, Integer> ports = new HashMap<>();
+  private final Map<Integer, Process> cores = new ConcurrentHashMap<>();
+  private final Map<Integer, Integer> restarts = new ConcurrentHashMap<>();
+  private final List<Long> allPids = new ArrayList<>();
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private volatile boolean closing;
+  private Process store;
+  private final String token = "test-token-" + Long.toHexString(System.nanoTime());
+
+  public HeykenProcesses(Path jar, Path dir) throws IOException {
+    this.jar = jar;
+    this.dir = dir;
+    Files.createDirectories(dir.resolve("logs"));
+    // a block of free ports: the documented ones and their inspection offsets must all be free
+    int base = freeBase();
+    ports.put("store", base);
+    ports.put("core1", base + 1);
+    ports.put("core2", base + 2);
+    ports.put("mgmt1", base + 3);
+    ports.put("mgmt2", base + 4);
+    ports.put("registry", base + 10);
+    ports.put("sandbox", base + 11);
+    ports.put("logger", base + 12);
+    ports.put("monitor", base + 13);
+    env.put("HEYKEN_DATA_DIR", dir.toString());
+    env.put("HEYKEN_API_TOKEN", token);
+    env.put("HEYKEN_STORE_PORT", String.valueOf(ports.get("store")));
+    env.put("HEYKEN_CORE1_PORT", String.valueOf(ports.get("core1")));
+    env.put("HEYKEN_CORE2_PORT", String.valueOf(ports.get("core2")));
+    env.put("HEYKEN_CORE1_MANAGEMENT_PORT", String.valueOf(ports.get("mgmt1")));
+    env.put("HEYKEN_CORE2_MANAGEMENT_PORT", String.valueOf(ports.get("mgmt2")));
+    env.put("HEYKEN_REGISTRY_PORT", String.valueOf(ports.get("registry")));
+    env.put("HEYKEN_SANDBOX_PORT", String.valueOf(ports.get("sandbox")));
+    env.put("HEYKEN_LOGGER_PORT", String.valueOf(ports.get("logger")));
+    env.put("HEYKEN_MONITOR_PORT", String.valueOf(ports.get("monitor")));
+    env.put("HEYKEN_INSPECTION_PORT_OFFSET", "100");
+    env.put("DOCKER_HOST", "unix://" + dir.resolve("no-docker.sock"));
+    env.put("OLLAMA_URL", "http://127.0.0.1:" + (base + 50));
+  }
+
+  /** Several runs on one machine must not collide: find a base where the whole block is free. */
+  private static int freeBase() throws IOException {
+    for (int attempt = 0; attempt < 50; attempt++) {
+      int base = 20000 + (int) (Math.random() * 300) * 100;
+      boolean free = true;
+      for (int offset : new int[] {0, 1, 2, 3, 4, 10, 11, 12, 13, 110, 111, 112, 113, 210, 211, 212, 213}) {
+        try (var socket = new ServerSocket(base + offset, 1, java.net.InetAddress.getLoopbackAddress())) {
+          socket.setReuseAddress(true);
+        } catch (IOException e) {
+          free = false;
+          break;
+        }
+      }
+      if (free) {
+        return base;
+      }
+    }
+    throw new IOException("no free block of ports found");
+  }
+
+  public String token() {
+    return token;
+  }
+
+  public int port(String name) {
+    return ports.get(name);
+  }
+
+  /** The port on which core {@code id} always serves an API (documented port + 100 × id). */
+  public int inspectionPort(String api, int id) {
+    return ports.get(api) + 100 * id;
+  }
+
+  public String mongoUri() {
+    return "mongodb://127.0.0.1:" + ports.get("store") + "/heyken";
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  public Path log(String name) {
+    return dir.resolve("logs").resolve(name + ".log");
+  }
+
+  private Process launch(String logName, List<String> args) throws IOException {
+    var command = new ArrayList<String>(List.of(javaBin(), "-Xms64m", "-Xmx512m", "-XX:+ExitOnOutOfMemoryError",
+        "-XX:TieredStopAtLevel=1", "-jar", jar.toString()));
+    command.addAll(args);
+    var pb = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log(logName).toFile()));
+    pb.environment().putAll(env);
+    Process p = pb.start();
+    synchronized (allPids) {
+      allPids.add(p.pid());
+    }
+    return p;
+  }
+
+  private static String javaBin() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  public void startStore() throws IOException {
+    store = launch("store", List.of("store"));
+    await("store listening", Duration.ofSeconds(30), () -> {
+      try (var s = new java.net.Socket("127.0.0.1", ports.get("store"))) {
+        return true;
+      } catch (IOException e) {
+        return false;
+      }
+    });
+  }
+
+  /** Starts core {@code id} under supervision: a crash is followed at once by a restart with --rejoin. */
+  public void startCore(int id) throws IOException {
+    startCore(id, false);
+  }
+
+  private void startCore(int id, boolean rejoin) throws IOException {
+    var args = new ArrayList<>(List.of("core", "--id", String.valueOf(id)));
+    if (rejoin) {
+      args.add("--rejoin");
+    }
+    Process p = launch("core-" + id, args);
+    cores.put(id, p);
+    p.onExit().thenRun(() -> {
+      if (!closing && cores.get(id) == p) {
+        restarts.merge(id, 1, Integer::sum);
+        try {
+          startCore(id, true);
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+    });
+  }
+
+  public long pid(int coreId) {
+    return cores.get(coreId).pid();
+  }
+
+  public int restarts(int coreId) {
+    return restarts.getOrDefault(coreId, 0);
+  }
+
+  public void kill9(int coreId) {
+    cores.get(coreId).destroyForcibly(); // SIGKILL on Linux
+  }
+
+  public void signal(int coreId, String signal) throws IOException, InterruptedException {
+    new ProcessBuilder("kill", "-" + signal, String.valueOf(pid(coreId))).inheritIO().start().waitFor();
+  }
+
+  // ---------------------------------------------------------------- HTTP
+
+  public record Response(int status, JsonNode body, String raw) {}
+
+  public Response get(int port, String path) {
+    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).GET());
+  }
+
+  public Response post(int port, String path, String json, String bearer) {
+    var b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(json));
+    if (bearer != null) {
+      b.header("Authorization", "Bearer " + bearer);
+    }
+    return send(b);
+  }
+
+  public Response send(HttpRequest.Builder request) {
+    try {
+      var r = http.send(request.timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+      JsonNode body = null;
+      try {
+        body = r.body().isEmpty() ? null : JSON.readTree(r.body());
+      } catch (IOException notJson) {
+        // left null: the caller asserts on raw
+      }
+      return new Response(r.statusCode(), body, r.body());
+    } catch (IOException e) {
+      return new Response(-1, null, e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new Response(-1, null, e.toString());
+    }
+  }
+
+  /** {@code /api/status} from the documented monitor port (the active core), or null. */
+  public JsonNode status() {
+    var r = get(ports.get("monitor"), "/api/status");
+    return r.status() == 200 ? r.body() : null;
+  }
+
+  /** {@code /api/status} as core {@code id} answers it on its inspection port, or null. */
+  public JsonNode statusFrom(int id) {
+    var r = get(inspectionPort("monitor", id), "/api/status");
+    return r.status() == 200 ? r.body() : null;
+  }
+
+  public static JsonNode core(JsonNode status, int id) {
+    for (JsonNode c : status.get("cores")) {
+      if (c.get("id").asInt() == id) {
+        return c;
+      }
+    }
+    throw new AssertionError("no core " + id + " in " + status);
+  }
+
+  /** Waits for the documented monitor port to report a status the predicate accepts; returns it. */
+  public JsonNode awaitStatus(String what, Duration timeout, Predicate<JsonNode> accept) {
+    JsonNode[] last = new JsonNode[1];
+    await(what + " (last status: " + last[0] + ")", timeout, () -> {
+      JsonNode s = status();
+      if (s != null) {
+        last[0] = s;
+      }
+      return s != null && accept.test(s);
+    });
+    return last[0];
+  }
+
+  public interface Condition {
+    boolean holds() throws Exception;
+  }
+
+  /** Polls every 100 ms until the condition holds; fails with {@code what} at the deadline. */
+  public static void await(String what, Duration timeout, Condition condition) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    Throwable last = null;
+    while (System.nanoTime() < deadline) {
+      try {
+        if (condition.holds()) {
+          return;
+        }
+      } catch (Exception | AssertionError e) {
+        last = e;
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted while waiting for " + what);
+      }
+    }
+    throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting for " + what, last);
+  }
+
+  /** The last lines of a process log, for failure messages. */
+  public String tail(String name, int lines) {
+    try {
+      var all = Files.readAllLines(log(name));
+      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    } catch (IOException e) {
+      return "(no log: " + e + ")";
+    }
+  }
+
+  @Override
+  public void close() {
+    closing = true;
+    for (var p : cores.values()) {
+      // a frozen core would ignore SIGTERM forever
+      try {
+        new ProcessBuilder("kill", "-CONT", String.valueOf(p.pid())).start().waitFor();
+      } catch (IOException | InterruptedException ignored) {
+        // best effort
+      }
+      p.destroy();
+    }
+    for (var p : cores.values()) {
+      try {
+        if (!p.waitFor(15, java.util.concurrent.TimeUnit.SECONDS)) {
+          p.destroyForcibly().waitFor();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    if (store != null) {
+      store.destroy();
+      try {
+        if (!store.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+          store.destroyForcibly().waitFor();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    synchronized (allPids) {
+      for (long pid : allPids) {
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+      }
+    }
+  }
+}
