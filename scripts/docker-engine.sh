@@ -20,8 +20,9 @@ PIDFILE=/var/run/docker-heyken.pid
 case ${1:-} in
   -h | --help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
   --stop)
-    if [[ -f $PIDFILE ]] && kill "$(cat "$PIDFILE")" 2>/dev/null; then
-      for _ in $(seq 1 50); do kill -0 "$(cat "$PIDFILE")" 2>/dev/null || break; sleep 0.2; done
+    pid=$(cat "$PIDFILE" 2>/dev/null || true)
+    if [[ -n $pid ]] && kill "$pid" 2>/dev/null; then
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
       echo "Docker engine stopped."
     else
       echo "No Docker engine started by this script runs."
@@ -60,7 +61,15 @@ if ! docker_ image inspect sandbox/busybox:1 >/dev/null 2>&1; then
   trap 'rm -rf "$ctx"' EXIT
   cp /bin/busybox "$ctx/"
   printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\nCMD ["/bin/sh"]\n' >"$ctx/Dockerfile"
-  docker_ build -q -t sandbox/busybox:1 "$ctx" >/dev/null
+  if ! docker_ build -q -t sandbox/busybox:1 "$ctx" >"$ctx/build.log" 2>&1; then
+    cat "$ctx/build.log" >&2
+    echo "error: building sandbox/busybox:1 failed (output above)." >&2
+    exit 1
+  fi
 fi
 echo "Docker engine ready on unix://$SOCK with image sandbox/busybox:1."
-echo "Next: (re)start Heyken (./scripts/stop.sh; ./scripts/run_heyken.sh) so the cores use it; stop the engine with $0 --stop."
+if [[ $SOCK != /var/run/docker.sock ]]; then
+  echo "The cores look at DOCKER_HOST (default unix:///var/run/docker.sock): put DOCKER_HOST=unix://$SOCK in .env."
+fi
+echo "Next: restart Heyken (./scripts/stop.sh; ./scripts/run_heyken.sh) so that the cores use it."
+echo "Stop the engine with: $0 --stop"

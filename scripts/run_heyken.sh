@@ -222,28 +222,48 @@ elif ((!use_store)); then
 fi
 
 # ---------------------------------------------------------------- cores
+start=$SECONDS
+end=$((SECONDS + timeout))
 started=()
-for n in 1 2; do
-  name=core-$n
-  [[ ${before[$name]} == stopped ]] || continue
-  peer=core-$((3 - n))
-  # A core started while its peer runs is a rejoin: it must seed only the peer.
-  if [[ ${before[$peer]} != stopped ]]; then
-    info "Starting $name (rejoining the running $peer) ..."
+if [[ ${before[core-1]} == stopped && ${before[core-2]} == stopped ]]; then
+  # Cold start: core-1 (the first seed) forms the cluster, then core-2 joins it. Starting both at once
+  # makes them compete for the 2 CPUs and lets a slow first seed race the peer's own fallback.
+  info "Starting core-1 ..."
+  start_supervised core-1
+  started+=(core-1)
+  wait_supervisor core-1
+  ready=http://127.0.0.1:$(management_port 1)/ready
+  printf 'Waiting for core-1 to be Up in the cluster (%s) ' "$ready"
+  until http_get "$ready" 2 >/dev/null; do
+    live_pid "$(supervisor_pid_file core-1)" >/dev/null ||
+      { echo; fail_with_log core-1 "core-1 stopped while starting (its supervisor exited)."; }
+    if ((SECONDS >= end)); then
+      echo
+      warn "core-1 is not Up after ${timeout}s; starting core-2 anyway (see $(log_file core-1))."
+      break
+    fi
+    printf '.'
+    sleep 1
+  done
+  echo " $((SECONDS - start)) s"
+  info "Starting core-2 ..."
+  start_supervised core-2
+  started+=(core-2)
+else
+  for n in 1 2; do
+    name=core-$n
+    [[ ${before[$name]} == stopped ]] || continue
+    # A core started while its peer runs is a rejoin: it must seed only the peer.
+    info "Starting $name (rejoining the running core-$((3 - n))) ..."
     start_supervised "$name" --rejoin
-  else
-    info "Starting $name ..."
-    start_supervised "$name"
-  fi
-  started+=("$name")
-done
+    started+=("$name")
+  done
+fi
 for name in "${started[@]}"; do wait_supervisor "$name"; done
 
 # ---------------------------------------------------------------- wait
 monitor=http://127.0.0.1:$(MONITOR_PORT)/api/status
-info "Waiting up to ${timeout}s for $monitor and both cores up ..."
-start=$SECONDS
-end=$((SECONDS + timeout))
+info "Waiting for $monitor and both cores up (up to ${timeout}s after the start) ..."
 status=''
 problems=''
 while :; do

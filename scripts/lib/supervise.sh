@@ -11,7 +11,8 @@
 # When the JVM crashes (non-zero exit or killed by a signal) it is restarted AT ONCE, a core with
 # --rejoin (it seeds only its peer; the new incarnation makes the survivor drop the old one, which is
 # the fast path of a crash failover). More than 3 crashes within 30 s back off 1, 2, 5, 10 s.
-# Exit 0 of the JVM is a deliberate stop: the supervisor exits too. Exit 2 of the store (its port is
+# Exit 0 of the JVM (or its death by a SIGTERM sent to it directly) is a deliberate stop: the
+# supervisor exits too. Exit 2 of the store (its port is
 # taken) is not retried. SIGTERM/SIGINT to the supervisor: it forwards SIGTERM to the JVM (a core
 # leaves the cluster gracefully), waits up to HEYKEN_STOP_TIMEOUT (30 s), then SIGKILL, and exits.
 #
@@ -113,8 +114,9 @@ while :; do
     say "JVM pid $child ended on request ($(describe_exit "$rc")); supervisor exits"
     exit 0
   fi
-  if ((rc == 0)); then
-    say "JVM pid $child exited with status 0 (deliberate stop); supervisor exits"
+  if ((rc == 0 || rc == 143)); then
+    # 143: someone sent the JVM itself a SIGTERM, which is a request to stop, not a crash.
+    say "JVM pid $child ended with $(describe_exit "$rc") (deliberate stop); supervisor exits"
     exit 0
   fi
   if [[ $name == store && $rc == 2 ]]; then
