@@ -38,10 +38,10 @@ public final class RegistryRoutes {
             get(() -> answer(ask(ComponentRegistry.ListAll::new), StatusCodes.OK,
                 r -> new RegisteredComponent.Listing(r.components()))),
             post(() -> entity(Json.unmarshaller(ComponentRegistration.class), this::register)))),
-        path(PathMatchers.segment(), name -> concat(
+        path(PathMatchers.segment(), name -> byName(name, () -> concat(
             get(() -> answer(ask(reply -> new ComponentRegistry.Get(name, reply)), StatusCodes.OK,
                 ComponentRegistry.Reply::component)),
-            delete(() -> byName(name, () -> onSuccess(
+            delete(() -> onSuccess(
                 ask(reply -> new ComponentRegistry.Deregister(name, "api", reply)),
                 r -> r.problem() != null ? ApiErrors.problem(r.problem()) : complete(StatusCodes.NO_CONTENT))))))))));
   }

@@ -243,14 +243,28 @@ public final class HeykenProcesses implements AutoCloseable {
 
   /** Waits for the documented monitor port to report a status the predicate accepts; returns it. */
   public JsonNode awaitStatus(String what, Duration timeout, Predicate<JsonNode> accept) {
+    return awaitStatus(what, timeout, accept, this::status);
+  }
+
+  /** The same, asking core {@code id} on its inspection port (answers whether it is active or not). */
+  public JsonNode awaitStatusFrom(int id, String what, Duration timeout, Predicate<JsonNode> accept) {
+    return awaitStatus(what, timeout, accept, () -> statusFrom(id));
+  }
+
+  private JsonNode awaitStatus(String what, Duration timeout, Predicate<JsonNode> accept,
+      java.util.function.Supplier<JsonNode> source) {
     JsonNode[] last = new JsonNode[1];
-    await(what + " (last status: " + last[0] + ")", timeout, () -> {
-      JsonNode s = status();
-      if (s != null) {
-        last[0] = s;
-      }
-      return s != null && accept.test(s);
-    });
+    try {
+      await(what, timeout, () -> {
+        JsonNode s = source.get();
+        if (s != null) {
+          last[0] = s;
+        }
+        return s != null && accept.test(s);
+      });
+    } catch (AssertionError e) {
+      throw new AssertionError(e.getMessage() + "; last status: " + last[0], e.getCause());
+    }
     return last[0];
   }
 

@@ -139,10 +139,16 @@ public final class CoreManager
   // ---------------------------------------------------------------- behaviour
 
   public static Behavior<Command> create(CoreNode node, EpochFence fence, Duration heartbeatInterval) {
+    return create(node, fence, heartbeatInterval, PERSISTENCE_ID);
+  }
+
+  /** Tests run several CoreManagers side by side, each with its own journal and fence. */
+  static Behavior<Command> create(
+      CoreNode node, EpochFence fence, Duration heartbeatInterval, PersistenceId persistenceId) {
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
-                timers -> new CoreManager(context, timers, node, fence, heartbeatInterval)));
+                timers -> new CoreManager(context, timers, node, fence, heartbeatInterval, persistenceId)));
   }
 
   /** The production wiring: the fence in the cores' MongoDB, the heartbeat interval from config. */
@@ -172,9 +178,10 @@ public final class CoreManager
       TimerScheduler<Command> timers,
       CoreNode node,
       EpochFence fence,
-      Duration heartbeatInterval) {
+      Duration heartbeatInterval,
+      PersistenceId persistenceId) {
     super(
-        PERSISTENCE_ID,
+        persistenceId,
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
     this.context = context;
     this.timers = timers;

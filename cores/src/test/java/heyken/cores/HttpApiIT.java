@@ -1,0 +1,255 @@
+package heyken.cores;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import heyken.testkit.HeykenProcesses;
+import heyken.testkit.HeykenProcesses.Response;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The documented ports over real HTTP on loopback, against a running installation (store + two cores):
+ * what users do right, and every way they can get it wrong — always a JSON {"error","detail"}, never a 500.
+ */
+class HttpApiIT {
+
+  private static HeykenProcesses heyken;
+
+  @BeforeAll
+  static void start() throws Exception {
+    Path jar = Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar"));
+    heyken = new HeykenProcesses(jar, Files.createTempDirectory("heyken-http-"));
+    heyken.startStore();
+    heyken.startCore(1);
+    heyken.startCore(2);
+    heyken.awaitStatus("both cores up", Duration.ofSeconds(90), s -> s.path("healthy").asBoolean());
+  }
+
+  @AfterAll
+  static void stop() {
+    heyken.close();
+  }
+
+  private int registry() {
+    return heyken.port("registry");
+  }
+
+  private Response send(String method, int port, String path, String body, String token, String contentType) {
+    var b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    if (contentType != null) {
+      b.header("Content-Type", contentType);
+    }
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    return heyken.send(b);
+  }
+
+  /** Every error: the status expected, a JSON body with error and detail, and no stack trace. */
+  private static JsonNode assertError(Response r, int status, String error) {
+    assertEquals(status, r.status(), r.raw());
+    assertNotNull(r.body(), "error body is JSON: " + r.raw());
+    assertEquals(error, r.body().path("error").asText(), r.raw());
+    assertFalse(r.body().path("detail").asText().isBlank(), "detail says what to do: " + r.raw());
+    assertFalse(r.raw().contains("\tat ") || r.raw().contains("Exception:"), "no stack trace: " + r.raw());
+    return r.body();
+  }
+
+  @Test
+  void statusNamesTheActiveCoreBothCoresAndTheComponents() {
+    JsonNode s = heyken.status();
+    assertEquals(1, s.get("active_core").asInt());
+    assertTrue(s.get("epoch").asLong() >= 1);
+    assertEquals(2, s.get("cores").size());
+    for (JsonNode core : s.get("cores")) {
+      for (String field : new String[] {"id", "address", "status", "active", "pid", "uptime_s"}) {
+        assertTrue(core.has(field), field + " in " + core);
+      }
+      assertEquals("up", core.get("status").asText());
+    }
+    var names = new java.util.HashMap<String, JsonNode>();
+    s.get("components").forEach(c -> names.put(c.get("name").asText(), c));
+    assertEquals("up", names.get("store").get("status").asText());
+    assertEquals("down", names.get("docker").get("status").asText(), "no engine in this test");
+    assertTrue(names.get("docker").get("detail").asText().contains("scripts/docker-engine.sh"));
+    assertEquals("not_configured", names.get("rocketchat").get("status").asText());
+    assertEquals("down", names.get("ollama").get("status").asText());
+    assertTrue(names.get("ollama").get("detail").asText().contains("ollama serve"));
+    // the standby answers the same route on its inspection port
+    JsonNode fromStandby = heyken.statusFrom(2);
+    assertEquals(2, fromStandby.get("served_by").asInt());
+    assertEquals(1, fromStandby.get("active_core").asInt());
+  }
+
+  @Test
+  void aComponentCanBeRegisteredListedInspectedAndRemoved() {
+    String body = "{\"name\":\"weather-api\",\"url\":\"http://127.0.0.1:" + heyken.port("monitor")
+        + "\",\"health_url\":\"http://127.0.0.1:" + heyken.port("monitor") + "/api/status\",\"version\":\"1.2\"}";
+    var created = heyken.post(registry(), "/api/components", body, heyken.token());
+    assertEquals(201, created.status(), created.raw());
+    assertEquals("weather-api", created.body().get("name").asText());
+    HeykenProcesses.await("the health check to run", Duration.ofSeconds(30), () ->
+        "up".equals(heyken.get(registry(), "/api/components/weather-api").body().path("health").asText()));
+    var list = heyken.get(registry(), "/api/components");
+    assertEquals(200, list.status());
+    var names = new java.util.HashSet<String>();
+    list.body().get("components").forEach(c -> names.add(c.get("name").asText()));
+    assertTrue(names.containsAll(java.util.List.of("weather-api", "core-1", "core-2", "store")), names.toString());
+    var deleted = send("DELETE", registry(), "/api/components/weather-api", null, heyken.token(), null);
+    assertEquals(204, deleted.status(), deleted.raw());
+    assertError(heyken.get(registry(), "/api/components/weather-api"), 404, "unknown_component");
+  }
+
+  @Test
+  void anUnreachableHealthUrlIsShownDownWithTheReason() {
+    var created = heyken.post(registry(), "/api/components",
+        "{\"name\":\"gone\",\"url\":\"http://127.0.0.1:9/\",\"health_url\":\"http://127.0.0.1:9/health\"}", heyken.token());
+    assertEquals(201, created.status(), created.raw());
+    HeykenProcesses.await("the health check to fail", Duration.ofSeconds(30), () ->
+        "down".equals(heyken.get(registry(), "/api/components/gone").body().path("health").asText()));
+    assertTrue(heyken.get(registry(), "/api/components/gone").body().path("health_detail").asText().contains("failed"));
+  }
+
+  @Test
+  void malformedJsonIsABadRequestThatSaysWhere() {
+    var r = heyken.post(registry(), "/api/components", "{\"name\": \"x\", ", heyken.token());
+    assertError(r, 400, "malformed_json");
+    assertError(heyken.post(heyken.port("monitor"), "/api/cores/switch", "not json", heyken.token()), 400,
+        "malformed_json");
+    assertError(send("POST", registry(), "/api/components", "", heyken.token(), "application/json"), 400,
+        "malformed_json");
+  }
+
+  @Test
+  void wrongTypesAndUnknownFieldsAreBadRequests() {
+    assertError(heyken.post(registry(), "/api/components", "{\"name\":5,\"url\":\"http://x/\"}", heyken.token()), 400,
+        "malformed_json");
+    assertError(heyken.post(heyken.port("monitor"), "/api/cores/switch", "{\"target_core\":\"2\"}", heyken.token()),
+        400, "malformed_json");
+    assertError(heyken.post(heyken.port("monitor"), "/api/cores/switch", "{\"target_core\":[2]}", heyken.token()),
+        400, "malformed_json");
+    assertError(heyken.post(registry(), "/api/components", "{\"name\":\"a\",\"url\":\"http://x/\",\"colour\":1}",
+        heyken.token()), 400, "malformed_json");
+    assertError(heyken.post(registry(), "/api/components", "[]", heyken.token()), 400, "malformed_json");
+    assertError(send("POST", registry(), "/api/components", "name=a", heyken.token(),
+        "application/x-www-form-urlencoded"), 415, "unsupported_content_type");
+  }
+
+  @Test
+  void hostileNamesAndUrlsAreRefused() {
+    for (String name : new String[] {"../../etc/passwd", "UPPER", "a b", "", "x".repeat(64), "-lead", "a/b",
+        "\\u0000"}) {
+      var r = heyken.post(registry(), "/api/components",
+          "{\"name\":\"" + name + "\",\"url\":\"http://127.0.0.1/\"}", heyken.token());
+      assertError(r, 400, "invalid_name");
+    }
+    for (String url : new String[] {"file:///etc/passwd", "javascript:alert(1)", "not a url", "http://",
+        "http://x/" + "a".repeat(3000)}) {
+      var r = heyken.post(registry(), "/api/components",
+          "{\"name\":\"ok\",\"url\":" + HeykenProcesses.JSON.valueToTree(url) + "}", heyken.token());
+      assertError(r, 400, "invalid_url");
+    }
+    assertError(heyken.get(registry(), "/api/components/" + URLEncoder.encode("../x", StandardCharsets.UTF_8)), 400,
+        "invalid_name");
+  }
+
+  @Test
+  void unknownNamesAndEndpointsAreNotFound() {
+    assertError(heyken.get(registry(), "/api/components/no-such-thing"), 404, "unknown_component");
+    assertError(send("DELETE", registry(), "/api/components/no-such-thing", null, heyken.token(), null), 404,
+        "unknown_component");
+    assertError(heyken.get(heyken.port("monitor"), "/api/nothing-here"), 404, "not_found");
+    assertError(send("PUT", heyken.port("monitor"), "/api/status", "{}", heyken.token(), "application/json"), 405,
+        "method_not_allowed");
+  }
+
+  @Test
+  void changesNeedTheBearerTokenReadsDoNot() {
+    String body = "{\"name\":\"needs-token\",\"url\":\"http://127.0.0.1/\"}";
+    var missing = heyken.post(registry(), "/api/components", body, null);
+    assertError(missing, 401, "unauthorized");
+    assertError(heyken.post(registry(), "/api/components", body, "wrong-token"), 401, "unauthorized");
+    assertError(heyken.post(heyken.port("monitor"), "/api/cores/switch", "{\"target_core\":2}", null), 401,
+        "unauthorized");
+    assertError(send("DELETE", registry(), "/api/components/core-1", null, null, null), 401, "unauthorized");
+    assertEquals(200, heyken.get(registry(), "/api/components/core-1").status(), "the core is still registered");
+    assertEquals(200, heyken.get(registry(), "/api/components").status());
+  }
+
+  @Test
+  void aTenMegabyteBodyIsRefusedAsTooLarge() {
+    String huge = "{\"name\":\"big\",\"url\":\"http://x/\",\"version\":\"" + "v".repeat(10 * 1024 * 1024) + "\"}";
+    var r = heyken.post(registry(), "/api/components", huge, heyken.token());
+    assertError(r, 413, "payload_too_large");
+    assertEquals(200, heyken.get(registry(), "/api/components").status(), "the port still serves");
+  }
+
+  @Test
+  void theSwitchRefusesTheActiveCoreAndNonexistentCores() {
+    assertError(heyken.post(heyken.port("monitor"), "/api/cores/switch", "{\"target_core\":1}", heyken.token()), 409,
+        "already_active");
+    assertError(heyken.post(heyken.port("monitor"), "/api/cores/switch", "{\"target_core\":7}", heyken.token()), 400,
+        "invalid_target");
+    assertError(heyken.post(heyken.port("monitor"), "/api/cores/switch", "{}", heyken.token()), 400,
+        "missing_target_core");
+  }
+
+  @Test
+  void theLoggerApiReturnsStoredLinesOfBothCoresNewestFirstWithFilters() {
+    int logger = heyken.port("logger");
+    HeykenProcesses.await("lines of both cores in the store", Duration.ofSeconds(30), () -> {
+      var one = heyken.get(logger, "/api/logs?core=1&limit=1").body().get("logs");
+      var two = heyken.get(logger, "/api/logs?core=2&limit=1").body().get("logs");
+      return one.size() == 1 && two.size() == 1;
+    });
+    var page = heyken.get(logger, "/api/logs?limit=10");
+    assertEquals(200, page.status(), page.raw());
+    JsonNode logs = page.body().get("logs");
+    assertEquals(10, logs.size());
+    for (int i = 1; i < logs.size(); i++) {
+      assertTrue(Instant.parse(logs.get(i - 1).get("time").asText())
+          .compareTo(Instant.parse(logs.get(i).get("time").asText())) >= 0, "newest first");
+    }
+    assertFalse(page.body().get("next").isNull(), "there is a next page");
+    var next = heyken.get(logger, "/api/logs?limit=10&after=" + page.body().get("next").asText());
+    assertEquals(200, next.status());
+    assertTrue(Instant.parse(next.body().get("logs").get(0).get("time").asText())
+        .compareTo(Instant.parse(logs.get(9).get("time").asText())) <= 0, "the next page continues");
+
+    heyken.get(logger, "/api/logs?level=WARN&limit=50").body().get("logs").forEach(l ->
+        assertTrue(l.get("level").asText().equals("WARN") || l.get("level").asText().equals("ERROR"), l.toString()));
+    heyken.get(logger, "/api/logs?component=core&limit=50").body().get("logs").forEach(l ->
+        assertEquals("core", l.get("component").asText()));
+    var activation = heyken.get(logger, "/api/logs?component=core&contains=is%20ACTIVE&since=-1h").body().get("logs");
+    assertTrue(activation.size() >= 1, "the activation is in the log store");
+    assertEquals(0, heyken.get(logger, "/api/logs?until=2000-01-01").body().get("logs").size());
+    assertEquals(200, heyken.get(logger, "/api/logs?limit=999999").status(), "an absurd limit is clamped");
+    assertTrue(heyken.get(logger, "/api/logs?limit=999999").body().get("logs").size() <= 1000);
+    assertEquals(0, heyken.get(logger, "/api/logs?contains=" + URLEncoder.encode(".*(a+)+$", StandardCharsets.UTF_8))
+        .body().get("logs").size(), "text is matched literally, not as a pattern");
+
+    assertError(heyken.get(logger, "/api/logs?limit=ten"), 400, "invalid_limit");
+    assertError(heyken.get(logger, "/api/logs?limit=0"), 400, "invalid_limit");
+    assertError(heyken.get(logger, "/api/logs?level=LOUD"), 400, "invalid_level");
+    assertError(heyken.get(logger, "/api/logs?core=3"), 400, "invalid_core");
+    assertError(heyken.get(logger, "/api/logs?since=yesterday-ish"), 400, "invalid_time");
+    assertError(heyken.get(logger, "/api/logs?since=-1h&until=-2h"), 400, "invalid_range");
+    assertError(heyken.get(logger, "/api/logs?after=garbage"), 400, "invalid_cursor");
+    assertError(heyken.get(logger, "/api/logs?component=" + URLEncoder.encode("{$ne:1}", StandardCharsets.UTF_8)),
+        400, "invalid_component");
+  }
+}
