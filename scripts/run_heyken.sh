@@ -87,7 +87,7 @@ if [[ -n $need_build ]]; then
   if ((!build)); then
     [[ -f $HEYKEN_JAR ]] || die "$need_build and --no-build was given: build with 'mvn -q -DskipTests package'."
     warn "$need_build; not building (--no-build)."
-  elif users=$(pgrep -f -- "-jar $HEYKEN_JAR" | tr '\n' ' ') && [[ -n $users ]]; then
+  elif users=$(pgrep -f -- "-jar $HEYKEN_JAR" | paste -sd ' ') && [[ -n $users ]]; then
     # Rebuilding would replace the jar under running JVMs.
     [[ -f $HEYKEN_JAR ]] || die "$need_build, but JVMs ($users) use its path: stop them first."
     warn "$need_build, but JVMs of it run (pids $users): not rebuilding now. Stop (scripts/stop.sh) and run again to use the new code."
@@ -201,12 +201,42 @@ wait_supervisor() {
   done
 }
 
+# ---------------------------------------------------------------- ports
+# Every port a process we are about to start binds must be free: a core that cannot bind would only
+# crash-loop, and another installation answering on 5021 would look like ours.
+port_owner() { ss -ltnpH "sport = :$1" 2>/dev/null | sed -nE 's/.*users:\(\("([^"]*)",pid=([0-9]+).*/\1 (pid \2)/p' | head -n 1; }
+taken=()
+check_port() { # PORT WHAT
+  local owner
+  port_open "$1" || return 0
+  owner=$(port_owner "$1")
+  taken+=("$1 ($2) is taken by ${owner:-another process}")
+}
+if ((use_store)) && [[ ${before[store]} == stopped ]]; then
+  check_port "$(STORE_PORT)" "store, HEYKEN_STORE_PORT"
+fi
+documented=("$(REGISTRY_PORT):registry" "$(SANDBOX_PORT):sandbox" "$(LOGGER_PORT):logger" "$(MONITOR_PORT):monitor")
+if [[ ${before[core-1]} == stopped && ${before[core-2]} == stopped ]]; then
+  for item in "${documented[@]}"; do check_port "${item%%:*}" "${item#*:}, documented port"; done
+fi
+for n in 1 2; do
+  [[ ${before[core-$n]} == stopped ]] || continue
+  check_port "$(cluster_port "$n")" "core-$n cluster, HEYKEN_CORE${n}_PORT"
+  check_port "$(management_port "$n")" "core-$n management, HEYKEN_CORE${n}_MANAGEMENT_PORT"
+  for item in "${documented[@]}"; do
+    check_port "$(inspection_port "${item%%:*}" "$n")" "core-$n ${item#*:} inspection port"
+  done
+done
+if ((${#taken[@]})); then
+  err "ports Heyken needs are in use:"
+  printf '  %s\n' "${taken[@]}" >&2
+  info "Another Heyken (or another program) runs with these ports: stop it, or move this installation with the HEYKEN_*_PORT variables in .env (see README.md)." >&2
+  exit 1
+fi
+
 # ---------------------------------------------------------------- store
 if ((use_store)) && [[ ${before[store]} == stopped ]]; then
   port=$(STORE_PORT)
-  if port_open "$port"; then
-    die "port $port (store) is taken by another process ($(ss -ltnpH "sport = :$port" 2>/dev/null | sed -E 's/.*users:\(\((.*)\)\)/\1/' | head -1)). Stop it, or set HEYKEN_STORE_PORT, or point HEYKEN_MONGO_URI at a real MongoDB."
-  fi
   info "Starting heyken-store on 127.0.0.1:$port ..."
   start_supervised store
   wait_supervisor store

@@ -29,6 +29,7 @@ names=(core-1 core-2)
 # What this machine knows from the pid files: NAME=PID:yes|no, and the problems it shows.
 local_items=()
 local_problems=()
+[[ -n ${HEYKEN_MONGO_URI:-} ]] && local_items+=("store=-:external")
 for n in "${names[@]}"; do
   pidf=$(pid_file "$n")
   if p=$(read_pid "$pidf"); then

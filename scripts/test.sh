@@ -51,7 +51,7 @@ ok "scripts: ok"
 # ---------------------------------------------------------------- 2. Maven
 info "== mvn -B verify (unit tests and the failover integration tests with real JVMs)"
 cd "$HEYKEN_ROOT"
-if ! mvn -B -ntp verify "$@"; then
+if ! mvn -B -ntp -Dstyle.color=never verify "$@"; then
   err "the tests failed. Find the failing test in the Maven output above ('Tests run: ... FAILURE'), the"
   err "details in <module>/target/surefire-reports/ and failsafe-reports/, and the logs of the JVMs the"
   err "integration tests started under <module>/target/. Rerun one test with: mvn -B verify -pl <module> -am -Dtest=<Class> -Dsurefire.failIfNoSpecifiedTests=false"
