@@ -14,9 +14,9 @@ export HEYKEN_ROOT HEYKEN_ENV_FILE HEYKEN_JAR
 
 # ---------------------------------------------------------------- messages
 if [[ -t 1 && -z ${NO_COLOR:-} ]]; then
-  _c_red=$'\e[31m' _c_yellow=$'\e[33m' _c_green=$'\e[32m' _c_bold=$'\e[1m' _c_off=$'\e[0m'
+  _c_red=$'\e[31m' _c_yellow=$'\e[33m' _c_green=$'\e[32m' _c_off=$'\e[0m'
 else
-  _c_red='' _c_yellow='' _c_green='' _c_bold='' _c_off=''
+  _c_red='' _c_yellow='' _c_green='' _c_off=''
 fi
 
 info() { printf '%s\n' "$*"; }
@@ -24,7 +24,6 @@ ok()   { printf '%s%s%s\n' "$_c_green" "$*" "$_c_off"; }
 warn() { printf '%swarning:%s %s\n' "$_c_yellow" "$_c_off" "$*" >&2; }
 err()  { printf '%serror:%s %s\n' "$_c_red" "$_c_off" "$*" >&2; }
 die()  { err "$*"; exit 1; }
-bold() { printf '%s%s%s' "$_c_bold" "$*" "$_c_off"; }
 
 # Timestamp for log lines written by the scripts themselves.
 now_iso() { date '+%Y-%m-%dT%H:%M:%S%z'; }
@@ -208,14 +207,12 @@ heyken_java_opts() {
   echo "${JAVA_OPTS:--Xms128m -Xmx768m -XX:+ExitOnOutOfMemoryError}"
 }
 
-# Check that java and the jar are there (the scripts never build behind the user's back, except
-# run_heyken.sh).
 require_java() {
   command -v java >/dev/null || die "java is not installed: install a Java 17 JDK (apt-get install openjdk-17-jdk-headless)."
 }
 
-# json_number KEY: the first number value of "KEY" in the JSON on stdin (a cheap read of top-level
-# fields such as active_core or epoch, for tight polling loops where starting python would dominate).
+# json_number KEY: the number value of "KEY" in the JSON on stdin, for keys that occur once, such as
+# active_core or epoch (a cheap read for tight polling loops, where starting python would dominate).
 json_number() {
   sed -nE "s/.*\"$1\"[[:space:]]*:[[:space:]]*(-?[0-9]+).*/\1/p" | head -n 1
 }

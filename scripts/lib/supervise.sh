@@ -87,6 +87,8 @@ run_jvm() {
   child=$!
   echo "$child" >"$pidf"
   say "started JVM pid $child: java ${opts[*]} -jar $HEYKEN_JAR ${args[*]}"
+  # A stop request that came in while the JVM was being started.
+  ((stopping)) && { kill -TERM "$child" 2>/dev/null || true; }
   local end
   while :; do
     rc=0
@@ -116,7 +118,7 @@ while :; do
   fi
   if ((rc == 0 || rc == 143)); then
     # 143: someone sent the JVM itself a SIGTERM, which is a request to stop, not a crash.
-    say "JVM pid $child ended with $(describe_exit "$rc") (deliberate stop); supervisor exits"
+    say "JVM pid $child stopped ($(describe_exit "$rc")), a deliberate stop; supervisor exits"
     exit 0
   fi
   if [[ $name == store && $rc == 2 ]]; then
