@@ -60,8 +60,20 @@ public final class CoreRuntime {
     boolean rejoin = restarted;
     while (true) {
       Config config = configFor(node.coreId());
-      ActorSystem<Void> system =
-          ActorSystem.create(Guardian.create(node, version), config.getString("heyken.cluster.system-name"), config);
+      ActorSystem<Void> system;
+      try {
+        system = ActorSystem.create(Guardian.create(node, version), config.getString("heyken.cluster.system-name"),
+            config);
+      } catch (RuntimeException e) {
+        if (causedByBind(e)) {
+          int port = config.getInt("pekko.remote.artery.canonical.port");
+          System.err.println("heyken core-" + node.coreId() + ": cluster port " + port + " is in use. Another core-"
+              + node.coreId() + " may be running (scripts/status.sh shows it); stop it with scripts/stop.sh, or give "
+              + "this one another port with HEYKEN_CORE" + node.coreId() + "_PORT");
+          return 2;
+        }
+        throw e;
+      }
       var switching = new AtomicBoolean();
       node.onSwitchAway(() -> {
         if (switching.compareAndSet(false, true)) {
@@ -84,6 +96,15 @@ public final class CoreRuntime {
           .orElse("no reason given") + "); exiting so that the supervisor restarts this core as standby");
       return 1;
     }
+  }
+
+  private static boolean causedByBind(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof java.net.BindException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private Config configFor(int id) {

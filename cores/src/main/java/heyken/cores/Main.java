@@ -15,6 +15,9 @@ public final class Main {
       usage: java -jar heyken-core.jar <command>
         store                  run the embedded MongoDB-protocol store (heyken.store.*, HEYKEN_STORE_PORT)
         core --id N [--rejoin] run core N (1 or 2); --rejoin: this is a restart, join the running peer only
+        cds-training           start and stop a throw-away core on ephemeral ports, so that
+                               `java -XX:ArchiveClassesAtExit=F -jar heyken-core.jar cds-training` writes a class
+                               archive F; cores started with -XX:SharedArchiveFile=F start ~1 s faster
         help                   this text
       Configuration: application.conf in the jar, overridden by HEYKEN_* environment variables
       (see README.md) or -Dconfig.file=...""";
@@ -28,6 +31,7 @@ public final class Main {
     switch (a.get(0)) {
       case "store" -> HeykenStore.run(ConfigFactory.load());
       case "core" -> System.exit(core(a.subList(1, a.size())));
+      case "cds-training" -> System.exit(CdsTraining.run(ConfigFactory.load()));
       default -> {
         System.err.println("unknown command '" + a.get(0) + "'\n" + USAGE);
         System.exit(2);

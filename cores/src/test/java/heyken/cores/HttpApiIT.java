@@ -96,6 +96,18 @@ class HttpApiIT {
   }
 
   @Test
+  void clusterManagementAnswersOnEachCore() {
+    for (String mgmt : new String[] {"mgmt1", "mgmt2"}) {
+      int port = heyken.port(mgmt);
+      assertEquals(200, heyken.get(port, "/alive").status());
+      assertEquals(200, heyken.get(port, "/ready").status());
+      var members = heyken.get(port, "/cluster/members");
+      assertEquals(200, members.status(), members.raw());
+      assertEquals(2, members.body().get("members").size(), members.raw());
+    }
+  }
+
+  @Test
   void aComponentCanBeRegisteredListedInspectedAndRemoved() {
     String body = "{\"name\":\"weather-api\",\"url\":\"http://127.0.0.1:" + heyken.port("monitor")
         + "\",\"health_url\":\"http://127.0.0.1:" + heyken.port("monitor") + "/api/status\",\"version\":\"1.2\"}";

@@ -1,0 +1,78 @@
+package heyken.actors.logs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.time.Instant;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class LogQueryTest {
+
+  private static final Instant NOW = Instant.parse("2026-11-25T12:00:00Z");
+
+  private static LogQuery ok(Map<String, String> params) {
+    var parsed = LogQuery.parse(params, 1000, NOW);
+    assertNull(parsed.problem(), () -> String.valueOf(parsed.problem()));
+    return parsed.query();
+  }
+
+  private static String error(Map<String, String> params) {
+    var parsed = LogQuery.parse(params, 1000, NOW);
+    assertNotNull(parsed.problem(), "expected a 400 for " + params);
+    assertEquals(400, parsed.problem().status());
+    return parsed.problem().error();
+  }
+
+  @Test
+  void withoutParametersTheNewestHundredLinesOfAnyLevel() {
+    var q = ok(Map.of());
+    assertEquals(LogQuery.DEFAULT_LIMIT, q.limit());
+    assertNull(q.minLevel());
+  }
+
+  @Test
+  void anAbsurdLimitIsClampedToTheMaximum() {
+    assertEquals(1000, ok(Map.of("limit", "999999999")).limit());
+    assertEquals("invalid_limit", error(Map.of("limit", "99999999999999999999")));
+    assertEquals("invalid_limit", error(Map.of("limit", "-1")));
+  }
+
+  @Test
+  void levelIsAMinimum() {
+    assertEquals(30000, ok(Map.of("level", "warn")).minLevel());
+    assertEquals(40000, ok(Map.of("level", "ERROR")).minLevel());
+    assertEquals("invalid_level", error(Map.of("level", "verbose")));
+  }
+
+  @Test
+  void timesAreIsoOrRelativeToNow() {
+    assertEquals(NOW.minusSeconds(3600), ok(Map.of("since", "-1h")).since());
+    assertEquals(NOW.minusSeconds(2 * 86400), ok(Map.of("since", "-2d")).since());
+    assertEquals(Instant.parse("2026-11-24T00:00:00Z"), ok(Map.of("since", "2026-11-24")).since());
+    assertEquals(Instant.parse("2026-11-24T10:15:00Z"), ok(Map.of("until", "2026-11-24T10:15:00Z")).until());
+    assertEquals("invalid_time", error(Map.of("since", "last tuesday")));
+    assertEquals("invalid_range", error(Map.of("since", "-1h", "until", "-2h")));
+  }
+
+  @Test
+  void coreAcceptsTheNumberOrTheName() {
+    assertEquals(2, ok(Map.of("core", "core-2")).core());
+    assertEquals(1, ok(Map.of("core", "1")).core());
+    assertEquals("invalid_core", error(Map.of("core", "3")));
+  }
+
+  @Test
+  void operatorsAndOversizedTextNeverReachTheStore() {
+    assertEquals("invalid_component", error(Map.of("component", "{\"$gt\":\"\"}")));
+    assertEquals("invalid_contains", error(Map.of("contains", "x".repeat(201))));
+    assertEquals("invalid_cursor", error(Map.of("after", "not-a-cursor")));
+  }
+
+  @Test
+  void theCursorRoundTrips() {
+    var cursor = new LogQuery.Cursor(NOW, new org.bson.types.ObjectId());
+    assertEquals(cursor, ok(Map.of("after", cursor.token())).after());
+  }
+}
