@@ -202,6 +202,16 @@ wait_gone() {
   done
 }
 
+# The class-data sharing archive of the jar (written by run_heyken.sh with the jar's `cds-training`
+# command; cores started with it start about a second faster, which shortens a crash failover).
+cds_archive() { echo "${HEYKEN_CDS_ARCHIVE:-${HEYKEN_JAR%.jar}.jsa}"; }
+# cds_current: the archive exists, belongs to the current jar, and HEYKEN_CDS is not off.
+cds_current() {
+  local a
+  a=$(cds_archive)
+  [[ ${HEYKEN_CDS:-on} != off && -s $a && ! $HEYKEN_JAR -nt $a ]]
+}
+
 # The JVM options, with a sane default when JAVA_OPTS is unset.
 heyken_java_opts() {
   echo "${JAVA_OPTS:--Xms128m -Xmx768m -XX:+ExitOnOutOfMemoryError}"

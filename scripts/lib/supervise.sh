@@ -82,7 +82,10 @@ describe_exit() {
 run_jvm() {
   local -a opts args=("${jvm_args[@]}")
   read -r -a opts <<<"$(heyken_java_opts)"
-  ((rejoin)) && [[ $name == core-* ]] && args+=(--rejoin)
+  if [[ $name == core-* ]]; then
+    ((rejoin)) && args+=(--rejoin)
+    cds_current && opts+=("-XX:SharedArchiveFile=$(cds_archive)")
+  fi
   java "${opts[@]}" -jar "$HEYKEN_JAR" "${args[@]}" >>"$log" 2>&1 </dev/null &
   child=$!
   echo "$child" >"$pidf"
