@@ -12,9 +12,10 @@
 # --rejoin (it seeds only its peer; the new incarnation makes the survivor drop the old one, which is
 # the fast path of a crash failover). More than 3 crashes within 30 s back off 1, 2, 5, 10 s.
 # Exit 0 of the JVM (or its death by a SIGTERM sent to it directly) is a deliberate stop: the
-# supervisor exits too. Exit 2 of the store (its port is
-# taken) is not retried. SIGTERM/SIGINT to the supervisor: it forwards SIGTERM to the JVM (a core
-# leaves the cluster gracefully), waits up to HEYKEN_STOP_TIMEOUT (30 s), then SIGKILL, and exits.
+# supervisor exits too. Exit 2 (the JVM refused to start: a port is taken, the configuration is
+# wrong) is retried twice after 5 s, then the supervisor gives up.
+# SIGTERM/SIGINT to the supervisor: it forwards SIGTERM to the JVM (a core leaves the cluster
+# gracefully), waits up to HEYKEN_STOP_TIMEOUT (30 s), then SIGKILL, and exits.
 #
 #   --rejoin   the first start is already a rejoin (the peer core runs): seed only the peer.
 set -euo pipefail
@@ -111,8 +112,22 @@ run_jvm() {
   done
 }
 
+# pause SECONDS: sleep, but exit at once on a stop request.
+pause() {
+  local sleeper
+  sleep "$1" &
+  sleeper=$!
+  wait "$sleeper" || true
+  kill "$sleeper" 2>/dev/null || true
+  if ((stopping)); then
+    say "stop requested while waiting to restart; supervisor exits"
+    exit 0
+  fi
+}
+
 crash_times=()
 backoffs=(1 2 5 10)
+config_failures=0
 while :; do
   run_jvm
   if ((stopping)); then
@@ -124,10 +139,19 @@ while :; do
     say "JVM pid $child stopped ($(describe_exit "$rc")), a deliberate stop; supervisor exits"
     exit 0
   fi
-  if [[ $name == store && $rc == 2 ]]; then
-    say "store exited with status 2 (its port $(STORE_PORT) is taken or its configuration is wrong): not restarting"
-    exit 2
+  if ((rc == 2)); then
+    # Status 2: the JVM refused to start (a port is taken, the configuration is wrong). A restart cannot
+    # help unless the port was still held by the incarnation that just died: retry a few times only.
+    config_failures=$((config_failures + 1))
+    if ((config_failures >= 3)); then
+      say "JVM pid $child exited with status 2 ${config_failures} times in a row (a port is taken or the configuration is wrong, see above): giving up"
+      exit 2
+    fi
+    say "JVM pid $child exited with status 2 (a port is taken or the configuration is wrong, see above): retrying in 5s"
+    pause 5
+    continue
   fi
+  config_failures=0
   now=$SECONDS
   recent=()
   for t in "${crash_times[@]}"; do ((now - t < 30)) && recent+=("$t"); done
@@ -144,13 +168,6 @@ while :; do
     ((i >= ${#backoffs[@]})) && i=$((${#backoffs[@]} - 1))
     delay=${backoffs[$i]}
     say "JVM pid $child crashed ($(describe_exit "$rc")), $n crashes within 30 s: restarting in ${delay}s"
-    sleep "$delay" &
-    sleeper=$!
-    wait "$sleeper" || true
-    kill "$sleeper" 2>/dev/null || true
-    if ((stopping)); then
-      say "stop requested while waiting to restart; supervisor exits"
-      exit 0
-    fi
+    pause "$delay"
   fi
 done
