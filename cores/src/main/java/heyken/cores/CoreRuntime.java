@@ -85,7 +85,11 @@ public final class CoreRuntime {
       system.getWhenTerminated().toCompletableFuture().join();
       var reason = CoordinatedShutdown.get(system).getShutdownReason();
       if (switching.get()) {
-        log.info("core {} left the cluster for the planned switch; rejoining as standby", node.coreId());
+        Duration pause = base.getDuration("heyken.core-manager.rejoin-pause");
+        log.info("core {} left the cluster for the planned switch; rejoining as standby in {} ms", node.coreId(),
+            pause.toMillis());
+        // starting a whole ActorSystem competes for the CPU with the new active core's takeover (2 CPUs)
+        sleepQuietly(pause);
         rejoin = true;
         continue;
       }
@@ -95,6 +99,14 @@ public final class CoreRuntime {
       System.err.println("heyken core-" + node.coreId() + ": the actor system ended (" + reason.map(Object::toString)
           .orElse("no reason given") + "); exiting so that the supervisor restarts this core as standby");
       return 1;
+    }
+  }
+
+  private static void sleepQuietly(Duration d) {
+    try {
+      Thread.sleep(d.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -107,6 +107,20 @@ class StoreCrashTest {
     assertTrue(line.contains("scripts/stop.sh") && line.contains("HEYKEN_STORE_PORT"), line);
   }
 
+  @Test
+  void aSecondStoreOnTheSameFileExitsWithCode2AndSaysWhatToDo() throws Exception {
+    Path data = dir.resolve("data");
+    startStore(data, freePort(), "first");
+
+    Process second = launch(data, freePort(), "second");
+    assertTrue(second.waitFor(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS), "the second store kept running");
+    assertEquals(2, second.exitValue());
+    List<String> errors = Files.readAllLines(dir.resolve("second.err")).stream().filter(l -> !l.isBlank()).toList();
+    assertEquals(1, errors.size(), "expected one line, got " + errors);
+    assertTrue(errors.get(0).contains("in use by another process") && errors.get(0).contains("scripts/stop.sh"),
+        errors.get(0));
+  }
+
   // ---- processes -------------------------------------------------------------------------------------------------
 
   /** Starts a store and waits for its "listening" line. */
