@@ -1,0 +1,64 @@
+package heyken.sandbox;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+
+/**
+ * The limits every sandbox backend enforces on one job: memory (an OOM is reported as {@code oom}), processes
+ * ({@code pids}), CPU, wall-clock time ({@code timeout}: killed, then removed), the size of the output kept, and the
+ * size of the writable /tmp. No network, a read-only root, uid 65534, no new privileges and no capabilities are not
+ * settings: every backend always applies them.
+ */
+public record SandboxPolicy(
+    long memoryBytes, double cpus, int pids, Duration wallTime, int outputCapBytes, long tmpBytes) {
+
+  public SandboxPolicy {
+    if (memoryBytes < 4L << 20) {
+      throw new IllegalArgumentException("memory limit must be at least 4 MiB, got " + memoryBytes + " bytes");
+    }
+    if (!(cpus > 0) || cpus > 64) {
+      throw new IllegalArgumentException("cpu limit must be in (0, 64], got " + cpus);
+    }
+    if (pids < 1) {
+      throw new IllegalArgumentException("pids limit must be at least 1, got " + pids);
+    }
+    if (wallTime.isNegative() || wallTime.isZero()) {
+      throw new IllegalArgumentException("wall time must be positive, got " + wallTime);
+    }
+    if (outputCapBytes < 1024) {
+      throw new IllegalArgumentException("output cap must be at least 1 KiB, got " + outputCapBytes);
+    }
+  }
+
+  /** The defaults of {@code heyken.sandbox.policy} in application.conf. */
+  public static SandboxPolicy from(Config config) {
+    Config c = config.getConfig("heyken.sandbox.policy");
+    return new SandboxPolicy(
+        c.getBytes("memory"),
+        c.getDouble("cpus"),
+        c.getInt("pids"),
+        c.getDuration("wall-time"),
+        (int) (long) c.getBytes("output-cap"),
+        c.getBytes("tmp-size"));
+  }
+
+  public SandboxPolicy withMemoryBytes(long bytes) {
+    return new SandboxPolicy(bytes, cpus, pids, wallTime, outputCapBytes, tmpBytes);
+  }
+
+  public SandboxPolicy withCpus(double value) {
+    return new SandboxPolicy(memoryBytes, value, pids, wallTime, outputCapBytes, tmpBytes);
+  }
+
+  public SandboxPolicy withPids(int value) {
+    return new SandboxPolicy(memoryBytes, cpus, value, wallTime, outputCapBytes, tmpBytes);
+  }
+
+  public SandboxPolicy withWallTime(Duration value) {
+    return new SandboxPolicy(memoryBytes, cpus, pids, value, outputCapBytes, tmpBytes);
+  }
+
+  public SandboxPolicy withOutputCapBytes(int value) {
+    return new SandboxPolicy(memoryBytes, cpus, pids, wallTime, value, tmpBytes);
+  }
+}
