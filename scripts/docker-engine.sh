@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
 # Usage: scripts/docker-engine.sh [--stop]
 #
-# Starts a Docker engine for Heyken's sandboxes and dynamic services on a machine without systemd
-# (needs root), and builds the local sandbox image `sandbox/busybox:1` (no registry is reachable:
-# FROM scratch + /bin/busybox from busybox-static). Installs docker.io and busybox-static with
-# apt-get when they are missing. The engine runs without touching the host's network:
-#   dockerd --iptables=false --ip-masq=false --bridge=none
+# Prepares both sandbox backends on a machine without systemd (needs root):
+#   - installs docker.io, busybox-static, bubblewrap and debootstrap with apt-get when missing;
+#   - starts a Docker engine for Heyken's sandboxes and dynamic services, without touching the
+#     host's network:  dockerd --iptables=false --ip-masq=false --bridge=none
+#   - builds the local sandbox images (no registry is reachable):
+#       sandbox/busybox:1  FROM scratch + /bin/busybox from busybox-static
+#       sandbox/python:1   a Debian bookworm minbase root with python3-minimal (debootstrap), imported
+#                          with `docker import`; the root tarball is cached under /var/cache/heyken/
+#                          so that a rebuild takes seconds.
+# bubblewrap needs no image: it runs jobs on the host's read-only /usr.
 # Not started by run_heyken.sh: without an engine the sandboxes use bubblewrap and the System
-# Monitor shows the Docker engine as "down". Run this once, then (re)start Heyken.
+# Monitor shows the Docker engine as "down". Run this once, then (re)start Heyken. Idempotent.
 #
 #   --stop   stop the engine this script started (and its containerd)
 #
-# Environment: DOCKER_SOCK (default /var/run/docker.sock), DOCKERD_LOG (default /tmp/dockerd.log).
+# Environment: DOCKER_SOCK (default /var/run/docker.sock), DOCKERD_LOG (default /tmp/dockerd.log),
+#   HEYKEN_DEBIAN_MIRROR (default: the Debian mirror of /etc/apt/sources.list*, else deb.debian.org).
 set -euo pipefail
 
 SOCK=${DOCKER_SOCK:-/var/run/docker.sock}
 LOG=${DOCKERD_LOG:-/tmp/dockerd.log}
 PIDFILE=/var/run/docker-heyken.pid
+CACHE_DIR=/var/cache/heyken
+PYTHON_IMAGE=sandbox/python:1
+PYTHON_ROOTFS=$CACHE_DIR/python-bookworm-rootfs.tar
 case ${1:-} in
   -h | --help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
   --stop)
@@ -35,11 +44,23 @@ esac
 
 docker_() { docker -H "unix://$SOCK" "$@"; }
 export DEBIAN_FRONTEND=noninteractive
-if ! command -v dockerd >/dev/null || [[ ! -x /bin/busybox ]]; then
-  [[ $(id -u) == 0 ]] || { echo "error: docker.io and busybox-static are missing; run this as root to install them." >&2; exit 1; }
-  echo "Installing docker.io and busybox-static (apt-get) ..."
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends docker.io busybox-static >/dev/null
+
+# ---------------------------------------------------------------- packages
+missing=()
+command -v dockerd >/dev/null || missing+=(docker.io)
+[[ -x /bin/busybox ]] || missing+=(busybox-static)
+command -v bwrap >/dev/null || missing+=(bubblewrap)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+if ((${#missing[@]} > 0)); then
+  [[ $(id -u) == 0 ]] || { echo "error: ${missing[*]} missing; run this as root to install them." >&2; exit 1; }
+  echo "Installing ${missing[*]} (apt-get) ..."
+  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
+    echo "error: apt-get could not install ${missing[*]} (output above); check the apt sources and the network." >&2
+    exit 1
+  fi
 fi
+
+# ---------------------------------------------------------------- engine
 if docker_ version >/dev/null 2>&1; then
   echo "A Docker engine already answers on $SOCK."
 else
@@ -55,19 +76,74 @@ else
     exit 1
   fi
 fi
+
+# ---------------------------------------------------------------- images
+tmp=$(mktemp -d)
+# --one-file-system: a debootstrap that died may have left /proc or /sys mounted inside its root
+trap 'rm -rf --one-file-system "$tmp"' EXIT
 if ! docker_ image inspect sandbox/busybox:1 >/dev/null 2>&1; then
   echo "Building the sandbox image sandbox/busybox:1 ..."
-  ctx=$(mktemp -d)
-  trap 'rm -rf "$ctx"' EXIT
+  ctx=$tmp/busybox
+  mkdir "$ctx"
   cp /bin/busybox "$ctx/"
   printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\nCMD ["/bin/sh"]\n' >"$ctx/Dockerfile"
-  if ! docker_ build -q -t sandbox/busybox:1 "$ctx" >"$ctx/build.log" 2>&1; then
-    cat "$ctx/build.log" >&2
+  if ! docker_ build -q -t sandbox/busybox:1 "$ctx" >"$tmp/build.log" 2>&1; then
+    cat "$tmp/build.log" >&2
     echo "error: building sandbox/busybox:1 failed (output above)." >&2
     exit 1
   fi
 fi
-echo "Docker engine ready on unix://$SOCK with image sandbox/busybox:1."
+
+# The Debian mirror apt already uses on this machine (reachable by definition), else Debian's own.
+debian_mirror() {
+  if [[ -n ${HEYKEN_DEBIAN_MIRROR:-} ]]; then echo "$HEYKEN_DEBIAN_MIRROR"; return; fi
+  local url
+  url=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
+    grep -E '^[[:space:]]*(deb[[:space:]]|URIs:)' | grep -oE 'https?://[^[:space:]]+/debian/?' |
+    grep -v -- '-security' | head -n 1 || true)
+  echo "${url:-http://deb.debian.org/debian}"
+}
+
+if ! docker_ image inspect "$PYTHON_IMAGE" >/dev/null 2>&1; then
+  [[ $(id -u) == 0 ]] || { echo "error: building $PYTHON_IMAGE needs root (debootstrap)." >&2; exit 1; }
+  mkdir -p "$CACHE_DIR"
+  if [[ ! -s $PYTHON_ROOTFS ]]; then
+    mirror=$(debian_mirror)
+    echo "Building the root of $PYTHON_IMAGE: debootstrap bookworm minbase + python3-minimal from $mirror (about 30 s) ..."
+    root=$tmp/rootfs
+    if ! debootstrap --variant=minbase --include=python3-minimal bookworm "$root" "$mirror" >"$tmp/debootstrap.log" 2>&1; then
+      tail -n 30 "$tmp/debootstrap.log" >&2
+      [[ -f $root/debootstrap/debootstrap.log ]] && tail -n 30 "$root/debootstrap/debootstrap.log" >&2
+      echo "error: debootstrap of $PYTHON_IMAGE failed (log above); set HEYKEN_DEBIAN_MIRROR to a reachable Debian mirror." >&2
+      exit 1
+    fi
+    # Packages and apt lists are not needed at run time: 30 MB less per image.
+    rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+    echo "Caching the root as $PYTHON_ROOTFS ..."
+    tar -C "$root" --numeric-owner -cf "$PYTHON_ROOTFS.part" .
+    mv "$PYTHON_ROOTFS.part" "$PYTHON_ROOTFS"
+  else
+    echo "Using the cached root $PYTHON_ROOTFS."
+  fi
+  echo "Importing $PYTHON_IMAGE ..."
+  if ! docker_ import -c 'CMD ["/bin/sh"]' "$PYTHON_ROOTFS" "$PYTHON_IMAGE" >"$tmp/import.log" 2>&1; then
+    cat "$tmp/import.log" >&2
+    echo "error: docker import of $PYTHON_IMAGE failed (output above); delete $PYTHON_ROOTFS to rebuild it." >&2
+    exit 1
+  fi
+  if ! docker_ run --rm --network none --user 65534:65534 "$PYTHON_IMAGE" python3 -c 'print("ok")' >/dev/null 2>&1; then
+    docker_ image rm "$PYTHON_IMAGE" >/dev/null 2>&1 || true
+    echo "error: $PYTHON_IMAGE does not run python3; delete $PYTHON_ROOTFS and run this again." >&2
+    exit 1
+  fi
+fi
+if ! bwrap --unshare-all --die-with-parent --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib \
+  --symlink usr/lib64 /lib64 /bin/true 2>"$tmp/bwrap.log"; then
+  cat "$tmp/bwrap.log" >&2
+  echo "error: bubblewrap is installed but cannot create its namespaces here (output above)." >&2
+  exit 1
+fi
+echo "Docker engine ready on unix://$SOCK with images sandbox/busybox:1 and $PYTHON_IMAGE; bubblewrap works."
 if [[ $SOCK != /var/run/docker.sock ]]; then
   echo "The cores look at DOCKER_HOST (default unix:///var/run/docker.sock): put DOCKER_HOST=unix://$SOCK in .env."
 fi

@@ -48,6 +48,14 @@ fi
 ((script_failures == 0)) || die "$script_failures script check(s) failed (see above)."
 ok "scripts: ok"
 
+# ---------------------------------------------------------------- sandboxes
+info "== sandbox: Docker engine, bubblewrap and images"
+"$HEYKEN_ROOT/scripts/docker-engine.sh" ||
+  die "scripts/docker-engine.sh failed (see above): the sandbox tests need the Docker engine, bubblewrap and the images sandbox/busybox:1 and sandbox/python:1. Run it as root on a Debian host (it installs docker.io, busybox-static, bubblewrap and debootstrap with apt-get)."
+# a sandbox backend that is missing fails the tests instead of skipping them
+export HEYKEN_REQUIRE_SANDBOX=true
+ok "sandbox: ok"
+
 # ---------------------------------------------------------------- 2. Maven
 info "== mvn -B verify (unit tests and the failover integration tests with real JVMs)"
 cd "$HEYKEN_ROOT"

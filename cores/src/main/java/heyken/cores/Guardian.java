@@ -2,6 +2,11 @@ package heyken.cores;
 
 import heyken.actors.core.CoreManager;
 import heyken.actors.core.CoreNode;
+import heyken.actors.feature.Feature;
+import heyken.actors.feature.FeatureCatalog;
+import heyken.actors.feature.FeatureService;
+import heyken.actors.feature.PipelineRun;
+import heyken.actors.feature.SandboxRuntime;
 import heyken.actors.logs.LogShipper;
 import heyken.actors.logs.LogStore;
 import heyken.actors.monitor.ComponentProbes;
@@ -48,14 +53,24 @@ public final class Guardian {
       var registry = singletons.init(
           SingletonActor.of(ComponentRegistry.create(node), "ComponentRegistry")
               .withStopMessage(ComponentRegistry.Stop.INSTANCE));
+      var catalog = singletons.init(
+          SingletonActor.of(FeatureCatalog.create(), "FeatureCatalog").withStopMessage(FeatureCatalog.Stop.INSTANCE));
+      Feature.init(system, coreManager);
+      PipelineRun.init(system);
+      var sandbox = SandboxRuntime.get(system);
+      sandbox.blocking(() -> {
+        sandbox.removeOrphans();
+        return null;
+      });
+      var features = new FeatureService(system, catalog, coreManager, node);
 
-      var status = new StatusService(system, node, coreManager, new ComponentProbes(store, config));
+      var status = new StatusService(system, node, coreManager, new ComponentProbes(store, config, sandbox.backend()));
       var logs = new LogStore(store, config.getString("heyken.logs.collection"));
       var http = config.getConfig("heyken.http");
       var apis = List.of(
           new PortBinder.Api("Component Registry", http.getInt("registry-port"),
               new RegistryRoutes(system, registry, auth).route()),
-          new PortBinder.Api("Sandbox Manager", http.getInt("sandbox-port"), new SandboxRoutes(node, auth).route()),
+          new PortBinder.Api("Sandbox Manager", http.getInt("sandbox-port"), new SandboxRoutes(node, auth, features).route()),
           new PortBinder.Api("Logger API", http.getInt("logger-port"),
               new LoggerRoutes(logs, auth, config.getInt("heyken.logs.max-query-limit")).route()),
           new PortBinder.Api("System Monitor", http.getInt("monitor-port"),

@@ -1,32 +1,108 @@
 package heyken.http;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import heyken.actors.core.CoreNode;
+import heyken.actors.feature.FeatureService;
+import heyken.protocol.api.feature.CreateFeatureRequest;
+import heyken.protocol.api.feature.FeatureRef;
+import java.io.IOException;
 import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 
 import static org.apache.pekko.http.javadsl.server.Directives.*;
 
 /**
- * Sandbox Manager (:5010). Features, test runs and deployments arrive with their own issue; until then the
- * port answers which core serves it, so that the binding that follows the active core can be checked.
+ * Sandbox Manager (:5010): features created from files, a git URL or a description, tested in the sandbox by their
+ * .gitlab-ci.yml, deployed to the active core, and invoked as sandboxed commands.
  */
 public final class SandboxRoutes {
 
+  // a create request carries the code: up to heyken.sandbox.max-revision-bytes of files plus JSON escaping
+  private static final long MAX_CREATE_BODY = 8L << 20;
+  private static final long MAX_INVOKE_BODY = 64L << 10;
+  private static final String BY = "api";
+
   private final CoreNode node;
   private final Auth auth;
+  private final FeatureService features;
 
-  public SandboxRoutes(CoreNode node, Auth auth) {
+  public SandboxRoutes(CoreNode node, Auth auth, FeatureService features) {
     this.node = node;
     this.auth = auth;
+    this.features = features;
   }
 
   public Route route() {
-    return ApiErrors.handled(auth.mutating(() -> path(PathMatchers.segment("api").slash("health"), () -> get(() ->
-        complete(StatusCodes.OK,
-            Map.of("service", "sandbox-manager", "core", node.coreId(), "active", node.isActive(),
-                "epoch", node.activeEpoch()),
-            Json.marshaller())))));
+    return ApiErrors.handled(auth.mutating(() -> pathPrefix("api", () -> concat(
+        path("health", () -> get(() -> complete(StatusCodes.OK, health(), Json.marshaller()))),
+        pathPrefix("features", () -> concat(
+            pathEndOrSingleSlash(() -> get(() -> onSuccess(features.list(),
+                listing -> complete(StatusCodes.OK, listing, Json.marshaller())))),
+            path("create", () -> post(() -> withSizeLimit(MAX_CREATE_BODY, () ->
+                entity(Json.unmarshaller(CreateFeatureRequest.class), request ->
+                    answer(features.create(request, BY), StatusCodes.CREATED))))),
+            path("test", () -> post(() -> entity(Json.unmarshaller(FeatureRef.class), ref ->
+                answer(features.test(ref, BY), StatusCodes.ACCEPTED)))),
+            path("deploy", () -> post(() -> entity(Json.unmarshaller(FeatureRef.class), ref ->
+                answer(features.deploy(ref, BY), StatusCodes.OK)))),
+            pathPrefix(PathMatchers.segment(), id -> concat(
+                pathEndOrSingleSlash(() -> concat(
+                    get(() -> answer(features.get(id), StatusCodes.OK)),
+                    delete(() -> answer(features.delete(id, BY), StatusCodes.OK)))),
+                path("rollback", () -> post(() -> answer(features.rollback(id, BY), StatusCodes.OK))),
+                path("undeploy", () -> post(() -> onSuccess(features.undeploy(id, BY), outcome ->
+                    outcome.problem() != null ? ApiErrors.problem(outcome.problem())
+                        : complete(StatusCodes.OK, Map.of("feature_id", id, "status", "undeployed"),
+                            Json.marshaller())))),
+                path("invoke", () -> post(() -> withSizeLimit(MAX_INVOKE_BODY, () ->
+                    entity(Unmarshaller.entityToByteString(), body -> invoke(id, body.toArray()))))),
+                pathPrefix(PathMatchers.segment("runs").slash(PathMatchers.segment()), runId -> concat(
+                    pathEndOrSingleSlash(() -> get(() -> answer(features.run(id, runId), StatusCodes.OK))),
+                    path("log", () -> get(() -> runLog(id, runId)))))))))))));
+  }
+
+  private Map<String, Object> health() {
+    var backend = features.runtime().backend();
+    var availability = backend.availability();
+    return Map.of("service", "sandbox-manager", "core", node.coreId(), "active", node.isActive(),
+        "epoch", node.activeEpoch(), "sandbox", Map.of("backend", backend.name(),
+            "status", availability.available() ? "up" : "down", "detail", availability.detail()));
+  }
+
+  private Route invoke(String id, byte[] body) {
+    byte[] request = body.length == 0 ? "{}".getBytes() : body;
+    try {
+      JsonNode parsed = Json.MAPPER.readTree(request);
+      if (parsed == null || !parsed.isObject()) {
+        return ApiErrors.error(StatusCodes.BAD_REQUEST, "malformed_json",
+            "the body must be a JSON object such as {\"args\": \"Paris\"}");
+      }
+    } catch (IOException e) {
+      return ApiErrors.error(StatusCodes.BAD_REQUEST, "malformed_json",
+          "the body is not valid JSON: send an object such as {\"args\": \"Paris\"}");
+    }
+    return answer(features.invoke(id, request), StatusCodes.OK);
+  }
+
+  private Route runLog(String featureId, String runId) {
+    // the run must exist before the stream starts: an unknown run is a 404, not an empty 200
+    return onSuccess(features.run(featureId, runId), outcome -> outcome.problem() != null
+        ? ApiErrors.problem(outcome.problem())
+        : complete(HttpResponse.create().withStatus(StatusCodes.OK)
+            .withEntity(HttpEntities.createChunked(ContentTypes.TEXT_PLAIN_UTF8,
+                features.runLog(featureId, runId)))));
+  }
+
+  private <T> Route answer(CompletionStage<FeatureService.Outcome<T>> outcome, StatusCode ok) {
+    return onSuccess(outcome, o -> o.problem() != null ? ApiErrors.problem(o.problem())
+        : complete(ok, o.value(), Json.marshaller()));
   }
 }

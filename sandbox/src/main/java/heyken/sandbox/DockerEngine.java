@@ -17,15 +17,28 @@ public final class DockerEngine implements AutoCloseable {
   private final DockerClient client;
 
   public DockerEngine(String host, Duration timeout) {
+    this(host, timeout, timeout, 8);
+  }
+
+  /**
+   * @param responseTimeout also the longest silence on a streaming response (attach, wait): a client that runs jobs
+   *     needs it longer than the longest job
+   * @param maxConnections a running job holds two (its output and its exit), so at least twice the concurrent jobs
+   */
+  public DockerEngine(String host, Duration connectTimeout, Duration responseTimeout, int maxConnections) {
     this.host = host;
     var config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build();
     var http = new ApacheDockerHttpClient.Builder()
         .dockerHost(config.getDockerHost())
-        .connectionTimeout(timeout)
-        .responseTimeout(timeout)
-        .maxConnections(8)
+        .connectionTimeout(connectTimeout)
+        .responseTimeout(responseTimeout)
+        .maxConnections(maxConnections)
         .build();
     this.client = DockerClientImpl.getInstance(config, http);
+  }
+
+  public String host() {
+    return host;
   }
 
   public DockerClient client() {

@@ -52,6 +52,31 @@ public final class CoreManager
   public record RequestSwitch(int targetCore, ActorRef<SwitchOutcome> replyTo)
       implements Command {}
 
+  /**
+   * Makes {@code revision} the deployed revision of a feature cluster-wide (deploy and rollback). Refused when this
+   * core is not (or no longer) the active one, when {@code targetCore} is given and is not this core, or when another
+   * deployed feature answers to the same chat command.
+   */
+  public record ActivateDeployment(String featureId, String revision, String command, Integer targetCore,
+      ActorRef<DeploymentOutcome> replyTo) implements Command {}
+
+  /** Removes a feature's deployment (undeploy, delete). */
+  public record RemoveDeployment(String featureId, ActorRef<DeploymentOutcome> replyTo) implements Command {}
+
+  /** The deployed features, for routing chat commands and invocations. */
+  public record GetDeployments(ActorRef<Deployments> replyTo) implements Command {}
+
+  /** Reply to a deployment change: the core and epoch that made it, or why not. */
+  public record DeploymentOutcome(int core, long epoch, Problem problem) implements CborSerializable {}
+
+  /** Every deployed feature: feature id → (revision, command). */
+  public record Deployments(java.util.Map<String, DeployedFeature> byFeature) implements CborSerializable {}
+
+  public record DeployedFeature(String revision, String command, long epoch, Instant at) implements CborSerializable {}
+
+  record DeploymentChecked(Event event, ActorRef<DeploymentOutcome> replyTo, long supersededBy, Problem problem)
+      implements Command {}
+
   /** Sent by the singleton manager on hand-over. */
   public enum Stop implements Command {
     INSTANCE
@@ -94,6 +119,12 @@ public final class CoreManager
   /** An operator asked the active core to hand over to another one. */
   public record SwitchRequested(int fromCore, int toCore, long epoch, Instant at) implements Event {}
 
+  /** A feature's revision became the deployed one, under the epoch of the core that did it. */
+  public record FeatureDeployed(String featureId, String revision, String command, long epoch, Instant at)
+      implements Event {}
+
+  public record FeatureUndeployed(String featureId, long epoch, Instant at) implements Event {}
+
   /** State rebuilt from the events; {@code pendingSwitchTo} explains the next activation. */
   public record State(
       Integer activeCore,
@@ -102,14 +133,18 @@ public final class CoreManager
       String reason,
       Integer previousCore,
       Integer pendingSwitchTo,
-      long activations)
+      long activations,
+      java.util.Map<String, DeployedFeature> deployments)
       implements CborSerializable {
 
     @JsonCreator
-    public State {}
+    public State {
+      // snapshots written before features existed have no deployments
+      deployments = deployments == null ? java.util.Map.of() : java.util.Map.copyOf(deployments);
+    }
 
     static State empty() {
-      return new State(null, 0, null, null, null, null, 0);
+      return new State(null, 0, null, null, null, null, 0, java.util.Map.of());
     }
 
     /** Why {@code core} becomes active now, judged from what happened before. */
@@ -129,10 +164,33 @@ public final class CoreManager
     State apply(Event event) {
       if (event instanceof CoreActivated a) {
         return new State(
-            a.core(), a.epoch(), a.at(), a.reason(), a.previousCore(), null, activations + 1);
+            a.core(), a.epoch(), a.at(), a.reason(), a.previousCore(), null, activations + 1, deployments);
       }
-      var s = (SwitchRequested) event;
-      return new State(activeCore, epoch, activeSince, reason, previousCore, s.toCore(), activations);
+      if (event instanceof SwitchRequested s) {
+        return new State(activeCore, epoch, activeSince, reason, previousCore, s.toCore(),
+            activations, deployments);
+      }
+      if (event instanceof FeatureDeployed d) {
+        var next = new java.util.HashMap<>(deployments);
+        next.put(d.featureId(), new DeployedFeature(d.revision(), d.command(), d.epoch(), d.at()));
+        return new State(activeCore, epoch, activeSince, reason, previousCore, pendingSwitchTo, activations, next);
+      }
+      if (event instanceof FeatureUndeployed u) {
+        var next = new java.util.HashMap<>(deployments);
+        next.remove(u.featureId());
+        return new State(activeCore, epoch, activeSince, reason, previousCore, pendingSwitchTo, activations, next);
+      }
+      throw new IllegalArgumentException("unknown event " + event);
+    }
+
+    /** The feature other than {@code featureId} deployed under {@code command}, or null. */
+    String commandOwner(String command, String featureId) {
+      if (command == null) {
+        return null;
+      }
+      return deployments.entrySet().stream()
+          .filter(e -> !e.getKey().equals(featureId) && command.equals(e.getValue().command()))
+          .map(java.util.Map.Entry::getKey).findFirst().orElse(null);
     }
   }
 
@@ -247,6 +305,11 @@ public final class CoreManager
         .onCommand(SwitchChecked.class, this::onSwitchChecked)
         .onCommand(HeartbeatTick.INSTANCE.getClass(), (state, tick) -> onHeartbeatTick())
         .onCommand(HeartbeatDone.class, (state, done) -> onHeartbeatDone(done))
+        .onCommand(ActivateDeployment.class, this::onActivateDeployment)
+        .onCommand(RemoveDeployment.class, this::onRemoveDeployment)
+        .onCommand(GetDeployments.class, (state, get) ->
+            Effect().reply(get.replyTo(), new Deployments(state.deployments())))
+        .onCommand(DeploymentChecked.class, this::onDeploymentChecked)
         .onCommand(Stop.INSTANCE.getClass(), (state, stop) -> Effect().stop())
         .build();
   }
@@ -431,6 +494,85 @@ public final class CoreManager
       log.warn("core {} heartbeat (epoch {}) failed: {}", node.coreId(), done.epoch(), done.error());
     }
     return Effect().none();
+  }
+
+  private Effect<Event, State> onActivateDeployment(State state, ActivateDeployment activate) {
+    if (myEpoch == 0 && !fenced) {
+      return Effect().stash();
+    }
+    Problem refusal = deploymentRefusal();
+    if (refusal == null && activate.targetCore() != null && activate.targetCore() != node.coreId()) {
+      refusal = activate.targetCore() != 1 && activate.targetCore() != 2
+          ? Problem.badRequest("invalid_target", "target_core must be 1 or 2, got " + activate.targetCore())
+          : Problem.conflict("target_not_active", "target_core " + activate.targetCore() + " is not the active core: "
+              + "core " + node.coreId() + " is (epoch " + myEpoch + "). Features are deployed to the active core; "
+              + "leave target_core out, give " + node.coreId() + ", or switch first: scripts/switch_core.sh "
+              + activate.targetCore());
+    }
+    String owner = state.commandOwner(activate.command(), activate.featureId());
+    if (refusal == null && owner != null) {
+      refusal = Problem.conflict("command_taken", "the chat command '" + activate.command()
+          + "' is already answered by deployed feature " + owner + ": undeploy it or change `command` in heyken.yml");
+    }
+    if (refusal != null) {
+      return Effect().reply(activate.replyTo(), new DeploymentOutcome(node.coreId(), myEpoch, refusal));
+    }
+    return fencedDeploymentWrite(new FeatureDeployed(activate.featureId(), activate.revision(), activate.command(),
+        myEpoch, Instant.now()), activate.replyTo());
+  }
+
+  private Effect<Event, State> onRemoveDeployment(State state, RemoveDeployment remove) {
+    if (myEpoch == 0 && !fenced) {
+      return Effect().stash();
+    }
+    Problem refusal = deploymentRefusal();
+    if (refusal != null) {
+      return Effect().reply(remove.replyTo(), new DeploymentOutcome(node.coreId(), myEpoch, refusal));
+    }
+    if (!state.deployments().containsKey(remove.featureId())) {
+      return Effect().reply(remove.replyTo(), new DeploymentOutcome(node.coreId(), myEpoch, null));
+    }
+    return fencedDeploymentWrite(new FeatureUndeployed(remove.featureId(), myEpoch, Instant.now()), remove.replyTo());
+  }
+
+  private Problem deploymentRefusal() {
+    return acting() ? null : Problem.unavailable("not_active", "core " + node.coreId()
+        + " is no longer the active core (epoch " + myEpoch + " was superseded); retry in a moment");
+  }
+
+  /** A deployment change is a side effect of the active core: the fence confirms the epoch before it is persisted. */
+  private Effect<Event, State> fencedDeploymentWrite(Event event, ActorRef<DeploymentOutcome> replyTo) {
+    long epoch = myEpoch;
+    context.pipeToSelf(store.async(db -> {
+      fence.check(epoch);
+      return epoch;
+    }), (ok, error) -> {
+      Throwable cause = error instanceof java.util.concurrent.CompletionException ? error.getCause() : error;
+      if (cause == null) {
+        return new DeploymentChecked(event, replyTo, 0, null);
+      }
+      if (cause instanceof EpochFence.StaleEpochException stale) {
+        return new DeploymentChecked(event, replyTo, stale.currentEpoch,
+            Problem.unavailable("not_active", stale.getMessage()));
+      }
+      return new DeploymentChecked(event, replyTo, 0, Problem.unavailable("store_unavailable",
+          "the store could not confirm this core's epoch (" + cause.getMessage() + "); nothing was changed, try again"));
+    });
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onDeploymentChecked(State state, DeploymentChecked checked) {
+    if (checked.problem() != null) {
+      if (checked.supersededBy() > 0) {
+        becomeFenced(checked.supersededBy(), "deployment change");
+      }
+      return Effect().reply(checked.replyTo(), new DeploymentOutcome(node.coreId(), myEpoch, checked.problem()));
+    }
+    if (!acting()) {
+      return Effect().reply(checked.replyTo(), new DeploymentOutcome(node.coreId(), myEpoch, deploymentRefusal()));
+    }
+    return Effect().persist(checked.event()).thenRun(s -> log.info("deployment change under epoch {}: {}", myEpoch,
+        checked.event())).thenReply(checked.replyTo(), s -> new DeploymentOutcome(node.coreId(), myEpoch, null));
   }
 
   private void becomeFenced(long newerEpoch, String what) {

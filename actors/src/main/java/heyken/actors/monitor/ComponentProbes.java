@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import heyken.actors.store.MongoStore;
 import heyken.protocol.api.SystemStatus.ComponentStatus;
 import heyken.sandbox.DockerEngine;
+import heyken.sandbox.SandboxBackend;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -33,8 +34,11 @@ public final class ComponentProbes {
   private CompletableFuture<List<ComponentStatus>> cached;
   private long cachedAtNanos;
 
-  public ComponentProbes(MongoStore store, Config config) {
+  private final SandboxBackend sandbox;
+
+  public ComponentProbes(MongoStore store, Config config, SandboxBackend sandbox) {
     this.store = store;
+    this.sandbox = sandbox;
     this.embeddedStore = config.getString("heyken.mongo.uri")
         .equals("mongodb://" + config.getString("heyken.store.host") + ":" + config.getInt("heyken.store.port") + "/heyken");
     this.dockerHost = config.getString("heyken.components.docker-host");
@@ -49,7 +53,7 @@ public final class ComponentProbes {
     if (cached == null || System.nanoTime() - cachedAtNanos > cacheFor.toNanos()) {
       cachedAtNanos = System.nanoTime();
       var checks = List.of(
-          async(this::store), async(this::docker), rocketChat(), ollama());
+          async(this::store), async(this::docker), async(this::sandbox), rocketChat(), ollama());
       cached = CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new))
           .thenApply(v -> checks.stream().map(CompletableFuture::join).toList());
     }
@@ -81,6 +85,17 @@ public final class ComponentProbes {
       return new ComponentStatus("docker", ComponentStatus.UP, "Docker engine " + docker.version() + " at " + dockerHost);
     } catch (RuntimeException e) {
       return new ComponentStatus("docker", ComponentStatus.DOWN, e.getMessage());
+    }
+  }
+
+  /** Which isolation runs feature code on this core, and whether it can. */
+  private ComponentStatus sandbox() {
+    try {
+      var availability = sandbox.availability();
+      return new ComponentStatus("sandbox", availability.available() ? ComponentStatus.UP : ComponentStatus.DOWN,
+          "backend " + sandbox.name() + ": " + availability.detail());
+    } catch (RuntimeException e) {
+      return new ComponentStatus("sandbox", ComponentStatus.DOWN, "backend " + sandbox.name() + ": " + brief(e));
     }
   }
 

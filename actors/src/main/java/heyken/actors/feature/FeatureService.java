@@ -1,0 +1,467 @@
+package heyken.actors.feature;
+
+import heyken.actors.core.CoreManager;
+import heyken.actors.core.CoreNode;
+import heyken.protocol.api.Problem;
+import heyken.protocol.api.feature.CreateFeatureRequest;
+import heyken.protocol.api.feature.FeatureCreated;
+import heyken.protocol.api.feature.FeatureListing;
+import heyken.protocol.api.feature.FeatureRef;
+import heyken.protocol.api.feature.FeatureView;
+import heyken.protocol.api.feature.InvokeResult;
+import heyken.protocol.api.feature.RunView;
+import heyken.sandbox.SandboxResult;
+import heyken.sandbox.SandboxSpec;
+import heyken.sandbox.pipeline.CiFile;
+import heyken.sandbox.pipeline.CiFileException;
+import heyken.sandbox.workspace.FeatureManifest;
+import heyken.sandbox.workspace.FeatureRepositories;
+import heyken.sandbox.workspace.GitImportException;
+import heyken.sandbox.workspace.InvalidFilesException;
+import heyken.sandbox.workspace.UnknownRevisionException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Sandbox Manager's operations on features, for the HTTP routes (and later the bot): each one validates the
+ * request, does the blocking git and sandbox work on the sandbox dispatcher, and talks to the catalog, the feature
+ * entities and the runs. Answers carry either a value or a {@link Problem} for the caller.
+ */
+public final class FeatureService {
+
+  private static final Logger log = LoggerFactory.getLogger(FeatureService.class);
+  private static final int MAX_DESCRIPTION = 4000;
+  private static final Duration LOG_POLL = Duration.ofMillis(250);
+  private static final Duration LOG_STREAM_MAX = Duration.ofMinutes(30);
+
+  /** A value, or why there is none. */
+  public record Outcome<T>(T value, Problem problem) {
+    static <T> Outcome<T> ok(T value) {
+      return new Outcome<>(value, null);
+    }
+
+    static <T> Outcome<T> refused(Problem problem) {
+      return new Outcome<>(null, problem);
+    }
+  }
+
+  private final ActorSystem<?> system;
+  private final ActorRef<FeatureCatalog.Command> catalog;
+  private final ActorRef<CoreManager.Command> coreManager;
+  private final CoreNode node;
+  private final SandboxRuntime runtime;
+  private final Duration askTimeout;
+
+  public FeatureService(ActorSystem<?> system, ActorRef<FeatureCatalog.Command> catalog,
+      ActorRef<CoreManager.Command> coreManager, CoreNode node) {
+    this.system = system;
+    this.catalog = catalog;
+    this.coreManager = coreManager;
+    this.node = node;
+    this.runtime = SandboxRuntime.get(system);
+    this.askTimeout = system.settings().config().getDuration("heyken.http.ask-timeout");
+  }
+
+  public SandboxRuntime runtime() {
+    return runtime;
+  }
+
+  // ---------------------------------------------------------------- create
+
+  public CompletionStage<Outcome<FeatureCreated>> create(CreateFeatureRequest request, String requestedBy) {
+    Problem invalid = validate(request);
+    if (invalid != null) {
+      return CompletableFuture.completedFuture(Outcome.refused(invalid));
+    }
+    return AskPattern.<FeatureCatalog.Command, FeatureCatalog.Reply>ask(catalog,
+            reply -> new FeatureCatalog.Reserve(request.name(), requestedBy, reply), askTimeout, system.scheduler())
+        .thenCompose(reserved -> {
+          if (reserved.problem() != null) {
+            return CompletableFuture.completedFuture(Outcome.<FeatureCreated>refused(reserved.problem()));
+          }
+          String id = reserved.featureId();
+          return runtime.blocking(() -> firstRevision(id, request, requestedBy))
+              .thenCompose(revision -> entity(id).<Feature.FeatureReply>ask(
+                  reply -> new Feature.Create(request.name(), request.description(), revision, requestedBy, reply),
+                  askTimeout))
+              .thenApply(reply -> reply.problem() != null ? Outcome.<FeatureCreated>refused(reply.problem())
+                  : Outcome.ok(new FeatureCreated(id, reply.view().name(), reply.view().status(),
+                      reply.view().headRevision())))
+              .exceptionallyCompose(error -> {
+                Problem problem = problemOf(error);
+                if (problem == null) {
+                  return CompletableFuture.failedFuture(error);
+                }
+                // the name goes back: nothing of the feature exists
+                runtime.blocking(() -> {
+                  runtime.repositories().delete(id);
+                  return null;
+                });
+                catalog.tell(new FeatureCatalog.Release(id, "create failed: " + problem.detail(),
+                    system.ignoreRef()));
+                return CompletableFuture.completedFuture(Outcome.refused(problem));
+              });
+        });
+  }
+
+  private Problem validate(CreateFeatureRequest request) {
+    Problem name = FeatureCatalog.validateName(request.name());
+    if (name != null) {
+      return name;
+    }
+    if (request.description() != null && request.description().length() > MAX_DESCRIPTION) {
+      return Problem.badRequest("invalid_description", "the description has " + request.description().length()
+          + " characters; at most " + MAX_DESCRIPTION + " are allowed");
+    }
+    if (request.files() != null && request.gitUrl() != null) {
+      return Problem.badRequest("invalid_request", "give the code either as files or as git_url, not both");
+    }
+    if (request.files() != null && request.files().containsValue(null)) {
+      return Problem.badRequest("invalid_files", "every file needs its content as a string (null is not a file)");
+    }
+    return null;
+  }
+
+  private Feature.RevisionInfo firstRevision(String id, CreateFeatureRequest request, String requestedBy) {
+    FeatureRepositories repos = runtime.repositories();
+    FeatureRepositories.Revision revision;
+    String source;
+    if (request.gitUrl() != null) {
+      revision = repos.importFrom(id, request.gitUrl(), requestedBy);
+      source = "git " + request.gitUrl();
+    } else if (request.files() != null && !request.files().isEmpty()) {
+      checkYaml(request.files());
+      revision = repos.create(id, request.files(), "create " + request.name(), requestedBy);
+      source = "api";
+    } else {
+      revision = repos.createSkeleton(id, request.name(), request.description() == null ? "" : request.description(),
+          requestedBy);
+      source = "skeleton";
+    }
+    return revisionInfo(id, revision, source);
+  }
+
+  /** Invalid YAML in the feature's two files is the caller's mistake: a 400 with the line, before anything is kept. */
+  private static void checkYaml(Map<String, String> files) {
+    String manifest = files.get(FeatureManifest.FILE);
+    if (manifest != null) {
+      FeatureManifest.parse(manifest);
+    }
+    String ci = files.get(PipelineRun.CI_FILE);
+    if (ci != null) {
+      CiFile.parse(ci);
+    }
+  }
+
+  Feature.RevisionInfo revisionInfo(String id, FeatureRepositories.Revision revision, String source) {
+    var repos = runtime.repositories();
+    Optional<String> manifestYaml = repos.readFile(id, revision.id(), FeatureManifest.FILE);
+    // imported code with a broken heyken.yml or .gitlab-ci.yml is refused like files sent over the API
+    FeatureManifest manifest = manifestYaml.map(FeatureManifest::parse).orElse(null);
+    Optional<String> ci = repos.readFile(id, revision.id(), PipelineRun.CI_FILE);
+    if (ci.isPresent()) {
+      CiFile.parse(ci.get());
+    }
+    return new Feature.RevisionInfo(revision.id(), revision.message(), source, revision.at(), ci.isPresent(),
+        manifest != null && manifest.run() != null && !manifest.run().isBlank(),
+        manifest == null ? null : manifest.command());
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  public CompletionStage<Outcome<FeatureView>> get(String featureId) {
+    if (!FeatureIds.valid(featureId)) {
+      return CompletableFuture.completedFuture(Outcome.refused(FeatureIds.unknown(featureId)));
+    }
+    return entity(featureId).<Feature.FeatureReply>ask(Feature.Get::new, askTimeout)
+        .thenApply(r -> r.problem() != null ? Outcome.refused(r.problem()) : Outcome.ok(r.view()));
+  }
+
+  public CompletionStage<FeatureListing> list() {
+    return AskPattern.<FeatureCatalog.Command, FeatureCatalog.Reply>ask(catalog, FeatureCatalog.ListAll::new,
+            askTimeout, system.scheduler())
+        .thenCompose(reply -> {
+          var asks = new ArrayList<CompletableFuture<FeatureListing.Item>>();
+          for (var entry : reply.entries()) {
+            asks.add(get(entry.featureId()).toCompletableFuture().handle((o, e) -> {
+              if (e != null || o.value() == null) {
+                return new FeatureListing.Item(entry.featureId(), entry.name(), e != null ? "unavailable" : "deleted",
+                    null, null, null);
+              }
+              var v = o.value();
+              return new FeatureListing.Item(v.featureId(), v.name(), v.status(), v.command(), v.headRevision(),
+                  v.deployment() == null ? null : v.deployment().revision());
+            }));
+          }
+          return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
+              .thenApply(x -> new FeatureListing(asks.stream().map(CompletableFuture::join)
+                  .filter(i -> !i.status().equals("deleted")).toList()));
+        });
+  }
+
+  public CompletionStage<Outcome<RunView>> run(String featureId, String runId) {
+    return get(featureId).thenCompose(feature -> {
+      if (feature.problem() != null) {
+        return CompletableFuture.completedFuture(Outcome.<RunView>refused(feature.problem()));
+      }
+      boolean known = feature.value().runs().stream().anyMatch(r -> r.runId().equals(runId));
+      if (!known) {
+        // asking an unknown run id would start (and remember) an entity for it: only known runs are asked
+        return CompletableFuture.completedFuture(Outcome.<RunView>refused(Problem.notFound("unknown_run",
+            "feature " + featureId + " has no run '" + FeatureCatalog.printable(runId) + "' (GET /api/features/"
+                + featureId + " lists its runs)")));
+      }
+      return ClusterSharding.get(system).entityRefFor(PipelineRun.ENTITY_KEY, runId)
+          .<RunView>ask(PipelineRun.Get::new, askTimeout)
+          .thenApply(Outcome::ok);
+    });
+  }
+
+  // ---------------------------------------------------------------- changes
+
+  public CompletionStage<Outcome<heyken.protocol.api.feature.RunAccepted>> test(FeatureRef ref, String requestedBy) {
+    return withFeature(ref, id -> entity(id).<Feature.RunReply>ask(
+            reply -> new Feature.RunTests(ref.revision(), requestedBy, reply), askTimeout)
+        .thenApply(r -> new Outcome<>(r.run(), r.problem())));
+  }
+
+  public CompletionStage<Outcome<heyken.protocol.api.feature.DeploymentView>> deploy(FeatureRef ref,
+      String requestedBy) {
+    if (ref.targetCore() != null && ref.targetCore() != 1 && ref.targetCore() != 2) {
+      return CompletableFuture.completedFuture(Outcome.refused(Problem.badRequest("invalid_target",
+          "target_core must be 1 or 2, got " + ref.targetCore())));
+    }
+    return withFeature(ref, id -> entity(id).<Feature.DeployReply>ask(
+            reply -> new Feature.Deploy(ref.revision(), ref.targetCore(), requestedBy, reply), askTimeout)
+        .thenApply(r -> new Outcome<>(r.deployment(), r.problem())));
+  }
+
+  public CompletionStage<Outcome<heyken.protocol.api.feature.DeploymentView>> rollback(String featureId,
+      String requestedBy) {
+    return withFeature(new FeatureRef(featureId, null, null), id -> entity(id).<Feature.DeployReply>ask(
+            reply -> new Feature.Rollback(requestedBy, reply), askTimeout)
+        .thenApply(r -> new Outcome<>(r.deployment(), r.problem())));
+  }
+
+  public CompletionStage<Outcome<heyken.protocol.api.feature.DeploymentView>> undeploy(String featureId,
+      String requestedBy) {
+    return withFeature(new FeatureRef(featureId, null, null), id -> entity(id).<Feature.DeployReply>ask(
+            reply -> new Feature.Undeploy(requestedBy, reply), askTimeout)
+        .thenApply(r -> new Outcome<>(r.deployment(), r.problem())));
+  }
+
+  public CompletionStage<Outcome<FeatureView>> delete(String featureId, String requestedBy) {
+    return withFeature(new FeatureRef(featureId, null, null), id -> entity(id).<Feature.FeatureReply>ask(
+            reply -> new Feature.Delete(requestedBy, reply), askTimeout)
+        .thenApply(r -> {
+          if (r.problem() == null) {
+            catalog.tell(new FeatureCatalog.Release(id, "deleted by " + requestedBy, system.ignoreRef()));
+            var runIds = r.view().runs().stream().map(FeatureView.RunSummary::runId).toList();
+            runtime.blocking(() -> {
+              runtime.repositories().delete(id);
+              runtime.runLogs().deleteRuns(runIds);
+              return null;
+            }).whenComplete((v, e) -> {
+              if (e != null) {
+                log.warn("feature {} deleted, but its repository or logs could not be removed: {}", id, e.toString());
+              }
+            });
+          }
+          return new Outcome<>(r.view(), r.problem());
+        }));
+  }
+
+  private <T> CompletionStage<Outcome<T>> withFeature(FeatureRef ref,
+      Function<String, CompletionStage<Outcome<T>>> action) {
+    if (ref.featureId() == null || ref.featureId().isBlank()) {
+      return CompletableFuture.completedFuture(Outcome.refused(Problem.badRequest("missing_field",
+          "feature_id is required, e.g. {\"feature_id\":\"1\"}")));
+    }
+    if (!FeatureIds.valid(ref.featureId())) {
+      return CompletableFuture.completedFuture(Outcome.refused(FeatureIds.unknown(ref.featureId())));
+    }
+    if (ref.revision() != null && !ref.revision().matches("[0-9a-f]{4,40}")) {
+      return CompletableFuture.completedFuture(Outcome.refused(Problem.badRequest("invalid_revision",
+          "revision must be a commit id (hex, 4-40 characters), got '" + FeatureCatalog.printable(ref.revision())
+              + "'")));
+    }
+    return action.apply(ref.featureId());
+  }
+
+  // ---------------------------------------------------------------- invoke
+
+  /**
+   * Runs the deployed revision's {@code run} command in the sandbox with {@code requestJson} on standard input and
+   * answers its standard output. Only the active core executes deployed features.
+   */
+  public CompletionStage<Outcome<InvokeResult>> invoke(String featureId, byte[] requestJson) {
+    if (!node.isActive()) {
+      return CompletableFuture.completedFuture(Outcome.refused(Problem.conflict("not_active",
+          "core " + node.coreId() + " is the standby; deployed features run on the active core: use the documented "
+              + "Sandbox Manager port (:5010)")));
+    }
+    return get(featureId).thenCompose(feature -> {
+      if (feature.problem() != null) {
+        return CompletableFuture.completedFuture(Outcome.<InvokeResult>refused(feature.problem()));
+      }
+      var deployment = feature.value().deployment();
+      if (deployment == null) {
+        return CompletableFuture.completedFuture(Outcome.<InvokeResult>refused(Problem.conflict("not_deployed",
+            "feature " + featureId + " is not deployed: test it, then POST /api/features/deploy")));
+      }
+      return runtime.blocking(() -> Outcome.ok(invokeNow(featureId, deployment.revision(), requestJson)));
+    });
+  }
+
+  private InvokeResult invokeNow(String featureId, String revision, byte[] requestJson) {
+    var settings = runtime.settings();
+    var repos = runtime.repositories();
+    FeatureManifest manifest = FeatureManifest.parse(repos.readFile(featureId, revision, FeatureManifest.FILE)
+        .orElseThrow(() -> new IllegalStateException("the deployed revision has no " + FeatureManifest.FILE)));
+    var policy = manifest.policy(settings.policy(), settings.maxPolicy());
+    if (policy.wallTime().compareTo(settings.invokeTimeout()) > 0) {
+      policy = policy.withWallTime(settings.invokeTimeout());
+    }
+    String name = "invoke-" + featureId + "-" + UUID.randomUUID().toString().substring(0, 8);
+    var dir = runtime.newWorkDir(name);
+    try {
+      repos.checkout(featureId, revision, dir);
+      var env = new LinkedHashMap<String, String>();
+      env.put("HEYKEN_FEATURE_ID", featureId);
+      env.put("HEYKEN_REVISION", revision);
+      var spec = new SandboxSpec(runtime.jobId(name), settings.resolveImage(manifest.image()),
+          List.of("/bin/sh", "-c", manifest.run()), env, dir, requestJson, policy);
+      SandboxResult result = runtime.runInSlot(spec, heyken.sandbox.SandboxBackend.OutputListener.NONE);
+      String stderr = stderrOf(result);
+      log.info("feature {} invoked at revision {}: reason={} exit_code={} duration_ms={}", featureId,
+          PipelineRun.shortRev(revision), result.reason().apiName(), result.exitCode(), result.duration().toMillis());
+      return new InvokeResult(featureId, revision, result.succeeded(), result.stdout(), result.exitCode(),
+          result.reason().apiName(), stderr, result.truncated(), result.duration().toMillis(), result.backend(),
+          node.coreId());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while the feature ran", e);
+    } finally {
+      SandboxRuntime.deleteTree(dir);
+    }
+  }
+
+  /** The log holds stdout and stderr interleaved; for the answer the tail of what is not stdout is enough. */
+  private static String stderrOf(SandboxResult result) {
+    String detail = result.detail() == null ? "" : result.detail();
+    String log = result.log() == null ? "" : result.log();
+    String rest = log.replace(result.stdout() == null ? "" : result.stdout(), "");
+    String tail = rest.length() > 2000 ? rest.substring(rest.length() - 2000) : rest;
+    return (detail.isEmpty() ? "" : detail + "\n") + tail;
+  }
+
+  // ---------------------------------------------------------------- live log
+
+  /**
+   * The output of a run as it happens, as plain text: what is stored so far, then new output as it arrives, until the
+   * run has finished and everything is delivered.
+   */
+  public Source<ByteString, NotUsed> runLog(String featureId, String runId) {
+    var store = runtime.runLogs();
+    long deadline = System.nanoTime() + LOG_STREAM_MAX.toNanos();
+    record Cursor(int attempt, long seq, boolean finished, boolean done) {}
+    return Source.unfoldAsync(new Cursor(0, 0, false, false), cursor -> {
+      if (cursor.done() || System.nanoTime() > deadline) {
+        return CompletableFuture.completedFuture(Optional.empty());
+      }
+      return runtime.blocking(() -> store.read(runId, cursor.attempt(), cursor.seq(), 500))
+          .thenCompose(chunks -> {
+            if (!chunks.isEmpty()) {
+              var text = new StringBuilder();
+              int lastAttempt = cursor.attempt();
+              for (var c : chunks) {
+                if (c.attempt() != lastAttempt && lastAttempt != 0) {
+                  text.append("== the run continues as attempt ").append(c.attempt())
+                      .append(" (the core that ran it was lost)\n");
+                }
+                lastAttempt = c.attempt();
+                text.append(c.text());
+              }
+              var last = chunks.get(chunks.size() - 1);
+              return CompletableFuture.completedFuture(Optional.of(Pair.create(
+                  new Cursor(last.attempt(), last.seq(), cursor.finished(), false),
+                  ByteString.fromString(text.toString(), StandardCharsets.UTF_8))));
+            }
+            if (cursor.finished()) {
+              return CompletableFuture.completedFuture(Optional.of(Pair.create(
+                  new Cursor(cursor.attempt(), cursor.seq(), true, true), ByteString.emptyByteString())));
+            }
+            return run(featureId, runId).thenCompose(view -> {
+              boolean finished = view.value() == null || view.value().finishedAt() != null;
+              var next = new Cursor(cursor.attempt(), cursor.seq(), finished, false);
+              // nothing new: wait a moment before asking the store again (the writer flushes every 200 ms)
+              return CompletableFuture.supplyAsync(() -> Optional.of(Pair.create(next, ByteString.emptyByteString())),
+                  CompletableFuture.delayedExecutor(finished ? 0 : LOG_POLL.toMillis(), TimeUnit.MILLISECONDS));
+            });
+          });
+    }).filter(b -> !b.isEmpty());
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef<Feature.Command> entity(String featureId) {
+    return ClusterSharding.get(system).entityRefFor(Feature.ENTITY_KEY, featureId);
+  }
+
+  /** The caller's mistakes found while doing the work, as problems; null for our own failures. */
+  static Problem problemOf(Throwable error) {
+    Throwable e = error;
+    while ((e instanceof java.util.concurrent.CompletionException || e instanceof java.util.concurrent.ExecutionException)
+        && e.getCause() != null) {
+      e = e.getCause();
+    }
+    if (e instanceof InvalidFilesException) {
+      return Problem.badRequest("invalid_files", e.getMessage());
+    }
+    if (e instanceof CiFileException) {
+      return Problem.badRequest("invalid_yaml", PipelineRun.CI_FILE + ": " + e.getMessage());
+    }
+    if (e instanceof FeatureManifest.InvalidManifestException) {
+      return Problem.badRequest("invalid_yaml", FeatureManifest.FILE + ": " + e.getMessage());
+    }
+    if (e instanceof GitImportException) {
+      return Problem.badRequest("git_import_failed", e.getMessage());
+    }
+    if (e instanceof UnknownRevisionException) {
+      return Problem.notFound("unknown_revision", e.getMessage());
+    }
+    return null;
+  }
+
+  /** Feature ids as the catalog hands them out. */
+  static final class FeatureIds {
+    static boolean valid(String id) {
+      return id != null && id.matches("[1-9][0-9]{0,17}");
+    }
+
+    static Problem unknown(String id) {
+      return Problem.notFound("unknown_feature", "no feature with feature_id '" + FeatureCatalog.printable(
+          String.valueOf(id)) + "' (feature ids are numbers; GET /api/features lists them)");
+    }
+  }
+}

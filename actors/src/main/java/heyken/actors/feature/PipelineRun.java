@@ -1,0 +1,496 @@
+package heyken.actors.feature;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import heyken.protocol.CborSerializable;
+import heyken.protocol.api.feature.JobView;
+import heyken.protocol.api.feature.RunView;
+import heyken.sandbox.pipeline.CiFile;
+import heyken.sandbox.pipeline.CiJob;
+import heyken.sandbox.pipeline.JobOutcome;
+import heyken.sandbox.pipeline.PipelineExecutor;
+import heyken.sandbox.pipeline.PipelineStatus;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * One test run of one revision of a feature: the sandbox job entity that owns the pipeline's jobs while they run.
+ * Sharded and event-sourced with remember-entities: when the core running it dies, the entity starts again on the
+ * survivor, records a new attempt, and runs the jobs that have no recorded outcome yet (the interrupted one again).
+ * Jobs run one at a time in pipeline order, each in a fresh checkout, each outcome an event. When the run is over it
+ * tells its {@link Feature} until the feature acknowledges.
+ */
+public final class PipelineRun
+    extends EventSourcedBehavior<PipelineRun.Command, PipelineRun.Event, PipelineRun.State> {
+
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "PipelineRun");
+  public static final String TAG = "sandbox-run";
+  private static final Logger log = LoggerFactory.getLogger(PipelineRun.class);
+  static final String CI_FILE = ".gitlab-ci.yml";
+
+  // ---------------------------------------------------------------- protocol
+
+  public sealed interface Command extends CborSerializable {}
+
+  /** Runs the pipeline of {@code revision}; a second Start of the same run is a no-op (the feature may repeat it). */
+  public record Start(String featureId, String revision, String requestedBy) implements Command {}
+
+  public record Get(ActorRef<RunView> replyTo) implements Command {}
+
+  enum Resume implements Command {
+    INSTANCE
+  }
+
+  enum ReportTick implements Command {
+    INSTANCE
+  }
+
+  record Planned(int attempt, CiFile file, String error) implements Command {}
+
+  record JobDone(int attempt, int index, JobRecord record) implements Command {}
+
+  record Reported(boolean acknowledged, String error) implements Command {}
+
+  /** The outcome of one job as it is kept in the journal. */
+  public record JobRecord(String name, String stage, String status, Integer exitCode, String reason, Long durationMs,
+      String backend, String image, String detail, String logTail) implements CborSerializable {
+
+    JobView view() {
+      return new JobView(name, stage, status, exitCode, reason, durationMs, backend, image, detail, logTail);
+    }
+  }
+
+  /** A job of the pipeline as planned from the .gitlab-ci.yml of the revision. */
+  public record PlannedJob(String name, String stage, String image) implements CborSerializable {}
+
+  public sealed interface Event extends CborSerializable {}
+
+  public record RunRequested(String runId, String featureId, String revision, String requestedBy, Instant at)
+      implements Event {}
+
+  /** The run (re)started on {@code core}: more than one attempt means a core died during the run. */
+  public record AttemptStarted(int attempt, int core, Instant at) implements Event {}
+
+  public record PipelinePlanned(List<PlannedJob> jobs, List<String> warnings) implements Event {}
+
+  public record JobFinished(int attempt, int index, JobRecord job, int core) implements Event {}
+
+  /** {@code status}: passed, failed, or error (the pipeline could not run at all). */
+  public record RunFinished(String status, String detail, Instant at) implements Event {}
+
+  public record RunReported(Instant at) implements Event {}
+
+  public record State(String runId, String featureId, String revision, int attempts, List<PlannedJob> jobs,
+      List<String> warnings, List<JobRecord> outcomes, String status, String detail, Instant requestedAt,
+      Instant finishedAt, boolean reported) implements CborSerializable {
+
+    @JsonCreator
+    public State {
+      jobs = jobs == null ? List.of() : jobs;
+      warnings = warnings == null ? List.of() : warnings;
+      outcomes = outcomes == null ? List.of() : outcomes;
+    }
+
+    boolean requested() {
+      return runId != null;
+    }
+
+    boolean finished() {
+      return finishedAt != null;
+    }
+
+    boolean planned() {
+      return !jobs.isEmpty();
+    }
+
+    State apply(Event event) {
+      if (event instanceof RunRequested r) {
+        return new State(r.runId(), r.featureId(), r.revision(), 0, jobs, warnings, outcomes,
+            "running", null, r.at(), null, false);
+      }
+      if (event instanceof AttemptStarted a) {
+        return new State(runId, featureId, revision, a.attempt(), jobs, warnings, outcomes, status,
+            detail, requestedAt, finishedAt, reported);
+      }
+      if (event instanceof PipelinePlanned p) {
+        var empty = new ArrayList<JobRecord>();
+        p.jobs().forEach(j -> empty.add(null));
+        return new State(runId, featureId, revision, attempts, p.jobs(), p.warnings(), empty, status, detail,
+            requestedAt, finishedAt, reported);
+      }
+      if (event instanceof JobFinished f) {
+        var next = new ArrayList<>(outcomes);
+        next.set(f.index(), f.job());
+        return new State(runId, featureId, revision, attempts, jobs, warnings, next, status, detail, requestedAt,
+            finishedAt, reported);
+      }
+      if (event instanceof RunFinished f) {
+        return new State(runId, featureId, revision, attempts, jobs, warnings, outcomes, f.status(),
+            f.detail(), requestedAt, f.at(), reported);
+      }
+      if (event instanceof RunReported r) {
+        return new State(runId, featureId, revision, attempts, jobs, warnings, outcomes, status,
+            detail, requestedAt, finishedAt, true);
+      }
+      throw new IllegalArgumentException("unknown event " + event);
+    }
+
+    RunView view() {
+      var views = new ArrayList<JobView>();
+      boolean runningShown = false;
+      for (int i = 0; i < jobs.size(); i++) {
+        JobRecord done = i < outcomes.size() ? outcomes.get(i) : null;
+        if (done != null) {
+          views.add(done.view());
+        } else {
+          var j = jobs.get(i);
+          String s = finished() ? "skipped" : runningShown ? "pending" : "running";
+          runningShown = true;
+          views.add(new JobView(j.name(), j.stage(), s, null, null, null, null, j.image(), null, null));
+        }
+      }
+      return new RunView(runId, featureId, revision, status, detail, attempts,
+          requestedAt == null ? null : requestedAt.toString(), finishedAt == null ? null : finishedAt.toString(),
+          warnings, views);
+    }
+  }
+
+  // ---------------------------------------------------------------- sharding
+
+  public static void init(ActorSystem<?> system) {
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId()))
+        .withRole("core"));
+  }
+
+  public static Behavior<Command> create(String runId) {
+    return Behaviors.setup(context -> Behaviors.withTimers(timers -> new PipelineRun(context, timers, runId)));
+  }
+
+  // ---------------------------------------------------------------- behaviour
+
+  private final ActorContext<Command> context;
+  private final TimerScheduler<Command> timers;
+  private final String runId;
+  private final SandboxRuntime runtime;
+  private final int coreId;
+  // not state: the parsed pipeline and whether a step is under way belong to this incarnation only
+  private CiFile ciFile;
+  private boolean busy;
+
+  private PipelineRun(ActorContext<Command> context, TimerScheduler<Command> timers, String runId) {
+    super(PersistenceId.of(ENTITY_KEY.name(), runId),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(500), Duration.ofSeconds(10), 0.2));
+    this.context = context;
+    this.timers = timers;
+    this.runId = runId;
+    this.runtime = SandboxRuntime.get(context.getSystem());
+    this.coreId = context.getSystem().settings().config().getInt("heyken.core.id");
+  }
+
+  @Override
+  public State emptyState() {
+    return new State(null, null, null, 0, List.of(), List.of(), List.of(), null, null, null, null, false);
+  }
+
+  @Override
+  public Set<String> tagsFor(Event event) {
+    return Set.of(TAG);
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> {
+          if (state.requested() && (!state.finished() || !state.reported())) {
+            context.getSelf().tell(Resume.INSTANCE);
+          }
+        })
+        .build();
+  }
+
+  @Override
+  public CommandHandler<Command, Event, State> commandHandler() {
+    return newCommandHandlerBuilder().forAnyState()
+        .onCommand(Start.class, this::onStart)
+        .onCommand(Get.class, (state, get) -> Effect().reply(get.replyTo(), state.view()))
+        .onCommand(Resume.class, (state, resume) -> onResume(state))
+        .onCommand(Planned.class, this::onPlanned)
+        .onCommand(JobDone.class, this::onJobDone)
+        .onCommand(ReportTick.class, (state, tick) -> {
+          report(state);
+          return Effect().none();
+        })
+        .onCommand(Reported.class, this::onReported)
+        .onCommand(Finish.class, this::onFinish)
+        .build();
+  }
+
+  private Effect<Event, State> onStart(State state, Start start) {
+    if (state.requested()) {
+      return Effect().none();
+    }
+    var requested = new RunRequested(runId, start.featureId(), start.revision(), start.requestedBy(), Instant.now());
+    return Effect().persist(List.of(requested, new AttemptStarted(1, coreId, Instant.now())))
+        .thenRun(this::step);
+  }
+
+  private Effect<Event, State> onResume(State state) {
+    if (!state.finished()) {
+      int attempt = state.attempts() + 1;
+      withMdc(state, () -> log.info("run {} of feature {} resumes on core {} as attempt {} ({} of {} jobs done)",
+          runId, state.featureId(), coreId, attempt, state.outcomes().stream().filter(o -> o != null).count(),
+          state.jobs().size()));
+      return Effect().persist(new AttemptStarted(attempt, coreId, Instant.now())).thenRun(this::step);
+    }
+    report(state);
+    return Effect().none();
+  }
+
+  /** Starts whatever comes next: planning, the next job, or the end of the run. One step at a time. */
+  private void step(State state) {
+    if (busy || state.finished()) {
+      return;
+    }
+    int attempt = state.attempts();
+    if (ciFile == null) {
+      busy = true;
+      var repos = runtime.repositories();
+      context.pipeToSelf(runtime.blocking(() -> {
+        String yaml = repos.readFile(state.featureId(), state.revision(), CI_FILE).orElse(null);
+        return yaml;
+      }), (yaml, error) -> {
+        if (error != null) {
+          return new Planned(attempt, null, "could not read " + CI_FILE + " of revision " + state.revision() + ": "
+              + rootMessage(error));
+        }
+        if (yaml == null) {
+          return new Planned(attempt, null, "revision " + state.revision() + " has no " + CI_FILE
+              + ": add one (stages and jobs with a script) to make the feature testable");
+        }
+        try {
+          return new Planned(attempt, CiFile.parse(yaml), null);
+        } catch (RuntimeException e) {
+          return new Planned(attempt, null, CI_FILE + " is invalid: " + e.getMessage());
+        }
+      });
+      return;
+    }
+    List<CiJob> jobs = ciFile.jobsInOrder();
+    int next = -1;
+    for (int i = 0; i < jobs.size(); i++) {
+      if (state.outcomes().get(i) == null) {
+        next = i;
+        break;
+      }
+    }
+    if (next < 0) {
+      finish(state);
+      return;
+    }
+    CiJob job = jobs.get(next);
+    List<JobOutcome> earlier = new ArrayList<>();
+    for (int i = 0; i < next; i++) {
+      earlier.add(toOutcome(state.outcomes().get(i)));
+    }
+    int index = next;
+    busy = true;
+    var skip = PipelineExecutor.skipReason(job, earlier);
+    if (skip.isPresent()) {
+      context.getSelf().tell(new JobDone(attempt, index, new JobRecord(job.name(), job.stage(), JobOutcome.SKIPPED,
+          null, null, 0L, null, state.jobs().get(index).image(), skip.get(), null)));
+      return;
+    }
+    context.pipeToSelf(runtime.blocking(() -> runJob(state, attempt, index, job)),
+        (record, error) -> new JobDone(attempt, index, error == null ? record
+            : new JobRecord(job.name(), job.stage(), "failed", null, "error", null, runtime.backend().name(),
+                job.image(), "the runner failed: " + rootMessage(error), null)));
+  }
+
+  private JobRecord runJob(State state, int attempt, int index, CiJob job) {
+    String workName = runId + "-a" + attempt + "-j" + index;
+    // the sandbox job id is unique per attempt: a resumed job never meets the container of its earlier attempt
+    var settings = runtime.settings();
+    try (var writer = runtime.runLogs().writer(runId, attempt, job.name(), settings.policy().outputCapBytes())) {
+      if (attempt > 1) {
+        writer.note("Heyken: attempt " + attempt + " of this run, on core " + coreId
+            + " (the core that ran the earlier attempt was lost)");
+      }
+      var dir = runtime.newWorkDir(workName);
+      try {
+        runtime.repositories().checkout(state.featureId(), state.revision(), dir);
+        JobOutcome outcome = PipelineExecutor.runJob(job, dir, runtime.slotLimited(), settings.policy(),
+            settings::resolveImage, runtime.jobId(workName), state.revision(), writer);
+        writer.note("Heyken: job '" + job.name() + "' " + outcome.status() + " (reason " + outcome.reason() + ", exit code "
+            + outcome.exitCode() + ", " + outcome.duration().toMillis() + " ms)"
+            + (outcome.detail() == null || outcome.detail().isEmpty() ? "" : ": " + outcome.detail()));
+        return new JobRecord(outcome.name(), outcome.stage(), outcome.status(), outcome.exitCode(), outcome.reason(),
+            outcome.duration().toMillis(), outcome.backend(), settings.resolveImage(job.image()), outcome.detail(),
+            outcome.logTail());
+      } catch (InterruptedException e) {
+        // the dispatcher is shutting down (the core is stopping): the backend has killed the job; the run resumes
+        // on whichever core runs this entity next
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("the job was interrupted because core " + coreId + " is stopping", e);
+      } finally {
+        SandboxRuntime.deleteTree(dir);
+      }
+    }
+  }
+
+  private Effect<Event, State> onPlanned(State state, Planned planned) {
+    busy = false;
+    if (planned.attempt() != state.attempts() || state.finished()) {
+      return Effect().none();
+    }
+    if (planned.error() != null) {
+      return Effect().persist(new RunFinished("error", planned.error(), Instant.now())).thenRun(this::afterFinish);
+    }
+    ciFile = planned.file();
+    var jobs = ciFile.jobsInOrder().stream()
+        .map(j -> new PlannedJob(j.name(), j.stage(), runtime.settings().resolveImage(j.image()))).toList();
+    if (jobs.isEmpty()) {
+      return Effect().persist(new RunFinished("error", CI_FILE + " defines no job to run", Instant.now()))
+          .thenRun(this::afterFinish);
+    }
+    if (state.planned()) {
+      if (!state.jobs().stream().map(PlannedJob::name).toList().equals(jobs.stream().map(PlannedJob::name).toList())) {
+        // the same revision always yields the same plan; anything else means the repository changed under us
+        return Effect().persist(new RunFinished("error", "the pipeline of revision " + state.revision()
+            + " is not the one planned before the restart", Instant.now())).thenRun(this::afterFinish);
+      }
+      step(state);
+      return Effect().none();
+    }
+    return Effect().persist(new PipelinePlanned(jobs, ciFile.warnings())).thenRun(this::step);
+  }
+
+  private Effect<Event, State> onJobDone(State state, JobDone done) {
+    busy = false;
+    if (done.attempt() != state.attempts() || state.finished() || state.outcomes().get(done.index()) != null) {
+      return Effect().none();
+    }
+    withMdc(state, () -> log.info("run {} of feature {}: job {} {} (reason={} exit_code={} duration_ms={})", runId,
+        state.featureId(), done.record().name(), done.record().status(), done.record().reason(),
+        done.record().exitCode(), done.record().durationMs()));
+    return Effect().persist(new JobFinished(done.attempt(), done.index(), done.record(), coreId)).thenRun(this::step);
+  }
+
+  private void finish(State state) {
+    var outcomes = state.outcomes().stream().map(PipelineRun::toOutcome).toList();
+    PipelineStatus status = PipelineExecutor.decide(outcomes);
+    boolean failed = status == PipelineStatus.FAILED;
+    long passed = outcomes.stream().filter(o -> o.status().equals(JobOutcome.PASSED)).count();
+    String detail = failed
+        ? "failed: " + String.join(", ", outcomes.stream().filter(JobOutcome::failed)
+            .map(o -> o.name() + " (" + o.reason() + ")").toList())
+        : passed + " of " + outcomes.size() + " jobs passed";
+    busy = true;
+    if (status == PipelineStatus.SKIPPED) {
+      // a pipeline whose jobs are all manual or `when: never` tested nothing: it must not count as passed
+      context.getSelf().tell(new Finish("error", "no job ran (all are manual or when: never): nothing was tested"));
+      return;
+    }
+    context.getSelf().tell(new Finish(failed ? "failed" : "passed", detail));
+  }
+
+  record Finish(String status, String detail) implements Command {}
+
+  private Effect<Event, State> onFinish(State state, Finish finish) {
+    busy = false;
+    if (state.finished()) {
+      return Effect().none();
+    }
+    return Effect().persist(new RunFinished(finish.status(), finish.detail(), Instant.now()))
+        .thenRun(this::afterFinish);
+  }
+
+  private void afterFinish(State state) {
+    withMdc(state, () -> log.info("run {} of feature {} revision {}: {} ({})", runId, state.featureId(),
+        shortRev(state.revision()), state.status(), state.detail()));
+    report(state);
+  }
+
+  private void report(State state) {
+    if (state.reported() || !state.finished()) {
+      return;
+    }
+    var feature = ClusterSharding.get(context.getSystem()).entityRefFor(Feature.ENTITY_KEY, state.featureId());
+    context.ask(Done.class, feature,
+        Duration.ofSeconds(5), (ActorRef<Done> replyTo) -> new Feature.RunCompleted(runId, state.revision(),
+            state.status(), state.detail(), replyTo),
+        (ok, error) -> new Reported(error == null, error == null ? null : error.toString()));
+  }
+
+  private Effect<Event, State> onReported(State state, Reported reported) {
+    if (state.reported()) {
+      return Effect().none();
+    }
+    if (!reported.acknowledged()) {
+      log.warn("run {}: feature {} did not acknowledge the result ({}); retrying in 2 s", runId, state.featureId(),
+          reported.error());
+      timers.startSingleTimer(ReportTick.INSTANCE, Duration.ofSeconds(2));
+      return Effect().none();
+    }
+    return Effect().persist(new RunReported(Instant.now()));
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder().forAnyState().onAnyEvent(State::apply);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private static JobOutcome toOutcome(JobRecord r) {
+    return new JobOutcome(r.name(), r.stage(), r.status(), r.exitCode() == null ? -1 : r.exitCode(),
+        r.reason(), Duration.ofMillis(r.durationMs() == null ? 0 : r.durationMs()), r.logTail(), r.backend(),
+        r.detail());
+  }
+
+  static String shortRev(String revision) {
+    return revision == null ? "-" : revision.substring(0, Math.min(8, revision.length()));
+  }
+
+  static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+  }
+
+  private void withMdc(State state, Runnable r) {
+    MDC.put("feature", String.valueOf(state.featureId()));
+    MDC.put("run", runId);
+    try {
+      r.run();
+    } finally {
+      MDC.remove("feature");
+      MDC.remove("run");
+    }
+  }
+}

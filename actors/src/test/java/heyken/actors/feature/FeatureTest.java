@@ -1,0 +1,201 @@
+package heyken.actors.feature;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import heyken.actors.core.CoreManager;
+import heyken.actors.support.TestStore;
+import java.time.Duration;
+import java.time.Instant;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The feature's rules: draft until it has a pipeline, one run at a time, deploy only what passed, rollback, delete. */
+class FeatureTest {
+
+  private static TestStore store;
+  private static ActorTestKit testKit;
+  private static int testNumber;
+
+  @BeforeAll
+  static void start() {
+    store = new TestStore();
+    testKit = ActorTestKit.create("feature-test", EventSourcedBehaviorTestKit.config().withFallback(store.config("")));
+    // a run is started through sharding; this cluster never forms, so the run entities never start (and need no
+    // sandbox): the feature's own rules are under test here
+    PipelineRun.init(testKit.system());
+  }
+
+  @AfterAll
+  static void stop() {
+    testKit.shutdownTestKit();
+    store.close();
+  }
+
+  private TestProbe<CoreManager.Command> coreManager;
+  private EventSourcedBehaviorTestKit<Feature.Command, Feature.Event, Feature.State> kit;
+
+  @BeforeEach
+  void fresh() {
+    testNumber++;
+    coreManager = testKit.createTestProbe();
+    kit = EventSourcedBehaviorTestKit.create(testKit.system(),
+        Feature.create(String.valueOf(testNumber), coreManager.ref()));
+  }
+
+  private static Feature.RevisionInfo revision(String id, boolean testable) {
+    return new Feature.RevisionInfo(id, "commit " + id, "api", Instant.now(), testable, true, "hello");
+  }
+
+  private Feature.FeatureReply create(boolean testable) {
+    return kit.<Feature.FeatureReply>runCommand(
+        r -> new Feature.Create("hello", "says hello", revision("aaaaaaa1", testable), "test", r)).reply();
+  }
+
+  private Feature.RunReply runTests() {
+    return kit.<Feature.RunReply>runCommand(r -> new Feature.RunTests(null, "test", r)).reply();
+  }
+
+  private void finishRun(String runId, String status) {
+    var result = kit.<Done>runCommand(r -> new Feature.RunCompleted(runId, "aaaaaaa1", status, status, r));
+    assertEquals(Done.getInstance(), result.reply());
+  }
+
+  /** Sends Deploy; answers the CoreManager's question with {@code problem} (null: accepted by core 1, epoch 7). */
+  private Feature.DeployReply deploy(String revision, Integer target, heyken.protocol.api.Problem problem) {
+    var replies = testKit.<Feature.DeployReply>createTestProbe();
+    kit.runCommand(new Feature.Deploy(revision, target, "test", replies.ref()));
+    var question = coreManager.expectMessageClass(CoreManager.ActivateDeployment.class);
+    assertEquals(target, question.targetCore());
+    question.replyTo().tell(new CoreManager.DeploymentOutcome(1, 7, problem));
+    return replies.receiveMessage(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void aFeatureWithoutPipelineIsADraftAndCannotBeTested() {
+    assertEquals("draft", create(false).view().status());
+    var reply = runTests();
+    assertNull(reply.run());
+    assertEquals(409, reply.problem().status());
+    assertEquals("not_testable", reply.problem().error());
+  }
+
+  @Test
+  void aFeatureWithPipelineIsReadyAndATestRunMakesItTesting() {
+    assertEquals("ready", create(true).view().status());
+    var run = runTests();
+    assertNotNull(run.run());
+    assertEquals(testNumber + "-1", run.run().runId());
+    assertEquals("testing", kit.<Feature.FeatureReply>runCommand(Feature.Get::new).reply().view().status());
+  }
+
+  @Test
+  void onlyOneRunAtATime() {
+    create(true);
+    runTests();
+    var second = runTests();
+    assertEquals("run_in_progress", second.problem().error());
+  }
+
+  @Test
+  void deployIsRefusedUntilTestsPass() {
+    create(true);
+    var untested = kit.<Feature.DeployReply>runCommand(r -> new Feature.Deploy(null, null, "test", r)).reply();
+    assertEquals("not_tested", untested.problem().error());
+
+    String runId = runTests().run().runId();
+    finishRun(runId, "failed");
+    var failed = kit.<Feature.DeployReply>runCommand(r -> new Feature.Deploy(null, null, "test", r)).reply();
+    assertEquals("not_tested", failed.problem().error());
+    assertTrue(failed.problem().detail().contains("failed"), failed.problem().detail());
+    coreManager.expectNoMessage(Duration.ofMillis(100));
+
+    finishRun(runTests().run().runId(), "passed");
+    var deployed = deploy(null, 1, null);
+    assertNull(deployed.problem());
+    assertEquals("aaaaaaa1", deployed.deployment().revision());
+    assertEquals(7, deployed.deployment().epoch());
+    assertEquals("deployed", kit.<Feature.FeatureReply>runCommand(Feature.Get::new).reply().view().status());
+  }
+
+  @Test
+  void aRefusalOfTheActiveCoreChangesNothing() {
+    create(true);
+    finishRun(runTests().run().runId(), "passed");
+    var refused = deploy(null, 2, heyken.protocol.api.Problem.conflict("target_not_active", "core 1 is active"));
+    assertEquals("target_not_active", refused.problem().error());
+    var view = kit.<Feature.FeatureReply>runCommand(Feature.Get::new).reply().view();
+    assertNull(view.deployment());
+    assertEquals("passed", view.status());
+  }
+
+  @Test
+  void rollbackGoesBackToThePreviousDeployedRevision() {
+    create(true);
+    finishRun(runTests().run().runId(), "passed");
+    deploy(null, null, null);
+    var none = kit.<Feature.DeployReply>runCommand(r -> new Feature.Rollback("test", r)).reply();
+    assertEquals("nothing_to_roll_back", none.problem().error());
+
+    kit.<Feature.FeatureReply>runCommand(r -> new Feature.AddRevision(revision("bbbbbbb2", true), "test", r));
+    var run = runTests().run();
+    assertEquals("bbbbbbb2", run.revision());
+    kit.<Done>runCommand(r -> new Feature.RunCompleted(run.runId(), "bbbbbbb2", "passed", "ok", r));
+    assertEquals("bbbbbbb2", deploy(null, null, null).deployment().revision());
+
+    var replies = testKit.<Feature.DeployReply>createTestProbe();
+    kit.runCommand(new Feature.Rollback("test", replies.ref()));
+    var question = coreManager.expectMessageClass(CoreManager.ActivateDeployment.class);
+    assertEquals("aaaaaaa1", question.revision());
+    question.replyTo().tell(new CoreManager.DeploymentOutcome(1, 7, null));
+    var back = replies.receiveMessage();
+    assertEquals("aaaaaaa1", back.deployment().revision());
+    assertTrue(back.deployment().previous().isEmpty());
+  }
+
+  @Test
+  void aRepeatedRunReportIsAcknowledgedWithoutAnEvent() {
+    create(true);
+    String runId = runTests().run().runId();
+    finishRun(runId, "passed");
+    var again = kit.<Done>runCommand(r -> new Feature.RunCompleted(runId, "aaaaaaa1", "passed", "", r));
+    assertEquals(Done.getInstance(), again.reply());
+    assertTrue(again.events().isEmpty());
+  }
+
+  @Test
+  void stateSurvivesARestart() {
+    create(true);
+    finishRun(runTests().run().runId(), "passed");
+    deploy(null, null, null);
+    kit.restart();
+    var view = kit.<Feature.FeatureReply>runCommand(Feature.Get::new).reply().view();
+    assertEquals("deployed", view.status());
+    assertEquals(1, view.runs().size());
+    assertEquals("passed", view.runs().get(0).status());
+  }
+
+  @Test
+  void aDeletedFeatureIsUndeployedAndThenUnknown() {
+    create(true);
+    finishRun(runTests().run().runId(), "passed");
+    deploy(null, null, null);
+    var replies = testKit.<Feature.FeatureReply>createTestProbe();
+    kit.runCommand(new Feature.Delete("test", replies.ref()));
+    var question = coreManager.expectMessageClass(CoreManager.RemoveDeployment.class);
+    question.replyTo().tell(new CoreManager.DeploymentOutcome(1, 7, null));
+    assertEquals("deleted", replies.receiveMessage().view().status());
+    var get = kit.<Feature.FeatureReply>runCommand(Feature.Get::new).reply();
+    assertEquals(404, get.problem().status());
+    assertInstanceOf(Feature.State.class, kit.getState());
+  }
+}

@@ -1,0 +1,32 @@
+package heyken.protocol.api.feature;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
+
+/**
+ * {@code GET /api/features/{id}}: a feature with its revisions (git commits, newest first), its test runs and its
+ * deployment. {@code status}: {@code draft} (no pipeline yet), {@code ready} (untested), {@code testing},
+ * {@code passed}, {@code failed}, {@code deployed} (the newest revision is the deployed one).
+ */
+public record FeatureView(
+    @JsonProperty("feature_id") String featureId,
+    String name,
+    String description,
+    String status,
+    String command,
+    @JsonProperty("created_at") String createdAt,
+    @JsonProperty("head_revision") String headRevision,
+    List<RevisionView> revisions,
+    List<RunSummary> runs,
+    DeploymentView deployment) {
+
+  /** A commit of the feature's repository and what its tests said. */
+  public record RevisionView(
+      String revision, String message, String source, @JsonProperty("created_at") String createdAt,
+      String tests, @JsonProperty("run_id") String runId) {}
+
+  /** A run in the feature's list (details under /runs/{run_id}). */
+  public record RunSummary(
+      @JsonProperty("run_id") String runId, String revision, String status,
+      @JsonProperty("started_at") String startedAt, @JsonProperty("finished_at") String finishedAt) {}
+}
