@@ -7,7 +7,7 @@
 #     host's network:  dockerd --iptables=false --ip-masq=false --bridge=none
 #   - builds the local sandbox images (no registry is reachable):
 #       sandbox/busybox:1  FROM scratch + /bin/busybox from busybox-static
-#       sandbox/python:1   a Debian bookworm minbase root with python3-minimal (debootstrap), imported
+#       sandbox/python:1   a Debian bookworm minbase root with python3 and its standard library (debootstrap), imported
 #                          with `docker import`; the root tarball is cached under /var/cache/heyken/
 #                          so that a rebuild takes seconds.
 # bubblewrap needs no image: it runs jobs on the host's read-only /usr.
@@ -25,7 +25,7 @@ LOG=${DOCKERD_LOG:-/tmp/dockerd.log}
 PIDFILE=/var/run/docker-heyken.pid
 CACHE_DIR=/var/cache/heyken
 PYTHON_IMAGE=sandbox/python:1
-PYTHON_ROOTFS=$CACHE_DIR/python-bookworm-rootfs.tar
+PYTHON_ROOTFS=$CACHE_DIR/python3-bookworm-rootfs.tar
 case ${1:-} in
   -h | --help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
   --stop)
@@ -104,14 +104,21 @@ debian_mirror() {
   echo "${url:-http://deb.debian.org/debian}"
 }
 
+# python3-minimal (the first version of this image) has no standard library: no json, no unittest
+python_check='import json, unittest, subprocess, urllib.parse; print("ok")'
+if docker_ image inspect "$PYTHON_IMAGE" >/dev/null 2>&1 &&
+  ! docker_ run --rm --network none --user 65534:65534 "$PYTHON_IMAGE" python3 -c "$python_check" >/dev/null 2>&1; then
+  echo "The image $PYTHON_IMAGE lacks python3's standard library: rebuilding it."
+  docker_ image rm -f "$PYTHON_IMAGE" >/dev/null 2>&1 || true
+fi
 if ! docker_ image inspect "$PYTHON_IMAGE" >/dev/null 2>&1; then
   [[ $(id -u) == 0 ]] || { echo "error: building $PYTHON_IMAGE needs root (debootstrap)." >&2; exit 1; }
   mkdir -p "$CACHE_DIR"
   if [[ ! -s $PYTHON_ROOTFS ]]; then
     mirror=$(debian_mirror)
-    echo "Building the root of $PYTHON_IMAGE: debootstrap bookworm minbase + python3-minimal from $mirror (about 30 s) ..."
+    echo "Building the root of $PYTHON_IMAGE: debootstrap bookworm minbase + python3 from $mirror (about 30 s) ..."
     root=$tmp/rootfs
-    if ! debootstrap --variant=minbase --include=python3-minimal bookworm "$root" "$mirror" >"$tmp/debootstrap.log" 2>&1; then
+    if ! debootstrap --variant=minbase --include=python3 bookworm "$root" "$mirror" >"$tmp/debootstrap.log" 2>&1; then
       tail -n 30 "$tmp/debootstrap.log" >&2
       [[ -f $root/debootstrap/debootstrap.log ]] && tail -n 30 "$root/debootstrap/debootstrap.log" >&2
       echo "error: debootstrap of $PYTHON_IMAGE failed (log above); set HEYKEN_DEBIAN_MIRROR to a reachable Debian mirror." >&2
@@ -131,7 +138,7 @@ if ! docker_ image inspect "$PYTHON_IMAGE" >/dev/null 2>&1; then
     echo "error: docker import of $PYTHON_IMAGE failed (output above); delete $PYTHON_ROOTFS to rebuild it." >&2
     exit 1
   fi
-  if ! docker_ run --rm --network none --user 65534:65534 "$PYTHON_IMAGE" python3 -c 'print("ok")' >/dev/null 2>&1; then
+  if ! docker_ run --rm --network none --user 65534:65534 "$PYTHON_IMAGE" python3 -c "$python_check" >/dev/null 2>&1; then
     docker_ image rm "$PYTHON_IMAGE" >/dev/null 2>&1 || true
     echo "error: $PYTHON_IMAGE does not run python3; delete $PYTHON_ROOTFS and run this again." >&2
     exit 1

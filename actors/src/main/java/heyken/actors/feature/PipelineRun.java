@@ -103,7 +103,8 @@ public final class PipelineRun
 
   public record RunReported(Instant at) implements Event {}
 
-  public record State(String runId, String featureId, String revision, int attempts, List<PlannedJob> jobs,
+  public record State(String runId, String featureId, String revision, int attempts, Integer core,
+      List<PlannedJob> jobs,
       List<String> warnings, List<JobRecord> outcomes, String status, String detail, Instant requestedAt,
       Instant finishedAt, boolean reported) implements CborSerializable {
 
@@ -128,31 +129,31 @@ public final class PipelineRun
 
     State apply(Event event) {
       if (event instanceof RunRequested r) {
-        return new State(r.runId(), r.featureId(), r.revision(), 0, jobs, warnings, outcomes,
+        return new State(r.runId(), r.featureId(), r.revision(), 0, null, jobs, warnings, outcomes,
             "running", null, r.at(), null, false);
       }
       if (event instanceof AttemptStarted a) {
-        return new State(runId, featureId, revision, a.attempt(), jobs, warnings, outcomes, status,
+        return new State(runId, featureId, revision, a.attempt(), a.core(), jobs, warnings, outcomes, status,
             detail, requestedAt, finishedAt, reported);
       }
       if (event instanceof PipelinePlanned p) {
         var empty = new ArrayList<JobRecord>();
         p.jobs().forEach(j -> empty.add(null));
-        return new State(runId, featureId, revision, attempts, p.jobs(), p.warnings(), empty, status, detail,
+        return new State(runId, featureId, revision, attempts, core, p.jobs(), p.warnings(), empty, status, detail,
             requestedAt, finishedAt, reported);
       }
       if (event instanceof JobFinished f) {
         var next = new ArrayList<>(outcomes);
         next.set(f.index(), f.job());
-        return new State(runId, featureId, revision, attempts, jobs, warnings, next, status, detail, requestedAt,
+        return new State(runId, featureId, revision, attempts, core, jobs, warnings, next, status, detail, requestedAt,
             finishedAt, reported);
       }
       if (event instanceof RunFinished f) {
-        return new State(runId, featureId, revision, attempts, jobs, warnings, outcomes, f.status(),
+        return new State(runId, featureId, revision, attempts, core, jobs, warnings, outcomes, f.status(),
             f.detail(), requestedAt, f.at(), reported);
       }
       if (event instanceof RunReported r) {
-        return new State(runId, featureId, revision, attempts, jobs, warnings, outcomes, status,
+        return new State(runId, featureId, revision, attempts, core, jobs, warnings, outcomes, status,
             detail, requestedAt, finishedAt, true);
       }
       throw new IllegalArgumentException("unknown event " + event);
@@ -172,7 +173,7 @@ public final class PipelineRun
           views.add(new JobView(j.name(), j.stage(), s, null, null, null, null, j.image(), null, null));
         }
       }
-      return new RunView(runId, featureId, revision, status, detail, attempts,
+      return new RunView(runId, featureId, revision, status, detail, attempts, core,
           requestedAt == null ? null : requestedAt.toString(), finishedAt == null ? null : finishedAt.toString(),
           warnings, views);
     }
@@ -212,7 +213,7 @@ public final class PipelineRun
 
   @Override
   public State emptyState() {
-    return new State(null, null, null, 0, List.of(), List.of(), List.of(), null, null, null, null, false);
+    return new State(null, null, null, 0, null, List.of(), List.of(), List.of(), null, null, null, null, false);
   }
 
   @Override
