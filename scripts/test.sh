@@ -4,10 +4,14 @@
 # The one test command of Heyken (CI runs exactly this, through .ci/run):
 #   1. checks the scripts: bash syntax of every script, and scripts/init.sh in a scratch directory
 #      (creates .env with mode 600, never overwrites a secret);
-#   2. mvn -B verify at the repository root: the unit tests and the failover integration tests,
-#      which start the store and both cores as real JVMs and kill them.
-# Needs only Java 17 and Maven (dependencies come from Maven Central). It uses its own ports and
-# data directories, so a running Heyken is not disturbed.
+#   2. starts what the sandbox tests need with scripts/docker-engine.sh (Docker engine, bubblewrap,
+#      the images sandbox/busybox:1 and sandbox/python:1; installs them with apt-get when missing,
+#      so it runs as root) and sets HEYKEN_REQUIRE_SANDBOX=true: a missing backend fails the tests;
+#   3. mvn -B verify at the repository root: the unit tests, the sandbox tests against the real
+#      engine and bubblewrap, and the integration tests, which start the store and both cores as
+#      real JVMs and kill them.
+# Needs Java 17, Maven (dependencies come from Maven Central) and root on a Debian host (for the
+# sandbox step). It uses its own ports and data directories, so a running Heyken is not disturbed.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -48,7 +52,7 @@ fi
 ((script_failures == 0)) || die "$script_failures script check(s) failed (see above)."
 ok "scripts: ok"
 
-# ---------------------------------------------------------------- sandboxes
+# ---------------------------------------------------------------- 2. sandboxes
 info "== sandbox: Docker engine, bubblewrap and images"
 "$HEYKEN_ROOT/scripts/docker-engine.sh" ||
   die "scripts/docker-engine.sh failed (see above): the sandbox tests need the Docker engine, bubblewrap and the images sandbox/busybox:1 and sandbox/python:1. Run it as root on a Debian host (it installs docker.io, busybox-static, bubblewrap and debootstrap with apt-get)."
@@ -56,7 +60,7 @@ info "== sandbox: Docker engine, bubblewrap and images"
 export HEYKEN_REQUIRE_SANDBOX=true
 ok "sandbox: ok"
 
-# ---------------------------------------------------------------- 2. Maven
+# ---------------------------------------------------------------- 3. Maven
 info "== mvn -B verify (unit tests and the failover integration tests with real JVMs)"
 cd "$HEYKEN_ROOT"
 if ! mvn -B -ntp -Dstyle.color=never verify "$@"; then

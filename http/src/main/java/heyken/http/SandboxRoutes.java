@@ -5,6 +5,7 @@ import heyken.actors.core.CoreNode;
 import heyken.actors.feature.FeatureService;
 import heyken.protocol.api.feature.CreateFeatureRequest;
 import heyken.protocol.api.feature.FeatureRef;
+import heyken.protocol.api.feature.NewRevision;
 import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
@@ -57,6 +58,10 @@ public final class SandboxRoutes {
                 pathEndOrSingleSlash(() -> concat(
                     get(() -> answer(features.get(id), StatusCodes.OK)),
                     delete(() -> answer(features.delete(id, BY), StatusCodes.OK)))),
+                path("revisions", () -> post(() -> withSizeLimit(MAX_CREATE_BODY, () ->
+                    entity(Json.unmarshaller(NewRevision.class), revision ->
+                        answer(features.addRevision(id, revision.files(), revision.message(), BY),
+                            StatusCodes.CREATED))))),
                 path("rollback", () -> post(() -> answer(features.rollback(id, BY), StatusCodes.OK))),
                 path("undeploy", () -> post(() -> onSuccess(features.undeploy(id, BY), outcome ->
                     outcome.problem() != null ? ApiErrors.problem(outcome.problem())

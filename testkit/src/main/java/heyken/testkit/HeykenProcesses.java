@@ -70,6 +70,12 @@ public final class HeykenProcesses implements AutoCloseable {
     env.put("OLLAMA_URL", "http://127.0.0.1:" + (base + 50));
   }
 
+  /** Sets an environment variable of the processes started from now on (e.g. the sandbox backend). */
+  public HeykenProcesses withEnv(String name, String value) {
+    env.put(name, value);
+    return this;
+  }
+
   /** Several runs on one machine must not collide: find a base where the whole block is free. */
   private static int freeBase() throws IOException {
     for (int attempt = 0; attempt < 50; attempt++) {

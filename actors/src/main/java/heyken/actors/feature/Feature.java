@@ -290,12 +290,15 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   // ---------------------------------------------------------------- sharding
 
   public static void init(ActorSystem<?> system, ActorRef<CoreManager.Command> coreManager) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), coreManager))
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY,
+            ctx -> Behaviors.<Command>setup(context -> new Feature(context, ctx.getEntityId(), coreManager,
+                ctx.getShard())))
         .withRole("core"));
   }
 
+  /** An entity outside sharding (tests): it never passivates. */
   public static Behavior<Command> create(String featureId, ActorRef<CoreManager.Command> coreManager) {
-    return Behaviors.setup(context -> new Feature(context, featureId, coreManager));
+    return Behaviors.setup(context -> new Feature(context, featureId, coreManager, null));
   }
 
   // ---------------------------------------------------------------- behaviour
@@ -305,13 +308,18 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   private final ActorRef<CoreManager.Command> coreManager;
   // not state: a deployment change waiting for the CoreManager's answer; commands wait (stash) meanwhile
   private PendingChange pending;
+  // remember-entities keeps every entity that was ever asked alive; one asked for an id that does not exist (or
+  // whose feature was deleted) leaves again, so that probing ids cannot pile up entities
+  private final ActorRef<ClusterSharding.ShardCommand> shard;
 
-  private Feature(ActorContext<Command> context, String featureId, ActorRef<CoreManager.Command> coreManager) {
+  private Feature(ActorContext<Command> context, String featureId, ActorRef<CoreManager.Command> coreManager,
+      ActorRef<ClusterSharding.ShardCommand> shard) {
     super(PersistenceId.of(ENTITY_KEY.name(), featureId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
     this.context = context;
     this.featureId = featureId;
     this.coreManager = coreManager;
+    this.shard = shard;
   }
 
   @Override
@@ -353,8 +361,8 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
         .onCommand(CoreManagerAnswered.class, this::onCoreManagerAnswered)
         .onCommand(RunCompleted.class, this::onRunCompleted)
         .onCommand(Get.class, (state, get) -> pending != null ? Effect().stash()
-            : Effect().reply(get.replyTo(), state.exists() ? new FeatureReply(state.view(), null)
-                : new FeatureReply(null, notFound())))
+            : state.exists() ? Effect().reply(get.replyTo(), new FeatureReply(state.view(), null))
+            : gone(get.replyTo(), new FeatureReply(null, notFound())))
         .onCommand(Create.class, this::onCreate)
         .onCommand(AddRevision.class, this::onAddRevision)
         .onCommand(RunTests.class, this::onRunTests)
@@ -363,6 +371,17 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
         .onCommand(Undeploy.class, this::onUndeploy)
         .onCommand(Delete.class, this::onDelete)
         .build();
+  }
+
+  /** The answer for a feature that does not exist (any more); the entity then leaves the shard. */
+  private <R> Effect<Event, State> gone(ActorRef<R> replyTo, R reply) {
+    return Effect().none().thenRun(this::passivateIfGone).thenReply(replyTo, s -> reply);
+  }
+
+  private void passivateIfGone(State state) {
+    if (!state.exists() && shard != null && pending == null) {
+      shard.tell(new ClusterSharding.Passivate<>(context.getSelf()));
+    }
   }
 
   private Problem notFound() {
@@ -388,7 +407,11 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       return Effect().stash();
     }
     if (!state.exists()) {
-      return Effect().reply(add.replyTo(), new FeatureReply(null, notFound()));
+      return gone(add.replyTo(), new FeatureReply(null, notFound()));
+    }
+    if (state.revisions().stream().anyMatch(r -> r.id().equals(add.revision().id()))) {
+      // a commit that changed nothing returns the current head: nothing new to record
+      return Effect().reply(add.replyTo(), new FeatureReply(state.view(), null));
     }
     return Effect().persist(new RevisionAdded(add.revision(), add.requestedBy()))
         .thenReply(add.replyTo(), s -> new FeatureReply(s.view(), null));
@@ -399,7 +422,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       return Effect().stash();
     }
     if (!state.exists()) {
-      return Effect().reply(run.replyTo(), new RunReply(null, notFound()));
+      return gone(run.replyTo(), new RunReply(null, notFound()));
     }
     var running = state.runningRun();
     if (running != null) {
@@ -438,12 +461,13 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   private Effect<Event, State> onRunCompleted(State state, RunCompleted done) {
     var run = state.runs().stream().filter(r -> r.runId().equals(done.runId())).findFirst().orElse(null);
     if (run == null || run.finishedAt() != null) {
-      return Effect().reply(done.replyTo(), Done.getInstance()); // a repeated report
+      return gone(done.replyTo(), Done.getInstance()); // a repeated report (passivates only a deleted feature)
     }
     return Effect().persist(new TestRunFinished(done.runId(), done.revision(), done.status(), done.detail(),
             Instant.now()))
         .thenRun(s -> log.info("feature {}: test run {} {} ({})", featureId, done.runId(), done.status(),
             done.detail()))
+        .thenRun(this::passivateIfGone)
         .thenReply(done.replyTo(), s -> Done.getInstance());
   }
 
@@ -452,7 +476,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       return Effect().stash();
     }
     if (!state.exists()) {
-      return Effect().reply(deploy.replyTo(), new DeployReply(null, notFound()));
+      return gone(deploy.replyTo(), new DeployReply(null, notFound()));
     }
     var revision = state.revision(deploy.revision());
     if (revision == null) {
@@ -485,7 +509,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       return Effect().stash();
     }
     if (!state.exists()) {
-      return Effect().reply(rollback.replyTo(), new DeployReply(null, notFound()));
+      return gone(rollback.replyTo(), new DeployReply(null, notFound()));
     }
     if (state.deployment() == null || state.previous().isEmpty()) {
       return Effect().reply(rollback.replyTo(), new DeployReply(null, Problem.conflict("nothing_to_roll_back",
@@ -503,7 +527,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       return Effect().stash();
     }
     if (!state.exists()) {
-      return Effect().reply(undeploy.replyTo(), new DeployReply(null, notFound()));
+      return gone(undeploy.replyTo(), new DeployReply(null, notFound()));
     }
     if (state.deployment() == null) {
       return Effect().reply(undeploy.replyTo(), new DeployReply(null, Problem.conflict("not_deployed",
@@ -518,7 +542,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       return Effect().stash();
     }
     if (!state.exists()) {
-      return Effect().reply(delete.replyTo(), new FeatureReply(null, notFound()));
+      return gone(delete.replyTo(), new FeatureReply(null, notFound()));
     }
     if (state.deployment() != null) {
       return askCoreManager(new PendingChange("delete", state.deployment().revision(), null, delete.requestedBy(),
@@ -530,6 +554,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   private Effect<Event, State> deleted(String requestedBy, ActorRef<FeatureReply> replyTo) {
     return Effect().persist(new FeatureDeleted(requestedBy, Instant.now()))
         .thenRun(s -> log.info("feature {} '{}' deleted by {}", featureId, s.name(), requestedBy))
+        .thenRun(this::passivateIfGone)
         .thenReply(replyTo, s -> new FeatureReply(s.view(), null));
   }
 
@@ -583,6 +608,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
               new FeatureDeleted(change.requestedBy(), now)))
           .thenRun(s -> log.info("feature {} '{}' undeployed and deleted by {}", featureId, s.name(),
               change.requestedBy()))
+          .thenRun(this::passivateIfGone)
           .thenReply(change.deleteReply(), s -> new FeatureReply(s.view(), null))
           .thenUnstashAll();
     };

@@ -187,6 +187,43 @@ public final class FeatureService {
         manifest == null ? null : manifest.command());
   }
 
+  /**
+   * Commits whole files (a null content deletes the file) as a new revision of the feature; the newest revision is
+   * what a test run or a deploy takes when none is named.
+   */
+  public CompletionStage<Outcome<FeatureView>> addRevision(String featureId, Map<String, String> files, String message,
+      String requestedBy) {
+    if (files == null || files.isEmpty()) {
+      return CompletableFuture.completedFuture(Outcome.refused(Problem.badRequest("invalid_files",
+          "a revision needs files: {\"files\": {\"path\": \"content\"}} (null content deletes a file)")));
+    }
+    return get(featureId).thenCompose(feature -> {
+      if (feature.problem() != null) {
+        return CompletableFuture.completedFuture(Outcome.<FeatureView>refused(feature.problem()));
+      }
+      String text = message == null || message.isBlank() ? "update " + String.join(", ", files.keySet()) : message;
+      return runtime.blocking(() -> {
+            var nonNull = new LinkedHashMap<String, String>();
+            files.forEach((k, v) -> {
+              if (v != null) {
+                nonNull.put(k, v);
+              }
+            });
+            checkYaml(nonNull);
+            var revision = runtime.repositories().commit(featureId, files, text, requestedBy);
+            return revisionInfo(featureId, revision, "api");
+          })
+          .thenCompose(info -> entity(featureId).<Feature.FeatureReply>ask(
+              reply -> new Feature.AddRevision(info, requestedBy, reply), askTimeout))
+          .thenApply(r -> new Outcome<>(r.view(), r.problem()))
+          .exceptionallyCompose(error -> {
+            Problem problem = problemOf(error);
+            return problem == null ? CompletableFuture.failedFuture(error)
+                : CompletableFuture.completedFuture(Outcome.refused(problem));
+          });
+    });
+  }
+
   // ---------------------------------------------------------------- reads
 
   public CompletionStage<Outcome<FeatureView>> get(String featureId) {

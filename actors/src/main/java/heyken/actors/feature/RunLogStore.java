@@ -9,6 +9,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.bson.Document;
 import org.bson.conversions.Bson;
 import org.slf4j.Logger;
@@ -30,9 +33,20 @@ public final class RunLogStore {
   public record Chunk(int attempt, long seq, String job, String stream, String text) {}
 
   private final MongoCollection<Document> chunks;
+  // output that arrives just after a flush must not wait for the job's next output (which may come much later)
+  private final ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "heyken-run-log-flush");
+    t.setDaemon(true);
+    return t;
+  });
 
   public RunLogStore(MongoDatabase database, String collection) {
     this.chunks = database.getCollection(collection);
+  }
+
+  /** Stops the background flushes (writers still flush when closed). */
+  public void close() {
+    flusher.shutdownNow();
   }
 
   /** A writer for one job of one attempt; it caps what it stores at {@code capBytes}. */
@@ -72,6 +86,7 @@ public final class RunLogStore {
     private int pendingBytes;
     private long lastFlush = System.nanoTime();
     private boolean capped;
+    private boolean flushScheduled;
 
     private Writer(String runId, int attempt, String job, int capBytes) {
       this.runId = runId;
@@ -97,6 +112,13 @@ public final class RunLogStore {
       }
       if (pendingBytes >= FLUSH_BYTES || System.nanoTime() - lastFlush >= FLUSH_EVERY_NANOS) {
         flush();
+      } else if (!flushScheduled) {
+        flushScheduled = true;
+        try {
+          flusher.schedule(this::flush, FLUSH_EVERY_NANOS, TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+          flush(); // the store is closing: write now
+        }
       }
     }
 
@@ -114,6 +136,7 @@ public final class RunLogStore {
 
     public synchronized void flush() {
       lastFlush = System.nanoTime();
+      flushScheduled = false;
       if (pending.isEmpty()) {
         return;
       }

@@ -55,7 +55,10 @@ public final class SandboxRuntime implements Extension {
     this.executor = system.dispatchers().lookup(DispatcherSelector.fromConfig(DISPATCHER));
     this.jobSlots = new Semaphore(settings.maxConcurrentJobs(), true);
     this.slotLimited = new SlotLimited();
-    system.getWhenTerminated().thenRun(backend::close);
+    system.getWhenTerminated().thenRun(() -> {
+      runLogs.close();
+      backend.close();
+    });
   }
 
   public static SandboxRuntime get(ActorSystem<?> system) {
@@ -102,10 +105,15 @@ public final class SandboxRuntime implements Extension {
     return slotLimited;
   }
 
+  /** This core's part of the work dir: what an earlier life of this core left there is its own garbage. */
+  private Path coreWorkDir() {
+    return settings.workDir().resolve("core-" + coreId);
+  }
+
   /** A fresh, empty directory under the work dir for one job. */
   public Path newWorkDir(String name) {
     try {
-      Path dir = settings.workDir().resolve(name);
+      Path dir = coreWorkDir().resolve(name);
       deleteTree(dir);
       Files.createDirectories(dir);
       return dir;
@@ -115,8 +123,12 @@ public final class SandboxRuntime implements Extension {
     }
   }
 
-  /** Removes the sandbox jobs an earlier life of this core left behind (after a crash). */
+  /** Removes the sandbox jobs and work directories an earlier life of this core left behind (after a crash). */
   public void removeOrphans() {
+    if (Files.isDirectory(coreWorkDir())) {
+      log.info("removing the work directories an earlier run of core {} left in {}", coreId, coreWorkDir());
+      deleteTree(coreWorkDir());
+    }
     try {
       int removed = backend.removeOrphans();
       if (removed > 0) {
