@@ -2,7 +2,6 @@ package heyken.cores;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -61,12 +60,7 @@ class HttpApiIT {
 
   /** Every error: the status expected, a JSON body with error and detail, and no stack trace. */
   private static JsonNode assertError(Response r, int status, String error) {
-    assertEquals(status, r.status(), r.raw());
-    assertNotNull(r.body(), "error body is JSON: " + r.raw());
-    assertEquals(error, r.body().path("error").asText(), r.raw());
-    assertFalse(r.body().path("detail").asText().isBlank(), "detail says what to do: " + r.raw());
-    assertFalse(r.raw().contains("\tat ") || r.raw().contains("Exception:"), "no stack trace: " + r.raw());
-    return r.body();
+    return ApiAssertions.assertError(r, status, error);
   }
 
   @Test

@@ -35,15 +35,7 @@ class SandboxApiIT {
 
   @BeforeAll
   static void start() throws Exception {
-    SandboxFixtures.requireDocker();
-    Path jar = Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar"));
-    heyken = new HeykenProcesses(jar, Files.createTempDirectory("heyken-sandbox-"))
-        .withEnv("DOCKER_HOST", "unix:///var/run/docker.sock")
-        .withEnv("HEYKEN_SANDBOX_BACKEND", "docker");
-    heyken.startStore();
-    heyken.startCore(1);
-    heyken.startCore(2);
-    heyken.awaitStatus("both cores up", Duration.ofSeconds(90), s -> s.path("healthy").asBoolean());
+    heyken = SandboxFixtures.startWithDocker("heyken-sandbox-");
     sandbox = heyken.port("sandbox");
   }
 
@@ -59,12 +51,7 @@ class SandboxApiIT {
   }
 
   private static JsonNode assertError(Response r, int status, String error) {
-    assertEquals(status, r.status(), r.raw());
-    assertNotNull(r.body(), "error body is JSON: " + r.raw());
-    assertEquals(error, r.body().path("error").asText(), r.raw());
-    assertFalse(r.body().path("detail").asText().isBlank(), "detail says what to do: " + r.raw());
-    assertFalse(r.raw().contains("\tat ") || r.raw().contains("Exception"), "no stack trace: " + r.raw());
-    return r.body();
+    return ApiAssertions.assertError(r, status, error);
   }
 
   private String create(String name, Map<String, String> files) {

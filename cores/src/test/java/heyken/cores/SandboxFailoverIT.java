@@ -9,8 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import heyken.testkit.HeykenProcesses;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -28,15 +26,7 @@ class SandboxFailoverIT {
 
   @BeforeAll
   static void start() throws Exception {
-    SandboxFixtures.requireDocker();
-    Path jar = Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar"));
-    heyken = new HeykenProcesses(jar, Files.createTempDirectory("heyken-sandbox-failover-"))
-        .withEnv("DOCKER_HOST", "unix:///var/run/docker.sock")
-        .withEnv("HEYKEN_SANDBOX_BACKEND", "docker");
-    heyken.startStore();
-    heyken.startCore(1);
-    heyken.startCore(2);
-    heyken.awaitStatus("both cores up", Duration.ofSeconds(90), s -> s.path("healthy").asBoolean());
+    heyken = SandboxFixtures.startWithDocker("heyken-sandbox-failover-");
   }
 
   @AfterAll

@@ -71,6 +71,20 @@ final class SandboxFixtures {
     }
   }
 
+  /** Store and both cores with the Docker backend, started and healthy. */
+  static HeykenProcesses startWithDocker(String dirPrefix) throws java.io.IOException {
+    requireDocker();
+    var jar = java.nio.file.Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar"));
+    var heyken = new HeykenProcesses(jar, java.nio.file.Files.createTempDirectory(dirPrefix))
+        .withEnv("DOCKER_HOST", "unix:///var/run/docker.sock")
+        .withEnv("HEYKEN_SANDBOX_BACKEND", "docker");
+    heyken.startStore();
+    heyken.startCore(1);
+    heyken.startCore(2);
+    heyken.awaitStatus("both cores up", Duration.ofSeconds(90), st -> st.path("healthy").asBoolean());
+    return heyken;
+  }
+
   /** Polls the run until it is no longer running. */
   static JsonNode awaitRun(HeykenProcesses heyken, int port, String featureId, String runId, Duration timeout) {
     JsonNode[] last = new JsonNode[1];

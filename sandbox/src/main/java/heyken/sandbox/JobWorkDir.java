@@ -16,7 +16,7 @@ import java.util.Set;
  * The host side of a job's files: the work directory both backends bind at {@code /work}, made writable for the
  * sandbox user 65534, and private scratch directories that are removed after the job.
  */
-final class JobWorkDir {
+public final class JobWorkDir {
 
   /** The user and group every job runs as (nobody / nogroup). */
   static final int SANDBOX_UID = 65534;
@@ -87,7 +87,7 @@ final class JobWorkDir {
   }
 
   /** Deletes a directory tree; what cannot be deleted stays (logged by the caller). */
-  static void deleteTree(Path dir) throws IOException {
+  public static void deleteTree(Path dir) throws IOException {
     if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
       return;
     }

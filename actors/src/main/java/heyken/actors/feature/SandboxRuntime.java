@@ -1,6 +1,7 @@
 package heyken.actors.feature;
 
 import heyken.actors.store.MongoStore;
+import heyken.sandbox.JobWorkDir;
 import heyken.sandbox.SandboxBackend;
 import heyken.sandbox.SandboxBackends;
 import heyken.sandbox.SandboxResult;
@@ -9,11 +10,8 @@ import heyken.sandbox.SandboxSpec;
 import heyken.sandbox.workspace.FeatureRepositories;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -140,24 +138,10 @@ public final class SandboxRuntime implements Extension {
     }
   }
 
+  /** Removes a job's directory; what cannot be removed stays, with a warning. */
   public static void deleteTree(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
     try {
-      Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-        @Override
-        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-          Files.delete(file);
-          return FileVisitResult.CONTINUE;
-        }
-
-        @Override
-        public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-          Files.delete(d);
-          return FileVisitResult.CONTINUE;
-        }
-      });
+      JobWorkDir.deleteTree(dir);
     } catch (IOException e) {
       log.warn("could not remove {}: {}", dir, e.toString());
     }
