@@ -168,8 +168,9 @@ class SandboxApiIT {
     assertEquals("hello from upstream", view.get("revisions").get(0).get("message").asText());
     assertEquals("passed", testAndWait(id).get("status").asText());
 
+    String otherFeature = heyken.dir().resolve("git").resolve(id + ".git").toUri().toString();
     for (String url : new String[] {"ssh://git@example.org/x.git", "/etc", "ext::sh -c touch% /tmp/pwned",
-        "file:///nonexistent/repo.git"}) {
+        "file:///nonexistent/repo.git", otherFeature}) {
       var refused = post("/api/features/create", "{\"name\":\"imp" + Math.abs(url.hashCode())
           + "\",\"description\":\"d\",\"git_url\":" + HeykenProcesses.JSON.writeValueAsString(url) + "}");
       assertError(refused, 400, "git_import_failed");

@@ -136,6 +136,20 @@ public final class FeatureService {
     if (request.files() != null && request.gitUrl() != null) {
       return Problem.badRequest("invalid_request", "give the code either as files or as git_url, not both");
     }
+    if (request.gitUrl() != null && request.gitUrl().regionMatches(true, 0, "file:", 0, 5)) {
+      // a file:// import reads whatever repository the core can read: never Heyken's own data (other features'
+      // repositories, the store), whatever the path spelling
+      try {
+        var path = java.nio.file.Path.of(java.net.URI.create(request.gitUrl())).toAbsolutePath().normalize();
+        if (path.startsWith(runtime.dataDir()) || path.startsWith(runtime.settings().gitDir())
+            || path.startsWith(runtime.settings().workDir())) {
+          return Problem.badRequest("git_import_failed", "git_url points into Heyken's data directory; import from "
+              + "a repository outside it (another feature's code is copied with its files, not its repository)");
+        }
+      } catch (IllegalArgumentException | java.nio.file.FileSystemNotFoundException e) {
+        return Problem.badRequest("git_import_failed", "git_url is not a valid file:// URL: " + e.getMessage());
+      }
+    }
     if (request.files() != null && request.files().containsValue(null)) {
       return Problem.badRequest("invalid_files", "every file needs its content as a string (null is not a file)");
     }

@@ -35,6 +35,7 @@ public final class SandboxRuntime implements Extension {
   private static final Logger log = LoggerFactory.getLogger(SandboxRuntime.class);
 
   private final int coreId;
+  private final Path dataDir;
   private final SandboxSettings settings;
   private final SandboxBackend backend;
   private final FeatureRepositories repositories;
@@ -46,6 +47,7 @@ public final class SandboxRuntime implements Extension {
   private SandboxRuntime(ActorSystem<?> system) {
     var config = system.settings().config();
     this.coreId = config.getInt("heyken.core.id");
+    this.dataDir = Path.of(config.getString("heyken.data-dir")).toAbsolutePath().normalize();
     this.settings = SandboxSettings.from(config);
     this.backend = SandboxBackends.select(settings);
     this.repositories = new FeatureRepositories(settings.gitDir(), settings.repositoryLimits());
@@ -61,6 +63,11 @@ public final class SandboxRuntime implements Extension {
 
   public static SandboxRuntime get(ActorSystem<?> system) {
     return Id.INSTANCE.apply(system);
+  }
+
+  /** The installation's data directory (store, repositories, logs), absolute. */
+  public Path dataDir() {
+    return dataDir;
   }
 
   public SandboxSettings settings() {
