@@ -152,6 +152,7 @@ start_installation() {
     err "the bench installation with backend $b did not start."
     return 1
   fi
+  grep '^warning:' "$dir/run.out" | sed 's/^/  run_heyken.sh: /' || true
   info "  healthy after $(elapsed_s "$t0" "$(now_s)") s; waiting for the sandbox component to show backend $b ..."
   local detail
   if ! detail=$(bench_py wait-backend "http://127.0.0.1:$HEYKEN_MONITOR_PORT" "$b" 60); then
@@ -212,7 +213,9 @@ bench_backend() {
 }
 
 # ---------------------------------------------------------------- main
-info "Sandbox benchmark: backends ${backends[*]}, $rounds rounds, ports +$port_shift, $(nproc) CPUs, work in $BENCH_DIR"
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+info "Sandbox benchmark: backends ${backends[*]}, $rounds rounds, ports +$port_shift, work in $BENCH_DIR"
+info "  $(nproc) CPUs, load average $(loadavg); jar $HEYKEN_JAR of $(date -r "$HEYKEN_JAR" '+%Y-%m-%d %H:%M')"
 failures=0
 results=()
 for b in "${backends[@]}"; do
@@ -223,7 +226,7 @@ for b in "${backends[@]}"; do
 done
 
 echo
-echo "== results (HEYKEN_SANDBOX_CONCURRENCY ${HEYKEN_SANDBOX_CONCURRENCY:-4} per core; $(nproc) CPUs; times are wall clock)"
+echo "== results (HEYKEN_SANDBOX_CONCURRENCY ${HEYKEN_SANDBOX_CONCURRENCY:-4} per core; $(nproc) CPUs, load average now $(loadavg); wall clock)"
 report_rc=0
 bench_py report "${results[@]}" || report_rc=$?
 echo
