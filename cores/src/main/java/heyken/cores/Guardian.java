@@ -1,5 +1,6 @@
 package heyken.cores;
 
+import heyken.actors.audit.AuditTrail;
 import heyken.actors.core.CoreManager;
 import heyken.actors.core.CoreNode;
 import heyken.actors.feature.Feature;
@@ -16,6 +17,7 @@ import heyken.actors.registry.ComponentRegistry;
 import heyken.actors.registry.SelfRegistration;
 import heyken.actors.store.JournalWarmup;
 import heyken.actors.store.MongoStore;
+import heyken.http.AuditRoutes;
 import heyken.http.Auth;
 import heyken.http.LoggerRoutes;
 import heyken.http.MonitorRoutes;
@@ -72,7 +74,8 @@ public final class Guardian {
               new RegistryRoutes(system, registry, auth).route()),
           new PortBinder.Api("Sandbox Manager", http.getInt("sandbox-port"), new SandboxRoutes(node, auth, features).route()),
           new PortBinder.Api("Logger API", http.getInt("logger-port"),
-              new LoggerRoutes(logs, auth, config.getInt("heyken.logs.max-query-limit")).route()),
+              new LoggerRoutes(logs, auth, config.getInt("heyken.logs.max-query-limit"),
+                  new AuditRoutes(new AuditTrail(system))).route()),
           new PortBinder.Api("System Monitor", http.getInt("monitor-port"),
               new MonitorRoutes(system, status, coreManager, auth).route()));
       String host = config.getString("heyken.bind-host");

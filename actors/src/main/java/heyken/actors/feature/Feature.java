@@ -243,7 +243,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       throw new IllegalArgumentException("unknown event " + event);
     }
 
-    FeatureView view() {
+    public FeatureView view() {
       var revisionViews = new ArrayList<FeatureView.RevisionView>();
       for (int i = revisions.size() - 1; i >= 0; i--) {
         var r = revisions.get(i);
@@ -285,6 +285,15 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       return new DeploymentView(featureId, deployment.revision(), deployment.command(), deployment.at().toString(),
           deployment.core(), deployment.epoch(), prev);
     }
+  }
+
+  /** The state {@code events} lead to from nothing: what the audit's replay compares with the live entity. */
+  public static State replay(String featureId, List<? extends Event> events) {
+    State state = State.empty(featureId);
+    for (Event event : events) {
+      state = state.apply(event);
+    }
+    return state;
   }
 
   // ---------------------------------------------------------------- sharding

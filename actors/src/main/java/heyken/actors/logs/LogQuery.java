@@ -122,14 +122,17 @@ public record LogQuery(
     };
   }
 
-  private static final class TimeException extends RuntimeException {
+  private static final class TimeException extends IllegalArgumentException {
     TimeException(String message) {
       super(message);
     }
   }
 
-  /** ISO-8601 instant or date, "now", or relative to now: -30s, -15m, -1h, -2d, -1w. */
-  static Instant time(String value, Instant now) {
+  /**
+   * ISO-8601 instant or date, "now", or relative to now: -30s, -15m, -1h, -2d, -1w. Throws
+   * IllegalArgumentException with a message for the caller otherwise.
+   */
+  public static Instant time(String value, Instant now) {
     String v = value.trim();
     if (v.equalsIgnoreCase("now")) {
       return now;
