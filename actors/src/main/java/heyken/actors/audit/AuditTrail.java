@@ -145,8 +145,8 @@ public final class AuditTrail {
 
   /**
    * Entries of the envelopes. The journal does not keep a write time, so an event's time is its own {@code at} field;
-   * an event without one (persisted together with another, or a step inside a run) takes the time of the event before
-   * it in the same entity, which is when it was written within a few milliseconds.
+   * an event without one (persisted in one batch with the event before it, or written by an older version) takes the
+   * time of the event before it in the same entity.
    */
   private List<AuditEntry> entries(List<EventEnvelope> envelopes) {
     var byEntity = new ArrayList<>(envelopes);

@@ -94,9 +94,9 @@ public final class PipelineRun
   /** The run (re)started on {@code core}: more than one attempt means a core died during the run. */
   public record AttemptStarted(int attempt, int core, Instant at) implements Event {}
 
-  public record PipelinePlanned(List<PlannedJob> jobs, List<String> warnings) implements Event {}
+  public record PipelinePlanned(List<PlannedJob> jobs, List<String> warnings, Instant at) implements Event {}
 
-  public record JobFinished(int attempt, int index, JobRecord job, int core) implements Event {}
+  public record JobFinished(int attempt, int index, JobRecord job, int core, Instant at) implements Event {}
 
   /** {@code status}: passed, failed, or error (the pipeline could not run at all). */
   public record RunFinished(String status, String detail, Instant at) implements Event {}
@@ -385,7 +385,7 @@ public final class PipelineRun
       step(state);
       return Effect().none();
     }
-    return Effect().persist(new PipelinePlanned(jobs, ciFile.warnings())).thenRun(this::step);
+    return Effect().persist(new PipelinePlanned(jobs, ciFile.warnings(), Instant.now())).thenRun(this::step);
   }
 
   private Effect<Event, State> onJobDone(State state, JobDone done) {
@@ -396,7 +396,8 @@ public final class PipelineRun
     withMdc(state, () -> log.info("run {} of feature {}: job {} {} (reason={} exit_code={} duration_ms={})", runId,
         state.featureId(), done.record().name(), done.record().status(), done.record().reason(),
         done.record().exitCode(), done.record().durationMs()));
-    return Effect().persist(new JobFinished(done.attempt(), done.index(), done.record(), coreId)).thenRun(this::step);
+    return Effect().persist(new JobFinished(done.attempt(), done.index(), done.record(), coreId, Instant.now()))
+        .thenRun(this::step);
   }
 
   private void finish(State state) {
