@@ -182,12 +182,14 @@ public final class PipelineRun
   // ---------------------------------------------------------------- sharding
 
   public static void init(ActorSystem<?> system) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId()))
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> Behaviors.<Command>setup(context ->
+            Behaviors.withTimers(timers -> new PipelineRun(context, timers, ctx.getEntityId(), ctx.getShard()))))
         .withRole("core"));
   }
 
+  /** A run outside sharding (tests): it never passivates. */
   public static Behavior<Command> create(String runId) {
-    return Behaviors.setup(context -> Behaviors.withTimers(timers -> new PipelineRun(context, timers, runId)));
+    return Behaviors.setup(context -> Behaviors.withTimers(timers -> new PipelineRun(context, timers, runId, null)));
   }
 
   // ---------------------------------------------------------------- behaviour
@@ -195,18 +197,23 @@ public final class PipelineRun
   private final ActorContext<Command> context;
   private final TimerScheduler<Command> timers;
   private final String runId;
+  // a run that is over and acknowledged leaves the shard: remember-entities would otherwise restart every run ever
+  // made on every core start; a later Get starts it again from its journal
+  private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final SandboxRuntime runtime;
   private final int coreId;
   // not state: the parsed pipeline and whether a step is under way belong to this incarnation only
   private CiFile ciFile;
   private boolean busy;
 
-  private PipelineRun(ActorContext<Command> context, TimerScheduler<Command> timers, String runId) {
+  private PipelineRun(ActorContext<Command> context, TimerScheduler<Command> timers, String runId,
+      ActorRef<ClusterSharding.ShardCommand> shard) {
     super(PersistenceId.of(ENTITY_KEY.name(), runId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(500), Duration.ofSeconds(10), 0.2));
     this.context = context;
     this.timers = timers;
     this.runId = runId;
+    this.shard = shard;
     this.runtime = SandboxRuntime.get(context.getSystem());
     this.coreId = context.getSystem().settings().config().getInt("heyken.core.id");
   }
@@ -227,6 +234,8 @@ public final class PipelineRun
         .onSignal(RecoveryCompleted.instance(), state -> {
           if (state.requested() && (!state.finished() || !state.reported())) {
             context.getSelf().tell(Resume.INSTANCE);
+          } else if (state.reported()) {
+            passivate();
           }
         })
         .build();
@@ -456,7 +465,13 @@ public final class PipelineRun
       timers.startSingleTimer(ReportTick.INSTANCE, Duration.ofSeconds(2));
       return Effect().none();
     }
-    return Effect().persist(new RunReported(Instant.now()));
+    return Effect().persist(new RunReported(Instant.now())).thenRun(s -> passivate());
+  }
+
+  private void passivate() {
+    if (shard != null) {
+      shard.tell(new ClusterSharding.Passivate<>(context.getSelf()));
+    }
   }
 
   @Override
