@@ -1,6 +1,9 @@
 package heyken.cores;
 
 import heyken.actors.audit.AuditTrail;
+import heyken.actors.bot.Conversation;
+import heyken.actors.bot.SystemBotActions;
+import heyken.actors.llm.OllamaModel;
 import heyken.actors.core.CoreManager;
 import heyken.actors.core.CoreNode;
 import heyken.actors.feature.Feature;
@@ -18,6 +21,7 @@ import heyken.actors.registry.SelfRegistration;
 import heyken.actors.store.JournalWarmup;
 import heyken.actors.store.MongoStore;
 import heyken.http.AuditRoutes;
+import heyken.http.ChatRoutes;
 import heyken.http.Auth;
 import heyken.http.LoggerRoutes;
 import heyken.http.MonitorRoutes;
@@ -65,9 +69,15 @@ public final class Guardian {
         return null;
       });
       var features = new FeatureService(system, catalog, coreManager, node);
+      var model = OllamaModel.create(config);
+      system.getWhenTerminated().thenRun(model::close);
 
       var status = new StatusService(system, node, coreManager, new ComponentProbes(store, config, sandbox.backend()));
       var logs = new LogStore(store, config.getString("heyken.logs.collection"));
+      var bot = config.getConfig("heyken.bot");
+      Conversation.init(system, new SystemBotActions(system, features, status, logs, coreManager, registry, model,
+              model.settings().model(), store.blockingExecutor()),
+          bot.getDuration("confirmation-ttl"), bot.getString("username"));
       var http = config.getConfig("heyken.http");
       var apis = List.of(
           new PortBinder.Api("Component Registry", http.getInt("registry-port"),
@@ -77,7 +87,8 @@ public final class Guardian {
               new LoggerRoutes(logs, auth, config.getInt("heyken.logs.max-query-limit"),
                   new AuditRoutes(new AuditTrail(system))).route()),
           new PortBinder.Api("System Monitor", http.getInt("monitor-port"),
-              new MonitorRoutes(system, status, coreManager, auth).route()));
+              new MonitorRoutes(system, status, coreManager, auth,
+                  new ChatRoutes(system, bot.getDuration("answer-timeout"))).route()));
       String host = config.getString("heyken.bind-host");
       var binder = context.spawn(PortBinder.create(host, node.coreId(), http.getInt("inspection-port-offset"), apis,
           http.getDuration("rebind-interval")), "http");

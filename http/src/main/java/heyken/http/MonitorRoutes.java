@@ -13,7 +13,7 @@ import org.apache.pekko.http.javadsl.server.Route;
 
 import static org.apache.pekko.http.javadsl.server.Directives.*;
 
-/** System Monitor (:5021): the state of both cores and their components, and the planned switch. */
+/** System Monitor (:5021): the state of both cores and their components, the planned switch, the console's chat. */
 public final class MonitorRoutes {
 
   private final ActorSystem<?> system;
@@ -21,22 +21,26 @@ public final class MonitorRoutes {
   private final ActorRef<CoreManager.Command> coreManager;
   private final Auth auth;
   private final Duration askTimeout;
+  private final ChatRoutes chat;
 
-  public MonitorRoutes(
-      ActorSystem<?> system, StatusService status, ActorRef<CoreManager.Command> coreManager, Auth auth) {
+  public MonitorRoutes(ActorSystem<?> system, StatusService status, ActorRef<CoreManager.Command> coreManager,
+      Auth auth, ChatRoutes chat) {
     this.system = system;
     this.status = status;
     this.coreManager = coreManager;
     this.auth = auth;
+    this.chat = chat;
     this.askTimeout = system.settings().config().getDuration("heyken.http.ask-timeout");
   }
 
   public Route route() {
-    return ApiErrors.handled(auth.mutating(() -> pathPrefix("api", () -> concat(
-        path("status", () -> get(() ->
-            onSuccess(status.status(), s -> complete(StatusCodes.OK, s, Json.marshaller())))),
-        path(PathMatchers.segment("cores").slash("switch"), () -> post(() ->
-            entity(Json.unmarshaller(SwitchRequest.class), this::switchCore)))))));
+    return ApiErrors.handled(auth.mutating(() -> concat(
+        pathPrefix("api", () -> concat(
+            path("status", () -> get(() ->
+                onSuccess(status.status(), s -> complete(StatusCodes.OK, s, Json.marshaller())))),
+            path(PathMatchers.segment("cores").slash("switch"), () -> post(() ->
+                entity(Json.unmarshaller(SwitchRequest.class), this::switchCore))))),
+        chat.route())));
   }
 
   private Route switchCore(SwitchRequest request) {

@@ -1,0 +1,174 @@
+package heyken.actors.bot;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import heyken.actors.llm.LanguageModel;
+import heyken.actors.support.TestStore;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** A room's rules: one answer per message id, admin-only commands, confirmations by the same user within the TTL. */
+class ConversationTest {
+
+  private static TestStore store;
+  private static ActorTestKit testKit;
+  private static int room;
+
+  /** Records what the conversation asked to be done, and answers in a recognisable way (a test double). */
+  static final class RecordingActions implements BotActions {
+    final List<BotCommand> executed = new CopyOnWriteArrayList<>();
+    final List<String> questions = new CopyOnWriteArrayList<>();
+    volatile int historySize = -1;
+
+    @Override
+    public CompletionStage<String> execute(BotCommand command, Speaker speaker) {
+      executed.add(command);
+      return CompletableFuture.completedFuture("done: " + command);
+    }
+
+    @Override
+    public CompletionStage<String> answer(String question, List<LanguageModel.Message> history, Speaker speaker) {
+      questions.add(question);
+      historySize = history.size();
+      return CompletableFuture.completedFuture("llm: " + question);
+    }
+  }
+
+  static final BotActions.Speaker ADMIN = new BotActions.Speaker("u-admin", "alice", true);
+  static final BotActions.Speaker USER = new BotActions.Speaker("u-user", "bob", false);
+
+  @BeforeAll
+  static void start() {
+    store = new TestStore();
+    testKit = ActorTestKit.create("conversation-test",
+        EventSourcedBehaviorTestKit.config().withFallback(store.config("")));
+  }
+
+  @AfterAll
+  static void stop() {
+    testKit.shutdownTestKit();
+    store.close();
+  }
+
+  private RecordingActions actions;
+  private EventSourcedBehaviorTestKit<Conversation.Command, Conversation.Event, Conversation.State> kit;
+
+  @BeforeEach
+  void fresh() {
+    room++;
+    actions = new RecordingActions();
+    kit = EventSourcedBehaviorTestKit.create(testKit.system(),
+        Conversation.create("web:test-" + room, actions, Duration.ofMillis(300), "heyken_bot"));
+  }
+
+  private Conversation.Answer say(String id, String text, BotActions.Speaker speaker) {
+    var probe = testKit.<Conversation.Answer>createTestProbe();
+    kit.runCommand(new Conversation.Handle(id, text, speaker, probe.ref()));
+    return probe.receiveMessage(Duration.ofSeconds(5));
+  }
+
+  private List<Conversation.ActionDecided> decisions() {
+    var out = new java.util.ArrayList<Conversation.ActionDecided>();
+    kit.persistenceTestKit().persistedInStorage("Conversation|web:test-" + room).forEach(e -> {
+      if (e instanceof Conversation.ActionDecided d) {
+        out.add(d);
+      }
+    });
+    return out;
+  }
+
+  @Test
+  void eachMessageIdIsAnsweredOnce() {
+    var first = say("m1", "status", USER);
+    assertFalse(first.duplicate());
+    var again = say("m1", "status", USER);
+    assertTrue(again.duplicate());
+    assertEquals(first.text(), again.text());
+    assertEquals(1, actions.executed.size(), "the command ran once");
+  }
+
+  @Test
+  void aQuestionGoesToTheModelWithTheRoomsHistory() {
+    say("m1", "features", USER);
+    var answer = say("m2", "what is deployed?", USER);
+    assertEquals("llm: what is deployed?", answer.text());
+    assertEquals(2, actions.historySize, "one earlier turn: its question and its answer");
+  }
+
+  @Test
+  void aNonAdminIsRefusedAndTheRefusalIsAnEvent() {
+    var answer = say("m1", "deploy 3", USER);
+    assertTrue(answer.text().startsWith("Only an admin"), answer.text());
+    assertTrue(actions.executed.isEmpty());
+    assertEquals("denied", decisions().get(0).outcome());
+  }
+
+  @Test
+  void anAdminsDeployWaitsForTheSameUsersYes() {
+    var ask = say("m1", "deploy 3", ADMIN);
+    assertTrue(ask.text().startsWith("Confirm: deploy feature 3?"), ask.text());
+    assertTrue(actions.executed.isEmpty());
+    // someone else's yes does not count; it is just a message (a question for the model)
+    say("m2", "yes", USER);
+    assertTrue(actions.executed.isEmpty());
+    var done = say("m3", "yes", ADMIN);
+    assertEquals(List.of(new BotCommand.Deploy("3")), actions.executed);
+    assertTrue(done.text().startsWith("done:"), done.text());
+    assertEquals("executed", decisions().get(0).outcome());
+    assertNull(kit.getState().pending());
+  }
+
+  @Test
+  void noCancelsAndIsAnEvent() {
+    say("m1", "switch 2", ADMIN);
+    var answer = say("m2", "no", ADMIN);
+    assertTrue(answer.text().startsWith("Cancelled"), answer.text());
+    assertTrue(actions.executed.isEmpty());
+    assertEquals("cancelled", decisions().get(0).outcome());
+  }
+
+  @Test
+  void aConfirmationExpires() throws Exception {
+    say("m1", "rollback 4", ADMIN);
+    // the TTL is 300 ms here: the expiry timer records it
+    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    while (decisions().isEmpty() && System.nanoTime() < deadline) {
+      Thread.sleep(20); // polling the journal with a deadline
+    }
+    assertEquals("expired", decisions().get(0).outcome());
+    var late = say("m2", "yes", ADMIN);
+    assertFalse(late.text().startsWith("done:"), late.text());
+    assertTrue(actions.executed.isEmpty(), "nothing runs after the TTL");
+  }
+
+  @Test
+  void usageErrorsSayHowToWriteIt() {
+    var answer = say("m1", "deploy abc", ADMIN);
+    assertTrue(answer.text().startsWith("Usage: deploy <id>"), answer.text());
+    assertTrue(actions.executed.isEmpty());
+  }
+
+  @Test
+  void historyAndAnsweredIdsSurviveARestart() {
+    say("m1", "status", USER);
+    say("m2", "deploy 3", ADMIN);
+    kit.restart();
+    assertTrue(say("m1", "status", USER).duplicate());
+    assertInstanceOf(Conversation.Pending.class, kit.getState().pending());
+    say("m3", "yes", ADMIN);
+    assertEquals(2, actions.executed.size());
+  }
+}
