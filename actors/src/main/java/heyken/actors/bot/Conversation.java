@@ -1,6 +1,7 @@
 package heyken.actors.bot;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import heyken.actors.llm.LanguageModel;
 import heyken.protocol.CborSerializable;
 import java.time.Duration;
@@ -81,11 +82,11 @@ public final class Conversation
   public record ActionDecided(String token, String userId, String action, String outcome, String detail, Instant at)
       implements Event {}
 
-  public record Turn(String userId, String username, String question, String answer, Instant at)
-      implements CborSerializable {}
+  public record Turn(@JsonProperty("user_id") String userId, String username, String question, String answer,
+      Instant at) implements CborSerializable {}
 
-  public record Pending(String token, String userId, BotCommand command, Instant expiresAt)
-      implements CborSerializable {}
+  public record Pending(String token, @JsonProperty("user_id") String userId, BotCommand command,
+      @JsonProperty("expires_at") Instant expiresAt) implements CborSerializable {}
 
   public record State(List<Turn> turns, LinkedHashMap<String, String> answers, Pending pending)
       implements CborSerializable {
