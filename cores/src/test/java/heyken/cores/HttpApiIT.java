@@ -90,6 +90,39 @@ class HttpApiIT {
   }
 
   @Test
+  void theWebConsoleTalksToTheBot() {
+    int monitor = heyken.port("monitor");
+    var help = heyken.post(monitor, "/api/chat", "{\"session\":\"it\",\"text\":\"help\",\"message_id\":\"m-1\"}",
+        heyken.token());
+    assertEquals(200, help.status(), help.raw());
+    assertEquals("web:it", help.body().get("room").asText());
+    assertTrue(help.body().get("answer").asText().contains("feature create <name>: <description>"), help.raw());
+    assertFalse(help.body().get("duplicate").asBoolean());
+    // a retried request with the same message id is answered once
+    var again = heyken.post(monitor, "/api/chat", "{\"session\":\"it\",\"text\":\"help\",\"message_id\":\"m-1\"}",
+        heyken.token());
+    assertTrue(again.body().get("duplicate").asBoolean(), again.raw());
+    var status = heyken.post(monitor, "/api/chat", "{\"session\":\"it\",\"text\":\"status\"}", heyken.token());
+    assertTrue(status.body().get("answer").asText().startsWith("Core 1 is active"), status.raw());
+    // Ollama does not run here: free text gets the offline answer, not an error
+    var question = heyken.post(monitor, "/api/chat", "{\"session\":\"it\",\"text\":\"how are you?\"}",
+        heyken.token());
+    assertEquals(200, question.status(), question.raw());
+    assertTrue(question.body().get("answer").asText().startsWith("the language model is offline: start Ollama and "
+        + "`ollama pull llama3`"), question.raw());
+    var history = heyken.get(monitor, "/api/chat/it");
+    assertEquals(200, history.status(), history.raw());
+    assertEquals(3, history.body().get("turns").size(), history.raw());
+    assertError(heyken.post(monitor, "/api/chat", "{\"session\":\"it\",\"text\":\"help\"}", null), 401,
+        "unauthorized");
+    assertError(heyken.post(monitor, "/api/chat", "{\"session\":\"../etc\",\"text\":\"help\"}", heyken.token()),
+        400, "invalid_session");
+    assertError(heyken.post(monitor, "/api/chat", "{\"session\":\"it\",\"text\":\"" + "x".repeat(5000) + "\"}",
+        heyken.token()), 400, "text_too_long");
+    assertError(heyken.post(monitor, "/api/chat", "{\"session\":\"it\"}", heyken.token()), 400, "missing_field");
+  }
+
+  @Test
   void clusterManagementAnswersOnEachCore() {
     for (String mgmt : new String[] {"mgmt1", "mgmt2"}) {
       int port = heyken.port(mgmt);
