@@ -29,6 +29,9 @@ import org.apache.pekko.cluster.typed.Cluster;
 public final class StatusService {
 
   private static final Duration ASK = Duration.ofMillis(1500);
+  // a core's own facts (pid, uptime, epoch) come back in milliseconds on a healthy cluster; a core that does not
+  // answer this fast is shown without them rather than holding up the whole status
+  private static final Duration ASK_CORE_INFO = Duration.ofMillis(500);
 
   private final ActorSystem<?> system;
   private final CoreNode node;
@@ -74,7 +77,11 @@ public final class StatusService {
     return listing.toCompletableFuture().thenCompose(l -> {
       var asks = new ArrayList<CompletableFuture<CoreInfo.Info>>();
       for (var ref : l.getServiceInstances(CoreInfo.KEY)) {
-        asks.add(AskPattern.<CoreInfo.Command, CoreInfo.Info>ask(ref, CoreInfo.GetInfo::new, ASK, system.scheduler())
+        if (!answers(ref)) {
+          continue;
+        }
+        asks.add(AskPattern.<CoreInfo.Command, CoreInfo.Info>ask(ref, CoreInfo.GetInfo::new, ASK_CORE_INFO,
+                system.scheduler())
             .toCompletableFuture().handle((info, e) -> e == null ? info : null));
       }
       return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).thenApply(x -> {
@@ -88,6 +95,29 @@ public final class StatusService {
         return (Map<Integer, CoreInfo.Info>) byCore;
       });
     }).exceptionally(e -> Map.of());
+  }
+
+  /**
+   * Whether a core's info actor can answer: this core's own, or one on a member that is up. A core that is leaving
+   * (a planned switch) or gone is not asked, so that the status never waits out an ask timeout during a hand-over.
+   */
+  private boolean answers(ActorRef<CoreInfo.Command> ref) {
+    var address = ref.path().address();
+    if (address.hasLocalScope()) {
+      return true;
+    }
+    var state = Cluster.get(system).state();
+    for (Member m : state.getUnreachable()) {
+      if (m.address().equals(address)) {
+        return false;
+      }
+    }
+    for (Member m : state.getMembers()) {
+      if (m.address().equals(address)) {
+        return m.status() == MemberStatus.up() || m.status() == MemberStatus.weaklyUp();
+      }
+    }
+    return false;
   }
 
   private SystemStatus assemble(
