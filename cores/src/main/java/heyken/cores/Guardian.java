@@ -72,7 +72,8 @@ public final class Guardian {
       var model = OllamaModel.create(config);
       system.getWhenTerminated().thenRun(model::close);
 
-      var status = new StatusService(system, node, coreManager, new ComponentProbes(store, config, sandbox.backend()));
+      var probes = new ComponentProbes(store, config, sandbox.backend(), model);
+      var status = new StatusService(system, node, coreManager, probes);
       var logs = new LogStore(store, config.getString("heyken.logs.collection"));
       var bot = config.getConfig("heyken.bot");
       Conversation.init(system, new SystemBotActions(system, features, status, logs, coreManager, registry, model,

@@ -5,6 +5,7 @@ import heyken.actors.store.MongoStore;
 import heyken.protocol.api.SystemStatus.ComponentStatus;
 import heyken.sandbox.DockerEngine;
 import heyken.sandbox.SandboxBackend;
+import heyken.actors.llm.LanguageModel;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -35,10 +36,12 @@ public final class ComponentProbes {
   private long cachedAtNanos;
 
   private final SandboxBackend sandbox;
+  private final LanguageModel model;
 
-  public ComponentProbes(MongoStore store, Config config, SandboxBackend sandbox) {
+  public ComponentProbes(MongoStore store, Config config, SandboxBackend sandbox, LanguageModel model) {
     this.store = store;
     this.sandbox = sandbox;
+    this.model = model;
     this.embeddedStore = config.getString("heyken.mongo.uri")
         .equals("mongodb://" + config.getString("heyken.store.host") + ":" + config.getInt("heyken.store.port") + "/heyken");
     this.dockerHost = config.getString("heyken.components.docker-host");
@@ -53,7 +56,7 @@ public final class ComponentProbes {
     if (cached == null || System.nanoTime() - cachedAtNanos > cacheFor.toNanos()) {
       cachedAtNanos = System.nanoTime();
       var checks = List.of(
-          async(this::store), async(this::docker), async(this::sandbox), rocketChat(), ollama());
+          async(this::store), async(this::docker), async(this::sandbox), rocketChat(), ollamaWithin());
       cached = CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new))
           .thenApply(v -> checks.stream().map(CompletableFuture::join).toList());
     }
@@ -109,13 +112,28 @@ public final class ComponentProbes {
         "start Rocket.Chat (docker/docker-compose.yml) or correct ROCKETCHAT_URL in .env");
   }
 
-  private CompletableFuture<ComponentStatus> ollama() {
-    if (ollamaUrl.isEmpty()) {
-      return CompletableFuture.completedFuture(new ComponentStatus("ollama", ComponentStatus.NOT_CONFIGURED,
-          "OLLAMA_URL is empty: free-text answers are off; set it in .env (default http://localhost:11434)"));
+  /** The model check, bounded by the probe timeout: a hanging Ollama must not hold up /api/status. */
+  private CompletableFuture<ComponentStatus> ollamaWithin() {
+    return async(this::ollama).completeOnTimeout(new ComponentStatus("ollama", ComponentStatus.DOWN,
+        "Ollama at " + ollamaUrl + " did not answer within " + timeout.toMillis() + " ms: check that it runs "
+            + "(`ollama serve`) and is not overloaded, or correct OLLAMA_URL in .env"),
+        timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  /** The server and the configured model, as the language model's client sees them (it never pulls a model). */
+  private ComponentStatus ollama() {
+    try {
+      var a = model.availability();
+      String status = switch (a.state()) {
+        case UP -> ComponentStatus.UP;
+        case NOT_CONFIGURED -> ComponentStatus.NOT_CONFIGURED;
+        default -> ComponentStatus.DOWN;
+      };
+      return new ComponentStatus("ollama", status, a.up() ? a.reason() : a.describe());
+    } catch (RuntimeException e) {
+      return new ComponentStatus("ollama", ComponentStatus.DOWN, "Ollama at " + ollamaUrl + " could not be checked ("
+          + brief(e) + "): start Ollama (`ollama serve`) and pull the model, or correct OLLAMA_URL in .env");
     }
-    return get("ollama", ollamaUrl, "/api/version", "Ollama",
-        "start Ollama (`ollama serve`) and pull the model (`ollama pull llama3`), or correct OLLAMA_URL in .env");
   }
 
   private CompletableFuture<ComponentStatus> get(String name, String base, String path, String what, String todo) {
