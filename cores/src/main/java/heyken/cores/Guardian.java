@@ -1,6 +1,8 @@
 package heyken.cores;
 
 import heyken.actors.audit.AuditTrail;
+import heyken.actors.bot.ChatGateway;
+import heyken.actors.bot.ChatSettings;
 import heyken.actors.bot.Conversation;
 import heyken.actors.bot.SystemBotActions;
 import heyken.actors.llm.OllamaModel;
@@ -76,6 +78,14 @@ public final class Guardian {
       var status = new StatusService(system, node, coreManager, probes);
       var logs = new LogStore(store, config.getString("heyken.logs.collection"));
       var bot = config.getConfig("heyken.bot");
+      var chat = ChatSettings.from(config);
+      if (chat.enabled()) {
+        var admins = java.util.Arrays.stream(bot.getString("admins").split(",")).map(String::trim)
+            .filter(a -> !a.isEmpty()).collect(java.util.stream.Collectors.toSet());
+        singletons.init(SingletonActor.of(ChatGateway.create(new ChatGateway.Wiring(chat, admins,
+                bot.getDuration("answer-timeout"), store.blockingExecutor(), coreManager)), "ChatGateway")
+            .withStopMessage(ChatGateway.Stop.INSTANCE));
+      }
       Conversation.init(system, new SystemBotActions(system, features, status, logs, coreManager, registry, model,
               model.settings().model(), store.blockingExecutor()),
           bot.getDuration("confirmation-ttl"), bot.getString("username"));
