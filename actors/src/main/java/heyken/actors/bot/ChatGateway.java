@@ -1,6 +1,7 @@
 package heyken.actors.bot;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
+import heyken.actors.Failures;
 import heyken.actors.core.CoreManager;
 import heyken.protocol.CborSerializable;
 import java.time.Duration;
@@ -190,7 +191,7 @@ public final class ChatGateway
         throw e;
       }
     }, wiring.blocking()), (c, error) -> error == null ? new Connected(c.platform(), c.session(), null)
-        : new Connected(null, null, rootMessage(error)));
+        : new Connected(null, null, Failures.message(error)));
     return Effect().none();
   }
 
@@ -232,7 +233,7 @@ public final class ChatGateway
     // a duplicate answer is posted too when this gateway has no record of posting it: the core that answered may
     // have died before it posted
     context.pipeToSelf(answer, (a, error) -> new Answered(m, a == null ? null : a.text(),
-        error == null ? null : rootMessage(error)));
+        error == null ? null : Failures.message(error)));
     return Effect().none();
   }
 
@@ -261,7 +262,7 @@ public final class ChatGateway
     context.pipeToSelf(CompletableFuture.supplyAsync(() -> m.threadId() != null
             ? chat.replyInThread(m.roomId(), m.threadId(), answered.answer())
             : chat.post(m.roomId(), answered.answer()), wiring.blocking()),
-        (posted, error) -> new Posted(m, error == null ? null : rootMessage(error)));
+        (posted, error) -> new Posted(m, error == null ? null : Failures.message(error)));
     return Effect().none();
   }
 
@@ -280,12 +281,5 @@ public final class ChatGateway
     return newEventHandlerBuilder().forAnyState().onAnyEvent(State::apply);
   }
 
-  private static String rootMessage(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && (t instanceof java.util.concurrent.CompletionException
-        || t instanceof java.util.concurrent.ExecutionException)) {
-      t = t.getCause();
-    }
-    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-  }
+
 }

@@ -2,6 +2,7 @@ package heyken.actors.bot;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import heyken.actors.Failures;
 import heyken.actors.llm.LanguageModel;
 import heyken.protocol.CborSerializable;
 import java.time.Duration;
@@ -274,7 +275,7 @@ public final class Conversation
     String kind = command instanceof BotCommand.Question ? "llm"
         : command instanceof BotCommand.Invoke ? "feature" : "command";
     context.pipeToSelf(work, (text, error) -> new Executed(handle.messageId(), handle.text(),
-        error == null ? text : "Sorry, that failed: " + rootMessage(error), kind, token, speaker, handle.replyTo()));
+        error == null ? text : "Sorry, that failed: " + Failures.message(error), kind, token, speaker, handle.replyTo()));
     // decisions made before the execution (an expiry noticed just now) are recorded at once; the answer follows
     return before.isEmpty() ? Effect().none() : Effect().persist(before);
   }
@@ -344,14 +345,7 @@ public final class Conversation
     return command.action();
   }
 
-  private static String rootMessage(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && (t instanceof java.util.concurrent.CompletionException
-        || t instanceof java.util.concurrent.ExecutionException)) {
-      t = t.getCause();
-    }
-    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-  }
+
 
   @Override
   public EventHandler<State, Event> eventHandler() {

@@ -1,5 +1,6 @@
 package heyken.actors.feature;
 
+import heyken.actors.Failures;
 import heyken.actors.core.CoreManager;
 import heyken.actors.core.CoreNode;
 import heyken.protocol.api.Problem;
@@ -481,11 +482,7 @@ public final class FeatureService {
 
   /** The caller's mistakes found while doing the work, as problems; null for our own failures. */
   static Problem problemOf(Throwable error) {
-    Throwable e = error;
-    while ((e instanceof java.util.concurrent.CompletionException || e instanceof java.util.concurrent.ExecutionException)
-        && e.getCause() != null) {
-      e = e.getCause();
-    }
+    Throwable e = Failures.unwrap(error);
     if (e instanceof InvalidFilesException) {
       return Problem.badRequest("invalid_files", e.getMessage());
     }

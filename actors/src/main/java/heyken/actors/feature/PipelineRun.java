@@ -1,6 +1,7 @@
 package heyken.actors.feature;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
+import heyken.actors.Failures;
 import heyken.protocol.CborSerializable;
 import heyken.protocol.api.feature.JobView;
 import heyken.protocol.api.feature.RunView;
@@ -294,7 +295,7 @@ public final class PipelineRun
       }), (yaml, error) -> {
         if (error != null) {
           return new Planned(attempt, null, "could not read " + CI_FILE + " of revision " + state.revision() + ": "
-              + rootMessage(error));
+              + Failures.message(error));
         }
         if (yaml == null) {
           return new Planned(attempt, null, "revision " + state.revision() + " has no " + CI_FILE
@@ -336,7 +337,7 @@ public final class PipelineRun
     context.pipeToSelf(runtime.blocking(() -> runJob(state, attempt, index, job)),
         (record, error) -> new JobDone(attempt, index, error == null ? record
             : new JobRecord(job.name(), job.stage(), "failed", null, "error", null, runtime.backend().name(),
-                job.image(), "the runner failed: " + rootMessage(error), null)));
+                job.image(), "the runner failed: " + Failures.message(error), null)));
   }
 
   private JobRecord runJob(State state, int attempt, int index, CiJob job) {
@@ -491,14 +492,7 @@ public final class PipelineRun
     return revision == null ? "-" : revision.substring(0, Math.min(8, revision.length()));
   }
 
-  static String rootMessage(Throwable e) {
-    Throwable t = e;
-    while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
-        && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-  }
+
 
   private void withMdc(State state, Runnable r) {
     MDC.put("feature", String.valueOf(state.featureId()));
