@@ -88,6 +88,11 @@ class ChatGatewayIT {
     assertTrue(posts.stream().anyMatch(p -> p.text().startsWith("You are user")), posts.toString());
     assertTrue(posts.stream().anyMatch(p -> p.text().startsWith("No features yet")), posts.toString());
     assertTrue(posts.stream().anyMatch(p -> p.text().contains(" is active (epoch")), posts.toString());
-    assertTrue(heyken.status().get("active_core").asInt() != active);
+    int now = heyken.status().get("active_core").asInt();
+    assertTrue(now != active);
+    // each activation is announced in heyken-system, the failover with its reason
+    HeykenProcesses.await("the failover announced in heyken-system", Duration.ofSeconds(30), () ->
+        rocketChat.postedBy("heyken_bot").stream().anyMatch(p -> "heyken-system".equals(p.roomName())
+            && p.text().startsWith("Core " + now + " is active (epoch") && p.text().contains("failover")));
   }
 }

@@ -18,6 +18,7 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -38,8 +39,8 @@ import org.slf4j.LoggerFactory;
  * {@link Conversation}, posts the answer (in the thread when the question was in one), and records per message that
  * its answer was posted and per room how far it has read. After a failover the new active core's gateway resumes
  * from those marks: messages written while no core listened are caught up and answered once; a message whose answer
- * the conversation recorded but the dead core never posted is posted now. The one window left is a crash between a
- * post and its record, which can post that answer twice.
+ * the conversation recorded but the dead core never posted is posted now. Each start (an activation) is announced
+ * in heyken-system. The one window left is a crash between a post and its record, which can post that answer twice.
  */
 public final class ChatGateway
     extends EventSourcedBehavior<ChatGateway.Command, ChatGateway.Event, ChatGateway.State> {
@@ -206,7 +207,32 @@ public final class ChatGateway
     session = connected.session();
     log.info("Rocket.Chat gateway listening at {} ({} rooms with a mark)", wiring.settings().url(),
         state.marks().size());
+    announceActivation();
     return Effect().none();
+  }
+
+  /**
+   * The gateway runs on the active core and starts with each activation: it tells heyken-system which core is active
+   * now, under which epoch and why (first start, failover, planned switch). Best effort: a failed post is logged.
+   */
+  private void announceActivation() {
+    var chat = platform;
+    var channel = wiring.settings().systemChannel();
+    AskPattern.<CoreManager.Command, CoreManager.ActiveCore>ask(wiring.coreManager(), CoreManager.GetActive::new,
+            Duration.ofSeconds(10), context.getSystem().scheduler())
+        .thenAcceptAsync(active -> {
+          if (active.core() == null || active.fenced()) {
+            return;
+          }
+          var room = chat.findRoom(channel).orElseThrow(() -> new IllegalStateException("no room " + channel));
+          chat.post(room.id(), "Core " + active.core() + " is active (epoch " + active.epoch() + "): "
+              + active.reason());
+        }, wiring.blocking())
+        .whenComplete((v, error) -> {
+          if (error != null) {
+            log.warn("could not announce the active core in {}: {}", channel, Failures.message(error));
+          }
+        });
   }
 
   /** DMs, mentions of the bot and feature commands are for the bot; other channel chatter is not. */
