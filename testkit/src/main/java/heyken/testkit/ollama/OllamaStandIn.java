@@ -603,14 +603,25 @@ public final class OllamaStandIn implements AutoCloseable {
     sendJson(exchange, 200, body);
   }
 
-  private void show(HttpExchange exchange, RecordedRequest request) throws IOException {
-    JsonNode body = requestObject(exchange, request, "ShowRequest");
-    if (body == null) {
-      return;
+  /**
+   * The model a request names, or null after answering as the server does: the body's own error when it is not the
+   * expected JSON object, 400 "model is required" when it names none.
+   */
+  private String requiredModel(HttpExchange exchange, RecordedRequest request, String type) throws IOException {
+    if (requestObject(exchange, request, type) == null) {
+      return null;
     }
     String name = request.model();
     if (name == null || name.isBlank()) {
       sendError(exchange, 400, "model is required");
+      return null;
+    }
+    return name;
+  }
+
+  private void show(HttpExchange exchange, RecordedRequest request) throws IOException {
+    String name = requiredModel(exchange, request, "ShowRequest");
+    if (name == null) {
       return;
     }
     ModelEntry model = models.get(normalize(name));
@@ -636,13 +647,8 @@ public final class OllamaStandIn implements AutoCloseable {
   }
 
   private void pull(HttpExchange exchange, RecordedRequest request) throws IOException {
-    JsonNode body = requestObject(exchange, request, "PullRequest");
-    if (body == null) {
-      return;
-    }
-    String name = request.model();
-    if (name == null || name.isBlank()) {
-      sendError(exchange, 400, "model is required");
+    String name = requiredModel(exchange, request, "PullRequest");
+    if (name == null) {
       return;
     }
     boolean missing = name.startsWith("nonexistent");
@@ -713,13 +719,8 @@ public final class OllamaStandIn implements AutoCloseable {
   }
 
   private void delete(HttpExchange exchange, RecordedRequest request) throws IOException {
-    JsonNode body = requestObject(exchange, request, "DeleteRequest");
-    if (body == null) {
-      return;
-    }
-    String name = request.model();
-    if (name == null || name.isBlank()) {
-      sendError(exchange, 400, "model is required");
+    String name = requiredModel(exchange, request, "DeleteRequest");
+    if (name == null) {
       return;
     }
     if (models.remove(normalize(name)) == null) {
