@@ -71,15 +71,23 @@ public class CommitOnWriteH2Backend extends H2Backend {
     }
   }
 
+  // Writes run one at a time. mongo-java-server creates a collection (implicitly on the first insert, or by `create`)
+  // with a check-then-insert into system.namespaces: two clients creating the same collection at once made one of
+  // them fail with "Document with key ... already existed", and the persistence plugin keeps that failure for the
+  // collection, so a core whose recoveries raced at a cold start never recovered. Commits are serialized by the
+  // MVStore anyway, so the lock costs little.
+  private final Object writeLock = new Object();
+
   @Override
   public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
-    try {
+    if (!mutates(command, query)) {
       return super.handleCommand(channel, databaseName, command, query);
-    } finally {
-      // also after a failed command: an ordered insert may have stored some documents before its error
-      if (mutates(command, query)) {
-        // MVStore.commit takes the store lock: if another thread's commit is writing our change right now, this
-        // waits for it to finish instead of replying before the data reached the file
+    }
+    synchronized (writeLock) {
+      try {
+        return super.handleCommand(channel, databaseName, command, query);
+      } finally {
+        // also after a failed command: an ordered insert may have stored some documents before its error
         commit();
       }
     }

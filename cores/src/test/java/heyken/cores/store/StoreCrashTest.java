@@ -121,6 +121,48 @@ class StoreCrashTest {
         errors.get(0));
   }
 
+  @Test
+  void clientsCreatingTheSameCollectionsAtOnceAllSucceed() throws Exception {
+    Path data = dir.resolve("data");
+    int port = freePort();
+    startStore(data, port, "concurrent");
+    try (MongoClient client = MongoClients.create("mongodb://127.0.0.1:" + port)) {
+      var db = client.getDatabase("heyken");
+      var pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+      try {
+        for (int round = 0; round < 20; round++) {
+          String collection = "race_" + round;
+          var start = new java.util.concurrent.CountDownLatch(1);
+          var inserts = new ArrayList<java.util.concurrent.Future<?>>();
+          for (int t = 0; t < 8; t++) {
+            int writer = t;
+            inserts.add(pool.submit(() -> {
+              start.await();
+              // as the persistence plugin does: create the collection (MongoDB answers 48 NamespaceExists to all
+              // but one), then write to it
+              try {
+                db.createCollection(collection);
+              } catch (com.mongodb.MongoCommandException e) {
+                if (e.getErrorCode() != 48) {
+                  throw e;
+                }
+              }
+              db.getCollection(collection).insertOne(new Document("writer", writer));
+              return null;
+            }));
+          }
+          start.countDown();
+          for (var insert : inserts) {
+            insert.get(30, TimeUnit.SECONDS); // a lost creation race fails here with the store's error
+          }
+          assertEquals(8, db.getCollection(collection).countDocuments(), collection);
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+  }
+
   // ---- processes -------------------------------------------------------------------------------------------------
 
   /** Starts a store and waits for its "listening" line. */
