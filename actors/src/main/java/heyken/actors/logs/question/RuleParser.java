@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
  * Turns common log questions into a structured query without a language model: levels ("errors", "warnings"),
@@ -77,8 +78,10 @@ final class RuleParser {
       "\\b(?:how\\s+many|how\\s+often|count(?:s|ed)?|number\\s+of|statistics|stats|breakdown|tally|totals?)\\b", FLAGS);
   private static final Pattern LISTING = Pattern.compile(
       "\\b(?:logs?|lines?|log\\s+lines|entries|messages|events|everything|happened|going\\s+on)\\b", FLAGS);
+  private static final Pattern NAMED_COMPONENT = Pattern.compile(
+      "\\bcomponents?\\s+[`'\"]?([\\p{L}\\p{N}_.$-]+)[`'\"]?", FLAGS);
   private static final Pattern FROM_WORD = Pattern.compile(
-      "\\b(?:from|component|components)\\s+(?:the\\s+|a\\s+|an\\s+)?([\\p{L}\\p{N}_.$-]+)", FLAGS);
+      "\\b(?:from)\\s+(?:the\\s+|a\\s+|an\\s+)?([\\p{L}\\p{N}_.$-]+)", FLAGS);
   private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}_$-]+");
 
   private static final Map<String, String> LEVEL_WORDS = Map.ofEntries(
@@ -106,6 +109,9 @@ final class RuleParser {
       "\\b(core\\s+manager|language\\s+model|rocket\\s+chat|component\\s+registry|system\\s+monitor)\\b", FLAGS);
   private static final Map<String, String> MULTI_WORD = Map.of("core manager", "core", "language model", "llm",
       "rocket chat", "bot", "component registry", "registry", "system monitor", "monitor");
+
+  /** Components whose names are also ordinary words here: only "component logs" (etc.) names them. */
+  private static final Set<String> AMBIGUOUS = Set.of("core", "feature", "logs", "other");
 
   /** Words that carry no filter; anything else left over is reported as ignored. */
   private static final Set<String> FILLER = Set.copyOf(List.of("a", "an", "the", "show", "me", "list", "give", "get", "find",
@@ -179,7 +185,16 @@ final class RuleParser {
     recognised |= work.take(MULTI_WORD_COMPONENT,
         m -> component(draft, MULTI_WORD.get(m.group(1).toLowerCase(Locale.ROOT).replaceAll("\\s+", " ")),
             components, problems));
-    // a name after "from" / "component" must be a component: an unknown one is said, not silently dropped
+    recognised |= work.take(NAMED_COMPONENT, m -> {
+      String name = m.group(1).toLowerCase(Locale.ROOT);
+      if (components.contains(name)) {
+        component(draft, name, components, problems);
+      } else {
+        problems.add("'" + QueryValidator.shorten(m.group(1)) + "' is not a component I know (known: "
+            + String.join(", ", components.stream().sorted().toList()) + ")");
+      }
+    });
+    // a name after "from" must be a component: an unknown one is said, not silently dropped
     Matcher from = FROM_WORD.matcher(work.text());
     while (from.find()) {
       String name = from.group(1).toLowerCase(Locale.ROOT).replaceAll("[.]+$", "");
@@ -224,6 +239,12 @@ final class RuleParser {
       return new Result(null, "nothing in it names a level, component, core, feature, time, text or count",
           ignored);
     }
+    if (!recognised && !ignored.isEmpty()) {
+      // only "logs" was understood: listing everything would ignore what the question is really about
+      return new Result(null, "nothing in it names a level, component, core, feature, time, text or count, and I "
+          + "do not know the words " + ignored.stream().map(w -> "'" + w + "'").collect(Collectors.joining(", ")),
+          ignored);
+    }
     return new Result(draft, null, List.copyOf(ignored));
   }
 
@@ -240,8 +261,8 @@ final class RuleParser {
   }
 
   private static String componentFor(String word, Collection<String> components) {
-    if (components.contains(word) && !word.equals("core") && !word.equals("feature") && !word.equals("other")) {
-      return word; // "core" and "feature" alone are filters of their own ("core 2", "feature x"), "other" is English
+    if (components.contains(word) && !AMBIGUOUS.contains(word)) {
+      return word;
     }
     String synonym = SYNONYMS.get(word);
     return synonym != null && components.contains(synonym) ? synonym : null;
