@@ -15,6 +15,8 @@ import heyken.actors.feature.PipelineRun;
 import heyken.actors.feature.SandboxRuntime;
 import heyken.actors.logs.LogShipper;
 import heyken.actors.logs.LogStore;
+import heyken.actors.logs.question.LogQuestions;
+import heyken.actors.logs.question.QuestionSettings;
 import heyken.actors.monitor.ComponentProbes;
 import heyken.actors.monitor.CoreInfo;
 import heyken.actors.monitor.StatusService;
@@ -26,6 +28,7 @@ import heyken.http.AuditRoutes;
 import heyken.http.ChatRoutes;
 import heyken.http.Auth;
 import heyken.http.LoggerRoutes;
+import heyken.http.LogQuestionRoutes;
 import heyken.http.MonitorRoutes;
 import heyken.http.PortBinder;
 import heyken.http.RegistryRoutes;
@@ -77,6 +80,10 @@ public final class Guardian {
       var probes = new ComponentProbes(store, config, sandbox.backend(), model);
       var status = new StatusService(system, node, coreManager, probes);
       var logs = new LogStore(store, config.getString("heyken.logs.collection"));
+      var logQuestions = new LogQuestions(QuestionSettings.from(config), model,
+          store.database().getCollection(config.getString("heyken.logs.collection")), store.blockingExecutor(),
+          java.time.Clock.systemUTC());
+      system.getWhenTerminated().thenRun(logQuestions::close);
       var bot = config.getConfig("heyken.bot");
       var chat = ChatSettings.from(config);
       if (chat.enabled()) {
@@ -96,7 +103,7 @@ public final class Guardian {
           new PortBinder.Api("Sandbox Manager", http.getInt("sandbox-port"), new SandboxRoutes(node, auth, features).route()),
           new PortBinder.Api("Logger API", http.getInt("logger-port"),
               new LoggerRoutes(logs, auth, config.getInt("heyken.logs.max-query-limit"),
-                  new AuditRoutes(new AuditTrail(system))).route()),
+                  new AuditRoutes(new AuditTrail(system)), new LogQuestionRoutes(logQuestions)).route()),
           new PortBinder.Api("System Monitor", http.getInt("monitor-port"),
               new MonitorRoutes(system, status, coreManager, auth,
                   new ChatRoutes(system, bot.getDuration("answer-timeout"))).route()));

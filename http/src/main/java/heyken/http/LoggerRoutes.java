@@ -16,12 +16,14 @@ public final class LoggerRoutes {
   private final Auth auth;
   private final int maxLimit;
   private final AuditRoutes audit;
+  private final LogQuestionRoutes questions;
 
-  public LoggerRoutes(LogStore logs, Auth auth, int maxLimit, AuditRoutes audit) {
+  public LoggerRoutes(LogStore logs, Auth auth, int maxLimit, AuditRoutes audit, LogQuestionRoutes questions) {
     this.logs = logs;
     this.auth = auth;
     this.maxLimit = maxLimit;
     this.audit = audit;
+    this.questions = questions;
   }
 
   public Route route() {
@@ -35,6 +37,7 @@ public final class LoggerRoutes {
               return onSuccess(logs.find(parsed.query()),
                   page -> complete(StatusCodes.OK, page, Json.marshaller()));
             }))),
+        questions.route(),
         audit.route())));
   }
 }
