@@ -251,6 +251,29 @@ class HttpApiIT {
   }
 
   @Test
+  void logQuestionsAreAnsweredByTheRulesWhileTheModelIsAway() {
+    int logger = heyken.port("logger");
+    String activation = "{\"question\": \"lines of component core containing 'is ACTIVE' in the last hour\"}";
+    HeykenProcesses.await("the activation line in the store", Duration.ofSeconds(30), () ->
+        heyken.post(logger, "/api/logs/query", activation, heyken.token()).body().path("rows").size() >= 1);
+    var answer = heyken.post(logger, "/api/logs/query", activation, heyken.token());
+    assertEquals(200, answer.status(), answer.raw());
+    assertEquals("rules", answer.body().get("source").asText(), "Ollama is not running here");
+    assertTrue(answer.body().get("note").asText().contains("unavailable"), answer.raw());
+    assertEquals("is ACTIVE", answer.body().at("/query/text").asText());
+    var counts = heyken.post(logger, "/api/logs/query", "{\"question\": \"how many lines per component in the last "
+        + "hour\"}", heyken.token());
+    assertEquals(200, counts.status(), counts.raw());
+    assertTrue(counts.body().get("groups").size() >= 1, counts.raw());
+    assertError(heyken.post(logger, "/api/logs/query", "{\"question\": \"'; db.dropDatabase()\"}", heyken.token()),
+        422, "not_understood");
+    assertError(heyken.post(logger, "/api/logs/query", "{\"question\": \"" + "x".repeat(100 * 1024) + "\"}",
+        heyken.token()), 413, "payload_too_large");
+    assertError(heyken.post(logger, "/api/logs/query", "{\"question\": 1}", heyken.token()), 400, "malformed_json");
+    assertError(heyken.post(logger, "/api/logs/query", activation, null), 401, "unauthorized");
+  }
+
+  @Test
   void theLoggerApiReturnsStoredLinesOfBothCoresNewestFirstWithFilters() {
     int logger = heyken.port("logger");
     HeykenProcesses.await("lines of both cores in the store", Duration.ofSeconds(30), () -> {

@@ -79,6 +79,8 @@ final class QueryExecutor {
     }
     if (q.feature() != null) {
       filters.add(Filters.eq("mdc.feature", q.feature()));
+    } else if (q.groupBy() == GroupBy.FEATURE) {
+      filters.add(Filters.exists("mdc.feature")); // "per feature" counts the lines of features, not the rest
     }
     if (q.text() != null) {
       // quoted: the user's (or the model's) text is matched literally, never interpreted as a pattern

@@ -181,6 +181,12 @@ class LogQuestionsTest {
   }
 
   @Test
+  void perFeatureCountsOnlyLinesOfFeatures() {
+    var answer = answered(ask(rulesOnly(), "how many lines per feature today"));
+    assertEquals(List.of(new LogQuestion.Group("weather", 2)), answer.groups());
+  }
+
+  @Test
   void featureFilterReadsTheMdc() {
     var answer = answered(ask(rulesOnly(), "errors of feature weather"));
     assertEquals(2, answer.rows().size());

@@ -209,6 +209,23 @@ class RuleParserTest {
   }
 
   @Test
+  void theExamplesOfTheDocs() {
+    var weather = query("the last 20 lines of feature weather containing timeout");
+    assertEquals(20, weather.limit());
+    assertEquals("weather", weather.feature());
+    assertEquals("timeout", weather.text());
+    var journal = query("journal errors yesterday");
+    assertEquals("persistence", journal.component());
+    assertEquals(YESTERDAY, journal.since());
+    var byCore = query("count warnings by core today");
+    assertEquals(GroupBy.CORE, byCore.groupBy());
+    assertEquals("WARN", byCore.level());
+    assertEquals(Instant.parse("2026-11-25T06:00:00Z"), query("errors before 2026-11-25T06:00Z").until());
+    assertEquals("monitor", query("warnings from the system monitor").component());
+    assertEquals("llm", query("errors of the language model today").component());
+  }
+
+  @Test
   void aPlainRequestForLogLinesListsTheNewest() {
     var q = query("show me the latest logs");
     assertNull(q.level());
