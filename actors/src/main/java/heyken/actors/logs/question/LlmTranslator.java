@@ -68,9 +68,8 @@ final class LlmTranslator {
         return Translation.failed("the language model failed (" + e.reason() + ")");
       }
       List<String> problems;
-      JsonNode answer = null;
       try {
-        answer = reply.json();
+        JsonNode answer = reply.json();
         var validation = validator.validate(answer, now, components);
         if (validation.valid()) {
           log.info("log question translated by the language model attempt={} query={}", attempt,

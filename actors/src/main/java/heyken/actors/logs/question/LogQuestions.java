@@ -121,8 +121,7 @@ public final class LogQuestions implements AutoCloseable {
           .thenApply(t -> t.query() != null ? new Translated("llm", t.query(), t.notes(), null)
               : fromRules(question, now, components, t.failure()));
     } else {
-      translated = done(fromRules(question, now, components,
-          model == null || !settings.useLlm() ? null : "the language model is switched off"));
+      translated = done(fromRules(question, now, components, null));
     }
     return translated.thenCompose(t -> {
       if (t.query() == null) {
