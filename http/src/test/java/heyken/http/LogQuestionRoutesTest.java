@@ -75,7 +75,7 @@ class LogQuestionRoutesTest {
             "heyken.mongo.uri", uri,
             "heyken.components.ollama-url", ollama.url(),
             "heyken.llm.request-timeout", "5s",
-            "heyken.llm.connect-timeout", "1s",
+            "heyken.llm.connect-timeout", "10s", // the availability probe is bounded by it: generous on a loaded machine
             "heyken.llm.retries", 0,
             "heyken.auth.api-token", TOKEN))
         .withFallback(ConfigFactory.parseString("""

@@ -116,7 +116,7 @@ class LogQuestionsTest {
     model = new OllamaModel(LlmSettings.from(ConfigFactory.parseMap(Map.of(
         "heyken.components.ollama-url", ollama.url(),
         "heyken.llm.request-timeout", "5s",
-        "heyken.llm.connect-timeout", "1s",
+        "heyken.llm.connect-timeout", "10s", // the availability probe is bounded by it: generous on a loaded machine
         "heyken.llm.stream-idle-timeout", "5s",
         "heyken.llm.retries", 0))));
     questions = new LogQuestions(settings, model, logs, blocking, Clock.fixed(NOW, ZoneOffset.UTC));
@@ -228,6 +228,22 @@ class LogQuestionsTest {
     assertEquals(11, answer.rows().size(), "the default window (7 days) holds every seeded line");
   }
 
+  @Test
+  void aStoreThatIsAwayIsA503ThatSaysSo() {
+    var away = new MongoServer(new MemoryBackend());
+    away.bind("127.0.0.1", 0);
+    int port = away.getLocalAddress().getPort();
+    away.shutdownNow();
+    try (var unreachable = heyken.actors.store.MongoStore.create("mongodb://127.0.0.1:" + port, Duration.ofMillis(300))) {
+      questions = new LogQuestions(QuestionSettings.defaults(), null,
+          unreachable.getDatabase("heyken").getCollection("heyken_logs"), blocking, Clock.fixed(NOW, ZoneOffset.UTC));
+      var refused = assertInstanceOf(LogQuestions.Refused.class, ask(questions, "errors from sandbox today"));
+      assertEquals(503, refused.status());
+      assertEquals("store_unavailable", refused.error());
+      assertTrue(refused.detail().contains("retry"), refused.detail());
+    }
+  }
+
   // ------------------------------------------------------------------ language model
 
   private static final String SANDBOX_QUERY = "{\"level\":\"ERROR\",\"component\":\"sandbox\",\"core\":null,"
@@ -238,7 +254,7 @@ class LogQuestionsTest {
     var questions = withModel(QuestionSettings.defaults());
     ollama.whenLastMessage("user", "sandbox").reply(ScriptedReply.json(SANDBOX_QUERY));
     var answer = answered(ask(questions, "what went wrong in the sandbox lately?"));
-    assertEquals("llm", answer.source());
+    assertEquals("llm", answer.source(), answer::note);
     assertEquals(10, answer.query().limit());
     assertEquals(List.of("container exited 137 (out of memory)", "job test failed: timeout after 30 s"),
         messages(answer));
