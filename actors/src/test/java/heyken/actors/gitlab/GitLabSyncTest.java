@@ -60,6 +60,7 @@ class GitLabSyncTest {
     final Path gitDir;
     final List<String[]> revisions = new ArrayList<>(); // {sha, tests}
     volatile boolean exists = true;
+    final java.util.concurrent.atomic.AtomicInteger lookups = new java.util.concurrent.atomic.AtomicInteger();
 
     FeatureModel(String id, String name) throws Exception {
       this.id = id;
@@ -78,6 +79,7 @@ class GitLabSyncTest {
     }
 
     synchronized FeatureView view() {
+      lookups.incrementAndGet();
       if (!exists) {
         return null;
       }
@@ -300,6 +302,11 @@ class GitLabSyncTest {
   void aDeletedFeatureIsLeftAlone() throws Exception {
     feature.exists = false;
     var sync = spawn();
+    // a second look happens only once the first answer (no such feature) was handled
+    HostAssertions.eventually("two looks at the feature", Duration.ofSeconds(10), () -> {
+      sync.tell(new GitLabSync.Wake());
+      return feature.lookups.get() >= 2;
+    });
     var view = status(sync);
     assertNull(view.project());
     assertNull(view.error());
