@@ -48,6 +48,8 @@ class GitLabIT {
   @BeforeAll
   static void start() throws Exception {
     Path dir = Files.createTempDirectory("heyken-gitlab-it-");
+    // bubblewrap jobs run as uid 65534: their work directories must be reachable
+    Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
     gitlab = GitLabStandIn.start(dir.resolve("gitlab"), TOKEN, "heyken");
     var jar = Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar"));
     heyken = new HeykenProcesses(jar, dir.resolve("heyken"))

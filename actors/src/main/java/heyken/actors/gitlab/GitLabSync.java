@@ -249,6 +249,7 @@ public final class GitLabSync extends EventSourcedBehavior<GitLabSync.Command, G
   private final TimerScheduler<Command> timers;
   private final String featureId;
   private final Wiring wiring;
+  private final ActorRef<Command> self; // for the blocking merge check, which runs off the actor
   // not state: a poll in progress (one at a time), and whether another was asked for meanwhile
   private boolean busy;
   private boolean again;
@@ -261,6 +262,7 @@ public final class GitLabSync extends EventSourcedBehavior<GitLabSync.Command, G
     this.timers = timers;
     this.featureId = featureId;
     this.wiring = wiring;
+    this.self = context.getSelf();
   }
 
   @Override
@@ -503,7 +505,7 @@ public final class GitLabSync extends EventSourcedBehavior<GitLabSync.Command, G
     var sync = state.revision(revision);
     String lastError = state.error() == null ? "" : " (GitLab: " + state.error() + ")";
     if (sync == null) {
-      context.getSelf().tell(new Wake());
+      self.tell(new Wake());
       return new MergeChecked(List.of(), new MergeCheck(revision, Problem.conflict("merge_required",
           "revision " + shortRev(revision) + " is not on GitLab yet" + lastError + "; HEYKEN_REQUIRE_MERGE=true: it "
               + "is deployed once its merge request is merged")), null);
@@ -512,7 +514,7 @@ public final class GitLabSync extends EventSourcedBehavior<GitLabSync.Command, G
       return new MergeChecked(List.of(), new MergeCheck(revision, null), null);
     }
     if (sync.mergeRequest() == null) {
-      context.getSelf().tell(new Wake());
+      self.tell(new Wake());
       return new MergeChecked(List.of(), new MergeCheck(revision, Problem.conflict("merge_required",
           "revision " + shortRev(revision) + " has no merge request on GitLab yet" + lastError + " (Heyken opens one "
               + "once its tests pass); HEYKEN_REQUIRE_MERGE=true: it is deployed once that is merged")), null);

@@ -299,6 +299,17 @@ class GitLabSyncTest {
   }
 
   @Test
+  void withoutGitLabTheFeaturesJsonHasNoGitlabPart() throws Exception {
+    var json = new com.fasterxml.jackson.databind.ObjectMapper();
+    feature.commit(files("hello"), "passed");
+    assertTrue(!json.valueToTree(feature.view()).has("gitlab"));
+    var withError = json.valueToTree(feature.view().withGitlab(new GitLabView(null, null, null, null, null, null,
+        "down", "now")));
+    assertEquals("down", withError.get("gitlab").get("error").asText());
+    assertTrue(!withError.get("gitlab").has("pipeline") && !withError.get("gitlab").has("merge_request"));
+  }
+
+  @Test
   void aDeletedFeatureIsLeftAlone() throws Exception {
     feature.exists = false;
     var sync = spawn();
