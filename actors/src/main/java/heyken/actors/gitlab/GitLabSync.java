@@ -398,8 +398,10 @@ public final class GitLabSync extends EventSourcedBehavior<GitLabSync.Command, G
       var host = wiring.host();
       String target = wiring.settings().targetBranch();
       if (state.project() == null) {
+        String description = view.description() == null ? "" : view.description();
+        // GitLab limits a project's description to 2000 characters; a feature's may be longer
         var p = host.ensureProject(projectPath(view), "Heyken feature " + view.name() + " (feature_id " + featureId
-            + "): " + (view.description() == null ? "" : view.description()));
+            + "): " + (description.length() > 1500 ? description.substring(0, 1500) + "…" : description));
         state = record(state, events, new ProjectLinked(p.id(), p.path(), p.webUrl(), p.httpUrlToRepo(),
             Instant.now()));
       }
