@@ -68,6 +68,10 @@ public final class Guardian {
           SingletonActor.of(FeatureCatalog.create(), "FeatureCatalog").withStopMessage(FeatureCatalog.Stop.INSTANCE));
       Feature.init(system, coreManager);
       PipelineRun.init(system);
+      var gitlab = heyken.actors.gitlab.GitLabSettings.from(config);
+      if (gitlab.enabled()) {
+        heyken.actors.gitlab.GitLabSync.init(system, gitlab);
+      }
       var sandbox = SandboxRuntime.get(system);
       sandbox.blocking(() -> {
         sandbox.removeOrphans();

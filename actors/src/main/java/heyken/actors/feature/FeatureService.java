@@ -72,6 +72,8 @@ public final class FeatureService {
   private final CoreNode node;
   private final SandboxRuntime runtime;
   private final Duration askTimeout;
+  // null unless GitLab is configured (GITLAB_URL, GITLAB_TOKEN)
+  private final heyken.actors.gitlab.GitLabLink gitlab;
 
   public FeatureService(ActorSystem<?> system, ActorRef<FeatureCatalog.Command> catalog,
       ActorRef<CoreManager.Command> coreManager, CoreNode node) {
@@ -81,6 +83,15 @@ public final class FeatureService {
     this.node = node;
     this.runtime = SandboxRuntime.get(system);
     this.askTimeout = system.settings().config().getDuration("heyken.http.ask-timeout");
+    this.gitlab = heyken.actors.gitlab.GitLabLink.of(system);
+  }
+
+  /** Tells the feature's GitLab copy that something changed (nothing without GitLab). */
+  private <T> Outcome<T> toGitLab(String featureId, Outcome<T> outcome) {
+    if (gitlab != null && outcome.problem() == null) {
+      gitlab.wake(featureId);
+    }
+    return outcome;
   }
 
   public SandboxRuntime runtime() {
@@ -106,8 +117,8 @@ public final class FeatureService {
                   reply -> new Feature.Create(request.name(), request.description(), revision, requestedBy, reply),
                   askTimeout))
               .thenApply(reply -> reply.problem() != null ? Outcome.<FeatureCreated>refused(reply.problem())
-                  : Outcome.ok(new FeatureCreated(id, reply.view().name(), reply.view().status(),
-                      reply.view().headRevision())))
+                  : toGitLab(id, Outcome.ok(new FeatureCreated(id, reply.view().name(), reply.view().status(),
+                      reply.view().headRevision()))))
               .exceptionallyCompose(error -> {
                 Problem problem = problemOf(error);
                 if (problem == null) {
@@ -230,7 +241,7 @@ public final class FeatureService {
           })
           .thenCompose(info -> entity(featureId).<Feature.FeatureReply>ask(
               reply -> new Feature.AddRevision(info, requestedBy, reply), askTimeout))
-          .thenApply(r -> new Outcome<>(r.view(), r.problem()))
+          .thenApply(r -> toGitLab(featureId, new Outcome<>(r.view(), r.problem())))
           .exceptionallyCompose(error -> {
             Problem problem = problemOf(error);
             return problem == null ? CompletableFuture.failedFuture(error)
@@ -246,7 +257,9 @@ public final class FeatureService {
       return CompletableFuture.completedFuture(Outcome.refused(FeatureIds.unknown(featureId)));
     }
     return entity(featureId).<Feature.FeatureReply>ask(Feature.Get::new, askTimeout)
-        .thenApply(r -> r.problem() != null ? Outcome.refused(r.problem()) : Outcome.ok(r.view()));
+        .thenCompose(r -> r.problem() != null ? CompletableFuture.completedFuture(Outcome.<FeatureView>refused(
+            r.problem())) : gitlab == null ? CompletableFuture.completedFuture(Outcome.ok(r.view()))
+            : gitlab.decorate(r.view()).thenApply(Outcome::ok));
   }
 
   public CompletionStage<FeatureListing> list() {
@@ -294,7 +307,7 @@ public final class FeatureService {
   public CompletionStage<Outcome<heyken.protocol.api.feature.RunAccepted>> test(FeatureRef ref, String requestedBy) {
     return withFeature(ref, id -> entity(id).<Feature.RunReply>ask(
             reply -> new Feature.RunTests(ref.revision(), requestedBy, reply), askTimeout)
-        .thenApply(r -> new Outcome<>(r.run(), r.problem())));
+        .thenApply(r -> toGitLab(id, new Outcome<>(r.run(), r.problem()))));
   }
 
   public CompletionStage<Outcome<heyken.protocol.api.feature.DeploymentView>> deploy(FeatureRef ref,
@@ -302,6 +315,16 @@ public final class FeatureService {
     if (ref.targetCore() != null && ref.targetCore() != 1 && ref.targetCore() != 2) {
       return CompletableFuture.completedFuture(Outcome.refused(Problem.badRequest("invalid_target",
           "target_core must be 1 or 2, got " + ref.targetCore())));
+    }
+    if (gitlab != null && gitlab.requireMerge()) {
+      // HEYKEN_REQUIRE_MERGE: the revision's merge request must be merged on GitLab; the deploy then names the
+      // revision that was checked, so a newer one arriving meanwhile is not deployed unchecked
+      return withFeature(ref, id -> gitlab.checkMerge(id, ref.revision()).thenCompose(check -> check.problem() != null
+          ? CompletableFuture.completedFuture(Outcome.<heyken.protocol.api.feature.DeploymentView>refused(
+              check.problem()))
+          : entity(id).<Feature.DeployReply>ask(reply -> new Feature.Deploy(
+                  check.revision() != null ? check.revision() : ref.revision(), ref.targetCore(), requestedBy, reply),
+              askTimeout).thenApply(r -> new Outcome<>(r.deployment(), r.problem()))));
     }
     return withFeature(ref, id -> entity(id).<Feature.DeployReply>ask(
             reply -> new Feature.Deploy(ref.revision(), ref.targetCore(), requestedBy, reply), askTimeout)

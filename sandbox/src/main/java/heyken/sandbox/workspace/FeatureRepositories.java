@@ -904,6 +904,11 @@ public final class FeatureRepositories {
     return gitRoot.resolve(featureId + ".git");
   }
 
+  /** The bare repository of a feature, for pushing its revisions elsewhere (GitLab); it may not exist. */
+  public Path gitDir(String featureId) {
+    return repositoryDir(featureId);
+  }
+
   private Path temporary(String featureId) {
     // ids start with a letter or digit, so a leading dot never names a feature
     return gitRoot.resolve(TEMPORARY_PREFIX + featureId + "-" + UUID.randomUUID());
