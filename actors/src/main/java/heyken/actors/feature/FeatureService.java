@@ -72,6 +72,8 @@ public final class FeatureService {
   private final CoreNode node;
   private final SandboxRuntime runtime;
   private final Duration askTimeout;
+  // set by enableAuthoring: a feature created with only a name and a description is written by the language model
+  private volatile AuthorSettings authoring;
 
   public FeatureService(ActorSystem<?> system, ActorRef<FeatureCatalog.Command> catalog,
       ActorRef<CoreManager.Command> coreManager, CoreNode node) {
@@ -85,6 +87,33 @@ public final class FeatureService {
 
   public SandboxRuntime runtime() {
     return runtime;
+  }
+
+  /**
+   * Turns on the author loop ({@link FeatureAuthor}): from now on a feature created with only a name and a description
+   * is planned, written and tested by {@code model}. Off (heyken.author.enabled = false, or no model), it stays a draft.
+   */
+  public void enableAuthoring(heyken.actors.llm.LanguageModel model, boolean modelConfigured) {
+    var settings = AuthorSettings.from(system.settings().config());
+    FeatureAuthor.init(system, new FeatureAuthor.Wiring(model, this, settings));
+    if (settings.enabled() && modelConfigured) {
+      this.authoring = settings;
+    } else {
+      log.info("the author loop is off ({}): features created from a description stay drafts",
+          settings.enabled() ? "no language model is configured (OLLAMA_URL is empty)" : "heyken.author.enabled = false");
+    }
+  }
+
+  /** Whether a create request asks the language model to write the feature. */
+  private boolean authored(CreateFeatureRequest request) {
+    return authoring != null && request.files() == null && request.gitUrl() == null && request.description() != null
+        && !request.description().isBlank();
+  }
+
+  /** The chat command of a feature the model writes: its name in lower case ({@code !weather}). */
+  static String commandFor(String name) {
+    String c = name.toLowerCase(java.util.Locale.ROOT);
+    return c.length() > 32 ? c.substring(0, 32) : c;
   }
 
   // ---------------------------------------------------------------- create
@@ -105,9 +134,19 @@ public final class FeatureService {
               .thenCompose(revision -> entity(id).<Feature.FeatureReply>ask(
                   reply -> new Feature.Create(request.name(), request.description(), revision, requestedBy, reply),
                   askTimeout))
-              .thenApply(reply -> reply.problem() != null ? Outcome.<FeatureCreated>refused(reply.problem())
-                  : Outcome.ok(new FeatureCreated(id, reply.view().name(), reply.view().status(),
-                      reply.view().headRevision())))
+              .thenApply(reply -> {
+                if (reply.problem() != null) {
+                  return Outcome.<FeatureCreated>refused(reply.problem());
+                }
+                if (authored(request)) {
+                  ClusterSharding.get(system).entityRefFor(FeatureAuthor.ENTITY_KEY, id).tell(new FeatureAuthor.Start(
+                      id, request.name(), commandFor(request.name()), request.description(), requestedBy));
+                  return Outcome.ok(new FeatureCreated(id, reply.view().name(), "authoring",
+                      reply.view().headRevision()));
+                }
+                return Outcome.ok(new FeatureCreated(id, reply.view().name(), reply.view().status(),
+                    reply.view().headRevision()));
+              })
               .exceptionallyCompose(error -> {
                 Problem problem = problemOf(error);
                 if (problem == null) {
@@ -171,7 +210,8 @@ public final class FeatureService {
     } else {
       revision = repos.createSkeleton(id, request.name(), request.description() == null ? "" : request.description(),
           requestedBy);
-      source = "skeleton";
+      // the author loop's features are known by their first revision's source
+      source = authored(request) ? FeatureAuthor.BY : "skeleton";
     }
     return revisionInfo(id, revision, source);
   }
@@ -246,7 +286,34 @@ public final class FeatureService {
       return CompletableFuture.completedFuture(Outcome.refused(FeatureIds.unknown(featureId)));
     }
     return entity(featureId).<Feature.FeatureReply>ask(Feature.Get::new, askTimeout)
-        .thenApply(r -> r.problem() != null ? Outcome.refused(r.problem()) : Outcome.ok(r.view()));
+        .thenCompose(r -> {
+          if (r.problem() != null) {
+            return CompletableFuture.completedFuture(Outcome.<FeatureView>refused(r.problem()));
+          }
+          var revisions = r.view().revisions();
+          boolean byAuthor = !revisions.isEmpty()
+              && FeatureAuthor.BY.equals(revisions.get(revisions.size() - 1).source());
+          if (!byAuthor) {
+            return CompletableFuture.completedFuture(Outcome.ok(r.view()));
+          }
+          return ClusterSharding.get(system).entityRefFor(FeatureAuthor.ENTITY_KEY, featureId)
+              .<FeatureAuthor.AuthorReply>ask(FeatureAuthor.Get::new, askTimeout)
+              .thenApply(a -> Outcome.ok(withAuthoring(r.view(), a.view())));
+        });
+  }
+
+  /** The feature's status as the author loop sees it: authoring until a revision passed, failed with the reason. */
+  static FeatureView withAuthoring(FeatureView view, heyken.protocol.api.feature.AuthoringView authoring) {
+    if (authoring == null) {
+      return view.withAuthoring("authoring", null);
+    }
+    String status = view.status();
+    if (authoring.state().equals("failed")) {
+      status = status.equals("deployed") ? status : "failed";
+    } else if (authoring.state().equals("authoring") && !status.equals("testing")) {
+      status = "authoring";
+    }
+    return view.withAuthoring(status, authoring);
   }
 
   public CompletionStage<FeatureListing> list() {

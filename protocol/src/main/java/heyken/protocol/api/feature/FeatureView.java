@@ -1,12 +1,15 @@
 package heyken.protocol.api.feature;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 
 /**
  * {@code GET /api/features/{id}}: a feature with its revisions (git commits, newest first), its test runs and its
  * deployment. {@code status}: {@code draft} (no pipeline yet), {@code ready} (untested), {@code testing},
- * {@code passed}, {@code failed}, {@code deployed} (the newest revision is the deployed one).
+ * {@code passed}, {@code failed}, {@code deployed} (the newest revision is the deployed one); a feature the language
+ * model writes is {@code authoring} until its loop has a passing revision (or {@code failed}, with
+ * {@code authoring.reason}), and {@code authoring} (null otherwise) shows its attempts.
  */
 public record FeatureView(
     @JsonProperty("feature_id") String featureId,
@@ -18,7 +21,23 @@ public record FeatureView(
     @JsonProperty("head_revision") String headRevision,
     List<RevisionView> revisions,
     List<RunSummary> runs,
-    DeploymentView deployment) {
+    DeploymentView deployment,
+    AuthoringView authoring) {
+
+  @JsonCreator
+  public FeatureView {}
+
+  public FeatureView(String featureId, String name, String description, String status, String command,
+      String createdAt, String headRevision, List<RevisionView> revisions, List<RunSummary> runs,
+      DeploymentView deployment) {
+    this(featureId, name, description, status, command, createdAt, headRevision, revisions, runs, deployment, null);
+  }
+
+  /** This view with the author loop's progress, and the status it implies. */
+  public FeatureView withAuthoring(String status, AuthoringView value) {
+    return new FeatureView(featureId, name, description, status, command, createdAt, headRevision, revisions, runs,
+        deployment, value);
+  }
 
   /** A commit of the feature's repository and what its tests said. */
   public record RevisionView(
