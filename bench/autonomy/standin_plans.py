@@ -38,7 +38,7 @@ def files(name, command, wrong=False):
     main, example, expected = SOLUTIONS[name]
     code = HEADER + (WRONG_FIRST[name] if wrong else main)
     test = ("import json, subprocess\n"
-            f"out = subprocess.run(['python3', 'main.py'], input=json.dumps({{'args': {example!r}}}).encode(), "
+            f"out = subprocess.run(['python3', 'main.py'], input=json.dumps({{'args': {example!r}}}), "
             "capture_output=True, text=True).stdout.strip()\n"
             f"assert out == {expected!r}, 'expected ' + repr({expected!r}) + ' but main.py printed ' + repr(out)\n"
             "print('test passed')\n")

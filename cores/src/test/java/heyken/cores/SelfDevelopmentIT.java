@@ -255,6 +255,9 @@ class SelfDevelopmentIT {
     say("boss", "deploy " + id, "Confirm: deploy feature " + id);
     assertTrue(say("boss", "yes", "Deployed feature #" + id).contains("!weather"));
     assertEquals("Weather in Paris: 21 C, sunny", say("user", "!weather Paris", "Weather in"));
+    var deployed = heyken.get(sandbox, "/api/features/" + id).body();
+    assertEquals("deployed", deployed.get("status").asText(), deployed.toString());
+    assertEquals("deployed", deployed.at("/authoring/state").asText(), deployed.toString());
   }
 
   @Test

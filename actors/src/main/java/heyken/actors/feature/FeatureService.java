@@ -308,6 +308,11 @@ public final class FeatureService {
       return view.withAuthoring("authoring", null);
     }
     String status = view.status();
+    if (authoring.state().equals("awaiting_approval") && status.equals("deployed")) {
+      // approved (deploy in chat or over the API): the loop's wait is over
+      authoring = new heyken.protocol.api.feature.AuthoringView("deployed", "done", authoring.attempt(),
+          authoring.maxAttempts(), authoring.model(), authoring.reason(), authoring.attempts());
+    }
     if (authoring.state().equals("failed")) {
       status = status.equals("deployed") ? status : "failed";
     } else if (authoring.state().equals("authoring") && !status.equals("testing")) {
