@@ -137,6 +137,15 @@ class SelfDevelopmentIT {
         failing("broken", "second-broken-try")));
     ollama.whenLastMessage("user", "second-broken-try").times(1).reply(ScriptedReply.json(
         failing("broken", "third-broken-try")));
+    // stubborn: a second answer with other code but the very same failure
+    ollama.whenLastMessage("user", "Feature name: stubborn").times(1).reply(ScriptedReply.json(
+        failing("stubborn", "always-the-same")));
+    ollama.whenLastMessage("user", "always-the-same").times(1).reply(ScriptedReply.json(plan("other code",
+        files("heyken.yml", manifest("stubborn"), "main.py", "print('y')\n", "test_main.py",
+            "print('always-the-same')\nraise SystemExit('always-the-same is wrong')\n"), "python3 test_main.py")));
+    // longwinded: the answer is cut off at num_predict
+    ollama.whenLastMessage("user", "Feature name: longwinded").times(1).reply(ScriptedReply.json(
+        failing("longwinded", "never-run")).doneReason("length"));
     // garbled: prose instead of JSON, twice
     ollama.whenLastMessage("user", "Feature name: garbled").times(1).reply(ScriptedReply.json(
         "Sure! Here is your feature: def main(): pass"));
@@ -271,6 +280,30 @@ class SelfDevelopmentIT {
         feature.toString());
     assertEquals(3, attempts(feature).size());
     assertEquals(4, feature.get("revisions").size());
+  }
+
+  @Test
+  @Order(2)
+  void theSameFailureTwiceStopsTheLoopEarly() {
+    String id = create("stubborn", "fails the same way whatever it writes");
+    JsonNode feature = awaitAuthored(id, Duration.ofMinutes(3));
+    assertEquals("failed", feature.get("status").asText(), feature.toString());
+    assertTrue(feature.at("/authoring/reason").asText().startsWith("the same failure twice (attempts 1 and 2)"),
+        feature.toString());
+    assertEquals(2, attempts(feature).size());
+    assertEquals(3, feature.get("revisions").size(), "each attempt committed: " + feature);
+  }
+
+  @Test
+  @Order(2)
+  void anAnswerCutOffByTheLengthLimitStopsTheLoopAtOnce() {
+    String id = create("longwinded", "anything");
+    JsonNode feature = awaitAuthored(id, Duration.ofMinutes(2));
+    assertEquals("failed", feature.get("status").asText(), feature.toString());
+    assertTrue(feature.at("/authoring/reason").asText().contains("cut off (done_reason: length)"), feature.toString());
+    assertEquals(1, attempts(feature).size());
+    assertEquals("truncated", attempts(feature).get(0).get("result").asText());
+    assertEquals(1, feature.get("revisions").size(), "nothing but the skeleton: " + feature);
   }
 
   @Test

@@ -241,7 +241,7 @@ public final class FeatureAuthor
       String st = outcome == null ? "authoring" : outcome.equals("passed") ? "awaiting_approval" : outcome;
       var l = last();
       int attempt = l == null ? ("failed".equals(outcome) ? 0 : 1)
-          : step(autodeploy).equals("planning") && outcome == null ? l.n() + 1 : l.n();
+          : step(autodeploy).equals("planning") && outcome == null ? Math.min(l.n() + 1, maxAttempts) : l.n();
       return new AuthoringView(st, step(autodeploy), attempt, maxAttempts, model, reason, views);
     }
   }
@@ -454,9 +454,16 @@ public final class FeatureAuthor
     return null;
   }
 
-  /** Output that differs only in numbers and commit ids (durations, revisions) is the same failure. */
+  /**
+   * Output that differs only in numbers and commit ids (durations, revisions) or in the order of its lines (stdout and
+   * stderr interleave differently from run to run) is the same failure.
+   */
   static String signature(String feedback) {
-    return feedback == null ? "" : feedback.replaceAll("[0-9a-f]{7,40}", "#").replaceAll("[0-9]+", "#").strip();
+    if (feedback == null) {
+      return "";
+    }
+    return feedback.lines().map(l -> l.replaceAll("[0-9a-f]{7,40}", "#").replaceAll("[0-9]+", "#").strip())
+        .filter(l -> !l.isEmpty()).sorted().collect(java.util.stream.Collectors.joining("\n"));
   }
 
   private static String planJson(Attempt a) {

@@ -298,7 +298,16 @@ public final class FeatureService {
           }
           return ClusterSharding.get(system).entityRefFor(FeatureAuthor.ENTITY_KEY, featureId)
               .<FeatureAuthor.AuthorReply>ask(FeatureAuthor.Get::new, askTimeout)
-              .thenApply(a -> Outcome.ok(withAuthoring(r.view(), a.view())));
+              .thenApply(a -> {
+                if (a.view() == null && authoring != null) {
+                  // created for the loop, but the Start was lost (the core died right after the create): Start is
+                  // idempotent, so whoever looks first starts it
+                  ClusterSharding.get(system).entityRefFor(FeatureAuthor.ENTITY_KEY, featureId).tell(
+                      new FeatureAuthor.Start(featureId, r.view().name(), commandFor(r.view().name()),
+                          r.view().description(), "recovery"));
+                }
+                return Outcome.ok(withAuthoring(r.view(), a.view()));
+              });
         });
   }
 

@@ -119,6 +119,8 @@ class AuthorPlanTest {
   void failuresThatDifferOnlyInNumbersAndRevisionsHaveTheSameSignature() {
     assertEquals(FeatureAuthor.signature("Job tests failed (exit code 1) 234 ms at 1a2b3c4d\nAssertionError: 3"),
         FeatureAuthor.signature("Job tests failed (exit code 1) 981 ms at 9f8e7d6c\nAssertionError: 4"));
+    assertEquals(FeatureAuthor.signature("$ python3 test_main.py\nboom\nSystemExit: wrong\n"),
+        FeatureAuthor.signature("$ python3 test_main.py\nSystemExit: wrong\nboom\n"));
     assertTrue(!FeatureAuthor.signature("AssertionError: b'Hi'").equals(FeatureAuthor.signature("NameError: x")));
   }
 
