@@ -251,6 +251,16 @@ class SelfDevelopmentIT {
     assertNotEquals(attempts.get(0).get("revision").asText(), attempts.get(1).get("revision").asText());
     assertEquals(3, feature.get("revisions").size(), feature.toString());
     assertEquals(attempts.get(1).get("revision").asText(), feature.get("head_revision").asText());
+    var audit = heyken.get(heyken.port("logger"), "/api/audit/features/" + id);
+    assertEquals(200, audit.status(), audit.raw());
+    var committed = new java.util.ArrayList<Integer>();
+    for (JsonNode entry : audit.body().get("entries")) {
+      if (entry.get("type").asText().equals("AttemptCommitted")) {
+        assertEquals("featureauthor:" + id, entry.get("entity").asText());
+        committed.add(entry.at("/event/n").asInt());
+      }
+    }
+    assertEquals(List.of(1, 2), committed, "the journal's commits: " + audit.raw());
     // the repair request carried the failing output back, with the contract's options and schema
     var repair = ollama.requests("/api/chat").stream()
         .filter(r -> r.json().toString().contains("Weather for Paris")).findFirst().orElseThrow();

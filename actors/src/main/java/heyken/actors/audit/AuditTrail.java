@@ -133,7 +133,8 @@ public final class AuditTrail {
   private static boolean concerns(EventEnvelope env, String featureId) {
     String pid = env.persistenceId();
     if (pid.equals(Feature.ENTITY_KEY.name() + "|" + featureId)
-        || pid.startsWith("PipelineRun|" + featureId + "-")) {
+        || pid.startsWith("PipelineRun|" + featureId + "-")
+        || pid.equals(heyken.actors.feature.FeatureAuthor.ENTITY_KEY.name() + "|" + featureId)) {
       return true;
     }
     if (pid.equals("core-manager") || pid.equals("feature-catalog")) {
