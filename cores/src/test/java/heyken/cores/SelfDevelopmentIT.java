@@ -274,6 +274,13 @@ class SelfDevelopmentIT {
     say("boss", "deploy " + id, "Confirm: deploy feature " + id);
     assertTrue(say("boss", "yes", "Deployed feature #" + id).contains("!weather"));
     assertEquals("Weather in Paris: 21 C, sunny", say("user", "!weather Paris", "Weather in"));
+    // every room answers, whichever core its conversation lives on (deployed features run on the active core)
+    for (int i = 1; i <= 6; i++) {
+      var answer = heyken.post(heyken.port("monitor"), "/api/chat",
+          "{\"session\":\"selfdev-" + i + "\",\"text\":\"!weather Paris\"}", heyken.token());
+      assertEquals(200, answer.status(), answer.raw());
+      assertEquals("Weather in Paris: 21 C, sunny", answer.body().get("answer").asText(), answer.raw());
+    }
     var deployed = heyken.get(sandbox, "/api/features/" + id).body();
     assertEquals("deployed", deployed.get("status").asText(), deployed.toString());
     assertEquals("deployed", deployed.at("/authoring/state").asText(), deployed.toString());

@@ -159,7 +159,7 @@ public final class SystemBotActions implements BotActions {
           } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             return done("Could not encode the arguments: " + e.getOriginalMessage());
           }
-          return features.invoke(featureId, request).thenApply(o -> {
+          return features.invokeOnActive(featureId, request).thenApply(o -> {
             if (o.problem() != null) {
               return refusal(o.problem());
             }

@@ -72,6 +72,8 @@ public final class FeatureService {
   private final CoreNode node;
   private final SandboxRuntime runtime;
   private final Duration askTimeout;
+  // runs invocations where deployed features run: a cluster singleton lives on the active core
+  private final ActorRef<InvokeOnActive> invoker;
   // set by enableAuthoring: a feature created with only a name and a description is written by the language model
   private volatile AuthorSettings authoring;
 
@@ -83,6 +85,8 @@ public final class FeatureService {
     this.node = node;
     this.runtime = SandboxRuntime.get(system);
     this.askTimeout = system.settings().config().getDuration("heyken.http.ask-timeout");
+    this.invoker = org.apache.pekko.cluster.typed.ClusterSingleton.get(system).init(
+        org.apache.pekko.cluster.typed.SingletonActor.of(invokerBehavior(), "FeatureInvoker"));
   }
 
   public SandboxRuntime runtime() {
@@ -464,6 +468,36 @@ public final class FeatureService {
       }
       return runtime.blocking(() -> Outcome.ok(invokeNow(featureId, deployment.revision(), requestJson)));
     });
+  }
+
+  /** An invocation handed to the active core (the bot's conversation of a room may live on the standby). */
+  public record InvokeOnActive(String featureId, byte[] request, ActorRef<InvokeAnswer> replyTo)
+      implements heyken.protocol.CborSerializable {}
+
+  public record InvokeAnswer(InvokeResult result, Problem problem) implements heyken.protocol.CborSerializable {}
+
+  private org.apache.pekko.actor.typed.Behavior<InvokeOnActive> invokerBehavior() {
+    return org.apache.pekko.actor.typed.javadsl.Behaviors.receiveMessage(msg -> {
+      invoke(msg.featureId(), msg.request()).whenComplete((o, e) -> msg.replyTo().tell(e == null
+          ? new InvokeAnswer(o.value(), o.problem())
+          : new InvokeAnswer(null, Problem.unavailable("invoke_failed", "the feature could not be run: "
+              + Failures.message(e)))));
+      return org.apache.pekko.actor.typed.javadsl.Behaviors.same();
+    });
+  }
+
+  /**
+   * {@link #invoke} on whichever core is active: here when this core is, else on the active core (a chat room's
+   * conversation runs on either core, deployed features only on the active one).
+   */
+  public CompletionStage<Outcome<InvokeResult>> invokeOnActive(String featureId, byte[] requestJson) {
+    if (node.isActive()) {
+      return invoke(featureId, requestJson);
+    }
+    Duration timeout = runtime.settings().invokeTimeout().plus(askTimeout).plusSeconds(5);
+    return AskPattern.<InvokeOnActive, InvokeAnswer>ask(invoker,
+            reply -> new InvokeOnActive(featureId, requestJson, reply), timeout, system.scheduler())
+        .thenApply(a -> new Outcome<>(a.result(), a.problem()));
   }
 
   private InvokeResult invokeNow(String featureId, String revision, byte[] requestJson) {
