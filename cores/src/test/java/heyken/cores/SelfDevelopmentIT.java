@@ -264,6 +264,7 @@ class SelfDevelopmentIT {
     // the repair request carried the failing output back, with the contract's options and schema
     var repair = ollama.requests("/api/chat").stream()
         .filter(r -> r.json().toString().contains("Weather for Paris")).findFirst().orElseThrow();
+    assertTrue(repair.streaming(), "a long answer is streamed: " + repair);
     assertEquals(0.0, repair.json().at("/options/temperature").asDouble());
     assertEquals(8192, repair.json().at("/options/num_ctx").asInt());
     assertTrue(repair.json().at("/options/seed").isInt(), repair.json().toString());

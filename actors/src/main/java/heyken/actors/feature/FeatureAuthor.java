@@ -485,7 +485,8 @@ public final class FeatureAuthor
       if (!availability.up()) {
         throw new IllegalStateException("the code model is not available: " + availability.describe());
       }
-      return model.chat(request);
+      // streamed: a long answer is bounded by the silence between chunks, not by one deadline for the whole call
+      return model.stream(request, (delta, soFar) -> { });
     }), (reply, error) -> error != null
         ? new Answered(n, null, null, null, Failures.message(error))
         : new Answered(n, reply.text(), reply.doneReason().name().toLowerCase(java.util.Locale.ROOT), reply.model(),
