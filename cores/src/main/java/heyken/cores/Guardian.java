@@ -80,6 +80,7 @@ public final class Guardian {
       var features = new FeatureService(system, catalog, coreManager, node);
       var model = OllamaModel.create(config);
       system.getWhenTerminated().thenRun(model::close);
+      features.enableAuthoring(model, model.settings().configured());
 
       var probes = new ComponentProbes(store, config, sandbox.backend(), model);
       var status = new StatusService(system, node, coreManager, probes);

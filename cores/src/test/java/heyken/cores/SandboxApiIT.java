@@ -70,9 +70,18 @@ class SandboxApiIT {
   void theSeedExamplesWorkAsWritten() {
     var created = post("/api/features/create", "{\"name\":\"nowa_funkcja\",\"description\":\"Opis nowej funkcji\"}");
     assertEquals(201, created.status(), created.raw());
-    assertEquals("draft", created.body().get("status").asText());
+    // a name and a description only: the language model writes it (self-development); none answers here, so the
+    // author loop stops at once and says why, and the feature keeps its skeleton
+    assertEquals("authoring", created.body().get("status").asText());
     String id = created.body().get("feature_id").asText();
     assertTrue(id.matches("[0-9]+"), id);
+    HeykenProcesses.await("the author loop to stop", Duration.ofSeconds(60), () -> {
+      var f = heyken.get(sandbox, "/api/features/" + id);
+      return f.status() == 200 && f.body().path("authoring").path("state").asText().equals("failed");
+    });
+    var stopped = heyken.get(sandbox, "/api/features/" + id).body();
+    assertEquals("failed", stopped.get("status").asText(), stopped.toString());
+    assertTrue(stopped.at("/authoring/reason").asText().contains("not available"), stopped.toString());
     // a draft has a skeleton repository but no pipeline yet: testing it says so, deploying it is refused
     assertError(post("/api/features/test", "{\"feature_id\":\"" + id + "\"}"), 409, "not_testable");
     assertError(post("/api/features/deploy", "{\"feature_id\":\"" + id + "\",\"target_core\":1}"), 409,

@@ -134,7 +134,8 @@ public final class AuditTrail {
     String pid = env.persistenceId();
     if (pid.equals(Feature.ENTITY_KEY.name() + "|" + featureId)
         || pid.startsWith("PipelineRun|" + featureId + "-")
-        || pid.equals(heyken.actors.gitlab.GitLabSync.ENTITY_KEY.name() + "|" + featureId)) {
+        || pid.equals(heyken.actors.gitlab.GitLabSync.ENTITY_KEY.name() + "|" + featureId)
+        || pid.equals(heyken.actors.feature.FeatureAuthor.ENTITY_KEY.name() + "|" + featureId)) {
       return true;
     }
     if (pid.equals("core-manager") || pid.equals("feature-catalog")) {

@@ -96,7 +96,11 @@ public final class SystemBotActions implements BotActions {
     if (command instanceof BotCommand.FeatureCreate c) {
       return features.create(new CreateFeatureRequest(c.name(), c.description(), null, null), by)
           .thenApply(o -> o.problem() != null ? refusal(o.problem())
-              : "Feature #" + o.value().featureId() + " '" + o.value().name() + "' created (" + o.value().status()
+              : o.value().status().equals("authoring")
+                  ? "Feature #" + o.value().featureId() + " '" + o.value().name() + "' created: the language model "
+                      + "writes and tests it now (progress in heyken-sandbox and GET :5010/api/features/"
+                      + o.value().featureId() + ")."
+                  : "Feature #" + o.value().featureId() + " '" + o.value().name() + "' created (" + o.value().status()
                   + "). It becomes testable once it has code and a .gitlab-ci.yml.");
     }
     if (command instanceof BotCommand.FeatureTest t) {
@@ -155,7 +159,7 @@ public final class SystemBotActions implements BotActions {
           } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             return done("Could not encode the arguments: " + e.getOriginalMessage());
           }
-          return features.invoke(featureId, request).thenApply(o -> {
+          return features.invokeOnActive(featureId, request).thenApply(o -> {
             if (o.problem() != null) {
               return refusal(o.problem());
             }

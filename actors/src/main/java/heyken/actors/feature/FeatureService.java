@@ -74,6 +74,10 @@ public final class FeatureService {
   private final Duration askTimeout;
   // null unless GitLab is configured (GITLAB_URL, GITLAB_TOKEN)
   private final heyken.actors.gitlab.GitLabLink gitlab;
+  // runs invocations where deployed features run: a cluster singleton lives on the active core
+  private final ActorRef<InvokeOnActive> invoker;
+  // set by enableAuthoring: a feature created with only a name and a description is written by the language model
+  private volatile AuthorSettings authoring;
 
   public FeatureService(ActorSystem<?> system, ActorRef<FeatureCatalog.Command> catalog,
       ActorRef<CoreManager.Command> coreManager, CoreNode node) {
@@ -84,6 +88,8 @@ public final class FeatureService {
     this.runtime = SandboxRuntime.get(system);
     this.askTimeout = system.settings().config().getDuration("heyken.http.ask-timeout");
     this.gitlab = heyken.actors.gitlab.GitLabLink.of(system);
+    this.invoker = org.apache.pekko.cluster.typed.ClusterSingleton.get(system).init(
+        org.apache.pekko.cluster.typed.SingletonActor.of(invokerBehavior(), "FeatureInvoker"));
   }
 
   /** Tells the feature's GitLab copy that something changed (nothing without GitLab). */
@@ -96,6 +102,33 @@ public final class FeatureService {
 
   public SandboxRuntime runtime() {
     return runtime;
+  }
+
+  /**
+   * Turns on the author loop ({@link FeatureAuthor}): from now on a feature created with only a name and a description
+   * is planned, written and tested by {@code model}. Off (heyken.author.enabled = false, or no model), it stays a draft.
+   */
+  public void enableAuthoring(heyken.actors.llm.LanguageModel model, boolean modelConfigured) {
+    var settings = AuthorSettings.from(system.settings().config());
+    FeatureAuthor.init(system, new FeatureAuthor.Wiring(model, this, settings));
+    if (settings.enabled() && modelConfigured) {
+      this.authoring = settings;
+    } else {
+      log.info("the author loop is off ({}): features created from a description stay drafts",
+          settings.enabled() ? "no language model is configured (OLLAMA_URL is empty)" : "heyken.author.enabled = false");
+    }
+  }
+
+  /** Whether a create request asks the language model to write the feature. */
+  private boolean authored(CreateFeatureRequest request) {
+    return authoring != null && request.files() == null && request.gitUrl() == null && request.description() != null
+        && !request.description().isBlank();
+  }
+
+  /** The chat command of a feature the model writes: its name in lower case ({@code !weather}). */
+  static String commandFor(String name) {
+    String c = name.toLowerCase(java.util.Locale.ROOT);
+    return c.length() > 32 ? c.substring(0, 32) : c;
   }
 
   // ---------------------------------------------------------------- create
@@ -116,9 +149,19 @@ public final class FeatureService {
               .thenCompose(revision -> entity(id).<Feature.FeatureReply>ask(
                   reply -> new Feature.Create(request.name(), request.description(), revision, requestedBy, reply),
                   askTimeout))
-              .thenApply(reply -> reply.problem() != null ? Outcome.<FeatureCreated>refused(reply.problem())
-                  : toGitLab(id, Outcome.ok(new FeatureCreated(id, reply.view().name(), reply.view().status(),
-                      reply.view().headRevision()))))
+              .thenApply(reply -> {
+                if (reply.problem() != null) {
+                  return Outcome.<FeatureCreated>refused(reply.problem());
+                }
+                if (authored(request)) {
+                  ClusterSharding.get(system).entityRefFor(FeatureAuthor.ENTITY_KEY, id).tell(new FeatureAuthor.Start(
+                      id, request.name(), commandFor(request.name()), request.description(), requestedBy));
+                  return toGitLab(id, Outcome.ok(new FeatureCreated(id, reply.view().name(), "authoring",
+                      reply.view().headRevision())));
+                }
+                return toGitLab(id, Outcome.ok(new FeatureCreated(id, reply.view().name(), reply.view().status(),
+                    reply.view().headRevision())));
+              })
               .exceptionallyCompose(error -> {
                 Problem problem = problemOf(error);
                 if (problem == null) {
@@ -182,7 +225,8 @@ public final class FeatureService {
     } else {
       revision = repos.createSkeleton(id, request.name(), request.description() == null ? "" : request.description(),
           requestedBy);
-      source = "skeleton";
+      // the author loop's features are known by their first revision's source
+      source = authored(request) ? FeatureAuthor.BY : "skeleton";
     }
     return revisionInfo(id, revision, source);
   }
@@ -257,9 +301,55 @@ public final class FeatureService {
       return CompletableFuture.completedFuture(Outcome.refused(FeatureIds.unknown(featureId)));
     }
     return entity(featureId).<Feature.FeatureReply>ask(Feature.Get::new, askTimeout)
-        .thenCompose(r -> r.problem() != null ? CompletableFuture.completedFuture(Outcome.<FeatureView>refused(
-            r.problem())) : gitlab == null ? CompletableFuture.completedFuture(Outcome.ok(r.view()))
-            : gitlab.decorate(r.view()).thenApply(Outcome::ok));
+        .thenCompose(r -> {
+          if (r.problem() != null) {
+            return CompletableFuture.completedFuture(Outcome.<FeatureView>refused(r.problem()));
+          }
+          var revisions = r.view().revisions();
+          boolean byAuthor = !revisions.isEmpty()
+              && FeatureAuthor.BY.equals(revisions.get(revisions.size() - 1).source());
+          if (!byAuthor) {
+            return withGitLab(r.view());
+          }
+          return ClusterSharding.get(system).entityRefFor(FeatureAuthor.ENTITY_KEY, featureId)
+              .<FeatureAuthor.AuthorReply>ask(FeatureAuthor.Get::new, askTimeout)
+              .<FeatureView>thenApply(a -> {
+                if (a.view() == null && authoring != null) {
+                  // created for the loop, but the Start was lost (the core died right after the create): Start is
+                  // idempotent, so whoever looks first starts it
+                  ClusterSharding.get(system).entityRefFor(FeatureAuthor.ENTITY_KEY, featureId).tell(
+                      new FeatureAuthor.Start(featureId, r.view().name(), commandFor(r.view().name()),
+                          r.view().description(), "recovery"));
+                }
+                return withAuthoring(r.view(), a.view());
+              })
+              .thenCompose(this::withGitLab);
+        });
+  }
+
+  /** The view with GitLab's part when GitLab is configured. */
+  private CompletionStage<Outcome<FeatureView>> withGitLab(FeatureView view) {
+    return gitlab == null ? CompletableFuture.completedFuture(Outcome.ok(view))
+        : gitlab.decorate(view).thenApply(Outcome::ok);
+  }
+
+  /** The feature's status as the author loop sees it: authoring until a revision passed, failed with the reason. */
+  static FeatureView withAuthoring(FeatureView view, heyken.protocol.api.feature.AuthoringView authoring) {
+    if (authoring == null) {
+      return view.withAuthoring("authoring", null);
+    }
+    String status = view.status();
+    if (authoring.state().equals("awaiting_approval") && status.equals("deployed")) {
+      // approved (deploy in chat or over the API): the loop's wait is over
+      authoring = new heyken.protocol.api.feature.AuthoringView("deployed", "done", authoring.attempt(),
+          authoring.maxAttempts(), authoring.model(), authoring.reason(), authoring.attempts());
+    }
+    if (authoring.state().equals("failed")) {
+      status = status.equals("deployed") ? status : "failed";
+    } else if (authoring.state().equals("authoring") && !status.equals("testing")) {
+      status = "authoring";
+    }
+    return view.withAuthoring(status, authoring);
   }
 
   public CompletionStage<FeatureListing> list() {
@@ -406,6 +496,36 @@ public final class FeatureService {
       }
       return runtime.blocking(() -> Outcome.ok(invokeNow(featureId, deployment.revision(), requestJson)));
     });
+  }
+
+  /** An invocation handed to the active core (the bot's conversation of a room may live on the standby). */
+  public record InvokeOnActive(String featureId, byte[] request, ActorRef<InvokeAnswer> replyTo)
+      implements heyken.protocol.CborSerializable {}
+
+  public record InvokeAnswer(InvokeResult result, Problem problem) implements heyken.protocol.CborSerializable {}
+
+  private org.apache.pekko.actor.typed.Behavior<InvokeOnActive> invokerBehavior() {
+    return org.apache.pekko.actor.typed.javadsl.Behaviors.receiveMessage(msg -> {
+      invoke(msg.featureId(), msg.request()).whenComplete((o, e) -> msg.replyTo().tell(e == null
+          ? new InvokeAnswer(o.value(), o.problem())
+          : new InvokeAnswer(null, Problem.unavailable("invoke_failed", "the feature could not be run: "
+              + Failures.message(e)))));
+      return org.apache.pekko.actor.typed.javadsl.Behaviors.same();
+    });
+  }
+
+  /**
+   * {@link #invoke} on whichever core is active: here when this core is, else on the active core (a chat room's
+   * conversation runs on either core, deployed features only on the active one).
+   */
+  public CompletionStage<Outcome<InvokeResult>> invokeOnActive(String featureId, byte[] requestJson) {
+    if (node.isActive()) {
+      return invoke(featureId, requestJson);
+    }
+    Duration timeout = runtime.settings().invokeTimeout().plus(askTimeout).plusSeconds(5);
+    return AskPattern.<InvokeOnActive, InvokeAnswer>ask(invoker,
+            reply -> new InvokeOnActive(featureId, requestJson, reply), timeout, system.scheduler())
+        .thenApply(a -> new Outcome<>(a.result(), a.problem()));
   }
 
   private InvokeResult invokeNow(String featureId, String revision, byte[] requestJson) {

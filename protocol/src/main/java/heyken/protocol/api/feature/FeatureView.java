@@ -8,7 +8,9 @@ import java.util.List;
 /**
  * {@code GET /api/features/{id}}: a feature with its revisions (git commits, newest first), its test runs and its
  * deployment. {@code status}: {@code draft} (no pipeline yet), {@code ready} (untested), {@code testing},
- * {@code passed}, {@code failed}, {@code deployed} (the newest revision is the deployed one). {@code gitlab}: only when
+ * {@code passed}, {@code failed}, {@code deployed} (the newest revision is the deployed one); a feature the language
+ * model writes is {@code authoring} until its loop has a passing revision (or {@code failed}, with
+ * {@code authoring.reason}), and {@code authoring} (null otherwise) shows its attempts. {@code gitlab}: only when
  * GitLab is configured (absent otherwise).
  */
 public record FeatureView(
@@ -22,21 +24,28 @@ public record FeatureView(
     List<RevisionView> revisions,
     List<RunSummary> runs,
     DeploymentView deployment,
+    AuthoringView authoring,
     @JsonInclude(JsonInclude.Include.NON_NULL) GitLabView gitlab) {
 
   @JsonCreator
   public FeatureView {}
 
-  /** A feature as the feature entity knows it (GitLab's part is added by the service when configured). */
+  /** A feature as the feature entity knows it (the author loop's and GitLab's parts are added by the service). */
   public FeatureView(String featureId, String name, String description, String status, String command,
       String createdAt, String headRevision, List<RevisionView> revisions, List<RunSummary> runs,
       DeploymentView deployment) {
-    this(featureId, name, description, status, command, createdAt, headRevision, revisions, runs, deployment, null);
+    this(featureId, name, description, status, command, createdAt, headRevision, revisions, runs, deployment, null, null);
   }
 
-  public FeatureView withGitlab(GitLabView gitlab) {
+  public FeatureView withGitlab(GitLabView value) {
     return new FeatureView(featureId, name, description, status, command, createdAt, headRevision, revisions, runs,
-        deployment, gitlab);
+        deployment, authoring, value);
+  }
+
+  /** This view with the author loop's progress, and the status it implies. */
+  public FeatureView withAuthoring(String status, AuthoringView value) {
+    return new FeatureView(featureId, name, description, status, command, createdAt, headRevision, revisions, runs,
+        deployment, value, gitlab);
   }
 
   /** A commit of the feature's repository and what its tests said. */
