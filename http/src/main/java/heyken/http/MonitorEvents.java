@@ -131,12 +131,17 @@ public final class MonitorEvents {
 
   private CompletionStage<List<ServerSentEvent>> statusEvents(Sent sent) {
     var out = new ArrayList<ServerSentEvent>();
-    String members = json(sources.members());
-    if (!members.equals(sent.members)) {
+    String members;
+    try {
+      members = json(sources.members());
+    } catch (RuntimeException e) {
+      members = sent.members; // the cluster could not be read this time
+    }
+    if (members != null && !members.equals(sent.members)) {
       sent.members = members;
       out.add(ServerSentEvent.create(members, "members"));
     }
-    return quietly(sources.status()).thenCompose(status -> {
+    return quietly(sources::status).thenCompose(status -> {
       if (status == null) {
         return CompletableFuture.completedFuture(out);
       }
@@ -150,7 +155,7 @@ public final class MonitorEvents {
       if (status.epoch() == sent.historyEpoch) {
         return CompletableFuture.completedFuture(out);
       }
-      return quietly(sources.history()).thenApply(history -> {
+      return quietly(sources::history).thenApply(history -> {
         if (history != null) {
           sent.historyEpoch = status.epoch();
           String h = json(history);
@@ -165,7 +170,7 @@ public final class MonitorEvents {
   }
 
   private CompletionStage<List<ServerSentEvent>> featureEvents(Sent sent) {
-    return quietly(sources.features()).thenApply(features -> {
+    return quietly(sources::features).thenApply(features -> {
       if (features == null) {
         return List.of();
       }
@@ -182,7 +187,7 @@ public final class MonitorEvents {
     // each core ships its lines in batches: a line can reach the store after a newer one of the other core, so
     // every query looks back a little and what was sent already is recognised by its id
     Instant since = sent.logsSince == null ? null : sent.logsSince.minus(LOG_OVERLAP);
-    return quietly(sources.logs(level, since, settings.logTailLines())).thenApply(newestFirst -> {
+    return quietly(() -> sources.logs(level, since, settings.logTailLines())).thenApply(newestFirst -> {
       if (newestFirst == null || newestFirst.isEmpty()) {
         return List.of();
       }
@@ -207,9 +212,9 @@ public final class MonitorEvents {
   }
 
   /** A source that failed this time is asked again at the next tick; the stream goes on. */
-  private static <T> CompletionStage<T> quietly(CompletionStage<T> stage) {
+  private static <T> CompletionStage<T> quietly(java.util.function.Supplier<CompletionStage<T>> source) {
     try {
-      return stage.handle((value, error) -> error == null ? value : null);
+      return source.get().handle((value, error) -> error == null ? value : null);
     } catch (RuntimeException e) {
       return CompletableFuture.completedFuture(null);
     }
