@@ -10,6 +10,7 @@ import heyken.testkit.HeykenProcesses;
 import heyken.testkit.browser.HeadlessChromium;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -46,7 +47,9 @@ class DashboardIT {
       Assumptions.assumeTrue(false, "no chromium on this machine (scripts/browser.sh installs it)");
     }
     Path jar = Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar"));
-    heyken = new HeykenProcesses(jar, Files.createTempDirectory("heyken-dashboard-"));
+    // the sandbox (bubblewrap, uid 65534) must be able to reach the job directories under the data dir
+    heyken = new HeykenProcesses(jar, Files.createTempDirectory("heyken-dashboard-",
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x"))));
     heyken.startStore();
     // core 1 first: on a loaded machine two cores started at once can each form a cluster before they meet
     heyken.startCore(1);
@@ -135,6 +138,43 @@ class DashboardIT {
 
   @Test
   @Order(3)
+  void aTestedAndDeployedFeatureAppearsWithItsLastRunAndDeployedRevision() throws Exception {
+    int sandbox = heyken.port("sandbox");
+    var created = heyken.post(sandbox, "/api/features/create",
+        SandboxFixtures.createBody("greeter", SandboxFixtures.hello("greeter", "greet")), heyken.token());
+    assertEquals(201, created.status(), created.raw());
+    String id = created.body().get("feature_id").asText();
+    awaitPage("the new feature", "[...document.querySelectorAll('#features tbody tr')]"
+        + ".some(r => r.cells[1].innerText === 'greeter' && r.cells[5].innerText.includes('never tested'))");
+    var accepted = heyken.post(sandbox, "/api/features/test", "{\"feature_id\":\"" + id + "\"}", heyken.token());
+    assertEquals(202, accepted.status(), accepted.raw());
+    String runId = accepted.body().get("run_id").asText();
+    JsonNode run = SandboxFixtures.awaitRun(heyken, sandbox, id, runId, Duration.ofSeconds(90));
+    assertEquals("passed", run.get("status").asText(), run.toString());
+    var deployed = heyken.post(sandbox, "/api/features/deploy", "{\"feature_id\":\"" + id + "\"}", heyken.token());
+    assertEquals(200, deployed.status(), deployed.raw());
+    String revision = deployed.body().get("revision").asText();
+    awaitPage("the feature deployed with its passed run", "[...document.querySelectorAll('#features tbody tr')]"
+        + ".some(r => r.cells[1].innerText === 'greeter' && r.cells[2].innerText === 'deployed'"
+        + " && r.cells[3].innerText === '!greet' && r.cells[4].innerText.startsWith('" + revision.substring(0, 10) + "')"
+        + " && r.cells[5].innerText.includes('passed') && r.cells[5].innerText.includes('" + runId + "'))");
+    browser.screenshot(ARTEFACTS.resolve("dashboard-features.png"));
+    // the run's sandbox job and its result are counted by the core that ran it
+    double jobs = 0;
+    double passed = 0;
+    for (int core = 1; core <= 2; core++) {
+      String m = heyken.get(heyken.inspectionPort("monitor", core), "/metrics").raw();
+      jobs += Math.max(0, value(m, "heyken_sandbox_jobs_total{backend=\"" + run.get("jobs").get(0).get("backend").asText()
+          + "\",result=\"ok\"}"));
+      passed += Math.max(0, value(m, "heyken_pipeline_runs_total{status=\"passed\"}"));
+    }
+    assertTrue(jobs >= 1, "sandbox jobs counted");
+    assertEquals(1, passed, "one passed run counted");
+    assertEquals("[]", browser.problems().toString(), "the page had script errors");
+  }
+
+  @Test
+  @Order(4)
   void afterAPlannedSwitchThePageReconnectsAndShowsTheOtherCore() throws Exception {
     awaitPage("core 1 active, live", "document.getElementById('active-core').dataset.core === '1'"
         + " && document.getElementById('connection').dataset.state === 'live'");
@@ -158,7 +198,24 @@ class DashboardIT {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
+  void whenTheActiveCoreIsKilledThePageFollowsTheFailover() throws Exception {
+    awaitPage("core 2 active, live", "document.getElementById('active-core').dataset.core === '2'"
+        + " && document.getElementById('connection').dataset.state === 'live'");
+    browser.evaluate("window.heykenMonitor.states = ['live']; true");
+    heyken.kill9(2);
+    browser.awaitTrue("core 1 active after the failover, live again", Duration.ofSeconds(90),
+        "document.getElementById('active-core').dataset.core === '1' && window.heykenMonitor.servedBy === 1"
+            + " && document.getElementById('connection').dataset.state === 'live'", DESCRIBE);
+    assertTrue(browser.evaluate("window.heykenMonitor.states").toString().contains("reconnecting"));
+    awaitPage("the failover in the epoch history", "document.querySelector('#activations tbody tr')"
+        + ".innerText.includes('failover')");
+    browser.screenshot(ARTEFACTS.resolve("dashboard-failover.png"));
+    assertEquals("[]", browser.problems().toString(), "the page had script errors");
+  }
+
+  @Test
+  @Order(6)
   void theActiveCoreExposesMetricsAndEveryRequestIsInTheAccessLog() {
     int monitor = heyken.port("monitor");
     heyken.get(monitor, "/api/status");
