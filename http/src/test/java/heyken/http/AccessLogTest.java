@@ -95,9 +95,19 @@ class AccessLogTest {
           return e;
         }
       }
-      Thread.onSpinWait();
+      pause();
     }
     throw new AssertionError("no access line for " + path + " in " + lines.list);
+  }
+
+  /** Polling the captured lines with a deadline. */
+  private static void pause() {
+    try {
+      Thread.sleep(10);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
   }
 
   @Test
@@ -180,6 +190,9 @@ class AccessLogTest {
     while (line == null && System.nanoTime() < deadline) {
       line = List.copyOf(lines.list).stream()
           .filter(e -> e.getMDCPropertyMap().getOrDefault("http_path", "").contains("fake")).findFirst().orElse(null);
+      if (line == null) {
+        pause();
+      }
     }
     assertTrue(line != null, "no line for the hostile path");
     assertFalse(line.getFormattedMessage().contains("\n"), line.getFormattedMessage());
