@@ -58,6 +58,7 @@ info "== sandbox: Docker engine, bubblewrap and images"
   die "scripts/docker-engine.sh failed (see above): the sandbox tests need the Docker engine, bubblewrap and the images sandbox/busybox:1 and sandbox/python:1. Run it as root on a Debian host (it installs docker.io, busybox-static, bubblewrap and debootstrap with apt-get)."
 # a sandbox backend that is missing fails the tests instead of skipping them
 export HEYKEN_REQUIRE_SANDBOX=true
+HEYKEN_BROWSER=$("$HEYKEN_ROOT/scripts/browser.sh") || die "scripts/browser.sh failed (see above): the dashboard tests need Debian's chromium (apt-get install chromium)."; export HEYKEN_BROWSER HEYKEN_REQUIRE_BROWSER=true
 ok "sandbox: ok"
 
 # ---------------------------------------------------------------- 3. Maven

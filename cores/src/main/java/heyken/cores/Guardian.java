@@ -19,6 +19,7 @@ import heyken.actors.logs.question.LogQuestions;
 import heyken.actors.logs.question.QuestionSettings;
 import heyken.actors.monitor.ComponentProbes;
 import heyken.actors.monitor.CoreInfo;
+import heyken.actors.monitor.EpochHistory;
 import heyken.actors.monitor.StatusService;
 import heyken.actors.registry.ComponentRegistry;
 import heyken.actors.registry.SelfRegistration;
@@ -29,7 +30,9 @@ import heyken.http.ChatRoutes;
 import heyken.http.Auth;
 import heyken.http.LoggerRoutes;
 import heyken.http.LogQuestionRoutes;
+import heyken.http.MonitorEvents;
 import heyken.http.MonitorRoutes;
+import heyken.http.MonitorSources;
 import heyken.http.PortBinder;
 import heyken.http.RegistryRoutes;
 import heyken.http.SandboxRoutes;
@@ -102,6 +105,9 @@ public final class Guardian {
               model.settings().model(), store.blockingExecutor()),
           bot.getDuration("confirmation-ttl"), bot.getString("username"));
       var http = config.getConfig("heyken.http");
+      var monitorEvents = new MonitorEvents(new MonitorSources(system, node.coreId(), status, new EpochHistory(system),
+          features, logs, config.getInt("heyken.monitor.max-features"), config.getInt("heyken.logs.max-query-limit")),
+          MonitorEvents.Settings.from(config));
       var apis = List.of(
           new PortBinder.Api("Component Registry", http.getInt("registry-port"),
               new RegistryRoutes(system, registry, auth).route()),
@@ -111,7 +117,7 @@ public final class Guardian {
                   new AuditRoutes(new AuditTrail(system)), new LogQuestionRoutes(logQuestions)).route()),
           new PortBinder.Api("System Monitor", http.getInt("monitor-port"),
               new MonitorRoutes(system, status, coreManager, auth,
-                  new ChatRoutes(system, bot.getDuration("answer-timeout"))).route()));
+                  new ChatRoutes(system, bot.getDuration("answer-timeout")), monitorEvents).route()));
       String host = config.getString("heyken.bind-host");
       var binder = context.spawn(PortBinder.create(host, node.coreId(), http.getInt("inspection-port-offset"), apis,
           http.getDuration("rebind-interval")), "http");

@@ -2,18 +2,26 @@ package heyken.http;
 
 import heyken.actors.core.CoreManager;
 import heyken.actors.monitor.StatusService;
+import heyken.actors.metrics.Metrics;
 import heyken.protocol.api.SwitchRequest;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 
 import static org.apache.pekko.http.javadsl.server.Directives.*;
 
-/** System Monitor (:5021): the state of both cores and their components, the planned switch, the console's chat. */
+/**
+ * System Monitor (:5021): the state of both cores and their components, the planned switch, the console's chat, the
+ * dashboard ({@code GET /}) with its live updates ({@code GET /api/events}) and the metrics ({@code GET /metrics}).
+ */
 public final class MonitorRoutes {
 
   private final ActorSystem<?> system;
@@ -22,10 +30,12 @@ public final class MonitorRoutes {
   private final Auth auth;
   private final Duration askTimeout;
   private final ChatRoutes chat;
+  private final MonitorEvents events;
 
   public MonitorRoutes(ActorSystem<?> system, StatusService status, ActorRef<CoreManager.Command> coreManager,
-      Auth auth, ChatRoutes chat) {
+      Auth auth, ChatRoutes chat, MonitorEvents events) {
     this.system = system;
+    this.events = events;
     this.status = status;
     this.coreManager = coreManager;
     this.auth = auth;
@@ -39,9 +49,22 @@ public final class MonitorRoutes {
             path("status", () -> get(() ->
                 onSuccess(status.status(), s -> complete(StatusCodes.OK, s, Json.marshaller())))),
             path(PathMatchers.segment("cores").slash("switch"), () -> post(() ->
-                entity(Json.unmarshaller(SwitchRequest.class), this::switchCore))))),
-        chat.route())));
+                entity(Json.unmarshaller(SwitchRequest.class), this::switchCore))),
+            events.route())),
+        chat.route(),
+        metrics(),
+        Dashboard.route())));
   }
+
+  /** {@code GET /metrics}: this core's metrics in the Prometheus text format 0.0.4. */
+  static Route metrics() {
+    return path("metrics", () -> get(() -> complete(HttpResponse.create().withEntity(
+        HttpEntities.create(METRICS_TYPE, Metrics.REGISTRY.render().getBytes(java.nio.charset.StandardCharsets.UTF_8))))));
+  }
+
+  private static final ContentType METRICS_TYPE =
+      ContentTypes.parse(heyken.actors.metrics.MetricRegistry.CONTENT_TYPE);
+
 
   private Route switchCore(SwitchRequest request) {
     if (request == null || request.targetCore() == null) {

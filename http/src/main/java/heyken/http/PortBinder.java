@@ -99,7 +99,8 @@ public final class PortBinder {
     }
     pending.put(port, api.name());
     CompletionStage<ServerBinding> binding =
-        Http.get(context.getSystem()).newServerAt(host, port).bind(api.route());
+        Http.get(context.getSystem()).newServerAt(host, port)
+            .bind(AccessLog.logged(AccessLog.label(api.name()), api.route()));
     context.pipeToSelf(binding, (b, e) -> new Bound(api, port, documented, b, e));
   }
 

@@ -324,6 +324,7 @@ public final class CoreManager
         .thenRun(
             newState -> {
               myEpoch = assigned.epoch();
+              heyken.actors.metrics.Metrics.activation(activated.reason());
               log.info(
                   "core {} is ACTIVE: epoch={} previous_core={} reason=\"{}\"",
                   me,

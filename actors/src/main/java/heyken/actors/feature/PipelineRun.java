@@ -440,6 +440,7 @@ public final class PipelineRun
   }
 
   private void afterFinish(State state) {
+    heyken.actors.metrics.Metrics.pipelineRun(state.status());
     withMdc(state, () -> log.info("run {} of feature {} revision {}: {} ({})", runId, state.featureId(),
         shortRev(state.revision()), state.status(), state.detail()));
     report(state);

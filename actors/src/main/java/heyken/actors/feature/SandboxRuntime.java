@@ -99,7 +99,7 @@ public final class SandboxRuntime implements Extension {
   public SandboxResult runInSlot(SandboxSpec spec, SandboxBackend.OutputListener output) throws InterruptedException {
     jobSlots.acquire();
     try {
-      return backend.run(spec, output);
+      return heyken.actors.metrics.Metrics.sandboxJob(backend.run(spec, output));
     } finally {
       jobSlots.release();
     }

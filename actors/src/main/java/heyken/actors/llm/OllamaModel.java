@@ -382,6 +382,7 @@ public final class OllamaModel implements LanguageModel, AutoCloseable {
           call.id(), call.model(), call.stream(), call.messages().size(), call.estimatedTokens(), call.numCtx(),
           call.format() == null ? "none" : call.format().isTextual() ? "json" : "schema");
       Reply reply = body.get();
+      heyken.actors.metrics.Metrics.llmCall(call.model(), "ok", start);
       long millis = Duration.ofNanos(System.nanoTime() - start).toMillis();
       log.info("language-model answer llmCall={} model={} doneReason={} attempts={} promptTokens={} answerTokens={} "
               + "tokensPerSecond={} millis={}", call.id(), reply.model(), reply.doneReason(), reply.attempts(),
@@ -399,6 +400,7 @@ public final class OllamaModel implements LanguageModel, AutoCloseable {
       }
       return reply;
     } catch (LanguageModelException e) {
+      heyken.actors.metrics.Metrics.llmCall(call.model(), String.valueOf(e.kind()), start);
       log.warn("language-model call failed llmCall={} model={} kind={} status={} attempts={}: {}", call.id(),
           call.model(), e.kind(), e.status(), e.attempts(), e.getMessage());
       throw e;

@@ -18,6 +18,7 @@ public final class LogBuffer {
 
   private final ArrayBlockingQueue<Document> queue;
   private final AtomicLong dropped = new AtomicLong();
+  private final AtomicLong written = new AtomicLong();
   private volatile int coreId;
   private volatile LongSupplier epoch = () -> 0;
 
@@ -34,6 +35,7 @@ public final class LogBuffer {
     LogBuffer next = new LogBuffer(capacity);
     instance.queue.drainTo(next.queue, capacity);
     next.dropped.set(instance.dropped.get());
+    next.written.set(instance.written.get());
     next.coreId = coreId;
     next.epoch = epoch;
     instance = next;
@@ -69,5 +71,19 @@ public final class LogBuffer {
 
   void countDropped(long n) {
     dropped.addAndGet(n);
+  }
+
+  /** Lines the shipper wrote to the store (the metrics' {@code heyken_log_lines_written_total}). */
+  public long written() {
+    return written.get();
+  }
+
+  void countWritten(long n) {
+    written.addAndGet(n);
+  }
+
+  /** Lines waiting for the store now. */
+  public int buffered() {
+    return queue.size();
   }
 }

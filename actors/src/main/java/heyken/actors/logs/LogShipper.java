@@ -77,6 +77,7 @@ public final class LogShipper {
                 written.batch().size(), written.error().getMessage());
             return idle(context, store, collection, batchSize);
           }
+          LogBuffer.get().countWritten(written.count());
           // keep draining while there is a backlog
           List<Document> next = LogBuffer.get().drain(batchSize);
           if (next.isEmpty()) {

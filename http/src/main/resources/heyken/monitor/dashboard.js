@@ -1,0 +1,340 @@
+// Heyken System Monitor: live view of the cluster over Server-Sent Events (/api/events) and the web chat console
+// (/api/chat). Plain JavaScript, no dependencies. Everything shown is set with textContent (never as HTML).
+'use strict';
+
+(function () {
+  const WATCHDOG_MS = 7000;      // pings come every 2 s: this much silence means a dead connection
+  const LOG_LINES_KEPT = 300;
+  const monitor = window.heykenMonitor = { states: [], servedBy: null, status: null, events: 0 };
+  let source = null;
+  let watchdog = null;
+  let retryTimer = null;
+  let reconnectMs = 1000;
+
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, text, cls) {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+
+  function badge(text, cls) {
+    return el('span', text, 'badge ' + (cls || text));
+  }
+
+  function row(cells) {
+    const tr = document.createElement('tr');
+    for (const c of cells) {
+      const td = document.createElement('td');
+      if (c instanceof Node) td.appendChild(c); else td.textContent = c === null || c === undefined ? '' : String(c);
+      tr.appendChild(td);
+    }
+    return tr;
+  }
+
+  function fill(tableId, rows) {
+    const body = $(tableId).querySelector('tbody');
+    body.replaceChildren(...rows);
+  }
+
+  function ago(iso) {
+    if (!iso) return '';
+    const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+    if (s < 60) return s + ' s ago';
+    if (s < 3600) return Math.round(s / 60) + ' min ago';
+    if (s < 86400) return (s / 3600).toFixed(1) + ' h ago';
+    return (s / 86400).toFixed(1) + ' d ago';
+  }
+
+  function when(iso) {
+    if (!iso) return '—';
+    return new Date(iso).toLocaleString() + ' (' + ago(iso) + ')';
+  }
+
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined) return '';
+    if (seconds < 60) return seconds + ' s';
+    if (seconds < 3600) return Math.floor(seconds / 60) + ' min';
+    return (seconds / 3600).toFixed(1) + ' h';
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  function setConnection(state) {
+    const c = $('connection');
+    c.textContent = state;
+    c.className = 'badge ' + state;
+    c.dataset.state = state;
+    if (monitor.states[monitor.states.length - 1] !== state) monitor.states.push(state);
+  }
+
+  function armWatchdog() {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => {
+      // no event, not even a ping: the core behind the port is gone or frozen; start over
+      setConnection('reconnecting');
+      connect();
+    }, WATCHDOG_MS);
+  }
+
+  function on(type, handler) {
+    source.addEventListener(type, (e) => {
+      monitor.events++;
+      armWatchdog();
+      try {
+        handler(JSON.parse(e.data));
+      } catch (err) {
+        console.error('cannot show the ' + type + ' event', err);
+      }
+    });
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    if (source) source.close();
+    const level = $('log-level').value;
+    source = new EventSource('/api/events?logs=' + encodeURIComponent(level));
+    armWatchdog();
+    on('hello', (h) => {
+      monitor.servedBy = h.served_by;
+      reconnectMs = h.reconnect_ms || reconnectMs;
+      $('served-by').textContent = 'served by core ' + h.served_by;
+      setConnection('live');
+    });
+    on('ping', () => {});
+    on('status', showStatus);
+    on('members', showMembers);
+    on('activations', showActivations);
+    on('features', showFeatures);
+    on('logs', showLogs);
+    source.onerror = () => {
+      // the stream broke: a switch or failover moves the port to the other core; the browser retries by itself,
+      // and when it has given up (an error answer during the hand-over) this page starts a new stream
+      setConnection('reconnecting');
+      if (source.readyState === EventSource.CLOSED) {
+        retryTimer = setTimeout(connect, reconnectMs);
+      }
+    };
+  }
+
+  // ------------------------------------------------------------------ views
+
+  function showStatus(s) {
+    monitor.status = s;
+    const active = $('active-core');
+    if (s.active_core) {
+      active.textContent = 'core ' + s.active_core;
+      active.dataset.core = String(s.active_core);
+    } else {
+      active.textContent = 'no active core';
+      active.dataset.core = '';
+    }
+    $('epoch').textContent = s.epoch;
+    $('active-since').textContent = when(s.active_since);
+    $('activation-reason').textContent = s.activation_reason ? 'why: ' + s.activation_reason : '';
+    const healthy = $('healthy');
+    healthy.textContent = s.healthy ? 'healthy' : 'degraded';
+    healthy.className = 'badge ' + (s.healthy ? 'healthy' : 'unhealthy');
+    const warnings = [];
+    if (s.log_lines_dropped > 0) warnings.push(s.log_lines_dropped + ' log lines dropped');
+    if (s.fenced_writes_refused > 0) warnings.push(s.fenced_writes_refused + ' fenced writes refused');
+    $('status-warnings').textContent = warnings.join(' · ');
+    fill('cores', (s.cores || []).map((c) => {
+      const action = document.createElement('span');
+      if (!c.active && c.status === 'up' && s.active_core) {
+        const b = el('button', 'make active');
+        b.type = 'button';
+        b.addEventListener('click', () => switchTo(c.id));
+        action.appendChild(b);
+      }
+      return row(['core ' + c.id, badge(c.status), c.active ? 'active' : 'standby', c.pid, duration(c.uptime_s),
+        action]);
+    }));
+    fill('components', (s.components || []).map((c) => {
+      const r = row([c.name, badge(c.status.replace('_', ' '), c.status), c.detail]);
+      r.lastChild.className = 'detail';
+      return r;
+    }));
+  }
+
+  function showMembers(m) {
+    fill('members', (m.members || []).map((x) => row([x.address + (x.leader ? ' (leader)' : ''), badge(x.status),
+      (x.roles || []).join(', '), x.reachable ? 'yes' : badge('unreachable')])));
+  }
+
+  function showActivations(h) {
+    fill('activations', (h.activations || []).map((a) => row([a.epoch, 'core ' + a.core, when(a.at), a.reason])));
+  }
+
+  function showFeatures(f) {
+    $('features-total').textContent = f.total > (f.features || []).length
+      ? '(newest ' + f.features.length + ' of ' + f.total + ')' : '(' + f.total + ')';
+    fill('features', (f.features || []).map((x) => {
+      const run = x.last_run;
+      const runCell = document.createElement('span');
+      if (run) {
+        runCell.appendChild(badge(run.status));
+        runCell.appendChild(document.createTextNode(' ' + run.run_id + ' ' + ago(run.finished_at || run.started_at)));
+      } else {
+        runCell.textContent = 'never tested';
+      }
+      const deployed = x.deployed_revision
+        ? x.deployed_revision.substring(0, 10) + (x.deployed_at ? ' (' + ago(x.deployed_at) + ')' : '') : '—';
+      return row([x.feature_id, x.name, badge(x.status), x.command ? '!' + x.command : '', deployed, runCell]);
+    }));
+  }
+
+  function showLogs(tail) {
+    const box = $('log-tail');
+    const showAccess = $('log-access').checked;
+    const atBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 4;
+    for (const l of tail.lines || []) {
+      const line = el('div', null, 'line ' + l.level);
+      line.dataset.component = l.component || '';
+      if (l.component === 'access' && !showAccess) line.hidden = true;
+      line.textContent = (l.time || '').replace('T', ' ').replace('Z', '') + ' ' + (l.level || '').padEnd(5) +
+        ' core-' + (l.core === undefined ? '?' : l.core) + ' ' + (l.component || '') + ': ' + (l.message || '') +
+        (l.exception ? '\n' + l.exception : '');
+      box.appendChild(line);
+    }
+    while (box.childElementCount > LOG_LINES_KEPT) box.firstElementChild.remove();
+    if (atBottom) box.scrollTop = box.scrollHeight;
+  }
+
+  // ------------------------------------------------------------------ mutating calls (need the API token)
+
+  function token() {
+    return $('token').value.trim();
+  }
+
+  function headers() {
+    const h = { 'Content-Type': 'application/json' };
+    if (token()) h.Authorization = 'Bearer ' + token();
+    return h;
+  }
+
+  async function switchTo(core) {
+    if (!window.confirm('Hand the active role over to core ' + core + '?')) return;
+    try {
+      const r = await fetch('/api/cores/switch', { method: 'POST', headers: headers(),
+        body: JSON.stringify({ target_core: core }) });
+      const body = await r.json().catch(() => ({}));
+      if (r.status !== 202) window.alert('switch refused (' + r.status + '): ' + (body.detail || body.error || ''));
+    } catch (e) {
+      window.alert('the switch request did not get through: ' + e);
+    }
+  }
+
+  // ------------------------------------------------------------------ chat console
+
+  function chatSession() {
+    let s = sessionStorage.getItem('heyken.chat.session');
+    if (!s || !/^[A-Za-z0-9_-]{1,64}$/.test(s)) {
+      const bytes = new Uint8Array(12);
+      crypto.getRandomValues(bytes);
+      s = 'web-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+      sessionStorage.setItem('heyken.chat.session', s);
+    }
+    return s;
+  }
+
+  function messageId() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return 'web-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  function say(cls, text) {
+    const log = $('chat-log');
+    const t = el('div', text, 'turn ' + cls);
+    log.appendChild(t);
+    log.scrollTop = log.scrollHeight;
+    return t;
+  }
+
+  async function loadHistory() {
+    try {
+      const r = await fetch('/api/chat/' + encodeURIComponent(chatSession()));
+      if (!r.ok) return;
+      const h = await r.json();
+      for (const turn of h.turns || []) {
+        say('you', turn.question);
+        say('bot', turn.answer);
+      }
+    } catch (e) {
+      // no history yet, or the core is switching: the conversation starts empty
+    }
+  }
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  async function send(text) {
+    say('you', text);
+    const pending = say('pending', 'heyken_bot is answering …');
+    // the same message id on every retry: a message is answered once, even across a failover
+    const body = JSON.stringify({ session: chatSession(), text: text, message_id: messageId() });
+    let lastProblem = '';
+    for (let attempt = 1; attempt <= 8; attempt++) {
+      try {
+        const r = await fetch('/api/chat', { method: 'POST', headers: headers(), body: body });
+        const answer = await r.json().catch(() => ({}));
+        if (r.ok) {
+          pending.remove();
+          say('bot', answer.answer);
+          return;
+        }
+        if (r.status === 401) {
+          pending.remove();
+          say('problem', 'The console needs the API token: enter HEYKEN_API_TOKEN (from .env) below and send again.');
+          $('token').focus();
+          return;
+        }
+        lastProblem = (answer.detail || answer.error || ('HTTP ' + r.status));
+        if (r.status < 500) break;
+      } catch (e) {
+        lastProblem = 'no answer from the System Monitor (a core switch in progress?)';
+      }
+      pending.textContent = 'heyken_bot is answering … (retry ' + attempt + ': ' + lastProblem + ')';
+      await sleep(Math.min(4000, 500 * attempt));
+    }
+    pending.remove();
+    say('problem', 'Not delivered: ' + lastProblem);
+  }
+
+  function setupChat() {
+    const saved = sessionStorage.getItem('heyken.token');
+    if (saved) $('token').value = saved;
+    $('token').addEventListener('change', () => sessionStorage.setItem('heyken.token', token()));
+    $('chat-note').textContent = 'room web:' + chatSession();
+    $('chat-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const input = $('chat-input');
+      const text = input.value.trim();
+      if (!text) return;
+      sessionStorage.setItem('heyken.token', token());
+      input.value = '';
+      send(text);
+    });
+    loadHistory();
+  }
+
+  // ------------------------------------------------------------------ start
+
+  document.addEventListener('DOMContentLoaded', () => {
+    setConnection('connecting');
+    $('log-level').addEventListener('change', () => {
+      $('log-tail').replaceChildren();
+      connect();
+    });
+    $('log-access').addEventListener('change', () => {
+      for (const line of $('log-tail').children) {
+        if (line.dataset.component === 'access') line.hidden = !$('log-access').checked;
+      }
+    });
+    $('log-clear').addEventListener('click', () => $('log-tail').replaceChildren());
+    setupChat();
+    connect();
+  });
+})();
