@@ -6,6 +6,8 @@
 # CoreManager over), then the store. Each gets HEYKEN_STOP_TIMEOUT + 10 s (default 40 s) before it is
 # killed with SIGKILL. Afterwards no process of this installation (this data directory) is left, and
 # stale pid files are removed. Safe to run again: says "nothing runs" when nothing does.
+# The Docker deployment of scripts/deploy.sh (docker/), when it runs, is stopped too: its cores in the same
+# order, then its other services (docker-compose down; the data volumes are kept).
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -55,6 +57,30 @@ fi
 stop_one "core-$first"
 stop_one "core-$((3 - first))"
 stop_one store
+
+# The production deployment of scripts/deploy.sh (docker/docker-compose.yml), when it runs: the standby core first,
+# then the active one (each leaves the cluster on SIGTERM), then the other services. Its data is kept (the named
+# volumes and HEYKEN_DEPLOY_DATA_DIR); scripts/deploy.sh starts it again.
+# shellcheck source=scripts/lib/compose.sh
+source "$HEYKEN_ROOT/scripts/lib/compose.sh"
+if compose_running; then
+  stopped_any=1
+  t0=$SECONDS
+  info "Stopping the Docker deployment (project $HEYKEN_COMPOSE_PROJECT) ..."
+  if compose_detect && [[ -f $HEYKEN_ENV_FILE ]] && compose stop -t "$deadline" "core-$first" "core-$((3 - first))" &&
+    compose down; then
+    ok "Docker deployment stopped ($((SECONDS - t0)) s); data kept in its volumes."
+  else
+    warn "docker-compose could not stop the deployment (above): stopping its containers with docker stop."
+    for svc in "core-$first" "core-$((3 - first))"; do
+      id=$(compose_container "$svc")
+      [[ -n $id ]] && hk_docker stop -t "$deadline" "$id" >/dev/null
+    done
+    mapfile -t ids < <(compose_containers)
+    ((${#ids[@]} == 0)) || hk_docker stop -t "$deadline" "${ids[@]}" >/dev/null
+  fi
+  compose_running && die "containers of the Docker deployment still run: $(compose_containers | tr '\n' ' ')"
+fi
 
 # Anything left of this installation (pid files lost, a JVM orphaned by a killed supervisor ...).
 mapfile -t left < <(installation_pids)

@@ -10,6 +10,8 @@
 #   3. mvn -B verify at the repository root: the unit tests, the sandbox tests against the real
 #      engine and bubblewrap, and the integration tests, which start the store and both cores as
 #      real JVMs and kill them.
+#   4. scripts/check_deployment.sh: `docker-compose config` validates docker/docker-compose.yml, and the core
+#      image (docker/Dockerfile on the locally made base image) is built from the jar and run until /ready is 200.
 # Needs Java 17, Maven (dependencies come from Maven Central) and root on a Debian host (for the
 # sandbox step). It uses its own ports and data directories, so a running Heyken is not disturbed.
 set -euo pipefail
@@ -70,4 +72,5 @@ if ! mvn -B -ntp -Dstyle.color=never verify "$@"; then
   err "integration tests started under <module>/target/. Rerun one test with: mvn -B verify -pl <module> -am -Dtest=<Class> -Dsurefire.failIfNoSpecifiedTests=false"
   exit 1
 fi
+"$HEYKEN_ROOT/scripts/check_deployment.sh" || die "the production deployment check failed (see above): docker/docker-compose.yml or the core image built from the jar (scripts/check_deployment.sh)."
 ok "all tests passed."

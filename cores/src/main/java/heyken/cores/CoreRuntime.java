@@ -123,7 +123,9 @@ public final class CoreRuntime {
     String host = base.getString("heyken.bind-host");
     return ConfigFactory.empty()
         .withValue("heyken.core.id", ConfigValueFactory.fromAnyRef(id))
-        .withValue("pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(host))
+        .withValue("pekko.remote.artery.canonical.hostname",
+            ConfigValueFactory.fromAnyRef(base.getString("heyken.cluster.core-" + id + ".host")))
+        .withValue("pekko.remote.artery.bind.hostname", ConfigValueFactory.fromAnyRef(host))
         .withValue("pekko.remote.artery.canonical.port",
             ConfigValueFactory.fromAnyRef(base.getInt("heyken.cluster.core-" + id + ".port")))
         .withValue("pekko.management.http.hostname", ConfigValueFactory.fromAnyRef(host))
@@ -134,7 +136,7 @@ public final class CoreRuntime {
   }
 
   private Address address(ActorSystem<?> system, int id) {
-    return new Address("pekko", system.name(), base.getString("heyken.bind-host"),
+    return new Address("pekko", system.name(), base.getString("heyken.cluster.core-" + id + ".host"),
         base.getInt("heyken.cluster.core-" + id + ".port"));
   }
 

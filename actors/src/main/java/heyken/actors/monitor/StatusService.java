@@ -40,6 +40,7 @@ public final class StatusService {
   private final String host;
   private final Map<Integer, Integer> clusterPorts = new HashMap<>();
   private final Map<Integer, Integer> managementPorts = new HashMap<>();
+  private final Map<Integer, String> hosts = new HashMap<>();
   private final int monitorPort;
   private final int inspectionOffset;
 
@@ -54,6 +55,8 @@ public final class StatusService {
     for (int id = 1; id <= 2; id++) {
       clusterPorts.put(id, config.getInt("heyken.cluster.core-" + id + ".port"));
       managementPorts.put(id, config.getInt("heyken.management.core-" + id + ".port"));
+      String coreHost = "heyken.cluster.core-" + id + ".host";
+      hosts.put(id, config.hasPath(coreHost) ? config.getString(coreHost) : host);
     }
     this.monitorPort = config.getInt("heyken.http.monitor-port");
     this.inspectionOffset = config.getInt("heyken.http.inspection-port-offset");
@@ -157,13 +160,13 @@ public final class StatusService {
         dropped += info.logLinesDropped();
       }
       String address = member != null ? member.address().toString()
-          : "pekko://" + system.name() + "@" + host + ":" + clusterPorts.get(id);
+          : "pekko://" + system.name() + "@" + hosts.get(id) + ":" + clusterPorts.get(id);
       cores.add(new CoreStatus(
           id, address, status, isActive,
           info == null ? null : info.pid(),
           info == null ? null : Math.max(0, (now - info.startedAtMillis()) / 1000),
-          "http://" + host + ":" + managementPorts.get(id),
-          "http://" + host + ":" + (monitorPort + inspectionOffset * id)));
+          "http://" + hosts.get(id) + ":" + managementPorts.get(id),
+          "http://" + hosts.get(id) + ":" + (monitorPort + inspectionOffset * id)));
     }
     boolean storeUp = components.stream().anyMatch(c -> c.name().equals("store") && c.status().equals("up"));
     Integer activeCore = knownActive ? active.core() : null;
