@@ -264,6 +264,13 @@ public final class Conversation
       events.add(answered(handle, answer, "confirmation", now));
       return persistAndAnswer(events, handle, answer);
     }
+    if ((yes || no) && pending == null) {
+      // a bare yes or no is never a question for the model: most likely the request it answers has expired
+      String answer = "There is nothing to confirm: no request waits for a yes or no in this room (a confirmation "
+          + "expires after " + confirmationTtl.toSeconds() + " s). Ask again.";
+      events.add(answered(handle, answer, "confirmation", now));
+      return persistAndAnswer(events, handle, answer);
+    }
     BotCommand command = BotCommand.parse(handle.text(), botUsername);
     if (command instanceof BotCommand.Malformed m) {
       String answer = "Usage: " + m.usage();

@@ -156,6 +156,7 @@ class ConversationTest {
     assertEquals("expired", decisions().get(0).outcome());
     var late = say("m2", "yes", ADMIN);
     assertFalse(late.text().startsWith("done:"), late.text());
+    assertTrue(late.text().startsWith("There is nothing to confirm"), late.text());
     assertTrue(actions.executed.isEmpty(), "nothing runs after the TTL");
   }
 
