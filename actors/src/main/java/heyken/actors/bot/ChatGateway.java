@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -83,6 +84,11 @@ public final class ChatGateway
   record Answered(InboundMessage message, String answer, String error) implements Command {}
 
   record Posted(InboundMessage message, String error) implements Command {}
+
+  /** Records the replies posted since the last record, in one write. */
+  enum RecordPosted implements Command {
+    INSTANCE
+  }
 
   /** The conversation's progress on an answer (through a message adapter). */
   record Streamed(Conversation.Progress progress) implements Command {}
@@ -165,6 +171,9 @@ public final class ChatGateway
   private final Map<String, String> newsRooms = new HashMap<>();
   private final ArrayDeque<ChatNews.Item> newsBacklog = new ArrayDeque<>();
   private final Set<String> newsRoomLookups = new HashSet<>();
+  // replies posted and not yet recorded: written together, so that one journal write serves many rooms
+  private final List<ReplyPosted> toRecord = new ArrayList<>();
+  private boolean recordScheduled;
 
   /** One reply in the making: where it goes and what of it the room has seen. */
   private static final class Reply {
@@ -266,6 +275,7 @@ public final class ChatGateway
         .onCommand(Inbound.class, this::onInbound)
         .onCommand(Answered.class, this::onAnswered)
         .onCommand(Posted.class, this::onPosted)
+        .onCommand(RecordPosted.class, (state, r) -> recordPosted())
         .onCommand(Streamed.class, (state, s) -> onStreamed(s.progress()))
         .onCommand(ShowProgress.class, (state, s) -> onShowProgress(s.messageId()))
         .onCommand(News.class, (state, n) -> onNews(n.item()))
@@ -352,7 +362,8 @@ public final class ChatGateway
 
   private Effect<Event, State> onInbound(State state, Inbound inbound) {
     var m = inbound.message();
-    if (!forTheBot(m) || state.posted().containsKey(m.id())) {
+    if (!forTheBot(m) || state.posted().containsKey(m.id())
+        || toRecord.stream().anyMatch(p -> p.messageId().equals(m.id()))) {
       return Effect().none(); // not for the bot, or answered and posted before (a catch-up overlap after a restart)
     }
     var current = replying.get(m.roomId());
@@ -504,8 +515,23 @@ public final class ChatGateway
       log.warn("could not post the answer to message {} in room {}: {}", m.id(), m.roomId(), posted.error());
       return nextInRoom(m.roomId());
     }
-    return Effect().persist(new ReplyPosted(m.id(), m.roomId(), m.ts(), Instant.now()))
-        .thenRun(s -> startNextInRoom(m.roomId()));
+    toRecord.add(new ReplyPosted(m.id(), m.roomId(), m.ts(), Instant.now()));
+    if (!recordScheduled) {
+      recordScheduled = true;
+      context.getSelf().tell(RecordPosted.INSTANCE);
+    }
+    // the room's next message need not wait for the record: a repeat of this one is refused by the server
+    return nextInRoom(m.roomId());
+  }
+
+  private Effect<Event, State> recordPosted() {
+    recordScheduled = false;
+    if (toRecord.isEmpty()) {
+      return Effect().none();
+    }
+    var events = new ArrayList<Event>(toRecord);
+    toRecord.clear();
+    return Effect().persist(events);
   }
 
   private Effect<Event, State> nextInRoom(String roomId) {

@@ -20,8 +20,12 @@ public final class ModelAnswer {
       + "model by itself)";
   static final String BROKE_OFF = "⚠ The answer broke off: ";
 
+  /** How long a model seen up is taken to be up: questions in that time skip the availability probe. */
+  static final long TRUST_UP_NANOS = java.time.Duration.ofSeconds(5).toNanos();
+
   private final LanguageModel model;
   private final String modelName;
+  private volatile long upUntil = System.nanoTime();
 
   public ModelAnswer(LanguageModel model, String modelName) {
     this.model = model;
@@ -40,8 +44,8 @@ public final class ModelAnswer {
     return messages;
   }
 
-  /** The text to post for {@code messages}; never throws for what the model or its server did. */
-  public String answer(List<LanguageModel.Message> messages, BotActions.Progress progress) {
+  /** What to answer when the model is not usable (checked, never pulled), or null when it is up. */
+  private String unavailable() {
     var availability = model.availability();
     if (availability.state() == LanguageModel.Availability.State.MODEL_MISSING) {
       return String.format(MISSING, modelName, modelName) + " (" + availability.reason() + "). Commands still work: "
@@ -49,6 +53,18 @@ public final class ModelAnswer {
     }
     if (!availability.up()) {
       return String.format(OFFLINE, modelName) + " (" + availability.describe() + "). Commands still work: try help.";
+    }
+    upUntil = System.nanoTime() + TRUST_UP_NANOS;
+    return null;
+  }
+
+  /** The text to post for {@code messages}; never throws for what the model or its server did. */
+  public String answer(List<LanguageModel.Message> messages, BotActions.Progress progress) {
+    if (System.nanoTime() - upUntil > 0) {
+      String down = unavailable();
+      if (down != null) {
+        return down;
+      }
     }
     var soFar = new AtomicReference<>("");
     try {
@@ -65,6 +81,14 @@ public final class ModelAnswer {
         }
       }).text().strip();
     } catch (LanguageModelException e) {
+      if (e.kind() == LanguageModelException.Kind.UNREACHABLE || e.kind() == LanguageModelException.Kind.MODEL_MISSING
+          || e.kind() == LanguageModelException.Kind.NOT_CONFIGURED) {
+        upUntil = System.nanoTime();
+        String down = unavailable();
+        if (down != null) {
+          return down;
+        }
+      }
       String partial = e.partialText() != null && !e.partialText().isBlank() ? e.partialText() : soFar.get();
       if (partial.isBlank()) {
         return "The language model could not answer: " + e.getMessage();

@@ -43,6 +43,7 @@ public final class SystemBotActions implements BotActions {
   private final LanguageModel model;
   private final String modelName;
   private final Executor blocking;
+  private final ModelAnswer modelAnswer;
 
   public SystemBotActions(ActorSystem<?> system, FeatureService features, StatusService status, LogStore logs,
       ActorRef<CoreManager.Command> coreManager, ActorRef<ComponentRegistry.Command> registry, LanguageModel model,
@@ -56,6 +57,7 @@ public final class SystemBotActions implements BotActions {
     this.model = model;
     this.modelName = modelName;
     this.blocking = blocking;
+    this.modelAnswer = new ModelAnswer(model, modelName);
   }
 
   @Override
@@ -175,8 +177,7 @@ public final class SystemBotActions implements BotActions {
   public CompletionStage<String> answer(String question, List<LanguageModel.Message> history, Speaker speaker,
       Progress progress) {
     return status.status().toCompletableFuture().handle((s, e) -> e == null ? statusText(s) : "status unknown")
-        .thenApplyAsync(context -> new ModelAnswer(model, modelName)
-            .answer(ModelAnswer.prompt(context, history, speaker, question), progress), blocking);
+        .thenApplyAsync(context -> modelAnswer.answer(ModelAnswer.prompt(context, history, speaker, question), progress), blocking);
   }
 
   static String statusText(SystemStatus s) {

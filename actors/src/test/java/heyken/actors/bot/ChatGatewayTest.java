@@ -49,6 +49,7 @@ class ChatGatewayTest {
   private static RocketChatStandIn chat;
   private static OllamaStandIn ollama;
   private static OllamaModel model;
+  private static ModelAnswer modelAnswer;
   private static ActorTestKit testKit;
   private static ExecutorService blocking;
   private static final List<BotCommand> executed = new CopyOnWriteArrayList<>();
@@ -73,8 +74,7 @@ class ChatGatewayTest {
     @Override
     public CompletionStage<String> answer(String question, List<LanguageModel.Message> history, Speaker speaker,
         Progress progress) {
-      return CompletableFuture.supplyAsync(() -> new ModelAnswer(model, "llama3")
-          .answer(ModelAnswer.prompt("all is well", history, speaker, question), progress), blocking);
+      return CompletableFuture.supplyAsync(() -> modelAnswer.answer(ModelAnswer.prompt("all is well", history, speaker, question), progress), blocking);
     }
   }
 
@@ -95,6 +95,7 @@ class ChatGatewayTest {
     Cluster.get(system).manager().tell(Join.create(Cluster.get(system).selfMember().address()));
     blocking = Executors.newCachedThreadPool();
     model = OllamaModel.create(config);
+    modelAnswer = new ModelAnswer(model, "llama3");
     Conversation.init(system, new Actions(), Duration.ofSeconds(2), "heyken_bot");
     Behavior<CoreManager.Command> coreManager = Behaviors.receiveMessage(c -> {
       if (c instanceof CoreManager.GetActive get) {
