@@ -293,7 +293,7 @@ public final class ChatGateway
       var chat = new RocketChatPlatform(settings);
       try {
         if (settings.canProvision()) {
-          log.info("Rocket.Chat provisioning: {}", chat.provision().summary());
+          chat.provision(); // logs its report
         }
         return new Connection(chat, chat.listen(marks, new MessageListener() {
           @Override

@@ -49,6 +49,8 @@ public final class BotBench {
       System.out.println("starting the store and two cores (" + jar + ") ...");
       heyken.startStore();
       heyken.startCore(1);
+      // core-2 joins a running core-1 (started together on a loaded machine, each may form its own cluster)
+      heyken.awaitStatus("core-1 active", Duration.ofSeconds(120), s -> s.path("active_core").asInt() == 1);
       heyken.startCore(2);
       heyken.awaitStatus("both cores up", Duration.ofSeconds(120), s -> s.path("healthy").asBoolean());
       HeykenProcesses.await("the gateway listening", Duration.ofSeconds(60),
