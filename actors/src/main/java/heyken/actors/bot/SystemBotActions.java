@@ -177,7 +177,8 @@ public final class SystemBotActions implements BotActions {
   public CompletionStage<String> answer(String question, List<LanguageModel.Message> history, Speaker speaker,
       Progress progress) {
     return status.status().toCompletableFuture().handle((s, e) -> e == null ? statusText(s) : "status unknown")
-        .thenApplyAsync(context -> modelAnswer.answer(ModelAnswer.prompt(context, history, speaker, question), progress), blocking);
+        .thenApplyAsync(context -> modelAnswer.answer(ModelAnswer.prompt(context, history, speaker, question),
+            progress), blocking);
   }
 
   static String statusText(SystemStatus s) {
