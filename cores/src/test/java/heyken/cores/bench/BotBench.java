@@ -79,10 +79,15 @@ public final class BotBench {
       run(people, warmup);
       var results = new ArrayList<String>();
       for (int rooms : List.of(1, maxRooms)) {
+        long cpuBefore = cpuNanos();
+        long wallBefore = System.nanoTime();
         var latencies = run(people.subList(0, rooms), messages);
+        double cpuPerMessage = (cpuNanos() - cpuBefore) / 1e6 / latencies.size();
+        double wallPerMessage = (System.nanoTime() - wallBefore) / 1e6 / latencies.size();
         results.add(String.format("%2d room%s, %d messages: p50 %6.1f ms  p99 %6.1f ms  max %6.1f ms  mean %6.1f ms"
-                + "   (targets: p50 <= 50 ms, p99 <= 200 ms)", rooms, rooms == 1 ? " " : "s", latencies.size(),
-            pct(latencies, 50), pct(latencies, 99), latencies.get(latencies.size() - 1), mean(latencies)));
+                + "   (targets: p50 <= 50 ms, p99 <= 200 ms); CPU %.1f ms per message (all JVMs), %.0f messages/s",
+            rooms, rooms == 1 ? " " : "s", latencies.size(), pct(latencies, 50), pct(latencies, 99),
+            latencies.get(latencies.size() - 1), mean(latencies), cpuPerMessage, 1000 / wallPerMessage));
         System.out.println(results.get(results.size() - 1));
       }
       System.out.println();
@@ -166,6 +171,14 @@ public final class BotBench {
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  /** CPU time used so far by this JVM (the stand-ins) and its children (the store and the cores). */
+  private static long cpuNanos() {
+    long total = ProcessHandle.current().info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
+    total += ProcessHandle.current().descendants().mapToLong(p -> p.info().totalCpuDuration()
+        .map(Duration::toNanos).orElse(0L)).sum();
+    return total;
   }
 
   private static double pct(List<Double> sorted, int p) {
