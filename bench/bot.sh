@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: bench/bot.sh [--messages N] [--no-build]
+# Usage: bench/bot.sh [--messages N] [--kind question|command|both] [--no-build]
 #
 # heyken_bot's reply latency without the language model's time (a benchmark, not a test). Starts the
 # Rocket.Chat and Ollama stand-ins (testkit; Ollama answers at once) and a temporary Heyken installation
