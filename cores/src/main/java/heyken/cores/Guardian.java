@@ -14,6 +14,7 @@ import heyken.actors.feature.FeatureService;
 import heyken.actors.feature.PipelineRun;
 import heyken.actors.feature.SandboxRuntime;
 import heyken.actors.logs.LogShipper;
+import heyken.actors.logs.LogsToChat;
 import heyken.actors.logs.LogStore;
 import heyken.actors.logs.question.LogQuestions;
 import heyken.actors.logs.question.QuestionSettings;
@@ -100,6 +101,7 @@ public final class Guardian {
         singletons.init(SingletonActor.of(ChatGateway.create(new ChatGateway.Wiring(chat, admins,
                 bot.getDuration("answer-timeout"), store.blockingExecutor(), coreManager)), "ChatGateway")
             .withStopMessage(ChatGateway.Stop.INSTANCE));
+        context.spawn(LogsToChat.create(node.coreId(), LogsToChat.Settings.from(config)), "logs-to-chat");
       }
       Conversation.init(system, new SystemBotActions(system, features, status, logs, coreManager, registry, model,
               model.settings().model(), store.blockingExecutor()),

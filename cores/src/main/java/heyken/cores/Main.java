@@ -18,6 +18,8 @@ public final class Main {
         cds-training           start and stop a throw-away core on ephemeral ports, so that
                                `java -XX:ArchiveClassesAtExit=F -jar heyken-core.jar cds-training` writes a class
                                archive F; cores started with -XX:SharedArchiveFile=F start ~1 s faster
+        setup-rocketchat       provision Rocket.Chat (bot and human users, channels, wizard) and print what was done;
+                               a second run changes nothing and says so (ROCKETCHAT_URL, ROCKETCHAT_ADMIN_*)
         help                   this text
       Configuration: application.conf in the jar, overridden by HEYKEN_* environment variables
       (see README.md) or -Dconfig.file=...""";
@@ -32,6 +34,7 @@ public final class Main {
       case "store" -> HeykenStore.run(ConfigFactory.load());
       case "core" -> System.exit(core(a.subList(1, a.size())));
       case "cds-training" -> System.exit(CdsTraining.run(ConfigFactory.load()));
+      case "setup-rocketchat" -> System.exit(SetupRocketChat.run(ConfigFactory.load(), System.out, System.err));
       default -> {
         System.err.println("unknown command '" + a.get(0) + "'\n" + USAGE);
         System.exit(2);

@@ -20,4 +20,32 @@ public interface BotActions {
 
   /** Answers a question with the language model, given the room's recent history (oldest first). */
   CompletionStage<String> answer(String question, List<LanguageModel.Message> history, Speaker speaker);
+
+  /**
+   * As {@link #answer(String, List, Speaker)}, telling {@code progress} the place in the model's queue while the
+   * question waits and the text so far while the answer is written. The default answers without progress.
+   */
+  default CompletionStage<String> answer(String question, List<LanguageModel.Message> history, Speaker speaker,
+      Progress progress) {
+    return answer(question, history, speaker);
+  }
+
+  /** Hears an answer being written; called from any thread, possibly often (the receiver throttles). */
+  interface Progress {
+    Progress NONE = new Progress() {
+      @Override
+      public void queued(int position) {
+      }
+
+      @Override
+      public void partial(String textSoFar) {
+      }
+    };
+
+    /** The question waits for the language model; 1 = next. */
+    void queued(int position);
+
+    /** The answer so far (not yet complete). */
+    void partial(String textSoFar);
+  }
 }

@@ -38,6 +38,19 @@ public interface ChatPlatform extends AutoCloseable {
   PostedMessage replyInThread(String roomId, String threadId, String text);
 
   /**
+   * Posts {@code text} under a message id the caller chose ({@code chat.sendMessage} with {@code _id}), as a reply in
+   * the thread of {@code threadId} when that is not null. Idempotent: when the server already holds a message with
+   * this id (an earlier attempt got through, perhaps from a core that died before it could record it), nothing is
+   * posted again and the answer is false. Blocking.
+   *
+   * @return true when this call posted the message, false when the id was taken already
+   */
+  boolean postOnce(String roomId, String threadId, String messageId, String text);
+
+  /** Replaces the text of one of the bot's own messages ({@code chat.update}). Blocking. */
+  void update(String roomId, String messageId, String text);
+
+  /**
    * Every message of the room written or changed after {@code since} ({@code chat.syncMessages}), oldest first, not
    * filtered. Blocking.
    */

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -49,26 +50,52 @@ public final class Conversation
   private static final Logger log = LoggerFactory.getLogger(Conversation.class);
   static final int MAX_HISTORY = 40;
   static final int MAX_REMEMBERED_ANSWERS = 500;
+  static final Duration PROGRESS_EVERY = Duration.ofMillis(100);
 
   // ---------------------------------------------------------------- protocol
 
   public sealed interface Command extends CborSerializable {}
 
-  /** A message to answer; {@code messageId} is the platform's id (answered once, whatever the deliveries). */
-  public record Handle(String messageId, String text, BotActions.Speaker speaker, ActorRef<Answer> replyTo)
-      implements Command {}
+  /**
+   * A message to answer; {@code messageId} is the platform's id (answered once, whatever the deliveries).
+   * {@code progress}, when set, hears the queue position and the text so far while the language model answers.
+   */
+  public record Handle(String messageId, String text, BotActions.Speaker speaker, ActorRef<Answer> replyTo,
+      ActorRef<Progress> progress) implements Command {
+    @JsonCreator
+    public Handle {
+    }
+
+    public Handle(String messageId, String text, BotActions.Speaker speaker, ActorRef<Answer> replyTo) {
+      this(messageId, text, speaker, replyTo, null);
+    }
+  }
+
+  /**
+   * An answer being written: {@code text} so far (null while it waits), {@code queuePosition} its place in the
+   * language model's queue (0 once it is being written). Sent at most every {@link #PROGRESS_EVERY}.
+   */
+  public record Progress(String messageId, String text, int queuePosition) implements CborSerializable {}
 
   public record GetHistory(ActorRef<History> replyTo) implements Command {}
 
   /** The answer to post; {@code duplicate} when this message id was answered before (do not post it again). */
   public record Answer(String messageId, String text, boolean duplicate) implements CborSerializable {}
 
-  public record History(String room, List<Turn> turns, Pending pending) implements CborSerializable {}
+  /** The room's answered turns, a pending confirmation, and the answer being written now (null when none). */
+  public record History(String room, List<Turn> turns, Pending pending, Partial partial)
+      implements CborSerializable {}
+
+  /** An answer being written: the text so far, or its place in the language model's queue (0 = being written). */
+  public record Partial(@JsonProperty("message_id") String messageId, String question, String text,
+      @JsonProperty("queue_position") int queuePosition) implements CborSerializable {}
 
   record Executed(String messageId, String question, String answer, String kind, String token,
       BotActions.Speaker speaker, ActorRef<Answer> replyTo) implements Command {}
 
   record Expire(String token) implements Command {}
+
+  record Progressed(String messageId, String text, int queuePosition) implements Command {}
 
   public sealed interface Event extends CborSerializable {}
 
@@ -144,6 +171,9 @@ public final class Conversation
   private final String botUsername;
   // not state: a command or a question is being executed; the room's next messages wait for its answer
   private boolean busy;
+  // not state: the answer being written now, and who hears its progress
+  private Partial partial;
+  private ActorRef<Progress> progressTo;
 
   private Conversation(ActorContext<Command> context, TimerScheduler<Command> timers, String room,
       BotActions actions, Duration confirmationTtl, String botUsername) {
@@ -192,8 +222,9 @@ public final class Conversation
         .onCommand(Handle.class, this::onHandle)
         .onCommand(Executed.class, this::onExecuted)
         .onCommand(Expire.class, this::onExpire)
+        .onCommand(Progressed.class, this::onProgressed)
         .onCommand(GetHistory.class, (state, get) ->
-            Effect().reply(get.replyTo(), new History(room, state.turns(), state.pending())))
+            Effect().reply(get.replyTo(), new History(room, state.turns(), state.pending(), partial)))
         .build();
   }
 
@@ -233,6 +264,13 @@ public final class Conversation
       events.add(answered(handle, answer, "confirmation", now));
       return persistAndAnswer(events, handle, answer);
     }
+    if ((yes || no) && pending == null) {
+      // a bare yes or no is never a question for the model: most likely the request it answers has expired
+      String answer = "There is nothing to confirm: no request waits for a yes or no in this room (a confirmation "
+          + "expires after " + confirmationTtl.toSeconds() + " s). Ask again.";
+      events.add(answered(handle, answer, "confirmation", now));
+      return persistAndAnswer(events, handle, answer);
+    }
     BotCommand command = BotCommand.parse(handle.text(), botUsername);
     if (command instanceof BotCommand.Malformed m) {
       String answer = "Usage: " + m.usage();
@@ -269,15 +307,54 @@ public final class Conversation
       String token) {
     busy = true;
     var speaker = handle.speaker();
-    var work = command instanceof BotCommand.Question q
-        ? actions.answer(q.text(), history(state), speaker)
-        : actions.execute(command, speaker);
+    CompletionStage<String> work;
+    if (command instanceof BotCommand.Question q) {
+      partial = new Partial(handle.messageId(), handle.text(), null, 0);
+      progressTo = handle.progress();
+      work = actions.answer(q.text(), history(state), speaker, progressOf(handle.messageId()));
+    } else {
+      work = actions.execute(command, speaker);
+    }
     String kind = command instanceof BotCommand.Question ? "llm"
         : command instanceof BotCommand.Invoke ? "feature" : "command";
     context.pipeToSelf(work, (text, error) -> new Executed(handle.messageId(), handle.text(),
         error == null ? text : "Sorry, that failed: " + Failures.message(error), kind, token, speaker, handle.replyTo()));
     // decisions made before the execution (an expiry noticed just now) are recorded at once; the answer follows
     return before.isEmpty() ? Effect().none() : Effect().persist(before);
+  }
+
+  /** Turns the model's progress (on its own thread) into messages to this entity, at most every PROGRESS_EVERY. */
+  private BotActions.Progress progressOf(String messageId) {
+    var self = context.getSelf();
+    return new BotActions.Progress() {
+      private long last = System.nanoTime() - PROGRESS_EVERY.toNanos();
+
+      @Override
+      public void queued(int position) {
+        self.tell(new Progressed(messageId, null, position));
+      }
+
+      @Override
+      public synchronized void partial(String textSoFar) {
+        long now = System.nanoTime();
+        if (now - last >= PROGRESS_EVERY.toNanos()) {
+          last = now;
+          self.tell(new Progressed(messageId, textSoFar, 0));
+        }
+      }
+    };
+  }
+
+  private Effect<Event, State> onProgressed(State state, Progressed p) {
+    if (partial == null || !partial.messageId().equals(p.messageId())) {
+      return Effect().none(); // the answer is complete already
+    }
+    partial = new Partial(p.messageId(), partial.question(), p.text() != null ? p.text() : partial.text(),
+        p.queuePosition());
+    if (progressTo != null) {
+      progressTo.tell(new Progress(p.messageId(), partial.text(), p.queuePosition()));
+    }
+    return Effect().none();
   }
 
   /** The room's history for the language model, oldest first; the model's client trims it to its budget. */
@@ -292,6 +369,8 @@ public final class Conversation
 
   private Effect<Event, State> onExecuted(State state, Executed done) {
     busy = false;
+    partial = null;
+    progressTo = null;
     var now = Instant.now();
     var events = new ArrayList<Event>();
     if (done.token() != null) {

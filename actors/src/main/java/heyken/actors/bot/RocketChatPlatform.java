@@ -94,6 +94,53 @@ public final class RocketChatPlatform implements ChatPlatform {
     return posted;
   }
 
+  /** Rocket.Chat's refusal of a {@code chat.sendMessage} whose {@code _id} is taken. */
+  static final String ALREADY_EXISTS = "error-message-already-exists";
+
+  @Override
+  public boolean postOnce(String roomId, String threadId, String messageId, String text) {
+    Objects.requireNonNull(roomId, "roomId");
+    Objects.requireNonNull(messageId, "messageId");
+    checkLength(text);
+    ObjectNode message = rest.object().put("_id", messageId).put("rid", roomId).put("msg", text);
+    if (threadId != null) {
+      message.put("tmid", threadId);
+    }
+    ObjectNode body = rest.object();
+    body.set("message", message);
+    try {
+      rest.post(bot, "chat.sendMessage", body);
+    } catch (ChatException e) {
+      if (ALREADY_EXISTS.equals(e.errorType())) {
+        try (var mdc = ChatMdc.of(roomId, messageId)) {
+          log.info("message {} is in room {} already (posted before): not posted again", messageId, roomId);
+        }
+        return false;
+      }
+      throw e;
+    }
+    try (var mdc = ChatMdc.of(roomId, messageId)) {
+      log.debug("posted message {} in room {}{}", messageId, roomId, threadId == null ? "" : " (thread " + threadId
+          + ")");
+    }
+    return true;
+  }
+
+  @Override
+  public void update(String roomId, String messageId, String text) {
+    checkLength(text);
+    rest.post(bot, "chat.update", rest.object().put("roomId", roomId).put("msgId", messageId).put("text", text));
+  }
+
+  private void checkLength(String text) {
+    Objects.requireNonNull(text, "text");
+    if (text.length() > settings.maxMessageLength()) {
+      throw new IllegalArgumentException("a chat message may hold " + settings.maxMessageLength() + " characters "
+          + "(heyken.chat.max-message-length, the server's Message_MaxAllowedSize); this one has " + text.length()
+          + ": split or shorten it");
+    }
+  }
+
   @Override
   public List<ChatMessage> messagesSince(String roomId, Instant since) {
     JsonNode result = rest.get(bot, "chat.syncMessages",

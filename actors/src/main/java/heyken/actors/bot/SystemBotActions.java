@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import heyken.actors.core.CoreManager;
 import heyken.actors.feature.FeatureService;
 import heyken.actors.llm.LanguageModel;
-import heyken.actors.llm.LanguageModelException;
 import heyken.actors.logs.LogQuery;
 import heyken.actors.logs.LogStore;
 import heyken.actors.monitor.StatusService;
@@ -15,7 +14,6 @@ import heyken.protocol.api.feature.CreateFeatureRequest;
 import heyken.protocol.api.feature.FeatureRef;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -35,7 +33,6 @@ public final class SystemBotActions implements BotActions {
 
   private static final Duration ASK = Duration.ofSeconds(5);
   private static final ObjectMapper JSON = new ObjectMapper();
-  static final String MODEL_OFFLINE = "the language model is offline: start Ollama and `ollama pull %s`";
 
   private final ActorSystem<?> system;
   private final FeatureService features;
@@ -46,6 +43,7 @@ public final class SystemBotActions implements BotActions {
   private final LanguageModel model;
   private final String modelName;
   private final Executor blocking;
+  private final ModelAnswer modelAnswer;
 
   public SystemBotActions(ActorSystem<?> system, FeatureService features, StatusService status, LogStore logs,
       ActorRef<CoreManager.Command> coreManager, ActorRef<ComponentRegistry.Command> registry, LanguageModel model,
@@ -59,6 +57,7 @@ public final class SystemBotActions implements BotActions {
     this.model = model;
     this.modelName = modelName;
     this.blocking = blocking;
+    this.modelAnswer = new ModelAnswer(model, modelName);
   }
 
   @Override
@@ -175,24 +174,15 @@ public final class SystemBotActions implements BotActions {
 
   @Override
   public CompletionStage<String> answer(String question, List<LanguageModel.Message> history, Speaker speaker) {
+    return answer(question, history, speaker, Progress.NONE);
+  }
+
+  @Override
+  public CompletionStage<String> answer(String question, List<LanguageModel.Message> history, Speaker speaker,
+      Progress progress) {
     return status.status().toCompletableFuture().handle((s, e) -> e == null ? statusText(s) : "status unknown")
-        .thenApplyAsync(context -> {
-          try {
-            var availability = model.availability();
-            if (!availability.up()) {
-              return String.format(MODEL_OFFLINE, modelName) + " (" + availability.describe() + ")";
-            }
-            var messages = new ArrayList<LanguageModel.Message>();
-            messages.add(LanguageModel.Message.system("You are heyken_bot, the assistant of Heyken, a self-hosted "
-                + "autonomous programming system with two redundant cores. Answer briefly. The system now:\n"
-                + context + "\nCommands the user can type:\n" + BotCommand.HELP));
-            messages.addAll(history);
-            messages.add(LanguageModel.Message.user(speaker.username() + ": " + question));
-            return model.chat(LanguageModel.ChatRequest.of(messages)).text().strip();
-          } catch (LanguageModelException e) {
-            return "The language model could not answer: " + e.getMessage();
-          }
-        }, blocking);
+        .thenApplyAsync(context -> modelAnswer.answer(ModelAnswer.prompt(context, history, speaker, question),
+            progress), blocking);
   }
 
   static String statusText(SystemStatus s) {

@@ -1,6 +1,7 @@
 package heyken.actors.feature;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
+import heyken.actors.bot.SystemNews;
 import heyken.actors.core.CoreManager;
 import heyken.protocol.CborSerializable;
 import heyken.protocol.api.Problem;
@@ -476,6 +477,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
             Instant.now()))
         .thenRun(s -> log.info("feature {}: test run {} {} ({})", featureId, done.runId(), done.status(),
             done.detail()))
+        .thenRun(s -> { if (!"passed".equals(done.status())) SystemNews.runFailed(context.getSystem(), featureId, s.name(), done.runId(), done.revision(), done.status(), done.detail()); })
         .thenRun(this::passivateIfGone)
         .thenReply(done.replyTo(), s -> Done.getInstance());
   }
@@ -601,12 +603,14 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
               change.requestedBy(), now))
           .thenRun(s -> log.info("feature {}: revision {} deployed on core {} (epoch {}) by {}", featureId,
               PipelineRun.shortRev(change.revision()), core, epoch, change.requestedBy()))
+          .thenRun(s -> SystemNews.deployed(context.getSystem(), featureId, s.name(), "deployed", change.revision(), change.command(), core, epoch, change.requestedBy(), now))
           .thenReply(change.deployReply(), s -> new DeployReply(s.deploymentView(), null))
           .thenUnstashAll();
       case "rollback" -> Effect().persist(new RolledBack(state.deployment().revision(), change.revision(), core, epoch,
               change.requestedBy(), now))
           .thenRun(s -> log.info("feature {}: rolled back to revision {} by {}", featureId,
               PipelineRun.shortRev(change.revision()), change.requestedBy()))
+          .thenRun(s -> SystemNews.deployed(context.getSystem(), featureId, s.name(), "rolled back", change.revision(), null, core, epoch, change.requestedBy(), now))
           .thenReply(change.deployReply(), s -> new DeployReply(s.deploymentView(), null))
           .thenUnstashAll();
       case "undeploy" -> Effect().persist(new Undeployed(change.revision(), core, epoch, change.requestedBy(), now))

@@ -156,7 +156,49 @@ class ConversationTest {
     assertEquals("expired", decisions().get(0).outcome());
     var late = say("m2", "yes", ADMIN);
     assertFalse(late.text().startsWith("done:"), late.text());
+    assertTrue(late.text().startsWith("There is nothing to confirm"), late.text());
     assertTrue(actions.executed.isEmpty(), "nothing runs after the TTL");
+  }
+
+  @Test
+  void anAnswerBeingWrittenShowsInTheHistoryAndReachesWhoAsked() {
+    var release = new CompletableFuture<String>();
+    BotActions streaming = new BotActions() {
+      @Override
+      public CompletionStage<String> execute(BotCommand command, Speaker speaker) {
+        return CompletableFuture.completedFuture("done");
+      }
+
+      @Override
+      public CompletionStage<String> answer(String question, List<LanguageModel.Message> history, Speaker speaker) {
+        throw new AssertionError("the conversation asks with progress");
+      }
+
+      @Override
+      public CompletionStage<String> answer(String question, List<LanguageModel.Message> history, Speaker speaker,
+          Progress progress) {
+        progress.queued(2);
+        progress.partial("Hello wor");
+        return release;
+      }
+    };
+    var streamKit = EventSourcedBehaviorTestKit.<Conversation.Command, Conversation.Event, Conversation.State>create(
+        testKit.system(), Conversation.create("web:stream-" + (++room), streaming, Duration.ofSeconds(30),
+            "heyken_bot"));
+    var answers = testKit.<Conversation.Answer>createTestProbe();
+    var progress = testKit.<Conversation.Progress>createTestProbe();
+    streamKit.runCommand(new Conversation.Handle("m1", "explain heyken", USER, answers.ref(), progress.ref()));
+    assertEquals(new Conversation.Progress("m1", null, 2), progress.receiveMessage(Duration.ofSeconds(5)));
+    assertEquals(new Conversation.Progress("m1", "Hello wor", 0), progress.receiveMessage(Duration.ofSeconds(5)));
+    var during = streamKit.<Conversation.History>runCommand(Conversation.GetHistory::new).reply();
+    assertEquals(new Conversation.Partial("m1", "explain heyken", "Hello wor", 0), during.partial());
+    assertTrue(during.turns().isEmpty());
+
+    release.complete("Hello world");
+    assertEquals("Hello world", answers.receiveMessage(Duration.ofSeconds(5)).text());
+    var after = streamKit.<Conversation.History>runCommand(Conversation.GetHistory::new).reply();
+    assertNull(after.partial());
+    assertEquals("Hello world", after.turns().get(0).answer());
   }
 
   @Test

@@ -186,6 +186,14 @@ public final class OllamaStandIn implements AutoCloseable {
     }
   }
 
+  static {
+    // Ollama (Go's net/http) sends with TCP_NODELAY; the JDK server does not unless told before its first use, and
+    // its small NDJSON writes then meet the client's delayed ACK: ~40 ms per call that the real server never costs
+    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+      System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+  }
+
   private OllamaStandIn(int port) {
     AtomicInteger threads = new AtomicInteger();
     this.handlers = Executors.newCachedThreadPool(r -> {

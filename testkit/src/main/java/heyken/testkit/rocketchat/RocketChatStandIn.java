@@ -666,6 +666,19 @@ public final class RocketChatStandIn implements AutoCloseable {
     return state.posted();
   }
 
+  /**
+   * Calls {@code listener} with every chat message as it is inserted (on the inserting thread, under the stand-in's
+   * lock: keep it short), e.g. to time replies without polling.
+   */
+  public void onPosted(java.util.function.Consumer<Posted> listener) {
+    state.onPosted(listener);
+  }
+
+  /** As {@link #onPosted} for edits: the record carries the new text, the editor and {@code via = "chat.update"}. */
+  public void onEdited(java.util.function.Consumer<Posted> listener) {
+    state.onEdited(listener);
+  }
+
   public List<Posted> postedBy(String username) {
     return posted().stream().filter(p -> p.username().equals(username)).toList();
   }

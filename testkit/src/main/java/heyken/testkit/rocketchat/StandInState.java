@@ -165,6 +165,10 @@ final class StandInState {
   private final Map<String, LinkedHashSet<String>> permissions = new LinkedHashMap<>();
   private final Map<String, Integer> failedLogins = new HashMap<>();
   private final List<RocketChatStandIn.Posted> posted = new ArrayList<>();
+  private final List<java.util.function.Consumer<RocketChatStandIn.Posted>> postListeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<java.util.function.Consumer<RocketChatStandIn.Posted>> editListeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
   private final List<RocketChatStandIn.Typing> typing = new ArrayList<>();
   private Sink sink;
 
@@ -633,8 +637,10 @@ final class StandInState {
     room.msgs++;
     room.lastMessageAt = now;
     room.updatedAt = now;
-    posted.add(new RocketChatStandIn.Posted(id, room.id, room.name, room.t, tmid, author.id, author.username, text,
-        now, via));
+    var record = new RocketChatStandIn.Posted(id, room.id, room.name, room.t, tmid, author.id, author.username, text,
+        now, via);
+    posted.add(record);
+    postListeners.forEach(l -> l.accept(record));
     emit(msg, room);
     if (parent != null) {
       parent.tcount++;
@@ -690,6 +696,11 @@ final class StandInState {
     Room room = rooms.get(msg.rid);
     parseMentions(msg, room);
     emit(msg, room);
+    if (!editListeners.isEmpty()) {
+      var record = new RocketChatStandIn.Posted(msg.id, room.id, room.name, room.t, msg.tmid, editor.id,
+          editor.username, text, now, "chat.update");
+      editListeners.forEach(l -> l.accept(record));
+    }
     return msg;
   }
 
@@ -750,6 +761,14 @@ final class StandInState {
   }
 
   // ---------------------------------------------------------------- inspection
+
+  void onPosted(java.util.function.Consumer<RocketChatStandIn.Posted> listener) {
+    postListeners.add(listener);
+  }
+
+  void onEdited(java.util.function.Consumer<RocketChatStandIn.Posted> listener) {
+    editListeners.add(listener);
+  }
 
   synchronized List<RocketChatStandIn.Posted> posted() {
     return List.copyOf(posted);
