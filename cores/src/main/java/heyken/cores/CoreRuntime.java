@@ -151,9 +151,12 @@ public final class CoreRuntime {
     var store = MongoStore.get(system);
     // a restart joins at once (every ms counts in a crash failover); only a cold core-1 asks the store first
     boolean someoneActive = !rejoin && node.coreId() == 1 && activeCoreExists(store);
-    if (!rejoin && node.coreId() == 1 && !someoneActive) {
+    // the cold core-1 forms the cluster only under the bootstrap lease: a core-2 that found no peer for
+    // bootstrap-after (core-1 slow to start on a loaded machine) must not start a second cluster meanwhile
+    if (!rejoin && node.coreId() == 1 && !someoneActive && mayBootstrap(store, self)) {
       log.info("core-1 cold start: seeds {} and {}", self, peer);
       cluster.manager().tell(new JoinSeedNodes(List.of(self, peer)));
+      CompletableFuture.runAsync(() -> releaseBootstrapWhenActive(system, store, self), store.blockingExecutor());
       return;
     }
     log.info("core-{} joins its peer {} ({}{})", node.coreId(), peer, rejoin ? "restart" : "cold start",
@@ -175,10 +178,12 @@ public final class CoreRuntime {
       if (System.nanoTime() > deadline) {
         try {
           if (!activeCoreExists(store) && MongoLease.tryAcquireOnce(store.database(),
-              base.getString("heyken.lease.collection"), "heyken-bootstrap", self.toString(), Duration.ofSeconds(30))) {
+              base.getString("heyken.lease.collection"), "heyken-bootstrap", self.toString(),
+            base.getDuration("heyken.cluster.cold-start-window"))) {
             log.warn("core-{} found no peer and no active core for {} s: starting the cluster itself",
                 node.coreId(), after.toSeconds());
             cluster.manager().tell(new Join(self));
+            releaseBootstrapWhenActive(system, store, self);
             return;
           }
         } catch (RuntimeException e) {
@@ -193,6 +198,42 @@ public final class CoreRuntime {
         Thread.currentThread().interrupt();
         return;
       }
+    }
+  }
+
+  /**
+   * Gives the bootstrap lease back once a core holds the CoreManager lease (from then on that lease keeps a second
+   * cluster from forming), so that a restart of the whole installation soon after does not wait out the window.
+   */
+  private void releaseBootstrapWhenActive(ActorSystem<?> system, MongoStore store, Address self) {
+    long deadline = System.nanoTime() + base.getDuration("heyken.cluster.cold-start-window").toNanos();
+    while (!system.whenTerminated().isCompleted() && System.nanoTime() < deadline) {
+      try {
+        if (activeCoreExists(store)) {
+          MongoLease.releaseOnce(store.database(), base.getString("heyken.lease.collection"), "heyken-bootstrap",
+              self.toString());
+          return;
+        }
+      } catch (RuntimeException e) {
+        log.debug("bootstrap lease not released yet: {}", e.getMessage());
+      }
+      try {
+        Thread.sleep(500); // a watchdog on the blocking pool, not synchronization
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  /** Takes the bootstrap lease for the cold-start window; true also when the store cannot be asked (it decides later). */
+  private boolean mayBootstrap(MongoStore store, Address self) {
+    try {
+      return MongoLease.tryAcquireOnce(store.database(), base.getString("heyken.lease.collection"), "heyken-bootstrap",
+          self.toString(), base.getDuration("heyken.cluster.cold-start-window"));
+    } catch (RuntimeException e) {
+      log.warn("could not take the bootstrap lease ({}); core-1 seeds itself as on every cold start", e.getMessage());
+      return true;
     }
   }
 
