@@ -18,7 +18,7 @@ public interface ServiceEngine {
   record Observed(String id, String service, String specHash, String state, String health, Long exitCode,
       String startedAt, long createdSeconds) {
 
-    boolean running() {
+    public boolean running() {
       return "running".equals(state) || "restarting".equals(state);
     }
   }
