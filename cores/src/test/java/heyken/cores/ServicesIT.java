@@ -43,6 +43,8 @@ class ServicesIT {
         .withEnv("HEYKEN_SERVICES_NETWORK", NETWORK);
     heyken.startStore();
     heyken.startCore(1);
+    // one after the other: on a loaded machine a core-2 that finds no cluster for 10 s starts its own
+    heyken.awaitStatus("core 1 active", Duration.ofSeconds(90), st -> st.path("active_core").asInt() == 1);
     heyken.startCore(2);
     heyken.awaitStatus("both cores up", Duration.ofSeconds(90), st -> st.path("healthy").asBoolean());
     var listing = heyken.get(heyken.port("sandbox"), "/api/services");

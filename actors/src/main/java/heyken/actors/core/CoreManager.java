@@ -154,15 +154,15 @@ public final class CoreManager
   /** The installation's id, generated once on the very first activation; service containers carry it as a label. */
   public record InstallationIdentified(String installationId, long epoch, Instant at) implements Event {}
 
-  public record ServiceAdded(ServiceSpec spec, String by, long epoch, Instant at) implements Event {}
+  public record ServiceAdded(ServiceSpec spec, String requestedBy, long epoch, Instant at) implements Event {}
 
-  public record ServiceStopped(String name, String by, long epoch, Instant at) implements Event {}
+  public record ServiceStopped(String name, String requestedBy, long epoch, Instant at) implements Event {}
 
-  public record ServiceStarted(String name, String by, long epoch, Instant at) implements Event {}
+  public record ServiceStarted(String name, String requestedBy, long epoch, Instant at) implements Event {}
 
-  public record ServiceRestarted(String name, String by, long epoch, Instant at) implements Event {}
+  public record ServiceRestarted(String name, String requestedBy, long epoch, Instant at) implements Event {}
 
-  public record ServiceRemoved(String name, String by, long epoch, Instant at) implements Event {}
+  public record ServiceRemoved(String name, String requestedBy, long epoch, Instant at) implements Event {}
 
   /** State rebuilt from the events; {@code pendingSwitchTo} explains the next activation. */
   public record State(
@@ -246,7 +246,7 @@ public final class CoreManager
       }
       if (event instanceof ServiceAdded added) {
         var next = new java.util.HashMap<>(services);
-        next.put(added.spec().name(), new DesiredService(added.spec(), true, added.at(), added.by()));
+        next.put(added.spec().name(), new DesiredService(added.spec(), true, added.at(), added.requestedBy()));
         return withServices(next);
       }
       if (event instanceof ServiceStopped stopped) {
@@ -813,7 +813,7 @@ public final class CoreManager
     }
     // checked again: a second add of the same name may have passed the fence check meanwhile
     if (checked.event() instanceof ServiceAdded added && state.services().containsKey(added.spec().name())) {
-      return onAddService(state, new AddService(added.spec(), added.by(), checked.replyTo()));
+      return onAddService(state, new AddService(added.spec(), added.requestedBy(), checked.replyTo()));
     }
     if (!(checked.event() instanceof ServiceAdded) && !state.services().containsKey(serviceName(checked.event()))) {
       return onChangeService(state, new ChangeService(serviceName(checked.event()), "stop", null, checked.replyTo()));

@@ -86,6 +86,8 @@ public final class ServiceReconciler extends AbstractBehavior<ServiceReconciler.
     this.epoch = epoch;
     this.report = report;
     timers.startTimerWithFixedDelay(Tick.INSTANCE, wiring.settings().reconcileInterval());
+    log.info("service reconciler started under epoch {} (network {}, every {} ms)", epoch,
+        wiring.settings().network(), wiring.settings().reconcileInterval().toMillis());
   }
 
   @Override
@@ -142,12 +144,14 @@ public final class ServiceReconciler extends AbstractBehavior<ServiceReconciler.
         }
       }
       var actions = Reconciliation.plan(wanted.services(), observed, backoffs, now);
+      var acted = new java.util.TreeSet<String>();
       for (var action : actions) {
         if (action instanceof Reconciliation.Create && backoffs.containsKey(action.service())
             && now.isBefore(backoffs.get(action.service()).notBefore())) {
           continue; // the last creation failed: wait for its back-off
         }
         wiring.fence().check(epoch);
+        acted.add(String.valueOf(action.service()));
         try {
           execute(action, wanted.installationId());
         } catch (RuntimeException e) {
@@ -162,8 +166,8 @@ public final class ServiceReconciler extends AbstractBehavior<ServiceReconciler.
       }
       for (String name : restarts) {
         var want = wanted.services().get(name);
-        if (want == null) {
-          continue;
+        if (want == null || acted.contains(name)) {
+          continue; // gone, or (re)started by this very pass
         }
         for (var o : engine.list(wanted.installationId())) {
           if (name.equals(o.service()) && want.spec().hash().equals(o.specHash())) {
