@@ -73,10 +73,16 @@ class ServicesIT {
   }
 
   private static String body(String name, String extra) {
+    return body(name, "test -n \\\"$GREETING\\\"", extra);
+  }
+
+  /** A busybox service that greets, then ticks once a second; healthy while {@code healthTest} succeeds. */
+  private static String body(String name, String healthTest, String extra) {
     return "{\"name\":\"" + name + "\",\"image\":\"sandbox/busybox:1\",\"env\":{\"GREETING\":\"hello\"},"
-        + "\"command\":[\"sh\",\"-c\",\"echo $GREETING from " + name + "; while true; do sleep 1; done\"],"
-        + "\"healthcheck\":{\"test\":[\"CMD\",\"sh\",\"-c\",\"test -n \\\"$GREETING\\\"\"],\"interval\":\"1s\","
-        + "\"timeout\":\"2s\",\"retries\":2}" + extra + "}";
+        + "\"command\":[\"sh\",\"-c\",\"echo $GREETING from " + name + "; i=0; while true; do i=$((i+1)); "
+        + "echo tick $i; sleep 1; done\"],"
+        + "\"healthcheck\":{\"test\":[\"CMD\",\"sh\",\"-c\",\"" + healthTest + "\"],\"interval\":\"1s\","
+        + "\"timeout\":\"2s\",\"retries\":1}" + extra + "}";
   }
 
   private static JsonNode awaitService(String name, String what, java.util.function.Predicate<JsonNode> accept) {
@@ -108,9 +114,10 @@ class ServicesIT {
     assertTrue(ps.contains(containerId.substring(0, 12) + " it-web heyken-it-web-"), ps);
     String startedAt = docker("inspect", "-f", "{{.State.StartedAt}}", containerId).trim();
 
-    var logs = heyken.get(sandbox, "/api/services/it-web/logs?tail=10");
+    var logs = heyken.get(sandbox, "/api/services/it-web/logs?tail=1000");
     assertEquals(200, logs.status(), logs.raw());
     assertTrue(logs.raw().contains("hello from it-web"), logs.raw());
+    assertFollowedLogsGrow(sandbox, "it-web");
 
     // the Component Registry knows it, with the health the Docker healthcheck reports
     int registry = heyken.port("registry");
@@ -128,9 +135,14 @@ class ServicesIT {
     heyken.awaitStatus("core " + survivor + " active", Duration.ofSeconds(60),
         s -> s.path("active_core").asInt() == survivor);
     // a second service reaching "running" proves the new active core's reconciler has made full passes
-    var second = heyken.post(sandbox, "/api/services", body("it-second", ""), heyken.token());
+    var second = heyken.post(sandbox, "/api/services", body("it-second", "false", ""), heyken.token());
     assertEquals(201, second.status(), second.raw());
-    awaitService("it-second", "running", s -> s.path("state").asText().equals("running"));
+    awaitService("it-second", "running but unhealthy", s -> s.path("state").asText().equals("running")
+        && s.path("health").asText().equals("unhealthy"));
+    HeykenProcesses.await("service-it-second down in the registry", Duration.ofSeconds(60), () -> {
+      var c = heyken.get(registry, "/api/components/service-it-second");
+      return c.status() == 200 && c.body().path("health").asText().equals("down");
+    });
     var adopted = awaitService("it-web", "still running", s -> s.path("state").asText().equals("running"));
     assertEquals(containerId, adopted.path("container_id").asText(), "the same container, adopted");
     assertEquals(startedAt, docker("inspect", "-f", "{{.State.StartedAt}}", containerId).trim(), "not restarted");
@@ -205,6 +217,42 @@ class ServicesIT {
       assertNotEquals("it-port", s.path("name").asText());
     }
     assertNotNull(listing.body().path("installation_id").asText());
+  }
+
+  /** {@code follow=true} streams what the service prints after the request: ticks newer than the first one seen. */
+  private static void assertFollowedLogsGrow(int port, String name) throws Exception {
+    var client = java.net.http.HttpClient.newHttpClient();
+    var response = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/services/" + name
+        + "/logs?tail=1&follow=true")).GET().build(), java.net.http.HttpResponse.BodyHandlers.ofInputStream());
+    assertEquals(200, response.statusCode());
+    var seen = new java.util.ArrayList<String>();
+    var reader = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(response.body(),
+          StandardCharsets.UTF_8))) {
+        Integer first = null;
+        for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+          synchronized (seen) {
+            seen.add(line);
+          }
+          if (line.startsWith("tick ")) {
+            int n = Integer.parseInt(line.substring(5).trim());
+            if (first == null) {
+              first = n;
+            } else if (n >= first + 2) {
+              return true;
+            }
+          }
+        }
+        return false;
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    try {
+      assertTrue(reader.get(30, java.util.concurrent.TimeUnit.SECONDS), "the stream ended early: " + seen);
+    } finally {
+      response.body().close();
+    }
   }
 
   /** The docker CLI (it comes with the engine); its output, or an AssertionError with it. */
