@@ -178,6 +178,38 @@ class ServicesIT {
   }
 
   @Test
+  void theChatAddsListsAndRemovesAServiceEachAfterAYes() throws Exception {
+    int monitor = heyken.port("monitor");
+    int sandbox = heyken.port("sandbox");
+    var ask = say(monitor, "service add it-chat sandbox/busybox:1 sleep 600");
+    assertTrue(ask.startsWith("Confirm: add the Docker service it-chat from sandbox/busybox:1 running sleep 600"), ask);
+    assertError(heyken.get(sandbox, "/api/services/it-chat"), 404, "unknown_service");
+    var added = say(monitor, "yes");
+    assertTrue(added.contains("Service it-chat added"), added);
+    var running = awaitService("it-chat", "running", s -> s.path("state").asText().equals("running"));
+    assertEquals("chat:web:operator", running.path("added_by").asText(), running.toString());
+    var listed = say(monitor, "services");
+    assertTrue(listed.contains("it-chat — running"), listed);
+    assertTrue(say(monitor, "service remove it-chat").startsWith("Confirm: remove the Docker service it-chat"));
+    assertTrue(say(monitor, "yes").contains("removed"));
+    assertError(heyken.get(sandbox, "/api/services/it-chat"), 404, "unknown_service");
+    HeykenProcesses.await("it-chat's container removed", Duration.ofSeconds(60), () ->
+        docker("ps", "-aq", "--filter", "label=heyken.service=it-chat", "--filter",
+            "label=heyken.installation=" + installation).isBlank());
+    var refused = say(monitor, "service stop it-chat");
+    assertTrue(refused.startsWith("Confirm:"), refused);
+    var unknown = say(monitor, "yes");
+    assertTrue(unknown.contains("no service named 'it-chat'"), unknown);
+  }
+
+  private static String say(int monitor, String text) {
+    var r = heyken.post(monitor, "/api/chat", "{\"session\":\"services-it\",\"text\":\"" + text + "\"}",
+        heyken.token());
+    assertEquals(200, r.status(), r.raw());
+    return r.body().path("answer").asText();
+  }
+
+  @Test
   void badInputIsA4xxThatSaysWhatToDo() throws Exception {
     int sandbox = heyken.port("sandbox");
     String token = heyken.token();
