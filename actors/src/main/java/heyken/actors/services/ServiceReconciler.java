@@ -77,6 +77,7 @@ public final class ServiceReconciler extends AbstractBehavior<ServiceReconciler.
   private boolean passRunning;
   private boolean passWanted;
   private boolean registrySynced;
+  private String lastFailure;
 
   private ServiceReconciler(ActorContext<Command> context, TimerScheduler<Command> timers, Wiring wiring, long epoch,
       Consumer<Report> report) {
@@ -224,9 +225,14 @@ public final class ServiceReconciler extends AbstractBehavior<ServiceReconciler.
     if (done.fenced()) {
       return Behaviors.stopped();
     }
-    if (done.failure() != null) {
-      log.warn("service reconciliation failed: {}", done.failure());
+    // an engine that is down fails every pass: say so once, and again when it answers or fails differently
+    if (done.failure() != null && !done.failure().equals(lastFailure)) {
+      log.warn("service reconciliation failed: {} (retried every {} ms; said once)", done.failure(),
+          wiring.settings().reconcileInterval().toMillis());
+    } else if (done.failure() == null && lastFailure != null) {
+      log.info("service reconciliation works again");
     }
+    lastFailure = done.failure();
     var errors = new TreeMap<>(done.errors());
     if (done.failure() != null) {
       errors.put("*", done.failure());
