@@ -24,6 +24,8 @@ import heyken.actors.monitor.EpochHistory;
 import heyken.actors.monitor.StatusService;
 import heyken.actors.registry.ComponentRegistry;
 import heyken.actors.registry.SelfRegistration;
+import heyken.actors.services.ServiceApi;
+import heyken.actors.services.ServiceRuntime;
 import heyken.actors.store.JournalWarmup;
 import heyken.actors.store.MongoStore;
 import heyken.http.AuditRoutes;
@@ -37,6 +39,7 @@ import heyken.http.MonitorSources;
 import heyken.http.PortBinder;
 import heyken.http.RegistryRoutes;
 import heyken.http.SandboxRoutes;
+import heyken.http.ServiceRoutes;
 import heyken.protocol.api.ComponentRegistration;
 import java.time.Duration;
 import java.util.List;
@@ -68,6 +71,7 @@ public final class Guardian {
       var registry = singletons.init(
           SingletonActor.of(ComponentRegistry.create(node), "ComponentRegistry")
               .withStopMessage(ComponentRegistry.Stop.INSTANCE));
+      ServiceRuntime.get(system).useRegistry(registry);
       var catalog = singletons.init(
           SingletonActor.of(FeatureCatalog.create(), "FeatureCatalog").withStopMessage(FeatureCatalog.Stop.INSTANCE));
       Feature.init(system, coreManager);
@@ -113,7 +117,8 @@ public final class Guardian {
       var apis = List.of(
           new PortBinder.Api("Component Registry", http.getInt("registry-port"),
               new RegistryRoutes(system, registry, auth).route()),
-          new PortBinder.Api("Sandbox Manager", http.getInt("sandbox-port"), new SandboxRoutes(node, auth, features).route()),
+          new PortBinder.Api("Sandbox Manager", http.getInt("sandbox-port"), new SandboxRoutes(node, auth, features,
+              new ServiceRoutes(ServiceApi.create(system, coreManager))).route()),
           new PortBinder.Api("Logger API", http.getInt("logger-port"),
               new LoggerRoutes(logs, auth, config.getInt("heyken.logs.max-query-limit"),
                   new AuditRoutes(new AuditTrail(system)), new LogQuestionRoutes(logQuestions)).route()),

@@ -34,16 +34,24 @@ public final class SandboxRoutes {
   private final CoreNode node;
   private final Auth auth;
   private final FeatureService features;
+  private final ServiceRoutes services;
 
   public SandboxRoutes(CoreNode node, Auth auth, FeatureService features) {
+    this(node, auth, features, null);
+  }
+
+  /** With the dynamic services under /api/services. */
+  public SandboxRoutes(CoreNode node, Auth auth, FeatureService features, ServiceRoutes services) {
     this.node = node;
     this.auth = auth;
     this.features = features;
+    this.services = services;
   }
 
   public Route route() {
     return ApiErrors.handled(auth.mutating(() -> pathPrefix("api", () -> concat(
         path("health", () -> get(() -> complete(StatusCodes.OK, health(), Json.marshaller()))),
+        services == null ? reject() : services.route(),
         pathPrefix("features", () -> concat(
             pathEndOrSingleSlash(() -> get(() -> onSuccess(features.list(),
                 listing -> complete(StatusCodes.OK, listing, Json.marshaller())))),

@@ -25,6 +25,7 @@ import java.util.regex.Pattern;
     @JsonSubTypes.Type(value = BotCommand.Rollback.class, name = "rollback"),
     @JsonSubTypes.Type(value = BotCommand.Switch.class, name = "switch"),
     @JsonSubTypes.Type(value = BotCommand.Services.class, name = "services"),
+    @JsonSubTypes.Type(value = BotCommand.ServiceChange.class, name = "service-change"),
     @JsonSubTypes.Type(value = BotCommand.WhoAmI.class, name = "whoami"),
     @JsonSubTypes.Type(value = BotCommand.Invoke.class, name = "invoke"),
     @JsonSubTypes.Type(value = BotCommand.Question.class, name = "question"),
@@ -76,6 +77,22 @@ public sealed interface BotCommand extends CborSerializable {
 
   record Services() implements BotCommand {}
 
+  /**
+   * {@code service add <name> <image> [command...]}, {@code service stop|start|remove <name>}: a dynamic Docker
+   * service (admin, confirmed). {@code image} and {@code command} only for add.
+   */
+  record ServiceChange(String verb, String name, String image, List<String> command) implements BotCommand {
+    @Override
+    public boolean adminOnly() {
+      return true;
+    }
+
+    @Override
+    public String action() {
+      return "service " + verb;
+    }
+  }
+
   record WhoAmI() implements BotCommand {}
 
   /** {@code !command args}: a deployed feature answering to {@code command}. */
@@ -102,6 +119,10 @@ public sealed interface BotCommand extends CborSerializable {
       new Syntax("rollback <id>", "go back to the previous deployed revision (admin, asks for a yes/no)", true),
       new Syntax("switch 1|2", "hand the active role to core 1 or 2 (admin, asks for a yes/no)", true),
       new Syntax("services", "the registered components and their health", false),
+      new Syntax("service add <name> <image> [command...]", "run a Docker service from a local image (admin, asks "
+          + "for a yes/no)", true),
+      new Syntax("service stop|start|remove <name>", "stop, start or remove a Docker service (admin, asks for a "
+          + "yes/no)", true),
       new Syntax("whoami", "your user id and whether you are an admin", false),
       new Syntax("!<command> [args]", "run a deployed feature, e.g. !weather Paris", false));
 
@@ -122,6 +143,24 @@ public sealed interface BotCommand extends CborSerializable {
   Pattern FEATURE_CREATE = Pattern.compile("feature\\s+create\\s+([^:\\s]+)\\s*:\\s*(.+)",
       Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
   Pattern INVOKE = Pattern.compile("!([a-z][a-z0-9_-]{0,31})(?:\\s+(.*))?", Pattern.DOTALL);
+
+  Pattern SERVICE_NAME = Pattern.compile("[a-z]([a-z0-9-]{0,38}[a-z0-9])?");
+
+  private static BotCommand parseService(String text, String[] words) {
+    String usage = "service add <name> <image> [command...] | service stop|start|remove <name>, e.g. service add web "
+        + "sandbox/busybox:1 httpd -f -p 8080";
+    String[] original = text.split("\\s+");
+    if (words.length >= 4 && words[1].equals("add") && SERVICE_NAME.matcher(original[2]).matches()) {
+      return new ServiceChange("add", original[2], original[3],
+          List.of(original).subList(4, original.length));
+    }
+    if (words.length == 3 && List.of("stop", "start", "remove").contains(words[1])
+        && SERVICE_NAME.matcher(original[2]).matches()) {
+      return new ServiceChange(words[1], original[2], null, List.of());
+    }
+    return words.length <= 2 || List.of("add", "stop", "start", "remove").contains(words[1]) ? new Malformed(usage)
+        : new Question(text);
+  }
 
   /** Reads a chat message; a mention of the bot in front ({@code @heyken_bot deploy 3}) is ignored. */
   static BotCommand parse(String raw, String botUsername) {
@@ -174,6 +213,8 @@ public sealed interface BotCommand extends CborSerializable {
           return words[0].equals("deploy") ? new Deploy(words[1]) : new Rollback(words[1]);
         }
         return words.length <= 2 ? new Malformed(words[0] + " <id>, e.g. " + words[0] + " 3") : new Question(text);
+      case "service":
+        return parseService(text, words);
       case "switch":
         if (words.length == 2 && (words[1].equals("1") || words[1].equals("2"))) {
           return new Switch(Integer.parseInt(words[1]));

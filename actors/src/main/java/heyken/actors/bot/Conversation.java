@@ -421,6 +421,11 @@ public final class Conversation
     if (command instanceof BotCommand.Switch s) {
       return "switch the active core to core " + s.core();
     }
+    if (command instanceof BotCommand.ServiceChange c) {
+      return c.verb().equals("add") ? "add the Docker service " + c.name() + " from " + c.image()
+          + (c.command().isEmpty() ? "" : " running " + String.join(" ", c.command()))
+          : c.verb() + " the Docker service " + c.name();
+    }
     return command.action();
   }
 

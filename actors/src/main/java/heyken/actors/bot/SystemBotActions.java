@@ -127,16 +127,51 @@ public final class SystemBotActions implements BotActions {
                   + " (epoch " + o.accepted().epoch() + "); the new core announces itself when it is active.");
     }
     if (command instanceof BotCommand.Services) {
+      var docker = services().list().toCompletableFuture()
+          .handle((o, e) -> e != null ? "Docker services: unknown (" + e.getMessage() + ")"
+              : o.problem() != null ? "Docker services: " + o.problem().detail() : dockerServicesText(o.value()));
       return AskPattern.<ComponentRegistry.Command, ComponentRegistry.Reply>ask(registry, ComponentRegistry.ListAll::new,
               ASK, system.scheduler())
           .thenApply(r -> r.components() == null || r.components().isEmpty() ? "No components are registered."
               : r.components().stream().map(c -> c.name() + " — " + c.health() + " (" + c.url() + ")")
-                  .collect(Collectors.joining("\n")));
+                  .collect(Collectors.joining("\n")))
+          .thenCombine(docker, (components, services) -> components + "\n" + services);
+    }
+    if (command instanceof BotCommand.ServiceChange c) {
+      if (c.verb().equals("add")) {
+        var request = new heyken.protocol.api.service.ServiceRequest(c.name(), c.image(), null, null,
+            c.command().isEmpty() ? null : c.command(), null, null);
+        return services().add(request, by).thenApply(o -> o.problem() != null ? refusal(o.problem())
+            : "Service " + c.name() + " added (" + c.image() + "); the active core starts it now: services shows it.");
+      }
+      String verb = c.verb();
+      return services().change(c.name(), verb, by).thenApply(o -> o.problem() != null ? refusal(o.problem())
+          : "Service " + c.name() + (verb.equals("remove") ? " removed." : verb.equals("stop") ? " stopped."
+              : " started."));
     }
     if (command instanceof BotCommand.Invoke i) {
       return invoke(i);
     }
     return done("I do not know how to do that: " + command.action() + ". Try help.");
+  }
+
+  private heyken.actors.services.ServiceApi serviceApi;
+
+  private synchronized heyken.actors.services.ServiceApi services() {
+    if (serviceApi == null) {
+      serviceApi = heyken.actors.services.ServiceApi.create(system, coreManager);
+    }
+    return serviceApi;
+  }
+
+  static String dockerServicesText(heyken.protocol.api.service.ServiceView.Listing listing) {
+    if (listing.services().isEmpty()) {
+      return "No Docker services (an admin adds one with: service add <name> <image> [command...]).";
+    }
+    return "Docker services:\n" + listing.services().stream().map(v -> "  " + v.name() + " — " + v.state()
+        + (v.health().equals("none") ? "" : ", " + v.health()) + " (" + v.image()
+        + (v.desired().equals("stopped") ? ", stopped on request" : "")
+        + (v.lastError() == null ? "" : "; last error: " + v.lastError()) + ")").collect(Collectors.joining("\n"));
   }
 
   private CompletionStage<String> invoke(BotCommand.Invoke invoke) {

@@ -1,6 +1,10 @@
 package heyken.actors.core;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
+import heyken.actors.services.DesiredService;
+import heyken.actors.services.ServiceReconciler;
+import heyken.actors.services.ServiceRuntime;
+import heyken.actors.services.ServiceSpec;
 import heyken.actors.store.MongoStore;
 import heyken.protocol.CborSerializable;
 import heyken.protocol.api.Problem;
@@ -77,6 +81,28 @@ public final class CoreManager
   record DeploymentChecked(Event event, ActorRef<DeploymentOutcome> replyTo, long supersededBy, Problem problem)
       implements Command {}
 
+  /** The wanted dynamic services, the installation id their containers are labelled with, and the last errors. */
+  public record GetServices(ActorRef<ServicesState> replyTo) implements Command {}
+
+  /** Adds a service; refused (409) when one of that name exists or another service publishes the same host port. */
+  public record AddService(ServiceSpec spec, String requestedBy, ActorRef<ServiceOutcome> replyTo)
+      implements Command {}
+
+  /** {@code stop}, {@code start}, {@code restart} or {@code remove} a service (404 when there is none of that name). */
+  public record ChangeService(String name, String action, String requestedBy, ActorRef<ServiceOutcome> replyTo)
+      implements Command {}
+
+  public record ServicesState(String installationId, java.util.Map<String, DesiredService> services,
+      java.util.Map<String, String> errors) implements CborSerializable {}
+
+  /** Reply to a service change: the service as it is wanted now (null once removed), or why not. */
+  public record ServiceOutcome(DesiredService service, Problem problem) implements CborSerializable {}
+
+  record ServiceWriteChecked(Event event, ActorRef<ServiceOutcome> replyTo, long supersededBy, Problem problem)
+      implements Command {}
+
+  record ServicesReconciled(java.util.Map<String, String> errors) implements Command {}
+
   /** Sent by the singleton manager on hand-over. */
   public enum Stop implements Command {
     INSTANCE
@@ -125,6 +151,19 @@ public final class CoreManager
 
   public record FeatureUndeployed(String featureId, long epoch, Instant at) implements Event {}
 
+  /** The installation's id, generated once on the very first activation; service containers carry it as a label. */
+  public record InstallationIdentified(String installationId, long epoch, Instant at) implements Event {}
+
+  public record ServiceAdded(ServiceSpec spec, String requestedBy, long epoch, Instant at) implements Event {}
+
+  public record ServiceStopped(String name, String requestedBy, long epoch, Instant at) implements Event {}
+
+  public record ServiceStarted(String name, String requestedBy, long epoch, Instant at) implements Event {}
+
+  public record ServiceRestarted(String name, String requestedBy, long epoch, Instant at) implements Event {}
+
+  public record ServiceRemoved(String name, String requestedBy, long epoch, Instant at) implements Event {}
+
   /** State rebuilt from the events; {@code pendingSwitchTo} explains the next activation. */
   public record State(
       Integer activeCore,
@@ -134,17 +173,35 @@ public final class CoreManager
       Integer previousCore,
       Integer pendingSwitchTo,
       long activations,
-      java.util.Map<String, DeployedFeature> deployments)
+      java.util.Map<String, DeployedFeature> deployments,
+      String installationId,
+      java.util.Map<String, DesiredService> services)
       implements CborSerializable {
 
     @JsonCreator
     public State {
       // snapshots written before features existed have no deployments
       deployments = deployments == null ? java.util.Map.of() : java.util.Map.copyOf(deployments);
+      // ... and those written before dynamic services have no services
+      services = services == null ? java.util.Map.of() : java.util.Map.copyOf(services);
     }
 
     static State empty() {
-      return new State(null, 0, null, null, null, null, 0, java.util.Map.of());
+      return new State(null, 0, null, null, null, null, 0, java.util.Map.of(), null, java.util.Map.of());
+    }
+
+    private State withServices(java.util.Map<String, DesiredService> next) {
+      return new State(activeCore, epoch, activeSince, reason, previousCore, pendingSwitchTo, activations, deployments,
+          installationId, next);
+    }
+
+    private State withService(String name, java.util.function.UnaryOperator<DesiredService> change) {
+      var next = new java.util.HashMap<>(services);
+      var current = next.get(name);
+      if (current != null) {
+        next.put(name, change.apply(current));
+      }
+      return withServices(next);
     }
 
     /** Why {@code core} becomes active now, judged from what happened before. */
@@ -164,23 +221,66 @@ public final class CoreManager
     State apply(Event event) {
       if (event instanceof CoreActivated a) {
         return new State(
-            a.core(), a.epoch(), a.at(), a.reason(), a.previousCore(), null, activations + 1, deployments);
+            a.core(), a.epoch(), a.at(), a.reason(), a.previousCore(), null, activations + 1, deployments,
+            installationId, services);
       }
       if (event instanceof SwitchRequested s) {
         return new State(activeCore, epoch, activeSince, reason, previousCore, s.toCore(),
-            activations, deployments);
+            activations, deployments, installationId, services);
       }
       if (event instanceof FeatureDeployed d) {
         var next = new java.util.HashMap<>(deployments);
         next.put(d.featureId(), new DeployedFeature(d.revision(), d.command(), d.epoch(), d.at()));
-        return new State(activeCore, epoch, activeSince, reason, previousCore, pendingSwitchTo, activations, next);
+        return new State(activeCore, epoch, activeSince, reason, previousCore, pendingSwitchTo, activations, next,
+            installationId, services);
       }
       if (event instanceof FeatureUndeployed u) {
         var next = new java.util.HashMap<>(deployments);
         next.remove(u.featureId());
-        return new State(activeCore, epoch, activeSince, reason, previousCore, pendingSwitchTo, activations, next);
+        return new State(activeCore, epoch, activeSince, reason, previousCore, pendingSwitchTo, activations, next,
+            installationId, services);
+      }
+      if (event instanceof InstallationIdentified i) {
+        return new State(activeCore, epoch, activeSince, reason, previousCore, pendingSwitchTo, activations,
+            deployments, i.installationId(), services);
+      }
+      if (event instanceof ServiceAdded added) {
+        var next = new java.util.HashMap<>(services);
+        next.put(added.spec().name(), new DesiredService(added.spec(), true, added.at(), added.requestedBy()));
+        return withServices(next);
+      }
+      if (event instanceof ServiceStopped stopped) {
+        return withService(stopped.name(), d -> d.withRunning(false));
+      }
+      if (event instanceof ServiceStarted started) {
+        return withService(started.name(), d -> d.withRunning(true));
+      }
+      if (event instanceof ServiceRestarted restarted) {
+        return withService(restarted.name(), d -> d.withRunning(true));
+      }
+      if (event instanceof ServiceRemoved removed) {
+        var next = new java.util.HashMap<>(services);
+        next.remove(removed.name());
+        return withServices(next);
       }
       throw new IllegalArgumentException("unknown event " + event);
+    }
+
+    /** The service other than {@code name} that publishes the same host port, as "service (port)", or null. */
+    String portOwner(ServiceSpec spec) {
+      for (var other : services.values()) {
+        if (other.spec().name().equals(spec.name())) {
+          continue;
+        }
+        for (var mine : spec.ports()) {
+          for (var theirs : other.spec().ports()) {
+            if (mine.hostPort() == theirs.hostPort() && mine.protocol().equals(theirs.protocol())) {
+              return other.spec().name() + " (" + theirs.hostPort() + "/" + theirs.protocol() + ")";
+            }
+          }
+        }
+      }
+      return null;
     }
 
     /** The feature other than {@code featureId} deployed under {@code command}, or null. */
@@ -203,10 +303,16 @@ public final class CoreManager
   /** Tests run several CoreManagers side by side, each with its own journal and fence. */
   static Behavior<Command> create(
       CoreNode node, EpochFence fence, Duration heartbeatInterval, PersistenceId persistenceId) {
+    return create(node, fence, heartbeatInterval, persistenceId, null);
+  }
+
+  /** With the services' reconciler; {@code services} null runs no reconciler (tests of other rules). */
+  static Behavior<Command> create(CoreNode node, EpochFence fence, Duration heartbeatInterval,
+      PersistenceId persistenceId, ServiceReconciler.Wiring services) {
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
-                timers -> new CoreManager(context, timers, node, fence, heartbeatInterval, persistenceId)));
+                timers -> new CoreManager(context, timers, node, fence, heartbeatInterval, persistenceId, services)));
   }
 
   /** The production wiring: the fence in the cores' MongoDB, the heartbeat interval from config. */
@@ -216,7 +322,10 @@ public final class CoreManager
           var system = context.getSystem();
           Duration interval =
               system.settings().config().getDuration("heyken.core-manager.heartbeat-interval");
-          return create(node, new EpochFence(MongoStore.get(system).database()), interval);
+          var fence = new EpochFence(MongoStore.get(system).database());
+          var services = ServiceRuntime.get(system);
+          return create(node, fence, interval, PERSISTENCE_ID, new ServiceReconciler.Wiring(services.engine(),
+              services.settings(), services.executor(), fence, services::registry));
         });
   }
 
@@ -230,6 +339,9 @@ public final class CoreManager
   private long myEpoch;
   private boolean fenced;
   private boolean heartbeatInFlight;
+  private final ServiceReconciler.Wiring services;
+  private ActorRef<ServiceReconciler.Command> reconciler;
+  private java.util.Map<String, String> serviceErrors = java.util.Map.of();
 
   private CoreManager(
       ActorContext<Command> context,
@@ -237,7 +349,8 @@ public final class CoreManager
       CoreNode node,
       EpochFence fence,
       Duration heartbeatInterval,
-      PersistenceId persistenceId) {
+      PersistenceId persistenceId,
+      ServiceReconciler.Wiring services) {
     super(
         persistenceId,
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
@@ -247,6 +360,7 @@ public final class CoreManager
     this.fence = fence;
     this.store = MongoStore.get(context.getSystem());
     this.heartbeatInterval = heartbeatInterval;
+    this.services = services;
   }
 
   @Override
@@ -310,6 +424,15 @@ public final class CoreManager
         .onCommand(GetDeployments.class, (state, get) ->
             Effect().reply(get.replyTo(), new Deployments(state.deployments())))
         .onCommand(DeploymentChecked.class, this::onDeploymentChecked)
+        .onCommand(GetServices.class, (state, get) -> Effect().reply(get.replyTo(),
+            new ServicesState(state.installationId(), state.services(), serviceErrors)))
+        .onCommand(AddService.class, this::onAddService)
+        .onCommand(ChangeService.class, this::onChangeService)
+        .onCommand(ServiceWriteChecked.class, this::onServiceWriteChecked)
+        .onCommand(ServicesReconciled.class, (state, r) -> {
+          serviceErrors = java.util.Map.copyOf(r.errors());
+          return Effect().none();
+        })
         .onCommand(Stop.INSTANCE.getClass(), (state, stop) -> Effect().stop())
         .build();
   }
@@ -319,8 +442,14 @@ public final class CoreManager
     var activated =
         new CoreActivated(
             me, assigned.epoch(), state.activeCore(), state.reasonForActivation(me), Instant.now());
+    var events = new java.util.ArrayList<Event>();
+    events.add(activated);
+    if (state.installationId() == null) {
+      events.add(new InstallationIdentified(java.util.UUID.randomUUID().toString().replace("-", ""), assigned.epoch(),
+          activated.at()));
+    }
     return Effect()
-        .persist(activated)
+        .persist(events)
         .thenRun(
             newState -> {
               myEpoch = assigned.epoch();
@@ -333,6 +462,7 @@ public final class CoreManager
                   activated.reason());
               node.activated(myEpoch);
               timers.startTimerWithFixedDelay(HeartbeatTick.INSTANCE, heartbeatInterval);
+              startReconciler(newState);
             })
         .thenUnstashAll();
   }
@@ -576,6 +706,149 @@ public final class CoreManager
         checked.event())).thenReply(checked.replyTo(), s -> new DeploymentOutcome(node.coreId(), myEpoch, null));
   }
 
+  // ---------------------------------------------------------------- dynamic services
+
+  private void startReconciler(State state) {
+    if (services == null || reconciler != null) {
+      return;
+    }
+    var self = context.getSelf();
+    reconciler = context.spawn(ServiceReconciler.create(services, myEpoch,
+        report -> self.tell(new ServicesReconciled(report.errors()))), "service-reconciler");
+    reconciler.tell(new ServiceReconciler.Desired(state.installationId(), state.services()));
+  }
+
+  private Effect<Event, State> onAddService(State state, AddService add) {
+    if (myEpoch == 0 && !fenced) {
+      return Effect().stash();
+    }
+    Problem refusal = deploymentRefusal();
+    String name = add.spec().name();
+    if (refusal == null && state.services().containsKey(name)) {
+      refusal = Problem.conflict("service_exists", "a service named '" + name + "' exists already (image "
+          + state.services().get(name).spec().image() + "): DELETE /api/services/" + name + " first, or pick another "
+          + "name");
+    }
+    String portOwner = refusal == null ? state.portOwner(add.spec()) : null;
+    if (portOwner != null) {
+      refusal = Problem.conflict("port_in_use", "the host port is already published by service " + portOwner);
+    }
+    if (refusal != null) {
+      return Effect().reply(add.replyTo(), new ServiceOutcome(null, refusal));
+    }
+    return fencedServiceWrite(new ServiceAdded(add.spec(), add.requestedBy(), myEpoch, Instant.now()), add.replyTo());
+  }
+
+  private Effect<Event, State> onChangeService(State state, ChangeService change) {
+    if (myEpoch == 0 && !fenced) {
+      return Effect().stash();
+    }
+    Problem refusal = deploymentRefusal();
+    if (refusal != null) {
+      return Effect().reply(change.replyTo(), new ServiceOutcome(null, refusal));
+    }
+    var current = state.services().get(change.name());
+    if (current == null) {
+      return Effect().reply(change.replyTo(), new ServiceOutcome(null, Problem.notFound("unknown_service",
+          "no service named '" + change.name() + "'; GET /api/services lists them")));
+    }
+    Instant now = Instant.now();
+    String by = change.requestedBy();
+    Event event;
+    switch (change.action()) {
+      case "stop":
+        if (!current.running()) {
+          return Effect().reply(change.replyTo(), new ServiceOutcome(current, null));
+        }
+        event = new ServiceStopped(change.name(), by, myEpoch, now);
+        break;
+      case "start":
+        if (current.running()) {
+          return Effect().reply(change.replyTo(), new ServiceOutcome(current, null));
+        }
+        event = new ServiceStarted(change.name(), by, myEpoch, now);
+        break;
+      case "restart":
+        event = new ServiceRestarted(change.name(), by, myEpoch, now);
+        break;
+      case "remove":
+        event = new ServiceRemoved(change.name(), by, myEpoch, now);
+        break;
+      default:
+        return Effect().reply(change.replyTo(), new ServiceOutcome(null, Problem.badRequest("invalid_action",
+            "a service can be stopped, started, restarted or removed, not '" + change.action() + "'")));
+    }
+    return fencedServiceWrite(event, change.replyTo());
+  }
+
+  /** Like a deployment change: the fence confirms the epoch before the service change is persisted. */
+  private Effect<Event, State> fencedServiceWrite(Event event, ActorRef<ServiceOutcome> replyTo) {
+    long epoch = myEpoch;
+    context.pipeToSelf(store.async(db -> {
+      fence.check(epoch);
+      return epoch;
+    }), (ok, error) -> {
+      Throwable cause = error instanceof java.util.concurrent.CompletionException ? error.getCause() : error;
+      if (cause == null) {
+        return new ServiceWriteChecked(event, replyTo, 0, null);
+      }
+      if (cause instanceof EpochFence.StaleEpochException stale) {
+        return new ServiceWriteChecked(event, replyTo, stale.currentEpoch,
+            Problem.unavailable("not_active", stale.getMessage()));
+      }
+      return new ServiceWriteChecked(event, replyTo, 0, Problem.unavailable("store_unavailable",
+          "the store could not confirm this core's epoch (" + cause.getMessage() + "); nothing was changed, try again"));
+    });
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onServiceWriteChecked(State state, ServiceWriteChecked checked) {
+    if (checked.problem() != null) {
+      if (checked.supersededBy() > 0) {
+        becomeFenced(checked.supersededBy(), "service change");
+      }
+      return Effect().reply(checked.replyTo(), new ServiceOutcome(null, checked.problem()));
+    }
+    if (!acting()) {
+      return Effect().reply(checked.replyTo(), new ServiceOutcome(null, deploymentRefusal()));
+    }
+    // checked again: a second add of the same name may have passed the fence check meanwhile
+    if (checked.event() instanceof ServiceAdded added && state.services().containsKey(added.spec().name())) {
+      return onAddService(state, new AddService(added.spec(), added.requestedBy(), checked.replyTo()));
+    }
+    if (!(checked.event() instanceof ServiceAdded) && !state.services().containsKey(serviceName(checked.event()))) {
+      return onChangeService(state, new ChangeService(serviceName(checked.event()), "stop", null, checked.replyTo()));
+    }
+    return Effect().persist(checked.event()).thenRun(s -> {
+      log.info("service change under epoch {}: {}", myEpoch, checked.event());
+      if (reconciler != null) {
+        reconciler.tell(new ServiceReconciler.Desired(s.installationId(), s.services()));
+        if (checked.event() instanceof ServiceRestarted r) {
+          reconciler.tell(new ServiceReconciler.RestartNow(r.name()));
+        }
+      }
+    }).thenReply(checked.replyTo(), s -> new ServiceOutcome(s.services().get(serviceName(checked.event())), null));
+  }
+
+  private static String serviceName(Event event) {
+    if (event instanceof ServiceAdded a) {
+      return a.spec().name();
+    }
+    if (event instanceof ServiceStopped e) {
+      return e.name();
+    }
+    if (event instanceof ServiceStarted e) {
+      return e.name();
+    }
+    if (event instanceof ServiceRestarted e) {
+      return e.name();
+    }
+    if (event instanceof ServiceRemoved e) {
+      return e.name();
+    }
+    return null;
+  }
+
   private void becomeFenced(long newerEpoch, String what) {
     node.recordRefusedWrite();
     log.warn(
@@ -587,6 +860,10 @@ public final class CoreManager
     if (!fenced) {
       fenced = true;
       timers.cancel(HeartbeatTick.INSTANCE);
+      if (reconciler != null) {
+        context.stop(reconciler);
+        reconciler = null;
+      }
       node.deactivated(myEpoch);
     }
   }

@@ -71,4 +71,23 @@ class BotCommandTest {
       assertTrue(BotCommand.HELP.contains(syntax.usage()), syntax.usage());
     }
   }
+
+  @Test
+  void serviceCommandsAreAdminOnlyAndKeepTheCaseOfImageAndCommand() {
+    var add = parse("service add web sandbox/busybox:1 httpd -f -p 8080 -h /Www");
+    assertEquals(new BotCommand.ServiceChange("add", "web", "sandbox/busybox:1",
+        java.util.List.of("httpd", "-f", "-p", "8080", "-h", "/Www")), add);
+    assertTrue(add.adminOnly());
+    assertEquals("service add", add.action());
+    assertEquals(new BotCommand.ServiceChange("stop", "web", null, java.util.List.of()), parse("service stop web"));
+    assertEquals(new BotCommand.ServiceChange("start", "web", null, java.util.List.of()), parse("Service start web"));
+    assertEquals(new BotCommand.ServiceChange("remove", "web", null, java.util.List.of()), parse("service remove web"));
+    assertTrue(parse("service remove web").adminOnly());
+    for (String bad : java.util.List.of("service", "service add", "service add web", "service stop", "service stop Web_1",
+        "service add -x sandbox/busybox:1")) {
+      assertInstanceOf(BotCommand.Malformed.class, parse(bad), bad);
+    }
+    assertInstanceOf(BotCommand.Services.class, parse("services"));
+    assertTrue(BotCommand.HELP.contains("service add <name> <image>"));
+  }
 }

@@ -73,9 +73,18 @@ class CoreManagerTest {
     if (kit == null) {
       kit = kitFor(node);
     }
-    return kit.persistenceTestKit().expectNextPersistedClass(
+    var activated = kit.persistenceTestKit().expectNextPersistedClass(
         pid.id(), CoreManager.CoreActivated.class, Duration.ofSeconds(5));
+    if (!installationIdentified) {
+      // the very first activation also generates the installation id (dynamic services are labelled with it)
+      kit.persistenceTestKit().expectNextPersistedClass(
+          pid.id(), CoreManager.InstallationIdentified.class, Duration.ofSeconds(5));
+      installationIdentified = true;
+    }
+    return activated;
   }
+
+  private boolean installationIdentified;
 
   private CoreManager.ActiveCore active() {
     return kit.<CoreManager.ActiveCore>runCommand(CoreManager.GetActive::new).reply();

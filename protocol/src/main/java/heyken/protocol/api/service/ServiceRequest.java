@@ -1,0 +1,39 @@
+package heyken.protocol.api.service;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code POST :5010/api/services}: a long-running container the active core keeps running.
+ *
+ * @param name DNS-label-like: lower-case letters, digits and '-', starting with a letter, at most 40 characters
+ * @param image a local image (no registry is reachable: {@code docker load -i image.tar} or {@code docker import})
+ * @param env environment variables, name → value
+ * @param ports {@code "HOST:CONTAINER"}, {@code "IP:HOST:CONTAINER"}, optionally with {@code /tcp} or {@code /udp};
+ *     the host side binds 127.0.0.1 unless an IP is given
+ * @param command the argv run instead of the image's default command
+ * @param healthcheck the Docker healthcheck; the service's health comes from it
+ * @param restart {@code always} (default), {@code on-failure} or {@code no}: what the reconciler does when it exits
+ */
+public record ServiceRequest(
+    String name,
+    String image,
+    Map<String, String> env,
+    List<String> ports,
+    List<String> command,
+    Healthcheck healthcheck,
+    String restart) {
+
+  /**
+   * @param test Docker's form: {@code ["CMD", "wget", "-q", "-O-", "http://127.0.0.1:8080/"]} or
+   *     {@code ["CMD-SHELL", "..."]}; a list without that first word runs as {@code CMD}
+   * @param interval, timeout, startPeriod durations such as {@code "5s"} or {@code "500ms"}
+   */
+  public record Healthcheck(
+      List<String> test,
+      String interval,
+      String timeout,
+      Integer retries,
+      @JsonProperty("start_period") String startPeriod) {}
+}
