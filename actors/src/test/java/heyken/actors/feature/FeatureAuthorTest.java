@@ -125,8 +125,8 @@ class FeatureAuthorTest {
     var lines = new ArrayList<String>();
     while (lines.stream().noneMatch(l -> l.contains("waits for approval") || l.contains(" failed: "))) {
       var item = news.receiveMessage(Duration.ofSeconds(60));
-      if (!item.text().equals("probe")) {
-        assertEquals(ChatNews.SANDBOX, item.channel());
+      // heyken-system also hears of the failed run of attempt 1 (the gateway's news of failed runs)
+      if (!item.text().equals("probe") && item.channel().equals(ChatNews.SANDBOX)) {
         lines.add(item.text());
       }
     }
