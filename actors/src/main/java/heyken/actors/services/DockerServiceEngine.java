@@ -29,6 +29,8 @@ import java.util.function.Consumer;
  */
 public final class DockerServiceEngine implements ServiceEngine, AutoCloseable {
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(DockerServiceEngine.class);
+
   private static final int STOP_TIMEOUT_SECONDS = 10;
 
   private final DockerEngine engine;
@@ -167,6 +169,27 @@ public final class DockerServiceEngine implements ServiceEngine, AutoCloseable {
       docker().inspectNetworkCmd().withNetworkId(network).exec();
       return true;
     } catch (NotFoundException e) {
+      return false;
+    }
+  }
+
+  @Override
+  public boolean ensureNetwork(String network) {
+    if (networkExists(network)) {
+      return true;
+    }
+    if (network.equals("bridge")) {
+      return false; // the engine's own default network: an engine started with --bridge=none has none to make
+    }
+    try {
+      docker().createNetworkCmd().withName(network).withDriver("bridge")
+          .withLabels(java.util.Map.of("heyken.network", "services")).exec();
+      log.info("created the Docker network {} for dynamic services", network);
+      return true;
+    } catch (com.github.dockerjava.api.exception.ConflictException e) {
+      return true; // made by the other core at the same moment
+    } catch (com.github.dockerjava.api.exception.DockerException e) {
+      log.warn("could not create the Docker network {}: {}", network, e.getMessage());
       return false;
     }
   }

@@ -136,9 +136,10 @@ public final class ServiceApi {
             + "image saved elsewhere with `docker save`) or make one with `docker import rootfs.tar " + spec.image()
             + "`; `docker images` lists what is loaded (sandbox/busybox:1 is built by scripts/docker-engine.sh)");
       }
-      if (!engine.networkExists(settings.network())) {
+      if (!engine.ensureNetwork(settings.network())) {
         return Problem.unavailable("network_missing", "the Docker network '" + settings.network() + "' does not "
-            + "exist: create it (docker network create " + settings.network() + ") or set HEYKEN_SERVICES_NETWORK");
+            + "exist and could not be created: create it (docker network create " + settings.network()
+            + ") or set HEYKEN_SERVICES_NETWORK to one that exists");
       }
     } catch (RuntimeException e) {
       return engineDown(e);

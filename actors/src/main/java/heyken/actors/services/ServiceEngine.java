@@ -42,6 +42,11 @@ public interface ServiceEngine {
 
   boolean networkExists(String network);
 
+  /** Makes sure the network exists, creating a bridge network of that name when it does not; false if it cannot. */
+  default boolean ensureNetwork(String network) {
+    return networkExists(network);
+  }
+
   /** The newest {@code tail} lines of output (stdout and stderr as they came), one by one to {@code line}. */
   Closeable logs(String containerId, int tail, boolean follow, Consumer<String> line, Runnable completed);
 }
