@@ -7,9 +7,13 @@
 #   2. starts what the sandbox tests need with scripts/docker-engine.sh (Docker engine, bubblewrap,
 #      the images sandbox/busybox:1 and sandbox/python:1; installs them with apt-get when missing,
 #      so it runs as root) and sets HEYKEN_REQUIRE_SANDBOX=true: a missing backend fails the tests;
+#      It also installs Debian's chromium (scripts/browser.sh) for the dashboard tests and sets
+#      HEYKEN_REQUIRE_BROWSER=true: a missing browser fails them;
 #   3. mvn -B verify at the repository root: the unit tests, the sandbox tests against the real
 #      engine and bubblewrap, and the integration tests, which start the store and both cores as
-#      real JVMs and kill them.
+#      real JVMs and kill them;
+#   4. scripts/check_deployment.sh: docker-compose config of docker/, and the core image built from
+#      the jar and run once until /ready answers.
 #   4. scripts/check_deployment.sh: `docker-compose config` validates docker/docker-compose.yml, and the core
 #      image (docker/Dockerfile on the locally made base image) is built from the jar and run until /ready is 200.
 # Needs Java 17, Maven (dependencies come from Maven Central) and root on a Debian host (for the
