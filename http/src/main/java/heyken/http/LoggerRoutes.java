@@ -2,10 +2,20 @@ package heyken.http;
 
 import heyken.actors.logs.LogQuery;
 import heyken.actors.logs.LogStore;
+import heyken.actors.logs.LogTail;
 import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.http.javadsl.marshalling.sse.EventStreamMarshalling;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.sse.ServerSentEvent;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.javadsl.Source;
 
 import static org.apache.pekko.http.javadsl.server.Directives.*;
 
@@ -35,6 +45,43 @@ public final class LoggerRoutes {
               return onSuccess(logs.find(parsed.query()),
                   page -> complete(StatusCodes.OK, page, Json.marshaller()));
             }))),
+        path(PathMatchers.segment("api").slash("logs").slash("stream"), () -> get(() ->
+            parameterMap(params -> {
+              if (params.containsKey("after")) {
+                return ApiErrors.error(StatusCodes.BAD_REQUEST, "invalid_parameter",
+                    "the stream has no pages: use since to start earlier than now");
+              }
+              var parsed = LogQuery.parse(params, maxLimit, Instant.now());
+              if (parsed.problem() != null) {
+                return ApiErrors.problem(parsed.problem());
+              }
+              return completeOK(stream(logs.tail(parsed.query(), Instant.now())),
+                  EventStreamMarshalling.toEventStream());
+            }))),
         audit.route())));
+  }
+
+  /**
+   * The live tail as server-sent events (event "log", id = the line's id, data = the line as JSON): polls the store
+   * at the configured interval (at once while it has a backlog), a comment as heartbeat when nothing comes, and
+   * stops when the client goes away (the stream is cancelled) or an {@code until} has passed.
+   */
+  private Source<ServerSentEvent, NotUsed> stream(LogTail tail) {
+    var settings = logs.settings().stream();
+    Source<ServerSentEvent, NotUsed> events = Source.unfoldAsync(Boolean.FALSE, (Boolean wait) -> {
+      if (tail.finished(Instant.now())) {
+        return CompletableFuture.completedFuture(Optional.<Pair<Boolean, LogTail.Batch>>empty());
+      }
+      CompletionStage<Void> delay = wait
+          ? CompletableFuture.runAsync(() -> {},
+              CompletableFuture.delayedExecutor(settings.pollInterval().toMillis(), TimeUnit.MILLISECONDS))
+          : CompletableFuture.completedFuture(null);
+      return delay.thenCompose(x -> tail.poll())
+          // the store away for a moment: keep the stream open and try again at the next interval
+          .exceptionally(e -> new LogTail.Batch(java.util.List.of(), false))
+          .thenApply(batch -> Optional.of(Pair.create(!batch.more(), batch)));
+    }).mapConcat(batch -> batch.lines())
+        .map(line -> ServerSentEvent.create(Json.MAPPER.writeValueAsString(line), "log", line.id()));
+    return events.keepAlive(settings.heartbeat(), ServerSentEvent::heartbeat);
   }
 }

@@ -18,6 +18,7 @@ public final class LogBuffer {
 
   private final ArrayBlockingQueue<Document> queue;
   private final AtomicLong dropped = new AtomicLong();
+  private final AtomicLong written = new AtomicLong();
   private volatile int coreId;
   private volatile LongSupplier epoch = () -> 0;
 
@@ -34,6 +35,7 @@ public final class LogBuffer {
     LogBuffer next = new LogBuffer(capacity);
     instance.queue.drainTo(next.queue, capacity);
     next.dropped.set(instance.dropped.get());
+    next.written.set(instance.written.get());
     next.coreId = coreId;
     next.epoch = epoch;
     instance = next;
@@ -47,7 +49,8 @@ public final class LogBuffer {
     return epoch.getAsLong();
   }
 
-  void offer(Document line) {
+  /** Offers a line without ever blocking: a full buffer drops it and counts it. */
+  public void offer(Document line) {
     if (!queue.offer(line)) {
       dropped.incrementAndGet();
     }
@@ -59,7 +62,7 @@ public final class LogBuffer {
     return batch;
   }
 
-  int size() {
+  public int size() {
     return queue.size();
   }
 
@@ -70,4 +73,20 @@ public final class LogBuffer {
   void countDropped(long n) {
     dropped.addAndGet(n);
   }
+
+  /** Lines the store took since this core started. */
+  public long written() {
+    return written.get();
+  }
+
+  void countWritten(long n) {
+    written.addAndGet(n);
+  }
+
+  /** Written, dropped and waiting lines of this core, for /api/status. */
+  public Counts counts() {
+    return new Counts(written.get(), dropped.get(), queue.size());
+  }
+
+  public record Counts(long written, long dropped, long buffered) {}
 }

@@ -5,7 +5,11 @@ import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.Sorts;
 import heyken.actors.store.MongoStore;
 import heyken.protocol.api.LogLine;
+import com.mongodb.client.model.IndexOptions;
+import com.mongodb.client.model.Indexes;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,21 +18,82 @@ import java.util.regex.Pattern;
 import org.bson.Document;
 import org.bson.conversions.Bson;
 import org.bson.types.ObjectId;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Reads the stored log lines for the Logger API: parameterised, read-only, always bounded by a limit. */
 public final class LogStore {
 
+  private static final Logger log = LoggerFactory.getLogger(LogStore.class);
+
   private final MongoStore store;
   private final MongoCollection<Document> collection;
+  private final LogSettings settings;
 
   public LogStore(MongoStore store, String collectionName) {
-    this.store = store;
-    this.collection = store.database().getCollection(collectionName);
+    this(store, LogSettings.defaults(collectionName, 1000));
   }
 
-  public CompletionStage<LogLine.Page> find(LogQuery q) {
+  public LogStore(MongoStore store, LogSettings settings) {
+    this.store = store;
+    this.settings = settings;
+    this.collection = store.database().getCollection(settings.collection());
+  }
+
+  public LogSettings settings() {
+    return settings;
+  }
+
+  /**
+   * The indexes a real MongoDB serves the Logger API's queries from: every query sorts by (ts, _id) descending and
+   * filters by at most an equality or two plus a time range, so each equality field leads a compound index that
+   * ends in ts. (The embedded store accepts and ignores non-unique indexes.) Idempotent: both cores call it.
+   */
+  public static final List<Bson> INDEXES = List.of(
+      Indexes.descending("ts", "_id"),
+      Indexes.compoundIndex(Indexes.ascending("lvl"), Indexes.descending("ts")),
+      Indexes.compoundIndex(Indexes.ascending("level"), Indexes.descending("ts")),
+      Indexes.compoundIndex(Indexes.ascending("component"), Indexes.descending("ts")),
+      Indexes.compoundIndex(Indexes.ascending("core"), Indexes.descending("ts")),
+      Indexes.compoundIndex(Indexes.ascending("feature"), Indexes.descending("ts")),
+      Indexes.compoundIndex(Indexes.ascending("run"), Indexes.descending("ts")),
+      Indexes.compoundIndex(Indexes.ascending("room"), Indexes.descending("ts")));
+
+  public CompletionStage<Integer> ensureIndexes() {
     return store.async(db -> {
+      int created = 0;
+      for (Bson index : INDEXES) {
+        try {
+          collection.createIndex(index, new IndexOptions().background(true));
+          created++;
+        } catch (RuntimeException e) {
+          log.warn("could not create the log index {}: {}", index.toBsonDocument(), e.toString());
+        }
+      }
+      return created;
+    });
+  }
+
+  /** The filter of a query's fields (not its cursor). */
+  static Bson filter(LogQuery q) {
+    return and(filters(q));
+  }
+
+  private static Bson and(List<Bson> filters) {
+    return filters.isEmpty() ? new Document() : Filters.and(filters);
+  }
+
+  private static List<Bson> filters(LogQuery q) {
       var filters = new ArrayList<Bson>();
+      if (q.feature() != null) {
+        filters.add(Filters.eq("feature", q.feature()));
+      }
+      if (q.run() != null) {
+        filters.add(Filters.eq("run", q.run()));
+      }
+      if (q.room() != null) {
+        filters.add(Filters.eq("room", q.room()));
+      }
       if (q.minLevel() != null) {
         filters.add(Filters.gte("lvl", q.minLevel()));
       }
@@ -48,13 +113,19 @@ public final class LogStore {
         // the user's text is quoted: it is matched literally, never interpreted as a pattern
         filters.add(Filters.regex("message", Pattern.compile(Pattern.quote(q.contains()), Pattern.CASE_INSENSITIVE)));
       }
+      return filters;
+  }
+
+  public CompletionStage<LogLine.Page> find(LogQuery q) {
+    return store.async(db -> {
+      var filters = filters(q);
       if (q.after() != null) {
         var at = java.util.Date.from(q.after().time());
         filters.add(Filters.or(
             Filters.lt("ts", at),
             Filters.and(Filters.eq("ts", at), Filters.lt("_id", q.after().id()))));
       }
-      Bson filter = filters.isEmpty() ? new Document() : Filters.and(filters);
+      Bson filter = and(filters);
       var lines = new ArrayList<LogLine>();
       Document last = null;
       // one more than asked tells whether there is a next page
@@ -68,6 +139,58 @@ public final class LogStore {
       }
       return new LogLine.Page(lines, null);
     });
+  }
+
+  /**
+   * Lines matching the query at or after {@code from} (its since/until still apply), oldest first, at most
+   * {@code limit}. For the live tail, which moves {@code from} forward itself.
+   */
+  CompletionStage<List<LogLine>> after(LogQuery q, Instant from, int limit) {
+    return store.async(db -> {
+      var filters = filters(q);
+      filters.add(Filters.gte("ts", Date.from(from)));
+      var lines = new ArrayList<LogLine>();
+      for (Document d : collection.find(and(filters)).sort(Sorts.ascending("ts", "_id")).limit(limit)) {
+        lines.add(view(d));
+      }
+      return lines;
+    });
+  }
+
+  /** A live tail of the lines matching the query, starting at {@code start}. */
+  public LogTail tail(LogQuery q, Instant start) {
+    return new LogTail(this, q, start, settings.stream());
+  }
+
+  /** What a retention pass deleted. */
+  public record Pruned(long byAge, long bySize) {}
+
+  /**
+   * Deletes lines older than {@code maxAge} (measured from {@code now}) and then the oldest lines beyond
+   * {@code maxLines}. Idempotent: two cores running it at once delete the same lines. Blocking.
+   */
+  public Pruned prune(Instant now, java.time.Duration maxAge, long maxLines) {
+    long byAge = 0;
+    if (!maxAge.isZero() && !maxAge.isNegative()) {
+      byAge = collection.deleteMany(Filters.lt("ts", Date.from(now.minus(maxAge)))).getDeletedCount();
+    }
+    long bySize = 0;
+    if (maxLines > 0) {
+      // the newest line that must go: the (maxLines+1)-th newest; it and everything older is deleted
+      Document boundary = collection.find().sort(Sorts.descending("ts", "_id")).skip((int) Math.min(maxLines,
+          Integer.MAX_VALUE)).limit(1).projection(new Document("ts", 1)).first();
+      if (boundary != null) {
+        Date at = boundary.getDate("ts");
+        bySize = collection.deleteMany(Filters.or(
+            Filters.lt("ts", at),
+            Filters.and(Filters.eq("ts", at), Filters.lte("_id", boundary.getObjectId("_id"))))).getDeletedCount();
+      }
+    }
+    return new Pruned(byAge, bySize);
+  }
+
+  public CompletionStage<Pruned> pruneAsync(Instant now, java.time.Duration maxAge, long maxLines) {
+    return store.async(db -> prune(now, maxAge, maxLines));
   }
 
   private static LogLine view(Document d) {
