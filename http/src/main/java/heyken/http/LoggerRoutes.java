@@ -9,18 +9,23 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.NotUsed;
-import org.apache.pekko.http.javadsl.marshalling.sse.EventStreamMarshalling;
+import java.nio.charset.StandardCharsets;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
-import org.apache.pekko.http.javadsl.model.sse.ServerSentEvent;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
 
 import static org.apache.pekko.http.javadsl.server.Directives.*;
 
 /** Logger API (:5020): the log lines both cores wrote, newest first, filtered and paginated; and the audit. */
 public final class LoggerRoutes {
+
+  private static final ByteString HEARTBEAT = ByteString.fromString(": heartbeat\n\n");
 
   private final LogStore logs;
   private final Auth auth;
@@ -55,21 +60,23 @@ public final class LoggerRoutes {
               if (parsed.problem() != null) {
                 return ApiErrors.problem(parsed.problem());
               }
-              return completeOK(stream(logs.tail(parsed.query(), Instant.now())),
-                  EventStreamMarshalling.toEventStream());
+              return complete(HttpResponse.create().withEntity(HttpEntities.createChunked(
+                  MediaTypes.TEXT_EVENT_STREAM.toContentType(), stream(logs.tail(parsed.query(), Instant.now())))));
             }))),
         audit.route())));
   }
 
   /**
-   * The live tail as server-sent events (event "log", id = the line's id, data = the line as JSON): polls the store
-   * at the configured interval (at once while it has a backlog), a comment as heartbeat when nothing comes, and
-   * stops when the client goes away (the stream is cancelled) or an {@code until} has passed.
+   * The live tail as server-sent events (event "log", id = the line's id, data = the line as one line of JSON): polls
+   * the store at the configured interval (at once while it has a backlog), a comment line as heartbeat when nothing
+   * comes (EventSource ignores it; pekko's own heartbeat is an empty data event, which browsers deliver), and stops
+   * when the client goes away (the stream is cancelled) or an {@code until} has passed.
    */
-  private Source<ServerSentEvent, NotUsed> stream(LogTail tail) {
+  private Source<ByteString, NotUsed> stream(LogTail tail) {
     var settings = logs.settings().stream();
-    Source<ServerSentEvent, NotUsed> events = Source.unfoldAsync(Boolean.FALSE, (Boolean wait) -> {
-      if (tail.finished(Instant.now())) {
+    Source<ByteString, NotUsed> events = Source.unfoldAsync(Boolean.FALSE, (Boolean wait) -> {
+      // an until that has passed ends the stream once the backlog up to it is sent
+      if (wait && tail.finished(Instant.now())) {
         return CompletableFuture.completedFuture(Optional.<Pair<Boolean, LogTail.Batch>>empty());
       }
       CompletionStage<Void> delay = wait
@@ -81,7 +88,9 @@ public final class LoggerRoutes {
           .exceptionally(e -> new LogTail.Batch(java.util.List.of(), false))
           .thenApply(batch -> Optional.of(Pair.create(!batch.more(), batch)));
     }).mapConcat(batch -> batch.lines())
-        .map(line -> ServerSentEvent.create(Json.MAPPER.writeValueAsString(line), "log", line.id()));
-    return events.keepAlive(settings.heartbeat(), ServerSentEvent::heartbeat);
+        // compact JSON has no line breaks (those inside strings are escaped), so one data line carries it
+        .map(line -> ByteString.fromString("event: log\nid: " + line.id() + "\ndata: "
+            + Json.MAPPER.writeValueAsString(line) + "\n\n", StandardCharsets.UTF_8));
+    return events.keepAlive(settings.heartbeat(), () -> HEARTBEAT);
   }
 }
