@@ -8,7 +8,6 @@ import com.typesafe.config.ConfigFactory;
 import heyken.actors.logs.LogBuffer;
 import heyken.actors.logs.LogShipper;
 import heyken.actors.logs.MongoLogAppender;
-import heyken.actors.store.MongoStore;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -56,14 +55,15 @@ public class LogBench {
         pekko.actor.provider = local
         pekko.loglevel = WARNING
         """.formatted(mongoUri)).withFallback(ConfigFactory.load()).resolve();
-    var system = ActorSystem.create(Behaviors.empty(), "log-bench", config);
+    // a client of its own without the cores' short timeouts: counting and filling a million lines takes a while
+    var client = com.mongodb.client.MongoClients.create(mongoUri);
     try {
-      var store = MongoStore.get(system);
-      MongoCollection<Document> logs = store.database().getCollection(config.getString("heyken.logs.collection"));
+      MongoCollection<Document> logs = client.getDatabase(config.getString("heyken.mongo.database"))
+          .getCollection(config.getString("heyken.logs.collection"));
       long before = logs.countDocuments();
       System.out.println("stored lines before: " + before);
 
-      ingest(system, config.getInt("heyken.logs.buffer-size"), ingest);
+      ingestInto(config, mongoUri, ingest, "the installation's store");
       long stored = logs.countDocuments();
       System.out.println("stored lines: " + stored);
       latencies("with " + round(stored) + " lines");
@@ -79,8 +79,35 @@ public class LogBench {
         System.out.println("stored lines: " + stored);
         latencies("with " + round(stored) + " lines");
       }
+      memoryStoreIngest(config, ingest);
       paced(monitorUrl + "/api/status", rps, seconds);
       paced(loggerUrl + "/api/logs?limit=10", Math.max(1, rps / 10), seconds);
+    } finally {
+      client.close();
+    }
+  }
+
+  /**
+   * The same ingest into an in-process store on mongo-java-server's memory backend: what the logging path itself
+   * carries when the store keeps up (the embedded H2 store spends most of each insert serializing the document).
+   */
+  static void memoryStoreIngest(com.typesafe.config.Config base, long lines) throws Exception {
+    var server = new de.bwaldvogel.mongo.MongoServer(new de.bwaldvogel.mongo.backend.memory.MemoryBackend());
+    var address = server.bind("127.0.0.1", 0);
+    try {
+      ingestInto(base, "mongodb://127.0.0.1:" + address.getPort() + "/heyken", lines,
+          "an in-memory store (memory backend)");
+    } finally {
+      server.shutdownNow();
+    }
+  }
+
+  /** One ActorSystem with a LogShipper for the store at {@code uri}, for one ingest run. */
+  static void ingestInto(com.typesafe.config.Config base, String uri, long lines, String into) throws Exception {
+    var config = ConfigFactory.parseString("heyken.mongo.uri = \"" + uri + "\"").withFallback(base).resolve();
+    var system = ActorSystem.create(Behaviors.empty(), "log-bench", config);
+    try {
+      ingest(system, config.getInt("heyken.logs.buffer-size"), lines, into);
     } finally {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -92,7 +119,7 @@ public class LogBench {
   }
 
   /** Lines through the real path: SLF4J -> MongoLogAppender -> LogBuffer -> LogShipper (batches) -> store. */
-  static void ingest(ActorSystem<?> system, int capacity, long lines) throws Exception {
+  static void ingest(ActorSystem<?> system, int capacity, long lines, String into) throws Exception {
     LogBuffer.configure(capacity, 9, () -> 0L);
     var context = (LoggerContext) LoggerFactory.getILoggerFactory();
     var appender = new MongoLogAppender();
@@ -139,8 +166,8 @@ public class LogBench {
     }
     double s = (System.nanoTime() - t0) / 1e9;
     long written = LogBuffer.get().written() - written0;
-    System.out.printf("ingest (appender -> buffer -> shipper batches of %d): %d lines written in %.2f s = %.0f lines/s"
-            + " (logging calls took %.2f s, dropped %d)%n",
+    System.out.printf("ingest into %s (appender -> buffer -> shipper batches of %d): %d lines written in %.2f s = "
+            + "%.0f lines/s (logging calls took %.2f s, dropped %d)%n", into,
         system.settings().config().getInt("heyken.logs.batch-size"), written, s, written / s, produced,
         LogBuffer.get().dropped() - dropped0);
     logger.detachAppender(appender);

@@ -47,8 +47,9 @@ public final class LoggerRoutes {
               if (parsed.problem() != null) {
                 return ApiErrors.problem(parsed.problem());
               }
-              return onSuccess(logs.find(parsed.query()),
-                  page -> complete(StatusCodes.OK, page, Json.marshaller()));
+              return onComplete(logs.find(parsed.query()), page -> page.isSuccess()
+                  ? complete(StatusCodes.OK, page.get(), Json.marshaller())
+                  : storeFailure(page.failed().get()));
             }))),
         path(PathMatchers.segment("api").slash("logs").slash("stream"), () -> get(() ->
             parameterMap(params -> {
@@ -64,6 +65,18 @@ public final class LoggerRoutes {
                   MediaTypes.TEXT_EVENT_STREAM.toContentType(), stream(logs.tail(parsed.query(), Instant.now())))));
             }))),
         audit.route())));
+  }
+
+  /** The store slow or away is not the caller's fault, nor a bug: a 503 saying so (other failures stay 500). */
+  static Route storeFailure(Throwable error) {
+    Throwable e = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+        ? error.getCause() : error;
+    if (e instanceof com.mongodb.MongoException) {
+      return ApiErrors.error(StatusCodes.SERVICE_UNAVAILABLE, "store_unavailable",
+          "the log store did not answer (" + e.getClass().getSimpleName() + "); retry in a moment, or narrow the "
+              + "query with since/until");
+    }
+    return failWith(e);
   }
 
   /**

@@ -8,6 +8,7 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.Base64;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -156,6 +157,17 @@ public record LogQuery(
       case "ERROR" -> 40000;
       default -> null;
     };
+  }
+
+  /** The stored level names at or above a minimum level value. */
+  static List<String> levelsFrom(int minLevel) {
+    var names = new java.util.ArrayList<String>();
+    for (String name : List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR")) {
+      if (levelValue(name) >= minLevel) {
+        names.add(name);
+      }
+    }
+    return names;
   }
 
   private static final class TimeException extends IllegalArgumentException {
