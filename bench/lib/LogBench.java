@@ -93,7 +93,8 @@ public class LogBench {
    */
   static void memoryStoreIngest(com.typesafe.config.Config base, long lines) throws Exception {
     var server = new de.bwaldvogel.mongo.MongoServer(new de.bwaldvogel.mongo.backend.memory.MemoryBackend());
-    var address = server.bind("127.0.0.1", 0);
+    server.bind("127.0.0.1", 0);
+    var address = server.getLocalAddress();
     try {
       ingestInto(base, "mongodb://127.0.0.1:" + address.getPort() + "/heyken", lines,
           "an in-memory store (memory backend)");

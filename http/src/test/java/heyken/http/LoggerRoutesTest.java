@@ -163,6 +163,30 @@ class LoggerRoutesTest {
   }
 
   @Test
+  void aStoreThatIsAwayIsA503ThatSaysSoNotA500() throws Exception {
+    var dead = new MongoServer(new MemoryBackend());
+    dead.bind("127.0.0.1", 0);
+    var address = dead.getLocalAddress();
+    dead.shutdownNow();
+    var config = ConfigFactory.parseString("heyken.mongo.uri = \"mongodb://127.0.0.1:" + address.getPort()
+            + "/heyken\"\nheyken.mongo.operation-timeout = 300ms")
+        .withFallback(testKit.system().settings().config());
+    var kit = ActorTestKit.create("logger-routes-dead-store", config);
+    try {
+      var logs = new LogStore(MongoStore.get(kit.system()), LogSettings.from(config));
+      var routes = new LoggerRoutes(logs, Auth.from(config), 50, new AuditRoutes(new AuditTrail(kit.system())));
+      var bound = Http.get(kit.system()).newServerAt("127.0.0.1", 0).bind(routes.route())
+          .toCompletableFuture().get(10, TimeUnit.SECONDS);
+      var response = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + bound.localAddress().getPort()
+          + "/api/logs?limit=10")).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(503, response.statusCode(), response.body());
+      assertEquals("store_unavailable", json(response).get("error").asText());
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+
+  @Test
   void theStreamSendsNewLinesAsServerSentEventsWithHeartbeats() throws Exception {
     var received = Collections.synchronizedList(new ArrayList<String>());
     var request = HttpRequest.newBuilder(uri("/api/logs/stream?component=streamed")).build();

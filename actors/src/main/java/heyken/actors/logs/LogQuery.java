@@ -45,6 +45,8 @@ public record LogQuery(
   }
   private static final Pattern RELATIVE = Pattern.compile("-(\\d{1,6})([smhdw])");
   private static final Pattern WORD = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+  // chat rooms: Rocket.Chat ids, and the web console's "web:<session>"
+  private static final Pattern ROOM = Pattern.compile("[A-Za-z0-9._:@-]{1,128}");
 
   /** Where the previous page ended: lines strictly older than this (time, then id). */
   public record Cursor(Instant time, ObjectId id) {
@@ -108,8 +110,8 @@ public record LogQuery(
         return fail("invalid_run", "run must be a run id: 1-64 letters, digits, '.', '_' or '-'");
       }
       String room = params.get("room");
-      if (room != null && !WORD.matcher(room).matches()) {
-        return fail("invalid_room", "room must be a room id: 1-64 letters, digits, '.', '_' or '-'");
+      if (room != null && !ROOM.matcher(room).matches()) {
+        return fail("invalid_room", "room must be a room id: 1-128 letters, digits, '.', '_', ':', '@' or '-'");
       }
       Integer core = null;
       if (params.containsKey("core")) {

@@ -93,6 +93,7 @@ class LogQueryTest {
     assertEquals("invalid_run", error(Map.of("run", "{\"$ne\":null}")));
     assertEquals("invalid_run", error(Map.of("run", "$(rm -rf /)")));
     assertEquals("invalid_room", error(Map.of("room", "a;b")));
+    assertEquals("web:s-1", ok(Map.of("room", "web:s-1")).room());
     assertEquals("invalid_feature", error(Map.of("feature", "")));
   }
 
