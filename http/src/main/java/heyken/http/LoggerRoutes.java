@@ -71,6 +71,9 @@ public final class LoggerRoutes {
   static Route storeFailure(Throwable error) {
     Throwable e = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
         ? error.getCause() : error;
+    if (e instanceof LogStore.Busy) {
+      return ApiErrors.error(StatusCodes.SERVICE_UNAVAILABLE, "busy", e.getMessage());
+    }
     if (e instanceof com.mongodb.MongoException) {
       return ApiErrors.error(StatusCodes.SERVICE_UNAVAILABLE, "store_unavailable",
           "the log store did not answer (" + e.getClass().getSimpleName() + "); retry in a moment, or narrow the "

@@ -10,6 +10,7 @@ public record LogSettings(
     int batchSize,
     Duration flushInterval,
     int maxQueryLimit,
+    int maxConcurrentQueries,
     Duration dropReportInterval,
     Stream stream,
     Retention retention) {
@@ -31,6 +32,7 @@ public record LogSettings(
         c.getInt("batch-size"),
         c.getDuration("flush-interval"),
         c.getInt("max-query-limit"),
+        c.getInt("max-concurrent-queries"),
         c.getDuration("drop-report-interval"),
         new Stream(
             c.getDuration("stream.poll-interval"),
@@ -45,8 +47,8 @@ public record LogSettings(
 
   /** The defaults of application.conf, for code that has no configuration at hand. */
   public static LogSettings defaults(String collection, int maxQueryLimit) {
-    return new LogSettings(collection, 20_000, 500, Duration.ofMillis(500), maxQueryLimit, Duration.ofSeconds(10),
+    return new LogSettings(collection, 20_000, 500, Duration.ofMillis(500), maxQueryLimit, 2, Duration.ofSeconds(10),
         new Stream(Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(15), 10_000),
-        new Retention(Duration.ofDays(14), 5_000_000, Duration.ofMinutes(10)));
+        new Retention(Duration.ofDays(14), 500_000, Duration.ofMinutes(10)));
   }
 }

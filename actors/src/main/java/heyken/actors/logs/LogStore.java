@@ -29,6 +29,14 @@ public final class LogStore {
   private final MongoStore store;
   private final MongoCollection<Document> collection;
   private final LogSettings settings;
+  private final java.util.concurrent.Semaphore reads;
+
+  /** Too many Logger API reads at once on this core: the caller should retry in a moment. */
+  public static final class Busy extends RuntimeException {
+    Busy(int max) {
+      super("the log store is answering " + max + " queries already; retry in a moment");
+    }
+  }
 
   public LogStore(MongoStore store, String collectionName) {
     this(store, LogSettings.defaults(collectionName, 1000));
@@ -38,6 +46,20 @@ public final class LogStore {
     this.store = store;
     this.settings = settings;
     this.collection = store.database().getCollection(settings.collection());
+    this.reads = new java.util.concurrent.Semaphore(settings.maxConcurrentQueries());
+  }
+
+  /** Runs a read if a permit is free now, else fails with {@link Busy} at once (never queues). */
+  private <T> CompletionStage<T> bounded(java.util.function.Supplier<T> read) {
+    if (!reads.tryAcquire()) {
+      return java.util.concurrent.CompletableFuture.failedFuture(new Busy(settings.maxConcurrentQueries()));
+    }
+    try {
+      return store.async(db -> read.get()).whenComplete((r, e) -> reads.release());
+    } catch (RuntimeException e) {
+      reads.release();
+      throw e;
+    }
   }
 
   public LogSettings settings() {
@@ -124,7 +146,7 @@ public final class LogStore {
   }
 
   public CompletionStage<LogLine.Page> find(LogQuery q) {
-    return store.async(db -> {
+    return bounded(() -> {
       var filters = filters(q);
       if (q.after() != null) {
         var at = java.util.Date.from(q.after().time());
@@ -153,7 +175,7 @@ public final class LogStore {
    * {@code limit}. For the live tail, which moves {@code from} forward itself.
    */
   CompletionStage<List<LogLine>> after(LogQuery q, Instant from, int limit) {
-    return store.async(db -> {
+    return bounded(() -> {
       var filters = filters(q);
       filters.add(Filters.gte("ts", Date.from(from)));
       var lines = new ArrayList<LogLine>();

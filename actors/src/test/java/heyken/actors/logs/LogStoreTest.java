@@ -209,7 +209,7 @@ class LogStoreTest {
         line(NOW, "INFO", "core", "new", Map.of())));
     var s = logs.settings();
     var fast = new LogStore(MongoStore.get(testKit.system()), new LogSettings(s.collection(), s.bufferSize(),
-        s.batchSize(), s.flushInterval(), s.maxQueryLimit(), s.dropReportInterval(), s.stream(),
+        s.batchSize(), s.flushInterval(), s.maxQueryLimit(), s.maxConcurrentQueries(), s.dropReportInterval(), s.stream(),
         new LogSettings.Retention(Duration.ofDays(7), 0, Duration.ofMillis(100))));
     var active = new AtomicBoolean(false);
     var asked = new AtomicInteger();
@@ -231,6 +231,20 @@ class LogStoreTest {
     });
     assertEquals("new", collection.find().first().getString("message"));
     testKit.stop(retention);
+  }
+
+  @Test
+  void aQueryBeyondTheConcurrentMaximumIsRefusedAtOnceNotQueued() throws Exception {
+    var s = logs.settings();
+    var none = new LogStore(MongoStore.get(testKit.system()), new LogSettings(s.collection(), s.bufferSize(),
+        s.batchSize(), s.flushInterval(), s.maxQueryLimit(), 0, s.dropReportInterval(), s.stream(), s.retention()));
+    var failure = none.find(query(Map.of())).toCompletableFuture().handle((page, e) -> e).get(5, TimeUnit.SECONDS);
+    assertTrue(failure instanceof LogStore.Busy, String.valueOf(failure));
+    // the permits come back: a store with one answers query after query
+    collection.insertOne(line(NOW, "INFO", "core", "x", Map.of()));
+    for (int i = 0; i < 5; i++) {
+      assertEquals(1, await(logs.find(query(Map.of()))).logs().size());
+    }
   }
 
   @Test
