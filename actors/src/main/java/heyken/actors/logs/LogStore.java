@@ -195,8 +195,8 @@ public final class LogStore {
   public record Pruned(long byAge, long bySize) {}
 
   /**
-   * Deletes lines older than {@code maxAge} (measured from {@code now}) and then the oldest lines beyond
-   * {@code maxLines}. Idempotent: two cores running it at once delete the same lines. Blocking.
+   * Deletes lines older than {@code maxAge} (measured from {@code now}) and then, when there are more than
+   * {@code maxLines}, the oldest down to nine tenths of it. Idempotent: two cores running it at once delete the same lines. Blocking.
    */
   public Pruned prune(Instant now, java.time.Duration maxAge, long maxLines) {
     long byAge = 0;
@@ -204,10 +204,13 @@ public final class LogStore {
       byAge = collection.deleteMany(Filters.lt("ts", Date.from(now.minus(maxAge)))).getDeletedCount();
     }
     long bySize = 0;
-    if (maxLines > 0) {
-      // the newest line that must go: the (maxLines+1)-th newest; it and everything older is deleted
-      Document boundary = collection.find().sort(Sorts.descending("ts", "_id")).skip((int) Math.min(maxLines,
-          Integer.MAX_VALUE)).limit(1).projection(new Document("ts", 1)).first();
+    // counting is cheap; finding the boundary sorts the collection on the embedded store, so it runs only when the
+    // collection is over the maximum, and then makes room for a tenth more (not one pass per interval at the cap)
+    if (maxLines > 0 && collection.countDocuments() > maxLines) {
+      long keep = maxLines - maxLines / 10;
+      // the newest line that must go: the (keep+1)-th newest; it and everything older is deleted
+      Document boundary = collection.find().sort(Sorts.descending("ts", "_id"))
+          .skip((int) Math.min(keep, Integer.MAX_VALUE)).limit(1).projection(new Document("ts", 1)).first();
       if (boundary != null) {
         Date at = boundary.getDate("ts");
         bySize = collection.deleteMany(Filters.or(

@@ -193,13 +193,19 @@ class LogStoreTest {
     collection.insertMany(docs);
     var pruned = logs.prune(NOW, Duration.ofDays(5), 0);
     assertEquals(new LogStore.Pruned(5, 0), pruned, "days 5..9 are older than 5 days");
-    pruned = logs.prune(NOW, Duration.ZERO, 3);
-    assertEquals(new LogStore.Pruned(0, 2), pruned);
+    assertEquals(new LogStore.Pruned(0, 0), logs.prune(NOW, Duration.ZERO, 5), "at the maximum: nothing to do");
+    pruned = logs.prune(NOW, Duration.ZERO, 4);
+    assertEquals(new LogStore.Pruned(0, 1), pruned, "one over four: down to four (a tenth of 4 rounds to 0)");
+    for (int i = 0; i < 16; i++) {
+      collection.insertOne(line(NOW.minusSeconds(i), "INFO", "core", "new " + i, Map.of()));
+    }
+    pruned = logs.prune(NOW, Duration.ZERO, 10);
+    assertEquals(new LogStore.Pruned(0, 11), pruned, "20 lines, at most 10: down to 9, the newest");
     var left = new ArrayList<String>();
     collection.find().forEach(d -> left.add(d.getString("message")));
     left.sort(null);
-    assertEquals(List.of("day 0", "day 1", "day 2"), left);
-    assertEquals(new LogStore.Pruned(0, 0), logs.prune(NOW, Duration.ofDays(5), 3), "a second pass is a no-op");
+    assertEquals(List.of("new 0", "new 1", "new 2", "new 3", "new 4", "new 5", "new 6", "new 7", "new 8"), left);
+    assertEquals(new LogStore.Pruned(0, 0), logs.prune(NOW, Duration.ofDays(5), 10), "a second pass is a no-op");
   }
 
   @Test
