@@ -178,7 +178,8 @@ public class LogBench {
     var batch = new ArrayList<Document>(10_000);
     long now = System.currentTimeMillis();
     for (long i = 0; i < lines; i++) {
-      var d = new Document("ts", new Date(now - 3_600_000 + (i % 3_600_000))).append("level", i % 50 == 0 ? "WARN" : "INFO")
+      // spread over the last week, as a retention of days keeps them
+      var d = new Document("ts", new Date(now - 3_600_000L - (long) ((double) i / lines * 7 * 86_400_000L))).append("level", i % 50 == 0 ? "WARN" : "INFO")
           .append("lvl", i % 50 == 0 ? 30000 : 20000).append("core", (int) (1 + i % 2)).append("epoch", 1L)
           .append("component", i % 3 == 0 ? "sandbox" : "core").append("logger", "heyken.bench.fill")
           .append("thread", "bench").append("message", "filler line " + i + " of the log benchmark");
@@ -196,7 +197,7 @@ public class LogBench {
   static void latencies(String label) throws Exception {
     for (String q : List.of("/api/logs?limit=10", "/api/logs?limit=10&level=ERROR", "/api/logs?limit=10&feature=7",
         "/api/logs?limit=10&contains=failed")) {
-      int n = q.equals("/api/logs?limit=10") ? 30 : 10;
+      int n = q.equals("/api/logs?limit=10") ? 20 : 5;
       var ms = new ArrayList<Double>();
       var failures = new java.util.TreeMap<String, Integer>();
       for (int i = 0; i < n; i++) {

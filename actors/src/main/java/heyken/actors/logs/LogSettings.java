@@ -49,6 +49,6 @@ public record LogSettings(
   public static LogSettings defaults(String collection, int maxQueryLimit) {
     return new LogSettings(collection, 20_000, 500, Duration.ofMillis(500), maxQueryLimit, 2, Duration.ofSeconds(10),
         new Stream(Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(15), 10_000),
-        new Retention(Duration.ofDays(14), 500_000, Duration.ofMinutes(10)));
+        new Retention(Duration.ofDays(14), 200_000, Duration.ofMinutes(10)));
   }
 }

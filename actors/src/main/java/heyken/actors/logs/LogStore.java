@@ -145,29 +145,66 @@ public final class LogStore {
     return filters;
   }
 
+  /**
+   * A page of lines, newest first. A query without a selective filter (feature, run, room, component, core) is asked
+   * for the last hour first, then the last day, week, and all: the embedded store collects every match in memory
+   * before sorting (a sorted read of a million lines ran its 768 MB heap out), and a real MongoDB answers each step
+   * from the (ts, _id) index in a few reads.
+   */
   public CompletionStage<LogLine.Page> find(LogQuery q) {
     return bounded(() -> {
-      var filters = filters(q);
-      if (q.after() != null) {
-        var at = java.util.Date.from(q.after().time());
-        filters.add(Filters.or(
-            Filters.lt("ts", at),
-            Filters.and(Filters.eq("ts", at), Filters.lt("_id", q.after().id()))));
+      boolean selective = q.feature() != null || q.run() != null || q.room() != null || q.component() != null
+          || q.core() != null;
+      Instant anchor = Instant.now();
+      if (q.until() != null && q.until().isBefore(anchor)) {
+        anchor = q.until();
       }
-      Bson filter = and(filters);
-      var lines = new ArrayList<LogLine>();
-      Document last = null;
-      // one more than asked tells whether there is a next page
-      for (Document d : collection.find(filter).sort(Sorts.descending("ts", "_id")).limit(q.limit() + 1)) {
-        if (lines.size() == q.limit()) {
-          String next = new LogQuery.Cursor(last.getDate("ts").toInstant(), last.getObjectId("_id")).token();
-          return new LogLine.Page(lines, next);
+      if (q.after() != null && q.after().time().isBefore(anchor)) {
+        anchor = q.after().time();
+      }
+      if (!selective) {
+        for (java.time.Duration window : WINDOWS) {
+          Instant from = anchor.minus(window);
+          if (q.since() != null && !from.isAfter(q.since())) {
+            break; // the query's own since is narrower: ask it as it is
+          }
+          var page = page(q, from);
+          if (page.next() != null) {
+            return page;
+          }
         }
-        lines.add(view(d));
-        last = d;
       }
-      return new LogLine.Page(lines, null);
+      return page(q, null);
     });
+  }
+
+  private static final List<java.time.Duration> WINDOWS =
+      List.of(java.time.Duration.ofHours(1), java.time.Duration.ofDays(1), java.time.Duration.ofDays(7));
+
+  private LogLine.Page page(LogQuery q, Instant from) {
+    var filters = filters(q);
+    if (from != null) {
+      filters.add(Filters.gte("ts", Date.from(from)));
+    }
+    if (q.after() != null) {
+      var at = java.util.Date.from(q.after().time());
+      filters.add(Filters.or(
+          Filters.lt("ts", at),
+          Filters.and(Filters.eq("ts", at), Filters.lt("_id", q.after().id()))));
+    }
+    Bson filter = and(filters);
+    var lines = new ArrayList<LogLine>();
+    Document last = null;
+    // one more than asked tells whether there is a next page
+    for (Document d : collection.find(filter).sort(Sorts.descending("ts", "_id")).limit(q.limit() + 1)) {
+      if (lines.size() == q.limit()) {
+        String next = new LogQuery.Cursor(last.getDate("ts").toInstant(), last.getObjectId("_id")).token();
+        return new LogLine.Page(lines, next);
+      }
+      lines.add(view(d));
+      last = d;
+    }
+    return new LogLine.Page(lines, null);
   }
 
   /**

@@ -130,6 +130,31 @@ class LogStoreTest {
   }
 
   @Test
+  void theNewestPageComesFromTheRecentWindowsAndPagingReachesTheOldestLines() throws Exception {
+    collection.insertMany(List.of(
+        line(NOW.minus(Duration.ofDays(30)), "INFO", "core", "a month ago", Map.of()),
+        line(NOW.minus(Duration.ofDays(3)), "INFO", "core", "three days ago", Map.of()),
+        line(NOW.minus(Duration.ofHours(5)), "INFO", "core", "five hours ago", Map.of()),
+        line(NOW.minusSeconds(60), "INFO", "core", "a minute ago", Map.of())));
+    var first = await(logs.find(query(Map.of("limit", "1"))));
+    assertEquals(List.of("a minute ago"), messages(first.logs()));
+    var all = new ArrayList<String>(messages(first.logs()));
+    var params = new HashMap<String, String>(Map.of("limit", "1", "after", first.next()));
+    while (true) {
+      var page = await(logs.find(query(params)));
+      all.addAll(messages(page.logs()));
+      if (page.next() == null) {
+        break;
+      }
+      params.put("after", page.next());
+    }
+    assertEquals(List.of("a minute ago", "five hours ago", "three days ago", "a month ago"), all);
+    assertEquals(4, await(logs.find(query(Map.of()))).logs().size(), "a page larger than every window");
+    assertEquals(List.of("three days ago", "a month ago"),
+        messages(await(logs.find(query(Map.of("until", "-1d")))).logs()));
+  }
+
+  @Test
   void sqlAndOperatorTextIsMatchedLiterallyAndBounded() throws Exception {
     collection.insertMany(List.of(
         line(NOW, "INFO", "http", "name=' OR 1=1; DROP TABLE logs; --", Map.of()),
