@@ -241,9 +241,10 @@ public final class LogStore {
       byAge = collection.deleteMany(Filters.lt("ts", Date.from(now.minus(maxAge)))).getDeletedCount();
     }
     long bySize = 0;
-    // counting is cheap; finding the boundary sorts the collection on the embedded store, so it runs only when the
-    // collection is over the maximum, and then makes room for a tenth more (not one pass per interval at the cap)
-    if (maxLines > 0 && collection.countDocuments() > maxLines) {
+    // the count command is cheap (countDocuments is an aggregation, which the embedded store answers by loading every
+    // line: at 1M lines it ran out of heap); finding the boundary sorts the collection there, so it runs only when
+    // the collection is over the maximum, and then makes room for a tenth more (not one pass per interval at the cap)
+    if (maxLines > 0 && collection.estimatedDocumentCount() > maxLines) {
       long keep = maxLines - maxLines / 10;
       // the newest line that must go: the (keep+1)-th newest; it and everything older is deleted
       Document boundary = collection.find().sort(Sorts.descending("ts", "_id"))
