@@ -13,6 +13,8 @@ import heyken.actors.feature.FeatureCatalog;
 import heyken.actors.feature.FeatureService;
 import heyken.actors.feature.PipelineRun;
 import heyken.actors.feature.SandboxRuntime;
+import heyken.actors.logs.LogRetention;
+import heyken.actors.logs.LogSettings;
 import heyken.actors.logs.LogShipper;
 import heyken.actors.logs.LogsToChat;
 import heyken.actors.logs.LogStore;
@@ -92,7 +94,8 @@ public final class Guardian {
 
       var probes = new ComponentProbes(store, config, sandbox.backend(), model);
       var status = new StatusService(system, node, coreManager, probes);
-      var logs = new LogStore(store, config.getString("heyken.logs.collection"));
+      var logs = new LogStore(store, LogSettings.from(config));
+      context.spawn(LogRetention.create(logs, node::isActive), "log-retention");
       var logQuestions = new LogQuestions(QuestionSettings.from(config), model,
           store.database().getCollection(config.getString("heyken.logs.collection")), store.blockingExecutor(),
           java.time.Clock.systemUTC());

@@ -308,6 +308,12 @@ class HttpApiIT {
         .body().get("logs").size(), "text is matched literally, not as a pattern");
 
     assertError(heyken.get(logger, "/api/logs?limit=ten"), 400, "invalid_limit");
+    assertError(heyken.get(logger, "/api/logs?severity=ERROR"), 400, "unknown_parameter");
+    assertError(heyken.get(logger, "/api/logs?feature=" + URLEncoder.encode("1' OR '1'='1", StandardCharsets.UTF_8)),
+        400, "invalid_feature");
+    var counts = heyken.status().get("logs");
+    assertTrue(counts.get("written").asLong() > 0, counts.toString());
+    assertTrue(counts.get("dropped").asLong() >= 0 && counts.get("buffered").asLong() >= 0, counts.toString());
     assertError(heyken.get(logger, "/api/logs?limit=0"), 400, "invalid_limit");
     assertError(heyken.get(logger, "/api/logs?level=LOUD"), 400, "invalid_level");
     assertError(heyken.get(logger, "/api/logs?core=3"), 400, "invalid_core");

@@ -107,6 +107,15 @@ class SandboxApiIT {
     var log = heyken.get(sandbox, "/api/features/" + id + "/runs/" + run.get("run_id").asText() + "/log");
     assertEquals(200, log.status());
     assertTrue(log.raw().contains("$ python3 test_main.py") && log.raw().contains("hello test passed"), log.raw());
+    // the same output is in the log store, line by line, found by feature and run
+    int logger = heyken.port("logger");
+    String runLines = "/api/logs?feature=" + id + "&run=" + run.get("run_id").asText() + "&limit=200";
+    HeykenProcesses.await("the run's output in the Logger API", Duration.ofSeconds(20), () ->
+        heyken.get(logger, runLines).raw().contains("\"message\":\"hello test passed\""));
+    heyken.get(logger, runLines).body().get("logs").forEach(l -> {
+      assertEquals(id, l.get("mdc").get("feature").asText(), l.toString());
+      assertEquals(run.get("run_id").asText(), l.get("mdc").get("run").asText(), l.toString());
+    });
 
     // deploy goes to the active core only
     int active = heyken.status().get("active_core").asInt();

@@ -34,6 +34,7 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * One chat room's conversation with heyken_bot ({@code rc:<roomId>} for Rocket.Chat, {@code web:<session>} for the
@@ -319,6 +320,9 @@ public final class Conversation
         : command instanceof BotCommand.Invoke ? "feature" : "command";
     context.pipeToSelf(work, (text, error) -> new Executed(handle.messageId(), handle.text(),
         error == null ? text : "Sorry, that failed: " + Failures.message(error), kind, token, speaker, handle.replyTo()));
+    inRoom(() -> log.info("room {}: message {} of {}: runs {} ({})", room, handle.messageId(), speaker.userId(),
+        command.action(), kind));
+    logDecisions(before);
     // decisions made before the execution (an expiry noticed just now) are recorded at once; the answer follows
     return before.isEmpty() ? Effect().none() : Effect().persist(before);
   }
@@ -381,7 +385,7 @@ public final class Conversation
     }
     events.add(new MessageAnswered(done.messageId(), done.speaker().userId(), done.speaker().username(),
         done.question(), done.answer(), done.kind(), now));
-    log.info("room {}: answered message {} of {} ({})", room, done.messageId(), done.speaker().userId(), done.kind());
+    logDecisions(events);
     return Effect().persist(events)
         .thenReply(done.replyTo(), s -> new Answer(done.messageId(), done.answer(), false))
         .thenUnstashAll();
@@ -396,12 +400,14 @@ public final class Conversation
       timers.startSingleTimer(expire, Duration.between(Instant.now(), pending.expiresAt()));
       return Effect().none();
     }
-    log.info("room {}: confirmation of {} by {} expired", room, pending.command().action(), pending.userId());
-    return Effect().persist(new ActionDecided(pending.token(), pending.userId(), pending.command().action(),
-        "expired", "no answer within " + confirmationTtl.toSeconds() + " s", Instant.now()));
+    var expired = new ActionDecided(pending.token(), pending.userId(), pending.command().action(),
+        "expired", "no answer within " + confirmationTtl.toSeconds() + " s", Instant.now());
+    logDecisions(List.of(expired));
+    return Effect().persist(expired);
   }
 
   private Effect<Event, State> persistAndAnswer(List<Event> events, Handle handle, String answer) {
+    logDecisions(events);
     return Effect().persist(events)
         .thenReply(handle.replyTo(), s -> new Answer(handle.messageId(), answer, false));
   }
@@ -430,6 +436,34 @@ public final class Conversation
   }
 
 
+
+  /**
+   * Every decision of the bot goes to the log (and so to the Logger API) with the room in MDC, as it is made: not
+   * in the event handler, which also runs on recovery.
+   */
+  private void logDecisions(List<Event> events) {
+    inRoom(() -> {
+      for (Event e : events) {
+        if (e instanceof ActionDecided d) {
+          log.info("room {}: {} by {} {} ({})", room, d.action(), d.userId(), d.outcome(), d.detail());
+        } else if (e instanceof ConfirmationRequested c) {
+          log.info("room {}: {} by {} waits for confirmation until {}", room, c.command().action(), c.userId(),
+              c.expiresAt());
+        } else if (e instanceof MessageAnswered a) {
+          log.info("room {}: answered message {} of {} ({})", room, a.messageId(), a.userId(), a.kind());
+        }
+      }
+    });
+  }
+
+  private void inRoom(Runnable logging) {
+    MDC.put("room", room);
+    try {
+      logging.run();
+    } finally {
+      MDC.remove("room");
+    }
+  }
 
   @Override
   public EventHandler<State, Event> eventHandler() {

@@ -2,6 +2,7 @@ package heyken.actors.feature;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import heyken.actors.Failures;
+import heyken.actors.logs.RunOutputLog;
 import heyken.protocol.CborSerializable;
 import heyken.protocol.api.feature.JobView;
 import heyken.protocol.api.feature.RunView;
@@ -344,7 +345,9 @@ public final class PipelineRun
     String workName = runId + "-a" + attempt + "-j" + index;
     // the sandbox job id is unique per attempt: a resumed job never meets the container of its earlier attempt
     var settings = runtime.settings();
-    try (var writer = runtime.runLogs().writer(runId, attempt, job.name(), settings.policy().outputCapBytes())) {
+    try (var writer = runtime.runLogs().writer(runId, attempt, job.name(), settings.policy().outputCapBytes());
+        var output = new RunOutputLog(writer, String.valueOf(state.featureId()), runId, job.name(),
+            settings.policy().outputCapBytes())) {
       if (attempt > 1) {
         writer.note("Heyken: attempt " + attempt + " of this run, on core " + coreId
             + " (the core that ran the earlier attempt was lost)");
@@ -353,7 +356,7 @@ public final class PipelineRun
       try {
         runtime.repositories().checkout(state.featureId(), state.revision(), dir);
         JobOutcome outcome = PipelineExecutor.runJob(job, dir, runtime.slotLimited(), settings.policy(),
-            settings::resolveImage, runtime.jobId(workName), state.revision(), writer);
+            settings::resolveImage, runtime.jobId(workName), state.revision(), output);
         writer.note("Heyken: job '" + job.name() + "' " + outcome.status() + " (reason " + outcome.reason() + ", exit code "
             + outcome.exitCode() + ", " + outcome.duration().toMillis() + " ms)"
             + (outcome.detail() == null || outcome.detail().isEmpty() ? "" : ": " + outcome.detail()));

@@ -49,7 +49,8 @@ public final class LogBuffer {
     return epoch.getAsLong();
   }
 
-  void offer(Document line) {
+  /** Offers a line without ever blocking: a full buffer drops it and counts it. */
+  public void offer(Document line) {
     if (!queue.offer(line)) {
       dropped.incrementAndGet();
     }
@@ -61,7 +62,7 @@ public final class LogBuffer {
     return batch;
   }
 
-  int size() {
+  public int size() {
     return queue.size();
   }
 
@@ -73,7 +74,7 @@ public final class LogBuffer {
     dropped.addAndGet(n);
   }
 
-  /** Lines the shipper wrote to the store (the metrics' {@code heyken_log_lines_written_total}). */
+  /** Lines the store took since this core started (the metrics' {@code heyken_log_lines_written_total}). */
   public long written() {
     return written.get();
   }
@@ -86,4 +87,11 @@ public final class LogBuffer {
   public int buffered() {
     return queue.size();
   }
+
+  /** Written, dropped and waiting lines of this core, for /api/status. */
+  public Counts counts() {
+    return new Counts(written.get(), dropped.get(), queue.size());
+  }
+
+  public record Counts(long written, long dropped, long buffered) {}
 }

@@ -8,6 +8,7 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.Base64;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -26,11 +27,26 @@ public record LogQuery(
     Instant since,
     Instant until,
     String contains,
-    Cursor after) {
+    Cursor after,
+    String feature,
+    String run,
+    String room) {
 
   public static final int DEFAULT_LIMIT = 100;
+  /** The parameters {@link #parse} knows; any other name is refused, so a typo never silently matches all lines. */
+  public static final java.util.Set<String> PARAMETERS = java.util.Set.of(
+      "limit", "level", "component", "core", "feature", "run", "room", "since", "until", "contains", "after");
+  private static final int MAX_VALUE = 512;
+
+  /** The query without the MDC id filters (the shape before feature/run/room were added). */
+  public LogQuery(int limit, Integer minLevel, String component, Integer core, Instant since, Instant until,
+      String contains, Cursor after) {
+    this(limit, minLevel, component, core, since, until, contains, after, null, null, null);
+  }
   private static final Pattern RELATIVE = Pattern.compile("-(\\d{1,6})([smhdw])");
   private static final Pattern WORD = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+  // chat rooms: Rocket.Chat ids, and the web console's "web:<session>"
+  private static final Pattern ROOM = Pattern.compile("[A-Za-z0-9._:@-]{1,128}");
 
   /** Where the previous page ended: lines strictly older than this (time, then id). */
   public record Cursor(Instant time, ObjectId id) {
@@ -52,6 +68,16 @@ public record LogQuery(
 
   public static Parsed parse(Map<String, String> params, int maxLimit, Instant now) {
     try {
+      for (var e : params.entrySet()) {
+        if (!PARAMETERS.contains(e.getKey())) {
+          String name = e.getKey().length() > 40 ? e.getKey().substring(0, 40) + "…" : e.getKey();
+          return fail("unknown_parameter", "unknown filter '" + name + "': use "
+              + String.join(", ", new java.util.TreeSet<>(PARAMETERS)));
+        }
+        if (e.getValue() != null && e.getValue().length() > MAX_VALUE) {
+          return fail("invalid_" + e.getKey(), e.getKey() + " must be at most " + MAX_VALUE + " characters");
+        }
+      }
       int limit = DEFAULT_LIMIT;
       if (params.containsKey("limit")) {
         try {
@@ -74,6 +100,18 @@ public record LogQuery(
       String component = params.get("component");
       if (component != null && !WORD.matcher(component).matches()) {
         return fail("invalid_component", "component must be 1-64 characters of letters, digits, '.', '_' or '-'");
+      }
+      String feature = params.get("feature");
+      if (feature != null && !WORD.matcher(feature).matches()) {
+        return fail("invalid_feature", "feature must be a feature id: 1-64 letters, digits, '.', '_' or '-'");
+      }
+      String run = params.get("run");
+      if (run != null && !WORD.matcher(run).matches()) {
+        return fail("invalid_run", "run must be a run id: 1-64 letters, digits, '.', '_' or '-'");
+      }
+      String room = params.get("room");
+      if (room != null && !ROOM.matcher(room).matches()) {
+        return fail("invalid_room", "room must be a room id: 1-128 letters, digits, '.', '_', ':', '@' or '-'");
       }
       Integer core = null;
       if (params.containsKey("core")) {
@@ -100,7 +138,8 @@ public record LogQuery(
           return fail("invalid_cursor", "after must be the 'next' token of a previous page");
         }
       }
-      return new Parsed(new LogQuery(limit, level, component, core, since, until, contains, after), null);
+      return new Parsed(
+          new LogQuery(limit, level, component, core, since, until, contains, after, feature, run, room), null);
     } catch (TimeException e) {
       return fail("invalid_time", e.getMessage());
     }
@@ -122,6 +161,17 @@ public record LogQuery(
     };
   }
 
+  /** The stored level names at or above a minimum level value. */
+  static List<String> levelsFrom(int minLevel) {
+    var names = new java.util.ArrayList<String>();
+    for (String name : List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR")) {
+      if (levelValue(name) >= minLevel) {
+        names.add(name);
+      }
+    }
+    return names;
+  }
+
   private static final class TimeException extends IllegalArgumentException {
     TimeException(String message) {
       super(message);
@@ -133,6 +183,17 @@ public record LogQuery(
    * IllegalArgumentException with a message for the caller otherwise.
    */
   public static Instant time(String value, Instant now) {
+    Instant t = parseTime(value, now);
+    if (t.isBefore(EARLIEST) || t.isAfter(LATEST)) {
+      throw new TimeException("'" + value + "' is outside the years 1970 to 9999");
+    }
+    return t;
+  }
+
+  private static final Instant EARLIEST = Instant.EPOCH;
+  private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
+
+  private static Instant parseTime(String value, Instant now) {
     String v = value.trim();
     if (v.equalsIgnoreCase("now")) {
       return now;

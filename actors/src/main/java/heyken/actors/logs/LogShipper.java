@@ -26,18 +26,26 @@ public final class LogShipper {
     INSTANCE
   }
 
+  private enum ReportDrops implements Command {
+    INSTANCE
+  }
+
   private record Written(int count, Throwable error, List<Document> batch, boolean retried) implements Command {}
 
   public static Behavior<Command> create() {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
-      var config = context.getSystem().settings().config();
+      var settings = LogSettings.from(context.getSystem().settings().config());
       var store = MongoStore.get(context.getSystem());
-      MongoCollection<Document> collection =
-          store.database().getCollection(config.getString("heyken.logs.collection"));
-      int batchSize = config.getInt("heyken.logs.batch-size");
-      Duration interval = config.getDuration("heyken.logs.flush-interval");
-      timers.startTimerWithFixedDelay(Flush.INSTANCE, interval);
-      return idle(context, store, collection, batchSize);
+      MongoCollection<Document> collection = store.database().getCollection(settings.collection());
+      new LogStore(store, settings).ensureIndexes().whenComplete((n, e) -> {
+        if (e != null) {
+          log.warn("could not create the log indexes ({}); queries still work, a real MongoDB scans", e.toString());
+        }
+      });
+      timers.startTimerWithFixedDelay(Flush.INSTANCE, settings.flushInterval());
+      timers.startTimerWithFixedDelay(ReportDrops.INSTANCE, settings.dropReportInterval());
+      var drops = new DropReport(settings.dropReportInterval());
+      return idle(context, store, collection, settings.batchSize(), drops);
     }));
   }
 
@@ -45,15 +53,20 @@ public final class LogShipper {
       org.apache.pekko.actor.typed.javadsl.ActorContext<Command> context,
       MongoStore store,
       MongoCollection<Document> collection,
-      int batchSize) {
+      int batchSize,
+      DropReport drops) {
     return Behaviors.receive(Command.class)
+        .onMessageEquals(ReportDrops.INSTANCE, () -> {
+          drops.report();
+          return Behaviors.same();
+        })
         .onMessageEquals(Flush.INSTANCE, () -> {
           List<Document> batch = LogBuffer.get().drain(batchSize);
           if (batch.isEmpty()) {
             return Behaviors.same();
           }
           write(context, store, collection, batch, false);
-          return writing(context, store, collection, batchSize);
+          return writing(context, store, collection, batchSize, drops);
         })
         .build();
   }
@@ -62,8 +75,13 @@ public final class LogShipper {
       org.apache.pekko.actor.typed.javadsl.ActorContext<Command> context,
       MongoStore store,
       MongoCollection<Document> collection,
-      int batchSize) {
+      int batchSize,
+      DropReport drops) {
     return Behaviors.receive(Command.class)
+        .onMessageEquals(ReportDrops.INSTANCE, () -> {
+          drops.report();
+          return Behaviors.same();
+        })
         .onMessageEquals(Flush.INSTANCE, Behaviors::same) // one batch in flight at a time
         .onMessage(Written.class, written -> {
           if (written.error() != null) {
@@ -72,21 +90,48 @@ public final class LogShipper {
               return Behaviors.same();
             }
             LogBuffer.get().countDropped(written.batch().size());
-            // goes to the console/file log; the line itself will be buffered and tried later
-            log.warn("dropped {} log lines: the store did not take them ({})",
-                written.batch().size(), written.error().getMessage());
-            return idle(context, store, collection, batchSize);
+            drops.failed(written.error());
+            return idle(context, store, collection, batchSize, drops);
           }
           LogBuffer.get().countWritten(written.count());
           // keep draining while there is a backlog
           List<Document> next = LogBuffer.get().drain(batchSize);
           if (next.isEmpty()) {
-            return idle(context, store, collection, batchSize);
+            return idle(context, store, collection, batchSize, drops);
           }
           write(context, store, collection, next, false);
           return Behaviors.same();
         })
         .build();
+  }
+
+  /**
+   * Says once per interval how many lines were dropped since the last report (the buffer was full, or the store
+   * refused a batch twice), with the last error: never silent, never one WARN per lost line.
+   */
+  static final class DropReport {
+    private final Duration interval;
+    private long reported = LogBuffer.get().dropped();
+    private Throwable lastError;
+
+    DropReport(Duration interval) {
+      this.interval = interval;
+    }
+
+    void failed(Throwable error) {
+      lastError = error;
+    }
+
+    void report() {
+      long dropped = LogBuffer.get().dropped();
+      if (dropped > reported) {
+        log.warn("{} log lines were dropped in the last {} s ({} since start, {} waiting){}: the log store is slow "
+                + "or unreachable", dropped - reported, interval.toSeconds(), dropped, LogBuffer.get().size(),
+            lastError == null ? "" : "; last error: " + lastError);
+        reported = dropped;
+        lastError = null;
+      }
+    }
   }
 
   private static void write(

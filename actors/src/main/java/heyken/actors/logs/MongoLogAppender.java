@@ -18,6 +18,8 @@ public final class MongoLogAppender extends AppenderBase<ILoggingEvent> {
 
   private static final int MAX_MESSAGE = 8_000;
   private static final int MAX_EXCEPTION = 16_000;
+  /** MDC keys copied to top-level fields of the stored line (they stay in {@code mdc} as well). */
+  public static final java.util.List<String> INDEXED_MDC = java.util.List.of("feature", "run", "room");
   private Level minLevel = Level.INFO;
 
   /** Logback property: lines below this level are not stored (HEYKEN_LOG_STORE_LEVEL). */
@@ -55,6 +57,13 @@ public final class MongoLogAppender extends AppenderBase<ILoggingEvent> {
       });
       if (!fields.isEmpty()) {
         doc.append("mdc", fields);
+      }
+      // the domain ids also stand at the top level, where an index can serve "all lines of run X"
+      for (String key : INDEXED_MDC) {
+        String v = mdc.get(key);
+        if (v != null) {
+          doc.append(key, v);
+        }
       }
     }
     buffer.offer(doc);

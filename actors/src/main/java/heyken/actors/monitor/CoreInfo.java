@@ -21,7 +21,8 @@ public final class CoreInfo {
 
   public record Info(
       int coreId, String address, long pid, long startedAtMillis, long activeEpoch,
-      long fencedWritesRefused, long logLinesDropped) implements CborSerializable {}
+      long fencedWritesRefused, long logLinesDropped, long logLinesWritten, long logLinesBuffered)
+      implements CborSerializable {}
 
   public static Behavior<Command> create(CoreNode node) {
     return Behaviors.setup(context -> {
@@ -30,7 +31,8 @@ public final class CoreInfo {
       return Behaviors.receive(Command.class)
           .onMessage(GetInfo.class, get -> {
             get.replyTo().tell(new Info(node.coreId(), address, node.pid(), node.startedAt().toEpochMilli(),
-                node.activeEpoch(), node.fencedWritesRefused(), LogBuffer.get().dropped()));
+                node.activeEpoch(), node.fencedWritesRefused(), LogBuffer.get().dropped(),
+                LogBuffer.get().written(), LogBuffer.get().size()));
             return Behaviors.same();
           })
           .build();

@@ -133,6 +133,8 @@ public final class StatusService {
     int upCount = 0;
     long refused = node.fencedWritesRefused();
     long dropped = LogBuffer.get().dropped();
+    long written = LogBuffer.get().written();
+    long buffered = LogBuffer.get().size();
     for (int id = 1; id <= 2; id++) {
       Member member = null;
       for (Member m : cluster.getMembers()) {
@@ -158,6 +160,8 @@ public final class StatusService {
       if (info != null && info.coreId() != node.coreId()) {
         refused += info.fencedWritesRefused();
         dropped += info.logLinesDropped();
+        written += info.logLinesWritten();
+        buffered += info.logLinesBuffered();
       }
       String address = member != null ? member.address().toString()
           : "pekko://" + system.name() + "@" + hosts.get(id) + ":" + clusterPorts.get(id);
@@ -180,7 +184,8 @@ public final class StatusService {
         components,
         dropped,
         refused,
-        storeUp && upCount == 2 && activeCount == 1);
+        storeUp && upCount == 2 && activeCount == 1,
+        new SystemStatus.LogCounts(written, dropped, buffered));
   }
 
   private static String memberStatus(Member m) {

@@ -121,6 +121,38 @@ class ConversationTest {
   }
 
   @Test
+  void everyDecisionIsLoggedWithTheRoomInMdc() {
+    var context = (ch.qos.logback.classic.LoggerContext) org.slf4j.LoggerFactory.getILoggerFactory();
+    var logger = context.getLogger(Conversation.class);
+    var lines = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+    lines.setContext(context);
+    lines.start();
+    logger.addAppender(lines);
+    try {
+      say("m1", "deploy 3", USER);
+      say("m2", "switch 2", ADMIN);
+      say("m3", "no", ADMIN);
+      say("m4", "status", USER);
+    } finally {
+      logger.detachAppender(lines);
+    }
+    String room = "web:test-" + ConversationTest.room;
+    var messages = new java.util.ArrayList<String>();
+    for (var e : lines.list) {
+      if (e.getFormattedMessage().startsWith("room " + room + ":")) {
+        assertEquals(room, e.getMDCPropertyMap().get("room"), e.getFormattedMessage());
+        messages.add(e.getFormattedMessage());
+      }
+    }
+    assertTrue(messages.stream().anyMatch(m -> m.contains("deploy by u-user denied")), messages::toString);
+    assertTrue(messages.stream().anyMatch(m -> m.contains("switch by u-admin waits for confirmation")),
+        messages::toString);
+    assertTrue(messages.stream().anyMatch(m -> m.contains("switch by u-admin cancelled")), messages::toString);
+    assertTrue(messages.stream().anyMatch(m -> m.contains("runs status")), messages::toString);
+    assertTrue(messages.stream().anyMatch(m -> m.contains("answered message m4 of u-user")), messages::toString);
+  }
+
+  @Test
   void anAdminsDeployWaitsForTheSameUsersYes() {
     var ask = say("m1", "deploy 3", ADMIN);
     assertTrue(ask.text().startsWith("Confirm: deploy feature 3?"), ask.text());

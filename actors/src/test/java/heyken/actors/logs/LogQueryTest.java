@@ -75,4 +75,48 @@ class LogQueryTest {
     var cursor = new LogQuery.Cursor(NOW, new org.bson.types.ObjectId());
     assertEquals(cursor, ok(Map.of("after", cursor.token())).after());
   }
+
+  @Test
+  void anUnknownFilterIsRefusedNotIgnored() {
+    assertEquals("unknown_parameter", error(Map.of("levle", "ERROR")));
+    assertEquals("unknown_parameter", error(Map.of("feature_id", "7")));
+    assertEquals("unknown_parameter", error(Map.of("x".repeat(5000), "1")));
+  }
+
+  @Test
+  void featureRunAndRoomAreIdsNotExpressions() {
+    var q = ok(Map.of("feature", "12", "run", "run-3f2a", "room", "GENERAL"));
+    assertEquals("12", q.feature());
+    assertEquals("run-3f2a", q.run());
+    assertEquals("GENERAL", q.room());
+    assertEquals("invalid_feature", error(Map.of("feature", "7' OR '1'='1")));
+    assertEquals("invalid_run", error(Map.of("run", "{\"$ne\":null}")));
+    assertEquals("invalid_run", error(Map.of("run", "$(rm -rf /)")));
+    assertEquals("invalid_room", error(Map.of("room", "a;b")));
+    assertEquals("web:s-1", ok(Map.of("room", "web:s-1")).room());
+    assertEquals("invalid_feature", error(Map.of("feature", "")));
+  }
+
+  @Test
+  void limitsOutsideTheRangeAreRefusedOrClamped() {
+    assertEquals("invalid_limit", error(Map.of("limit", "10^9")));
+    assertEquals("invalid_limit", error(Map.of("limit", "0")));
+    assertEquals("invalid_limit", error(Map.of("limit", "1e9")));
+    assertEquals(1000, ok(Map.of("limit", "1000000000")).limit());
+  }
+
+  @Test
+  void hugeValuesAreRefusedBeforeParsing() {
+    assertEquals("invalid_contains", error(Map.of("contains", "x".repeat(100_000))));
+    assertEquals("invalid_since", error(Map.of("since", "1".repeat(100_000))));
+  }
+
+  @Test
+  void timesOutsideTheRepresentableRangeAreRefused() {
+    assertEquals("invalid_time", error(Map.of("since", "+999999999-12-31T23:59:59Z")));
+    assertEquals("invalid_time", error(Map.of("until", "-999999w")));
+    assertEquals("invalid_time", error(Map.of("since", "-1h; DROP TABLE logs")));
+    assertEquals("invalid_time", error(Map.of("since", "-1y")));
+    assertEquals(NOW.minusSeconds(15 * 60), ok(Map.of("since", "-15m")).since());
+  }
 }

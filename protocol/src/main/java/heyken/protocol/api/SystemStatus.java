@@ -14,7 +14,11 @@ public record SystemStatus(
     List<ComponentStatus> components,
     @JsonProperty("log_lines_dropped") long logLinesDropped,
     @JsonProperty("fenced_writes_refused") long fencedWritesRefused,
-    boolean healthy) {
+    boolean healthy,
+    LogCounts logs) {
+
+  /** The log lines of both cores since they started: stored, dropped (buffer full or store away), waiting. */
+  public record LogCounts(long written, long dropped, long buffered) {}
 
   /** One core as the cluster and the core itself report it. */
   public record CoreStatus(

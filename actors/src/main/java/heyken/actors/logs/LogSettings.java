@@ -1,0 +1,54 @@
+package heyken.actors.logs;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+
+/** The {@code heyken.logs} settings: buffering and batching, queries, the live tail, retention. */
+public record LogSettings(
+    String collection,
+    int bufferSize,
+    int batchSize,
+    Duration flushInterval,
+    int maxQueryLimit,
+    int maxConcurrentQueries,
+    Duration dropReportInterval,
+    Stream stream,
+    Retention retention) {
+
+  /** {@code GET /api/logs/stream}: how often the store is polled, how far back late lines are looked for. */
+  public record Stream(Duration pollInterval, Duration overlap, Duration heartbeat, int maxSeen) {}
+
+  /**
+   * Lines older than {@code maxAge} are deleted, and beyond {@code maxLines} the oldest are deleted; checked every
+   * {@code interval} by the active core. A zero max-age or max-lines turns that rule off.
+   */
+  public record Retention(Duration maxAge, long maxLines, Duration interval) {}
+
+  public static LogSettings from(Config config) {
+    Config c = config.getConfig("heyken.logs");
+    return new LogSettings(
+        c.getString("collection"),
+        c.getInt("buffer-size"),
+        c.getInt("batch-size"),
+        c.getDuration("flush-interval"),
+        c.getInt("max-query-limit"),
+        c.getInt("max-concurrent-queries"),
+        c.getDuration("drop-report-interval"),
+        new Stream(
+            c.getDuration("stream.poll-interval"),
+            c.getDuration("stream.overlap"),
+            c.getDuration("stream.heartbeat"),
+            c.getInt("stream.max-seen")),
+        new Retention(
+            c.getDuration("retention.max-age"),
+            c.getLong("retention.max-lines"),
+            c.getDuration("retention.interval")));
+  }
+
+  /** The defaults of application.conf, for code that has no configuration at hand. */
+  public static LogSettings defaults(String collection, int maxQueryLimit) {
+    return new LogSettings(collection, 20_000, 500, Duration.ofMillis(500), maxQueryLimit, 2, Duration.ofSeconds(10),
+        new Stream(Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(15), 10_000),
+        new Retention(Duration.ofDays(14), 200_000, Duration.ofMinutes(10)));
+  }
+}

@@ -1,0 +1,291 @@
+package heyken.actors.logs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.mongodb.client.MongoCollection;
+import heyken.actors.store.MongoStore;
+import heyken.actors.support.TestStore;
+import heyken.protocol.api.LogLine;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.bson.Document;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The log store's queries, live tail and retention against the embedded MongoDB-protocol store. */
+class LogStoreTest {
+
+  private static final Instant NOW = Instant.now();
+  private static TestStore store;
+  private static ActorTestKit testKit;
+  private static MongoCollection<Document> collection;
+  private static LogStore logs;
+  private static int collections;
+
+  @BeforeAll
+  static void start() {
+    store = new TestStore();
+    testKit = ActorTestKit.create("log-store-test", store.config(""));
+  }
+
+  @AfterAll
+  static void stop() {
+    testKit.shutdownTestKit();
+    store.close();
+  }
+
+  @BeforeEach
+  void freshCollection() {
+    var settings = LogSettings.defaults("logs_" + (++collections), 1000);
+    logs = new LogStore(MongoStore.get(testKit.system()), settings);
+    collection = MongoStore.get(testKit.system()).database().getCollection(settings.collection());
+  }
+
+  private static <T> T await(CompletionStage<T> stage) throws Exception {
+    return stage.toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /** A stored line as the appender writes it. */
+  private static Document line(Instant at, String level, String component, String message, Map<String, String> mdc) {
+    var doc = new Document("ts", Date.from(at)).append("level", level)
+        .append("lvl", LogQuery.levelValue(level)).append("core", 1).append("epoch", 3L)
+        .append("component", component).append("logger", "heyken.actors." + component + ".X")
+        .append("thread", "t").append("message", message);
+    if (!mdc.isEmpty()) {
+      doc.append("mdc", new Document(new HashMap<>(mdc)));
+      mdc.forEach((k, v) -> {
+        if (MongoLogAppender.INDEXED_MDC.contains(k)) {
+          doc.append(k, v);
+        }
+      });
+    }
+    return doc;
+  }
+
+  private static LogQuery query(Map<String, String> params) {
+    var parsed = LogQuery.parse(params, 1000, Instant.now());
+    assertNull(parsed.problem(), () -> String.valueOf(parsed.problem()));
+    return parsed.query();
+  }
+
+  private static List<String> messages(List<LogLine> lines) {
+    return lines.stream().map(LogLine::message).collect(Collectors.toList());
+  }
+
+  @Test
+  void featureAndRunFindTheLinesOfOneRunAndKeepTheirMdc() throws Exception {
+    collection.insertMany(List.of(
+        line(NOW.minusSeconds(3), "INFO", "feature", "run r1 started", Map.of("feature", "7", "run", "r1")),
+        line(NOW.minusSeconds(2), "INFO", "sandbox", "hello from the job", Map.of("feature", "7", "run", "r1",
+            "job", "test")),
+        line(NOW.minusSeconds(2), "INFO", "sandbox", "another run", Map.of("feature", "7", "run", "r2")),
+        line(NOW.minusSeconds(1), "INFO", "sandbox", "another feature", Map.of("feature", "8", "run", "r3")),
+        line(NOW.minusSeconds(1), "INFO", "bot", "room decision", Map.of("room", "GENERAL"))));
+
+    var run = await(logs.find(query(Map.of("feature", "7", "run", "r1")))).logs();
+    assertEquals(List.of("hello from the job", "run r1 started"), messages(run), "newest first, only run r1");
+    assertEquals("test", run.get(0).mdc().get("job"));
+    assertEquals("r1", run.get(0).mdc().get("run"));
+    assertEquals(3, await(logs.find(query(Map.of("feature", "7")))).logs().size());
+    assertEquals(List.of("room decision"), messages(await(logs.find(query(Map.of("room", "GENERAL")))).logs()));
+    assertEquals(List.of(), await(logs.find(query(Map.of("run", "r9")))).logs());
+  }
+
+  @Test
+  void pagesFollowTheNextTokenWithoutGapsOrRepeats() throws Exception {
+    var docs = new ArrayList<Document>();
+    for (int i = 0; i < 25; i++) {
+      // pairs with the same time: the cursor must order by id within a millisecond
+      docs.add(line(NOW.minusMillis(1000 - (i / 2)), i % 5 == 0 ? "ERROR" : "INFO", "core", "line " + i, Map.of()));
+    }
+    collection.insertMany(docs);
+    var seen = new ArrayList<String>();
+    var params = new HashMap<String, String>(Map.of("limit", "10"));
+    LogLine.Page page;
+    do {
+      page = await(logs.find(query(params)));
+      seen.addAll(messages(page.logs()));
+      params.put("after", page.next() == null ? "" : page.next());
+    } while (page.next() != null);
+    assertEquals(25, seen.size());
+    assertEquals(25, seen.stream().distinct().count());
+    assertEquals(5, await(logs.find(query(Map.of("level", "ERROR")))).logs().size());
+  }
+
+  @Test
+  void theNewestPageComesFromTheRecentWindowsAndPagingReachesTheOldestLines() throws Exception {
+    collection.insertMany(List.of(
+        line(NOW.minus(Duration.ofDays(30)), "INFO", "core", "a month ago", Map.of()),
+        line(NOW.minus(Duration.ofDays(3)), "INFO", "core", "three days ago", Map.of()),
+        line(NOW.minus(Duration.ofHours(5)), "INFO", "core", "five hours ago", Map.of()),
+        line(NOW.minusSeconds(60), "INFO", "core", "a minute ago", Map.of())));
+    var first = await(logs.find(query(Map.of("limit", "1"))));
+    assertEquals(List.of("a minute ago"), messages(first.logs()));
+    var all = new ArrayList<String>(messages(first.logs()));
+    var params = new HashMap<String, String>(Map.of("limit", "1", "after", first.next()));
+    while (true) {
+      var page = await(logs.find(query(params)));
+      all.addAll(messages(page.logs()));
+      if (page.next() == null) {
+        break;
+      }
+      params.put("after", page.next());
+    }
+    assertEquals(List.of("a minute ago", "five hours ago", "three days ago", "a month ago"), all);
+    assertEquals(4, await(logs.find(query(Map.of()))).logs().size(), "a page larger than every window");
+    assertEquals(List.of("three days ago", "a month ago"),
+        messages(await(logs.find(query(Map.of("until", "-1d")))).logs()));
+  }
+
+  @Test
+  void sqlAndOperatorTextIsMatchedLiterallyAndBounded() throws Exception {
+    collection.insertMany(List.of(
+        line(NOW, "INFO", "http", "name=' OR 1=1; DROP TABLE logs; --", Map.of()),
+        line(NOW, "INFO", "http", "ordinary", Map.of())));
+    assertEquals(1, await(logs.find(query(Map.of("contains", "' OR 1=1; DROP TABLE logs; --")))).logs().size());
+    assertEquals(0, await(logs.find(query(Map.of("contains", ".*")))).logs().size(), "not a pattern");
+    assertEquals(0, await(logs.find(query(Map.of("contains", "$(rm -rf /)")))).logs().size());
+    assertEquals(2, collection.countDocuments(), "nothing was dropped");
+  }
+
+  @Test
+  void theTailSendsEachLineOnceIncludingLinesThatArriveLate() throws Exception {
+    var tail = logs.tail(query(Map.of("component", "core")), NOW.minusSeconds(60));
+    collection.insertMany(List.of(
+        line(NOW.minusSeconds(30), "INFO", "core", "a", Map.of()),
+        line(NOW.minusSeconds(20), "INFO", "core", "b", Map.of()),
+        line(NOW.minusSeconds(20), "INFO", "http", "other component", Map.of())));
+    assertEquals(List.of("a", "b"), messages(await(tail.poll()).lines()));
+    assertEquals(List.of(), await(tail.poll()).lines(), "nothing new, nothing repeated");
+    collection.insertMany(List.of(
+        line(NOW.minusSeconds(22), "INFO", "core", "late, inside the overlap", Map.of()),
+        line(NOW.minusSeconds(10), "INFO", "core", "c", Map.of()),
+        line(NOW.minusSeconds(90), "INFO", "core", "before the start", Map.of())));
+    assertEquals(List.of("late, inside the overlap", "c"), messages(await(tail.poll()).lines()));
+    assertEquals(List.of(), await(tail.poll()).lines());
+  }
+
+  @Test
+  void theTailMovesOnThroughABacklogLargerThanABatch() throws Exception {
+    var docs = new ArrayList<Document>();
+    for (int i = 0; i < 250; i++) {
+      docs.add(line(NOW.minusSeconds(5), "INFO", "core", "burst " + i, Map.of())); // all in one millisecond
+    }
+    collection.insertMany(docs);
+    var tail = logs.tail(query(Map.of("limit", "100")), NOW.minusSeconds(60));
+    var got = new ArrayList<String>();
+    LogTail.Batch batch;
+    int polls = 0;
+    do {
+      batch = await(tail.poll());
+      got.addAll(messages(batch.lines()));
+      assertTrue(++polls <= 4, "the tail is stuck on lines it already sent");
+    } while (batch.more());
+    assertEquals(250, got.size());
+    assertEquals(250, got.stream().distinct().count());
+  }
+
+  @Test
+  void aTailWithAnUntilEndsOnceItHasPassed() {
+    assertTrue(logs.tail(query(Map.of("until", "-1h")), NOW).finished(Instant.now()));
+    assertFalse(logs.tail(query(Map.of("until", "-1s")), NOW).finished(Instant.now()), "within the overlap");
+    assertFalse(logs.tail(query(Map.of()), NOW).finished(Instant.now()));
+  }
+
+  @Test
+  void retentionDeletesByAgeThenTheOldestBeyondTheMaximum() {
+    var docs = new ArrayList<Document>();
+    for (int day = 0; day < 10; day++) {
+      docs.add(line(NOW.minus(Duration.ofHours(24L * day + 12)), "INFO", "core", "day " + day, Map.of()));
+    }
+    collection.insertMany(docs);
+    var pruned = logs.prune(NOW, Duration.ofDays(5), 0);
+    assertEquals(new LogStore.Pruned(5, 0), pruned, "days 5..9 are older than 5 days");
+    assertEquals(new LogStore.Pruned(0, 0), logs.prune(NOW, Duration.ZERO, 5), "at the maximum: nothing to do");
+    pruned = logs.prune(NOW, Duration.ZERO, 4);
+    assertEquals(new LogStore.Pruned(0, 1), pruned, "one over four: down to four (a tenth of 4 rounds to 0)");
+    for (int i = 0; i < 16; i++) {
+      collection.insertOne(line(NOW.minusSeconds(i), "INFO", "core", "new " + i, Map.of()));
+    }
+    pruned = logs.prune(NOW, Duration.ZERO, 10);
+    assertEquals(new LogStore.Pruned(0, 11), pruned, "20 lines, at most 10: down to 9, the newest");
+    var left = new ArrayList<String>();
+    collection.find().forEach(d -> left.add(d.getString("message")));
+    left.sort(null);
+    assertEquals(List.of("new 0", "new 1", "new 2", "new 3", "new 4", "new 5", "new 6", "new 7", "new 8"), left);
+    assertEquals(new LogStore.Pruned(0, 0), logs.prune(NOW, Duration.ofDays(5), 10), "a second pass is a no-op");
+  }
+
+  @Test
+  void retentionRunsOnlyWhileTheCoreIsActive() {
+    collection.insertMany(List.of(
+        line(NOW.minus(Duration.ofDays(30)), "INFO", "core", "old", Map.of()),
+        line(NOW, "INFO", "core", "new", Map.of())));
+    var s = logs.settings();
+    var fast = new LogStore(MongoStore.get(testKit.system()), new LogSettings(s.collection(), s.bufferSize(),
+        s.batchSize(), s.flushInterval(), s.maxQueryLimit(), s.maxConcurrentQueries(), s.dropReportInterval(), s.stream(),
+        new LogSettings.Retention(Duration.ofDays(7), 0, Duration.ofMillis(100))));
+    var active = new AtomicBoolean(false);
+    var asked = new AtomicInteger();
+    var retention = testKit.spawn(LogRetention.create(fast, () -> {
+      asked.incrementAndGet();
+      return active.get();
+    }));
+    var probe = testKit.createTestProbe();
+    // standby: several intervals pass and nothing is deleted
+    probe.awaitAssert(Duration.ofSeconds(10), () -> {
+      assertTrue(asked.get() >= 3);
+      return null;
+    });
+    assertEquals(2, collection.countDocuments());
+    active.set(true);
+    probe.awaitAssert(Duration.ofSeconds(10), () -> {
+      assertEquals(1, collection.countDocuments());
+      return null;
+    });
+    assertEquals("new", collection.find().first().getString("message"));
+    testKit.stop(retention);
+  }
+
+  @Test
+  void aQueryBeyondTheConcurrentMaximumIsRefusedAtOnceNotQueued() throws Exception {
+    var s = logs.settings();
+    var none = new LogStore(MongoStore.get(testKit.system()), new LogSettings(s.collection(), s.bufferSize(),
+        s.batchSize(), s.flushInterval(), s.maxQueryLimit(), 0, s.dropReportInterval(), s.stream(), s.retention()));
+    var failure = none.find(query(Map.of())).toCompletableFuture().handle((page, e) -> e).get(5, TimeUnit.SECONDS);
+    assertTrue(failure instanceof LogStore.Busy, String.valueOf(failure));
+    // the permits come back: a store with one answers query after query
+    collection.insertOne(line(NOW, "INFO", "core", "x", Map.of()));
+    for (int i = 0; i < 5; i++) {
+      assertEquals(1, await(logs.find(query(Map.of()))).logs().size());
+    }
+  }
+
+  @Test
+  void theIndexesOfTheQueriesAreCreatedAndCreatingThemAgainIsHarmless() throws Exception {
+    collection.insertOne(line(NOW, "INFO", "core", "x", Map.of()));
+    assertEquals(LogStore.INDEXES.size(), await(logs.ensureIndexes()));
+    assertEquals(LogStore.INDEXES.size(), await(logs.ensureIndexes()));
+    var keys = new ArrayList<String>();
+    collection.listIndexes().forEach(i -> keys.add(i.get("key", Document.class).toJson()));
+    assertNotNull(keys);
+    assertTrue(keys.stream().anyMatch(k -> k.contains("\"run\"")), () -> "indexes: " + keys);
+  }
+}

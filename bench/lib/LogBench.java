@@ -1,0 +1,269 @@
+// Log store benchmark, run by bench/logs.sh as a single-file program on the core's jar:
+//   java -cp cores/target/heyken-core.jar bench/lib/LogBench.java MONGO_URI LOGGER_URL MONITOR_URL [options]
+// Prints one "figure: value" line per measurement (the script prints them as they come). Not a test.
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import com.mongodb.client.MongoCollection;
+import com.typesafe.config.ConfigFactory;
+import heyken.actors.logs.LogBuffer;
+import heyken.actors.logs.LogShipper;
+import heyken.actors.logs.MongoLogAppender;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Date;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.bson.Document;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+public class LogBench {
+
+  static String loggerUrl;
+  static String monitorUrl;
+  static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  public static void main(String[] args) throws Exception {
+    String mongoUri = args[0];
+    loggerUrl = args[1];
+    monitorUrl = args[2];
+    long ingest = 100_000;
+    long total = 1_000_000;
+    int rps = 1000;
+    int seconds = 10;
+    for (int i = 3; i < args.length; i += 2) {
+      switch (args[i]) {
+        case "--ingest" -> ingest = Long.parseLong(args[i + 1]);
+        case "--total" -> total = Long.parseLong(args[i + 1]);
+        case "--rps" -> rps = Integer.parseInt(args[i + 1]);
+        case "--seconds" -> seconds = Integer.parseInt(args[i + 1]);
+        default -> throw new IllegalArgumentException("unknown option " + args[i]);
+      }
+    }
+    var config = ConfigFactory.parseString("""
+        heyken.mongo.uri = "%s"
+        pekko.actor.provider = local
+        pekko.loglevel = WARNING
+        """.formatted(mongoUri)).withFallback(ConfigFactory.load()).resolve();
+    // a client of its own without the cores' short timeouts: counting and filling a million lines takes a while
+    var client = com.mongodb.client.MongoClients.create(mongoUri);
+    try {
+      MongoCollection<Document> logs = client.getDatabase(config.getString("heyken.mongo.database"))
+          .getCollection(config.getString("heyken.logs.collection"));
+      long before = logs.estimatedDocumentCount();
+      System.out.println("stored lines before: " + before);
+
+      ingestInto(config, mongoUri, ingest, "the installation's store");
+      long stored = logs.estimatedDocumentCount();
+      System.out.println("stored lines: " + stored);
+      latencies("with " + round(stored) + " lines");
+
+      if (total > stored) {
+        long filled = total - stored;
+        long t0 = System.nanoTime();
+        fill(logs, filled);
+        double s = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("bulk fill (insertMany of 10k documents, no appender): %d lines in %.1f s = %.0f lines/s%n",
+            filled, s, filled / s);
+        stored = logs.estimatedDocumentCount();
+        System.out.println("stored lines: " + stored);
+        latencies("with " + round(stored) + " lines");
+      }
+      memoryStoreIngest(config, ingest);
+      paced(monitorUrl + "/api/status", rps, seconds);
+      paced(loggerUrl + "/api/logs?limit=10", Math.max(1, rps / 10), seconds);
+    } finally {
+      client.close();
+    }
+  }
+
+  /**
+   * The same ingest into an in-process store on mongo-java-server's memory backend: what the logging path itself
+   * carries when the store keeps up (the embedded H2 store spends most of each insert serializing the document).
+   */
+  static void memoryStoreIngest(com.typesafe.config.Config base, long lines) throws Exception {
+    var server = new de.bwaldvogel.mongo.MongoServer(new de.bwaldvogel.mongo.backend.memory.MemoryBackend());
+    server.bind("127.0.0.1", 0);
+    var address = server.getLocalAddress();
+    try {
+      ingestInto(base, "mongodb://127.0.0.1:" + address.getPort() + "/heyken", lines,
+          "an in-memory store (memory backend)");
+    } finally {
+      server.shutdownNow();
+    }
+  }
+
+  /** One ActorSystem with a LogShipper for the store at {@code uri}, for one ingest run. */
+  static void ingestInto(com.typesafe.config.Config base, String uri, long lines, String into) throws Exception {
+    var config = ConfigFactory.parseString("heyken.mongo.uri = \"" + uri + "\"").withFallback(base).resolve();
+    var system = ActorSystem.create(Behaviors.empty(), "log-bench", config);
+    try {
+      ingest(system, config.getInt("heyken.logs.buffer-size"), lines, into);
+    } finally {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  static String round(long n) {
+    return n >= 1_000_000 ? String.format("%.1fM", n / 1e6) : String.format("%dk", n / 1000);
+  }
+
+  /** Lines through the real path: SLF4J -> MongoLogAppender -> LogBuffer -> LogShipper (batches) -> store. */
+  static void ingest(ActorSystem<?> system, int capacity, long lines, String into) throws Exception {
+    LogBuffer.configure(capacity, 9, () -> 0L);
+    var context = (LoggerContext) LoggerFactory.getILoggerFactory();
+    var appender = new MongoLogAppender();
+    appender.setContext(context);
+    appender.start();
+    var logger = context.getLogger("heyken.bench.ingest");
+    logger.setLevel(Level.INFO);
+    logger.setAdditive(false); // into the store only, not the console
+    logger.addAppender(appender);
+    system.systemActorOf(LogShipper.create(), "log-shipper", org.apache.pekko.actor.typed.Props.empty());
+    var log = LoggerFactory.getLogger("heyken.bench.ingest");
+    long written0 = LogBuffer.get().written();
+    long dropped0 = LogBuffer.get().dropped();
+    long waits = 0;
+    long t0 = System.nanoTime();
+    for (long i = 0; i < lines; i++) {
+      // the producer never outruns the buffer here: this measures what the store takes, not how fast we drop
+      while (LogBuffer.get().size() > capacity - 1000) {
+        waits++;
+        Thread.onSpinWait();
+      }
+      if (i % 100 == 0) {
+        MDC.put("feature", String.valueOf(i % 37));
+        MDC.put("run", "bench-run-" + (i / 1000));
+      }
+      if (i % 100 == 1) {
+        MDC.clear();
+      }
+      if (i % 50 == 0) {
+        log.warn("bench line {} with a warning about something", i);
+      } else if (i % 211 == 0) {
+        log.error("bench line {} failed: {}", i, "simulated failure");
+      } else {
+        log.info("bench line {} of the ingest benchmark, an ordinary message of ordinary length", i);
+      }
+    }
+    double produced = (System.nanoTime() - t0) / 1e9;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(600);
+    while (LogBuffer.get().written() - written0 < lines - (LogBuffer.get().dropped() - dropped0)) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the shipper did not write the lines within 600 s");
+      }
+      Thread.sleep(5);
+    }
+    double s = (System.nanoTime() - t0) / 1e9;
+    long written = LogBuffer.get().written() - written0;
+    System.out.printf("ingest into %s (appender -> buffer -> shipper batches of %d): %d lines written in %.2f s = "
+            + "%.0f lines/s (logging calls took %.2f s, dropped %d)%n", into,
+        system.settings().config().getInt("heyken.logs.batch-size"), written, s, written / s, produced,
+        LogBuffer.get().dropped() - dropped0);
+    logger.detachAppender(appender);
+  }
+
+  static void fill(MongoCollection<Document> logs, long lines) {
+    var batch = new ArrayList<Document>(10_000);
+    long now = System.currentTimeMillis();
+    for (long i = 0; i < lines; i++) {
+      // spread over the last week, as a retention of days keeps them
+      var d = new Document("ts", new Date(now - 3_600_000L - (long) ((double) i / lines * 7 * 86_400_000L))).append("level", i % 50 == 0 ? "WARN" : "INFO")
+          .append("lvl", i % 50 == 0 ? 30000 : 20000).append("core", (int) (1 + i % 2)).append("epoch", 1L)
+          .append("component", i % 3 == 0 ? "sandbox" : "core").append("logger", "heyken.bench.fill")
+          .append("thread", "bench").append("message", "filler line " + i + " of the log benchmark");
+      batch.add(d);
+      if (batch.size() == 10_000) {
+        logs.insertMany(batch);
+        batch.clear();
+      }
+    }
+    if (!batch.isEmpty()) {
+      logs.insertMany(batch);
+    }
+  }
+
+  static void latencies(String label) throws Exception {
+    for (String q : List.of("/api/logs?limit=10", "/api/logs?limit=10&level=ERROR", "/api/logs?limit=10&feature=7",
+        "/api/logs?limit=10&contains=failed")) {
+      int n = q.equals("/api/logs?limit=10") ? 20 : 5;
+      var ms = new ArrayList<Double>();
+      var failures = new java.util.TreeMap<String, Integer>();
+      for (int i = 0; i < n; i++) {
+        long t0 = System.nanoTime();
+        try {
+          var r = http.send(HttpRequest.newBuilder(URI.create(loggerUrl + q)).timeout(Duration.ofSeconds(60)).build(),
+              HttpResponse.BodyHandlers.ofString());
+          if (r.statusCode() == 200) {
+            ms.add((System.nanoTime() - t0) / 1e6);
+          } else {
+            failures.merge(String.valueOf(r.statusCode()), 1, Integer::sum);
+          }
+        } catch (java.io.IOException e) {
+          // the port moved (the store was too slow for the lease: a failover) or the core is busy
+          failures.merge(e.getClass().getSimpleName(), 1, Integer::sum);
+          Thread.sleep(1000);
+        }
+      }
+      ms.sort(null);
+      if (ms.isEmpty()) {
+        System.out.printf("GET %s %s: no answer (%s)%n", q, label, failures);
+        continue;
+      }
+      int k = ms.size();
+      System.out.printf("GET %s %s: median %.1f ms, p90 %.1f ms, max %.1f ms (%d answered one at a time%s)%n",
+          q, label, ms.get(k / 2), ms.get((int) Math.floor(k * 0.9)), ms.get(k - 1), k,
+          failures.isEmpty() ? "" : ", failed: " + failures);
+    }
+  }
+
+  /**
+   * An open-model load: requests sent at a fixed rate whatever the answers do, latency measured from when each
+   * request was due (no coordinated omission). What wrk -R (wrk2) would measure.
+   */
+  static void paced(String url, int rps, int seconds) throws Exception {
+    int total = rps * seconds;
+    var latencies = new ConcurrentLinkedQueue<Double>();
+    var errors = new AtomicInteger();
+    var pending = new ArrayList<CompletableFuture<?>>(total);
+    var request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build();
+    long start = System.nanoTime();
+    long interval = 1_000_000_000L / rps;
+    for (int i = 0; i < total; i++) {
+      long due = start + i * interval;
+      long wait = due - System.nanoTime();
+      if (wait > 0) {
+        TimeUnit.NANOSECONDS.sleep(wait);
+      }
+      pending.add(http.sendAsync(request, HttpResponse.BodyHandlers.discarding()).whenComplete((r, e) -> {
+        if (e != null || r.statusCode() != 200) {
+          errors.incrementAndGet();
+        } else {
+          latencies.add((System.nanoTime() - due) / 1e6);
+        }
+      }));
+    }
+    CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).handle((v, e) -> null).get(60, TimeUnit.SECONDS);
+    double s = (System.nanoTime() - start) / 1e9;
+    var ms = latencies.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    if (ms.length == 0) {
+      System.out.printf("paced %d rps GET %s: every request failed (%d)%n", rps, url, errors.get());
+      return;
+    }
+    System.out.printf("paced %d rps for %d s GET %s: %d ok, %d failed, %.0f answers/s; latency from due time p50 %.1f ms,"
+            + " p99 %.1f ms, p99.9 %.1f ms, max %.1f ms%n", rps, seconds, url, ms.length, errors.get(), ms.length / s,
+        ms[ms.length / 2], ms[(int) Math.floor(ms.length * 0.99)], ms[(int) Math.floor(ms.length * 0.999)],
+        ms[ms.length - 1]);
+  }
+}

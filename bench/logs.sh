@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Usage: bench/logs.sh [--ingest N] [--total N] [--rps N] [--seconds N] [--port-shift N] [--keep] [--no-build]
+#
+# Log store and Logger API benchmark (not a timed test). Starts a separate Heyken installation with
+# run_heyken.sh on its own ports (every HEYKEN_* port + 11000: logger 16020, monitor 16021, store 38017, ...)
+# and a temporary data directory, then prints:
+#   - ingest: N lines (default 100k) through the real path (SLF4J -> MongoLogAppender -> bounded LogBuffer ->
+#     LogShipper batches -> the store), in lines/s, with the drops (the producer waits for buffer room, so 0);
+#   - GET /api/logs?limit=10 latency (and with level, feature, contains filters) with ~100k stored lines,
+#     then again after a bulk fill to --total lines (default 1M);
+#   - an open-model load at --rps requests/s (default 1000) for --seconds on GET /api/status, and a tenth of
+#     that on GET /api/logs?limit=10, latency measured from when each request was due (what wrk2's -R does:
+#     Debian's wrk has no -R);
+#   - wrk (Debian's, closed model: as fast as 16 connections go) against /api/status and /api/logs?limit=10:
+#     requests/s and the p99 of its latency distribution.
+# The helper bench/lib/LogBench.java runs as a single-file program on the core's jar. Everything it started is
+# stopped on exit (and the temporary directory removed unless --keep).
+#
+# Targets: ingest >= 20k lines/s; /api/status p99 <= 10 ms at 1k rps.
+# BENCH_MONGO_URI: run against this real MongoDB instead of an embedded store (use a scratch database).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib/common.sh
+source "$ROOT/scripts/lib/common.sh"
+
+port_shift=11000
+keep=0
+run_args=(--timeout 120)
+bench_args=()
+while (($#)); do
+  case $1 in
+    -h | --help) print_help "$0"; exit 0 ;;
+    --ingest | --total | --rps | --seconds)
+      [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "$1 needs a positive number"; bench_args+=("$1" "$2"); shift ;;
+    --port-shift) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--port-shift needs a number"; port_shift=$2; shift ;;
+    --keep) keep=1 ;;
+    --no-build) run_args+=(--no-build) ;;
+    *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
+  esac
+  shift
+done
+
+command -v wrk >/dev/null || die "wrk is not installed: apt-get install wrk"
+
+# ---------------------------------------------------------------- a separate installation
+export HEYKEN_STORE_PORT=$((27017 + port_shift))
+export HEYKEN_CORE1_PORT=$((2551 + port_shift)) HEYKEN_CORE2_PORT=$((2552 + port_shift))
+export HEYKEN_CORE1_MANAGEMENT_PORT=$((7626 + port_shift)) HEYKEN_CORE2_MANAGEMENT_PORT=$((7627 + port_shift))
+export HEYKEN_REGISTRY_PORT=$((5002 + port_shift)) HEYKEN_SANDBOX_PORT=$((5010 + port_shift))
+export HEYKEN_LOGGER_PORT=$((5020 + port_shift)) HEYKEN_MONITOR_PORT=$((5021 + port_shift))
+export HEYKEN_INSPECTION_PORT_OFFSET=100
+# retention must not delete what the bench stores while it runs
+export HEYKEN_LOGS_RETENTION_MAX_LINES=0
+if [[ -n ${BENCH_MONGO_URI:-} ]]; then export HEYKEN_MONGO_URI=$BENCH_MONGO_URI; else unset HEYKEN_MONGO_URI; fi
+unset HEYKEN_API_TOKEN
+
+ports=("$HEYKEN_CORE1_PORT" "$HEYKEN_CORE2_PORT" "$HEYKEN_CORE1_MANAGEMENT_PORT" "$HEYKEN_CORE2_MANAGEMENT_PORT")
+for base in "$HEYKEN_REGISTRY_PORT" "$HEYKEN_SANDBOX_PORT" "$HEYKEN_LOGGER_PORT" "$HEYKEN_MONITOR_PORT"; do
+  ports+=("$base" "$(inspection_port "$base" 1)" "$(inspection_port "$base" 2)")
+done
+[[ -z ${HEYKEN_MONGO_URI:-} ]] && ports+=("$HEYKEN_STORE_PORT")
+for p in "${ports[@]}"; do
+  port_open "$p" && die "port $p is already in use: is another benchmark running? Choose other ports with --port-shift."
+done
+
+BENCH_DIR=$(mktemp -d /tmp/heyken-logbench.XXXXXX)
+export HEYKEN_DATA_DIR=$BENCH_DIR/data HEYKEN_ENV_FILE=$BENCH_DIR/.env
+heyken_set_paths
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  echo
+  info "Stopping the bench installation ..."
+  "$ROOT/scripts/stop.sh" >"$BENCH_DIR/stop.out" 2>&1 || { cat "$BENCH_DIR/stop.out" >&2; rc=1; }
+  if ((keep || rc != 0)); then
+    info "Kept $BENCH_DIR (logs in data/logs/); remove it with: rm -rf $BENCH_DIR"
+  else
+    rm -rf "$BENCH_DIR"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+"$ROOT/scripts/init.sh" >/dev/null
+heyken_load_env
+info "Starting the bench installation in $BENCH_DIR (logger port $HEYKEN_LOGGER_PORT) ..."
+if ! "$ROOT/scripts/run_heyken.sh" "${run_args[@]}" >"$BENCH_DIR/run.out" 2>&1; then
+  cat "$BENCH_DIR/run.out" >&2
+  die "the bench installation did not start."
+fi
+LOGGER=http://127.0.0.1:$HEYKEN_LOGGER_PORT
+MONITOR=http://127.0.0.1:$HEYKEN_MONITOR_PORT
+MONGO_URI=${HEYKEN_MONGO_URI:-mongodb://127.0.0.1:$HEYKEN_STORE_PORT/heyken}
+
+deadline=$(($(date +%s) + 120))
+until body=$(http_get "$MONITOR/api/status" 2) && [[ -n $(json_number active_core <<<"$body") ]]; do
+  (($(date +%s) < deadline)) || die "no active core on $MONITOR within 120 s"
+  sleep 0.5
+done
+info "core-$(json_number active_core <<<"$body") is active; $(nproc) CPUs; figures follow."
+echo
+
+require_java
+java -Xmx2g -cp "$HEYKEN_JAR" "$ROOT/bench/lib/LogBench.java" "$MONGO_URI" "$LOGGER" "$MONITOR" "${bench_args[@]}"
+
+# wrk: closed model (16 connections as fast as they are answered); its p99 is of what it sent
+run_wrk() {
+  local url=$1 out
+  out=$(wrk -t2 -c16 -d10s --latency "$url" 2>&1) || { err "wrk failed on $url: $out"; return 1; }
+  local rps p99 p50
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+  p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
+  p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+  printf 'wrk -t2 -c16 -d10s GET %s: %s req/s, p50 %s, p99 %s%s\n' "${url#http://127.0.0.1:}" "$rps" "$p50" "$p99" \
+    "$(grep -q 'Non-2xx' <<<"$out" && echo " ($(grep 'Non-2xx' <<<"$out" | tr -s ' '))")"
+}
+run_wrk "$MONITOR/api/status"
+run_wrk "$LOGGER/api/logs?limit=10"
+body=$(http_get "$MONITOR/api/status" 2) || true
+info "log counts in /api/status: $(python3 -c 'import json,sys; print(json.load(sys.stdin).get("logs"))' <<<"$body" 2>/dev/null || echo '?')"
