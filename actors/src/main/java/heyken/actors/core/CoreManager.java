@@ -673,6 +673,14 @@ public final class CoreManager
 
   /** A deployment change is a side effect of the active core: the fence confirms the epoch before it is persisted. */
   private Effect<Event, State> fencedDeploymentWrite(Event event, ActorRef<DeploymentOutcome> replyTo) {
+    return fencedWrite((supersededBy, problem) -> new DeploymentChecked(event, replyTo, supersededBy, problem));
+  }
+
+  /**
+   * Confirms this core's epoch in the store, then tells itself the result: {@code checked} gets the newer epoch
+   * (0 when none) and the problem (null when the write may go ahead).
+   */
+  private Effect<Event, State> fencedWrite(java.util.function.BiFunction<Long, Problem, Command> checked) {
     long epoch = myEpoch;
     context.pipeToSelf(store.async(db -> {
       fence.check(epoch);
@@ -680,13 +688,12 @@ public final class CoreManager
     }), (ok, error) -> {
       Throwable cause = error instanceof java.util.concurrent.CompletionException ? error.getCause() : error;
       if (cause == null) {
-        return new DeploymentChecked(event, replyTo, 0, null);
+        return checked.apply(0L, null);
       }
       if (cause instanceof EpochFence.StaleEpochException stale) {
-        return new DeploymentChecked(event, replyTo, stale.currentEpoch,
-            Problem.unavailable("not_active", stale.getMessage()));
+        return checked.apply(stale.currentEpoch, Problem.unavailable("not_active", stale.getMessage()));
       }
-      return new DeploymentChecked(event, replyTo, 0, Problem.unavailable("store_unavailable",
+      return checked.apply(0L, Problem.unavailable("store_unavailable",
           "the store could not confirm this core's epoch (" + cause.getMessage() + "); nothing was changed, try again"));
     });
     return Effect().none();
@@ -783,23 +790,7 @@ public final class CoreManager
 
   /** Like a deployment change: the fence confirms the epoch before the service change is persisted. */
   private Effect<Event, State> fencedServiceWrite(Event event, ActorRef<ServiceOutcome> replyTo) {
-    long epoch = myEpoch;
-    context.pipeToSelf(store.async(db -> {
-      fence.check(epoch);
-      return epoch;
-    }), (ok, error) -> {
-      Throwable cause = error instanceof java.util.concurrent.CompletionException ? error.getCause() : error;
-      if (cause == null) {
-        return new ServiceWriteChecked(event, replyTo, 0, null);
-      }
-      if (cause instanceof EpochFence.StaleEpochException stale) {
-        return new ServiceWriteChecked(event, replyTo, stale.currentEpoch,
-            Problem.unavailable("not_active", stale.getMessage()));
-      }
-      return new ServiceWriteChecked(event, replyTo, 0, Problem.unavailable("store_unavailable",
-          "the store could not confirm this core's epoch (" + cause.getMessage() + "); nothing was changed, try again"));
-    });
-    return Effect().none();
+    return fencedWrite((supersededBy, problem) -> new ServiceWriteChecked(event, replyTo, supersededBy, problem));
   }
 
   private Effect<Event, State> onServiceWriteChecked(State state, ServiceWriteChecked checked) {

@@ -193,6 +193,18 @@ public record LogQuery(
   private static final Instant EARLIEST = Instant.EPOCH;
   private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
 
+  /** {@code n} units of a relative time ({@code s}, {@code m}, {@code h}, {@code d}, {@code w}), as in {@code -2h}. */
+  public static Duration span(long n, String unit) {
+    return switch (unit) {
+      case "s" -> Duration.ofSeconds(n);
+      case "m" -> Duration.ofMinutes(n);
+      case "h" -> Duration.ofHours(n);
+      case "d" -> Duration.ofDays(n);
+      case "w" -> Duration.ofDays(7 * n);
+      default -> throw new IllegalArgumentException("unknown unit of time '" + unit + "': use s, m, h, d or w");
+    };
+  }
+
   private static Instant parseTime(String value, Instant now) {
     String v = value.trim();
     if (v.equalsIgnoreCase("now")) {
@@ -200,15 +212,7 @@ public record LogQuery(
     }
     Matcher m = RELATIVE.matcher(v);
     if (m.matches()) {
-      long n = Long.parseLong(m.group(1));
-      Duration d = switch (m.group(2)) {
-        case "s" -> Duration.ofSeconds(n);
-        case "m" -> Duration.ofMinutes(n);
-        case "h" -> Duration.ofHours(n);
-        case "d" -> Duration.ofDays(n);
-        default -> Duration.ofDays(7 * n);
-      };
-      return now.minus(d);
+      return now.minus(span(Long.parseLong(m.group(1)), m.group(2)));
     }
     try {
       return Instant.parse(v);

@@ -263,7 +263,8 @@ public final class LogStore {
     return store.async(db -> prune(now, maxAge, maxLines));
   }
 
-  private static LogLine view(Document d) {
+  /** A stored line as the Logger API shows it. */
+  public static LogLine view(Document d) {
     Map<String, String> mdc = null;
     Document m = d.get("mdc", Document.class);
     if (m != null) {
@@ -277,7 +278,7 @@ public final class LogStore {
     ObjectId id = d.getObjectId("_id");
     return new LogLine(
         id == null ? null : id.toHexString(),
-        d.getDate("ts").toInstant().toString(),
+        d.getDate("ts") == null ? null : d.getDate("ts").toInstant().toString(),
         d.getString("level"),
         core == null ? null : core.intValue(),
         epoch == null ? null : epoch.longValue(),

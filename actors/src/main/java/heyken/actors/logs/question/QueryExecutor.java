@@ -11,9 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Date;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -22,7 +20,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.bson.Document;
 import org.bson.conversions.Bson;
-import org.bson.types.ObjectId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -150,21 +147,7 @@ final class QueryExecutor {
   }
 
   static LogLine view(Document d) {
-    Map<String, String> mdc = null;
-    Document m = d.get("mdc", Document.class);
-    if (m != null) {
-      mdc = new LinkedHashMap<>();
-      for (var e : m.entrySet()) {
-        mdc.put(e.getKey(), String.valueOf(e.getValue()));
-      }
-    }
-    Number core = d.get("core", Number.class);
-    Number epoch = d.get("epoch", Number.class);
-    ObjectId id = d.getObjectId("_id");
-    Date ts = d.getDate("ts");
-    return new LogLine(id == null ? null : id.toHexString(), ts == null ? null : ts.toInstant().toString(),
-        d.getString("level"), core == null ? null : core.intValue(), epoch == null ? null : epoch.longValue(),
-        d.getString("component"), d.getString("logger"), d.getString("thread"), d.getString("message"),
-        d.getString("exception"), mdc);
+    return heyken.actors.logs.LogStore.view(d);
   }
+
 }

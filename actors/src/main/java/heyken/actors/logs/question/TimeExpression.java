@@ -53,15 +53,7 @@ final class TimeExpression {
     }
     Matcher m = RELATIVE.matcher(v);
     if (m.matches()) {
-      long n = Long.parseLong(m.group(1));
-      Duration d = switch (m.group(2)) {
-        case "s" -> Duration.ofSeconds(n);
-        case "m" -> Duration.ofMinutes(n);
-        case "h" -> Duration.ofHours(n);
-        case "d" -> Duration.ofDays(n);
-        default -> Duration.ofDays(7 * n);
-      };
-      return minus(now, d);
+      return minus(now, heyken.actors.logs.LogQuery.span(Long.parseLong(m.group(1)), m.group(2)));
     }
     if (v.startsWith("-p")) {
       try {
