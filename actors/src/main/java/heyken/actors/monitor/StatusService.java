@@ -43,6 +43,11 @@ public final class StatusService {
   private final Map<Integer, String> hosts = new HashMap<>();
   private final int monitorPort;
   private final int inspectionOffset;
+  // requests within this long of each other share one answer (asks to the CoreManager and both cores): at
+  // hundreds of requests per second each one asking the cluster again costs more than the answer is worth
+  private final long maxAgeNanos;
+  private CompletableFuture<SystemStatus> recent;
+  private long recentAtNanos;
 
   public StatusService(
       ActorSystem<?> system, CoreNode node, ActorRef<CoreManager.Command> coreManager, ComponentProbes probes) {
@@ -60,13 +65,24 @@ public final class StatusService {
     }
     this.monitorPort = config.getInt("heyken.http.monitor-port");
     this.inspectionOffset = config.getInt("heyken.http.inspection-port-offset");
+    this.maxAgeNanos = config.getDuration("heyken.monitor.status-max-age").toNanos();
   }
 
   public CompletionStage<CoreManager.ActiveCore> active() {
     return AskPattern.ask(coreManager, CoreManager.GetActive::new, ASK, system.scheduler());
   }
 
-  public CompletionStage<SystemStatus> status() {
+  /** The status, shared with the other requests of the last {@code heyken.monitor.status-max-age} (in flight or done). */
+  public synchronized CompletionStage<SystemStatus> status() {
+    long now = System.nanoTime();
+    if (recent == null || now - recentAtNanos >= maxAgeNanos) {
+      recentAtNanos = now;
+      recent = fresh();
+    }
+    return recent;
+  }
+
+  private CompletableFuture<SystemStatus> fresh() {
     var active = active().toCompletableFuture().handle((a, e) -> e == null ? a : null);
     var infos = coreInfos();
     var components = probes.probe();
