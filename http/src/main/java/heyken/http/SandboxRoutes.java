@@ -1,5 +1,6 @@
 package heyken.http;
 
+import heyken.actors.Outcome;
 import com.fasterxml.jackson.databind.JsonNode;
 import heyken.actors.core.CoreNode;
 import heyken.actors.feature.FeatureService;
@@ -114,7 +115,7 @@ public final class SandboxRoutes {
                 features.runLog(featureId, runId)))));
   }
 
-  private <T> Route answer(CompletionStage<FeatureService.Outcome<T>> outcome, StatusCode ok) {
+  private <T> Route answer(CompletionStage<Outcome<T>> outcome, StatusCode ok) {
     return onSuccess(outcome, o -> o.problem() != null ? ApiErrors.problem(o.problem())
         : complete(ok, o.value(), Json.marshaller()));
   }

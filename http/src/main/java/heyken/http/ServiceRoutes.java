@@ -1,5 +1,6 @@
 package heyken.http;
 
+import heyken.actors.Outcome;
 import heyken.actors.services.ServiceApi;
 import heyken.protocol.api.service.ServiceRequest;
 import java.util.Optional;
@@ -78,7 +79,7 @@ public final class ServiceRoutes {
             .withEntity(HttpEntities.createChunked(ContentTypes.TEXT_PLAIN_UTF8, o.value()))));
   }
 
-  private <T> Route answer(CompletionStage<ServiceApi.Outcome<T>> outcome, StatusCode ok) {
+  private <T> Route answer(CompletionStage<Outcome<T>> outcome, StatusCode ok) {
     return onSuccess(outcome, o -> o.problem() != null ? ApiErrors.problem(o.problem())
         : complete(ok, o.value(), Json.marshaller()));
   }

@@ -34,7 +34,6 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 
 /**
  * One chat room's conversation with heyken_bot ({@code rc:<roomId>} for Rocket.Chat, {@code web:<session>} for the
@@ -457,11 +456,8 @@ public final class Conversation
   }
 
   private void inRoom(Runnable logging) {
-    MDC.put("room", room);
-    try {
+    try (var mdc = ChatMdc.of(room, null)) {
       logging.run();
-    } finally {
-      MDC.remove("room");
     }
   }
 

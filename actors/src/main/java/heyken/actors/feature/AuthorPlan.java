@@ -101,7 +101,7 @@ public record AuthorPlan(String summary, String testCommand, Map<String, String>
       String path = entry.getKey();
       String bad = pathProblem(path, settings.allowedDirs());
       if (bad != null) {
-        problems.add("path '" + printable(path) + "' " + bad);
+        problems.add("path '" + FeatureCatalog.printable(path) + "' " + bad);
         continue;
       }
       long bytes = entry.getValue().getBytes(StandardCharsets.UTF_8).length;
@@ -123,7 +123,7 @@ public record AuthorPlan(String summary, String testCommand, Map<String, String>
         var m = FeatureManifest.parse(manifest);
         if (!command.equals(m.command())) {
           problems.add("heyken.yml must say command: " + command + " (the feature's own chat command), not "
-              + (m.command() == null ? "nothing" : "'" + printable(m.command()) + "'"));
+              + (m.command() == null ? "nothing" : "'" + FeatureCatalog.printable(m.command()) + "'"));
         }
         if (m.run() == null || m.run().isBlank()) {
           problems.add("heyken.yml has no run: the command that answers one request (JSON on standard input)");
@@ -141,7 +141,7 @@ public record AuthorPlan(String summary, String testCommand, Map<String, String>
       }
     }
     if (!TEST_COMMAND.matcher(testCommand).matches() || testCommand.contains("..")) {
-      problems.add("testCommand '" + printable(testCommand) + "' is not allowed: use `python3 test_main.py`, "
+      problems.add("testCommand '" + FeatureCatalog.printable(testCommand) + "' is not allowed: use `python3 test_main.py`, "
           + "`python3 -m unittest [module]` or `sh tests/run.sh` (no shell operators, no '..')");
     }
     return problems;
@@ -197,18 +197,6 @@ public record AuthorPlan(String summary, String testCommand, Map<String, String>
     files.forEach((p, c) -> array.addObject().put("path", p).put("content", c));
     root.put("testCommand", testCommand);
     return root.toString();
-  }
-
-  static String printable(String s) {
-    var b = new StringBuilder();
-    s.codePoints().limit(80).forEach(c -> {
-      if (c < 0x20 || c == 0x7f) {
-        b.append(String.format("\\u%04x", c));
-      } else {
-        b.appendCodePoint(c);
-      }
-    });
-    return s.length() > 80 ? b + "…" : b.toString();
   }
 
   /** Paths in the plan, as given. */

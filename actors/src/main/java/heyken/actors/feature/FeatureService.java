@@ -1,5 +1,6 @@
 package heyken.actors.feature;
 
+import heyken.actors.Outcome;
 import heyken.actors.Failures;
 import heyken.actors.core.CoreManager;
 import heyken.actors.core.CoreNode;
@@ -54,17 +55,6 @@ public final class FeatureService {
   private static final int MAX_DESCRIPTION = 4000;
   private static final Duration LOG_POLL = Duration.ofMillis(250);
   private static final Duration LOG_STREAM_MAX = Duration.ofMinutes(30);
-
-  /** A value, or why there is none. */
-  public record Outcome<T>(T value, Problem problem) {
-    static <T> Outcome<T> ok(T value) {
-      return new Outcome<>(value, null);
-    }
-
-    static <T> Outcome<T> refused(Problem problem) {
-      return new Outcome<>(null, problem);
-    }
-  }
 
   private final ActorSystem<?> system;
   private final ActorRef<FeatureCatalog.Command> catalog;

@@ -1,5 +1,6 @@
 package heyken.actors.services;
 
+import heyken.actors.Outcome;
 import heyken.actors.core.CoreManager;
 import heyken.protocol.api.Problem;
 import heyken.protocol.api.service.ServiceRequest;
@@ -37,17 +38,6 @@ public final class ServiceApi {
   private static final Logger log = LoggerFactory.getLogger(ServiceApi.class);
   public static final int DEFAULT_TAIL = 100;
   public static final List<String> ACTIONS = List.of("stop", "start", "restart", "remove");
-
-  /** A value, or why there is none. */
-  public record Outcome<T>(T value, Problem problem) {
-    static <T> Outcome<T> ok(T value) {
-      return new Outcome<>(value, null);
-    }
-
-    static <T> Outcome<T> refused(Problem problem) {
-      return new Outcome<>(null, problem);
-    }
-  }
 
   private final ActorSystem<?> system;
   private final ActorRef<CoreManager.Command> coreManager;
