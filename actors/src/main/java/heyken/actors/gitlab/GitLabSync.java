@@ -391,7 +391,7 @@ public final class GitLabSync extends EventSourcedBehavior<GitLabSync.Command, G
 
   /** One round of GitLab work (blocking): the events it led to, ending with a failure when GitLab failed. */
   private List<Event> sync(State start, FeatureView view) {
-    MDC.put("feature_id", featureId);
+    MDC.put("feature", featureId);
     var events = new ArrayList<Event>();
     State state = start;
     try {
@@ -475,7 +475,7 @@ public final class GitLabSync extends EventSourcedBehavior<GitLabSync.Command, G
       }
       events.add(new GitLabFailed(error, Instant.now()));
     } finally {
-      MDC.remove("feature_id");
+      MDC.remove("feature");
     }
     return events;
   }
