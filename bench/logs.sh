@@ -22,6 +22,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/lib/common.sh
 source "$ROOT/scripts/lib/common.sh"
+# shellcheck source=bench/lib/installation.sh
+source "$ROOT/bench/lib/installation.sh"
 
 port_shift=11000
 keep=0
@@ -43,25 +45,13 @@ done
 command -v wrk >/dev/null || die "wrk is not installed: apt-get install wrk"
 
 # ---------------------------------------------------------------- a separate installation
-export HEYKEN_STORE_PORT=$((27017 + port_shift))
-export HEYKEN_CORE1_PORT=$((2551 + port_shift)) HEYKEN_CORE2_PORT=$((2552 + port_shift))
-export HEYKEN_CORE1_MANAGEMENT_PORT=$((7626 + port_shift)) HEYKEN_CORE2_MANAGEMENT_PORT=$((7627 + port_shift))
-export HEYKEN_REGISTRY_PORT=$((5002 + port_shift)) HEYKEN_SANDBOX_PORT=$((5010 + port_shift))
-export HEYKEN_LOGGER_PORT=$((5020 + port_shift)) HEYKEN_MONITOR_PORT=$((5021 + port_shift))
-export HEYKEN_INSPECTION_PORT_OFFSET=100
+bench_shift_ports "$port_shift"
 # retention must not delete what the bench stores while it runs
 export HEYKEN_LOGS_RETENTION_MAX_LINES=0
 if [[ -n ${BENCH_MONGO_URI:-} ]]; then export HEYKEN_MONGO_URI=$BENCH_MONGO_URI; else unset HEYKEN_MONGO_URI; fi
 unset HEYKEN_API_TOKEN
 
-ports=("$HEYKEN_CORE1_PORT" "$HEYKEN_CORE2_PORT" "$HEYKEN_CORE1_MANAGEMENT_PORT" "$HEYKEN_CORE2_MANAGEMENT_PORT")
-for base in "$HEYKEN_REGISTRY_PORT" "$HEYKEN_SANDBOX_PORT" "$HEYKEN_LOGGER_PORT" "$HEYKEN_MONITOR_PORT"; do
-  ports+=("$base" "$(inspection_port "$base" 1)" "$(inspection_port "$base" 2)")
-done
-[[ -z ${HEYKEN_MONGO_URI:-} ]] && ports+=("$HEYKEN_STORE_PORT")
-for p in "${ports[@]}"; do
-  port_open "$p" && die "port $p is already in use: is another benchmark running? Choose other ports with --port-shift."
-done
+bench_require_free_ports
 
 BENCH_DIR=$(mktemp -d /tmp/heyken-logbench.XXXXXX)
 export HEYKEN_DATA_DIR=$BENCH_DIR/data HEYKEN_ENV_FILE=$BENCH_DIR/.env

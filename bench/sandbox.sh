@@ -34,6 +34,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/lib/common.sh
 source "$ROOT/scripts/lib/common.sh"
+# shellcheck source=bench/lib/installation.sh
+source "$ROOT/bench/lib/installation.sh"
 
 backends=(docker bubblewrap)
 rounds=5
@@ -64,23 +66,12 @@ BENCH_PY="$HEYKEN_PYTHON $ROOT/bench/lib/sandbox_bench.py"
 bench_py() { $BENCH_PY "$@"; }
 
 # ---------------------------------------------------------------- a separate installation
-export HEYKEN_STORE_PORT=$((27017 + port_shift))
-export HEYKEN_CORE1_PORT=$((2551 + port_shift)) HEYKEN_CORE2_PORT=$((2552 + port_shift))
-export HEYKEN_CORE1_MANAGEMENT_PORT=$((7626 + port_shift)) HEYKEN_CORE2_MANAGEMENT_PORT=$((7627 + port_shift))
-export HEYKEN_REGISTRY_PORT=$((5002 + port_shift)) HEYKEN_SANDBOX_PORT=$((5010 + port_shift))
-export HEYKEN_LOGGER_PORT=$((5020 + port_shift)) HEYKEN_MONITOR_PORT=$((5021 + port_shift))
-export HEYKEN_INSPECTION_PORT_OFFSET=100
+bench_shift_ports "$port_shift"
 unset HEYKEN_MONGO_URI HEYKEN_API_TOKEN HEYKEN_SANDBOX_IMAGE # the bench's own .env provides the token
 # The class-data sharing archive belongs to the build: use it when it is current, never (re)write it.
 cds_current || export HEYKEN_CDS=off
 
-ports=("$HEYKEN_STORE_PORT" "$HEYKEN_CORE1_PORT" "$HEYKEN_CORE2_PORT" "$HEYKEN_CORE1_MANAGEMENT_PORT" "$HEYKEN_CORE2_MANAGEMENT_PORT")
-for base in "$HEYKEN_REGISTRY_PORT" "$HEYKEN_SANDBOX_PORT" "$HEYKEN_LOGGER_PORT" "$HEYKEN_MONITOR_PORT"; do
-  ports+=("$base" "$(inspection_port "$base" 1)" "$(inspection_port "$base" 2)")
-done
-for p in "${ports[@]}"; do
-  port_open "$p" && die "port $p is already in use: is another benchmark running? Choose other ports with --port-shift."
-done
+bench_require_free_ports
 
 BENCH_DIR=$(mktemp -d /tmp/heyken-sandbox-bench.XXXXXX)
 # mktemp makes it 0700, but sandbox jobs run as uid 65534 in data/work/ below it: let others pass (the .env

@@ -23,6 +23,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/lib/common.sh
 source "$ROOT/scripts/lib/common.sh"
+# shellcheck source=bench/lib/installation.sh
+source "$ROOT/bench/lib/installation.sh"
 HERE=$ROOT/bench/autonomy
 
 stand_in=0
@@ -44,12 +46,7 @@ while (($#)); do
 done
 [[ -f $HEYKEN_JAR ]] || die "no $HEYKEN_JAR: build it first (mvn -q -DskipTests package); this benchmark never builds."
 
-export HEYKEN_STORE_PORT=$((27017 + port_shift))
-export HEYKEN_CORE1_PORT=$((2551 + port_shift)) HEYKEN_CORE2_PORT=$((2552 + port_shift))
-export HEYKEN_CORE1_MANAGEMENT_PORT=$((7626 + port_shift)) HEYKEN_CORE2_MANAGEMENT_PORT=$((7627 + port_shift))
-export HEYKEN_REGISTRY_PORT=$((5002 + port_shift)) HEYKEN_SANDBOX_PORT=$((5010 + port_shift))
-export HEYKEN_LOGGER_PORT=$((5020 + port_shift)) HEYKEN_MONITOR_PORT=$((5021 + port_shift))
-export HEYKEN_INSPECTION_PORT_OFFSET=100
+bench_shift_ports "$port_shift"
 export HEYKEN_AUTODEPLOY=true
 unset HEYKEN_MONGO_URI HEYKEN_API_TOKEN ROCKETCHAT_URL
 cds_current || export HEYKEN_CDS=off
@@ -63,7 +60,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   if ((started)); then "$ROOT/scripts/stop.sh" >"$BENCH_DIR/stop.out" 2>&1 || rc=1; fi
-  [[ -n $standin_pid ]] && kill "$standin_pid" 2>/dev/null || true
+  if [[ -n $standin_pid ]]; then kill "$standin_pid" 2>/dev/null || true; fi
   if ((keep || rc != 0)); then info "Kept $BENCH_DIR (data/logs/, results.json)"; else rm -rf "$BENCH_DIR"; fi
   exit "$rc"
 }
