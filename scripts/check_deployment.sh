@@ -178,6 +178,9 @@ code=$(docker_ inspect -f '{{.State.ExitCode}}' "$core_name")
 # docker stop had to SIGKILL it.
 [[ $code == 0 || $code == 143 ]] ||
   { docker_ logs --tail 30 "$core_name" >&2; die "the core exited with $code on SIGTERM (docker stop), expected 0 or 143."; }
-docker_ logs --tail 200 "$core_name" 2>&1 | grep -q 'Successfully shut down' ||
+# the log is read whole before grep: with pipefail, grep -q leaving at the first match could fail the pipeline
+# (docker logs killed by SIGPIPE while it still wrote)
+shutdown_log=$(docker_ logs --tail 200 "$core_name" 2>&1)
+grep -q 'Successfully shut down' <<<"$shutdown_log" ||
   die "the core did not leave the cluster gracefully on docker stop (no 'Successfully shut down' in its log)."
 ok "deployment check passed in $(elapsed_s "$t_start" "$(now_s)") s (core stopped cleanly by docker stop)"

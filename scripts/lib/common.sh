@@ -166,7 +166,7 @@ pid_alive() {
 # in its environment), so a pid recycled by an unrelated process is never signalled.
 pid_of_this_install() {
   pid_alive "$1" || return 1
-  tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep -qxF "HEYKEN_DATA_DIR=$HEYKEN_DATA_DIR"
+  grep -qxF "HEYKEN_DATA_DIR=$HEYKEN_DATA_DIR" < <(tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null)
 }
 
 # live_pid FILE: print the pid in FILE when that process runs and is ours.
