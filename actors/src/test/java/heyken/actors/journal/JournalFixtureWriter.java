@@ -128,7 +128,7 @@ class JournalFixtureWriter {
     all.add(new Written("Feature|4", feature, 9));
     List<Object> deleted = List.of(
         new Feature.FeatureCreated("2", "joke", "a joke", "bob", t(62)),
-        new Feature.FeatureRemoved("bob", t(63)));
+        new Feature.FeatureDeleted("bob", t(63)));
     all.add(new Written("Feature|2", deleted, 0));
     // ------------------------------------------------ PipelineRun (the sandbox runner)
     var jobs = List.of(new PipelineRun.PlannedJob("build", "build", "heyken-runtime"),
