@@ -8,6 +8,10 @@ import heyken.actors.bot.SystemBotActions;
 import heyken.actors.llm.OllamaModel;
 import heyken.actors.core.CoreManager;
 import heyken.actors.core.CoreNode;
+import heyken.actors.core.DeploymentLedger;
+import heyken.actors.core.EpochFence;
+import heyken.actors.core.FencedWrites;
+import heyken.actors.core.ServiceLedger;
 import heyken.actors.feature.Feature;
 import heyken.actors.feature.FeatureCatalog;
 import heyken.actors.feature.FeatureService;
@@ -27,6 +31,7 @@ import heyken.actors.monitor.StatusService;
 import heyken.actors.registry.ComponentRegistry;
 import heyken.actors.registry.SelfRegistration;
 import heyken.actors.services.ServiceApi;
+import heyken.actors.services.ServiceReconciler;
 import heyken.actors.services.ServiceRuntime;
 import heyken.actors.store.JournalWarmup;
 import heyken.actors.store.MongoStore;
@@ -68,15 +73,25 @@ public final class Guardian {
       context.spawn(CoreInfo.create(node), "core-info");
 
       var singletons = ClusterSingleton.get(system);
-      var coreManager = singletons.init(
-          SingletonActor.of(CoreManager.create(node), "CoreManager").withStopMessage(CoreManager.Stop.INSTANCE));
+      // activation, epoch and fencing; the deployments and the dynamic services in their own fenced singletons
+      var writes = new FencedWrites(new EpochFence(store.database()), store);
+      var coreManager = singletons.init(SingletonActor.of(CoreManager.create(node, writes.fence(),
+          config.getDuration("heyken.core-manager.heartbeat-interval")), "CoreManager")
+          .withStopMessage(CoreManager.Stop.INSTANCE));
+      var deployments = singletons.init(SingletonActor.of(DeploymentLedger.create(node, writes, coreManager),
+          "DeploymentLedger").withStopMessage(DeploymentLedger.Stop.INSTANCE));
+      var serviceRuntime = ServiceRuntime.get(system);
+      var serviceLedger = singletons.init(SingletonActor.of(ServiceLedger.create(node, writes, coreManager,
+          new ServiceReconciler.Wiring(serviceRuntime.engine(), serviceRuntime.settings(), serviceRuntime.executor(),
+              writes.fence(), serviceRuntime::registry)), "ServiceLedger").withStopMessage(ServiceLedger.Stop.INSTANCE));
+      var serviceApi = ServiceApi.create(system, serviceLedger);
       var registry = singletons.init(
           SingletonActor.of(ComponentRegistry.create(node), "ComponentRegistry")
               .withStopMessage(ComponentRegistry.Stop.INSTANCE));
-      ServiceRuntime.get(system).useRegistry(registry);
+      serviceRuntime.useRegistry(registry);
       var catalog = singletons.init(
           SingletonActor.of(FeatureCatalog.create(), "FeatureCatalog").withStopMessage(FeatureCatalog.Stop.INSTANCE));
-      Feature.init(system, coreManager);
+      Feature.init(system, deployments);
       PipelineRun.init(system);
       var gitlab = heyken.actors.gitlab.GitLabSettings.from(config);
       if (gitlab.enabled()) {
@@ -87,7 +102,7 @@ public final class Guardian {
         sandbox.removeOrphans();
         return null;
       });
-      var features = new FeatureService(system, catalog, coreManager, node);
+      var features = new FeatureService(system, catalog, node);
       var model = OllamaModel.create(config);
       system.getWhenTerminated().thenRun(model::close);
       features.enableAuthoring(model, model.settings().configured());
@@ -110,7 +125,8 @@ public final class Guardian {
             .withStopMessage(ChatGateway.Stop.INSTANCE));
         context.spawn(LogsToChat.create(node.coreId(), LogsToChat.Settings.from(config)), "logs-to-chat");
       }
-      Conversation.init(system, new SystemBotActions(system, features, status, logs, coreManager, registry, model,
+      Conversation.init(system, new SystemBotActions(system, features, status, logs, coreManager, deployments,
+              serviceApi, registry, model,
               model.settings().model(), store.blockingExecutor()),
           bot.getDuration("confirmation-ttl"), bot.getString("username"));
       var http = config.getConfig("heyken.http");
@@ -121,7 +137,7 @@ public final class Guardian {
           new PortBinder.Api("Component Registry", http.getInt("registry-port"),
               new RegistryRoutes(system, registry, auth).route()),
           new PortBinder.Api("Sandbox Manager", http.getInt("sandbox-port"), new SandboxRoutes(node, auth, features,
-              new ServiceRoutes(ServiceApi.create(system, coreManager))).route()),
+              new ServiceRoutes(serviceApi)).route()),
           new PortBinder.Api("Logger API", http.getInt("logger-port"),
               new LoggerRoutes(logs, auth, config.getInt("heyken.logs.max-query-limit"),
                   new AuditRoutes(new AuditTrail(system)), new LogQuestionRoutes(logQuestions)).route()),
@@ -131,7 +147,8 @@ public final class Guardian {
       String host = config.getString("heyken.bind-host");
       var binder = context.spawn(PortBinder.create(host, node.coreId(), http.getInt("inspection-port-offset"), apis,
           http.getDuration("rebind-interval"), http.getDuration("drain-deadline")), "http");
-      node.onActivationChange(epoch -> binder.tell(new PortBinder.ActivationChanged(epoch)));
+      var unfollow = node.onActivationChange(epoch -> binder.tell(new PortBinder.ActivationChanged(epoch)));
+      system.getWhenTerminated().thenRun(unfollow);
 
       PekkoManagement.get(system.classicSystem()).start();
 

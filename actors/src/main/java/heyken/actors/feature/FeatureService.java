@@ -2,7 +2,6 @@ package heyken.actors.feature;
 
 import heyken.actors.Outcome;
 import heyken.actors.Failures;
-import heyken.actors.core.CoreManager;
 import heyken.actors.core.CoreNode;
 import heyken.protocol.api.Problem;
 import heyken.protocol.api.feature.CreateFeatureRequest;
@@ -58,7 +57,6 @@ public final class FeatureService {
 
   private final ActorSystem<?> system;
   private final ActorRef<FeatureCatalog.Command> catalog;
-  private final ActorRef<CoreManager.Command> coreManager;
   private final CoreNode node;
   private final SandboxRuntime runtime;
   private final Duration askTimeout;
@@ -70,10 +68,9 @@ public final class FeatureService {
   private volatile AuthorSettings authoring;
 
   public FeatureService(ActorSystem<?> system, ActorRef<FeatureCatalog.Command> catalog,
-      ActorRef<CoreManager.Command> coreManager, CoreNode node) {
+      CoreNode node) {
     this.system = system;
     this.catalog = catalog;
-    this.coreManager = coreManager;
     this.node = node;
     this.runtime = SandboxRuntime.get(system);
     this.askTimeout = system.settings().config().getDuration("heyken.http.ask-timeout");
