@@ -63,7 +63,7 @@ public final class FeatureService {
   // null unless GitLab is configured (GITLAB_URL, GITLAB_TOKEN)
   private final heyken.actors.gitlab.GitLabLink gitlab;
   // runs invocations where deployed features run: a cluster singleton lives on the active core
-  private final ActorRef<InvokeOnActive> invoker;
+  private volatile ActorRef<InvokeOnActive> invoker;
   // set by enableAuthoring: a feature created with only a name and a description is written by the language model
   private volatile AuthorSettings authoring;
 
@@ -73,10 +73,8 @@ public final class FeatureService {
     this.catalog = catalog;
     this.node = node;
     this.runtime = SandboxRuntime.get(system);
-    this.askTimeout = system.settings().config().getDuration("heyken.http.ask-timeout");
+    this.askTimeout = heyken.actors.ClusterSettings.from(system.settings().config()).askTimeout();
     this.gitlab = heyken.actors.gitlab.GitLabLink.of(system);
-    this.invoker = org.apache.pekko.cluster.typed.ClusterSingleton.get(system).init(
-        org.apache.pekko.cluster.typed.SingletonActor.of(invokerBehavior(), "FeatureInvoker"));
   }
 
   /** Tells the feature's GitLab copy that something changed (nothing without GitLab). */
@@ -491,7 +489,13 @@ public final class FeatureService {
 
   public record InvokeAnswer(InvokeResult result, Problem problem) implements heyken.protocol.CborSerializable {}
 
-  private org.apache.pekko.actor.typed.Behavior<InvokeOnActive> invokerBehavior() {
+  /** Where invocations for the active core go: the FeatureInvoker singleton running {@link #invoker()}. */
+  public void useInvoker(ActorRef<InvokeOnActive> invoker) {
+    this.invoker = invoker;
+  }
+
+  /** Runs the invocations handed to the active core: the Guardian starts it as the FeatureInvoker singleton. */
+  public org.apache.pekko.actor.typed.Behavior<InvokeOnActive> invoker() {
     return org.apache.pekko.actor.typed.javadsl.Behaviors.receiveMessage(msg -> {
       invoke(msg.featureId(), msg.request()).whenComplete((o, e) -> msg.replyTo().tell(e == null
           ? new InvokeAnswer(o.value(), o.problem())

@@ -59,7 +59,7 @@ public final class ServiceApi {
   public static ServiceApi create(ActorSystem<?> system, ActorRef<ServiceLedger.Command> ledger) {
     var runtime = ServiceRuntime.get(system);
     return new ServiceApi(system, ledger, runtime.engine(), runtime.settings(), runtime.executor(),
-        system.settings().config().getDuration("heyken.http.ask-timeout"));
+        heyken.actors.ClusterSettings.from(system.settings().config()).askTimeout());
   }
 
   public ServiceSettings settings() {
