@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import heyken.actors.store.MongoStore;
 import heyken.actors.support.TestStore;
+import heyken.testkit.Await;
 import java.time.Duration;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
@@ -56,9 +57,9 @@ class DeploymentLedgerTest {
         new FencedWrites(fence, MongoStore.get(testKit.system())), coreManager,
         PersistenceId.ofUniqueId("deployment-ledger-" + testNumber)));
     // the first answer comes once the ledger has taken over the (empty) deployments of the CoreManager's journal
-    var first = kit.<DeploymentLedger.Deployments>runCommand(DeploymentLedger.GetDeployments::new);
-    assertTrue(first.reply().byFeature().isEmpty());
-    assertTrue(first.event() instanceof DeploymentLedger.DeploymentsImported, first.events().toString());
+    assertTrue(kit.<DeploymentLedger.Deployments>runCommand(DeploymentLedger.GetDeployments::new).reply()
+        .byFeature().isEmpty());
+    Await.until("the ledger's import recorded", Duration.ofSeconds(10), () -> kit.getState().imported());
   }
 
   private EventSourcedBehaviorTestKit.CommandResultWithReply<DeploymentLedger.Command, DeploymentLedger.Event,
@@ -117,7 +118,7 @@ class DeploymentLedgerTest {
     assertEquals("not_active", refused.reply().problem().error());
     assertEquals(503, refused.reply().problem().status());
     assertTrue(refused.events().isEmpty());
-    CoreManagerTest.HeykenAwait.until("core 1 to be fenced", () -> !node.isActive());
+    Await.until("core 1 to be fenced", Duration.ofSeconds(10), () -> !node.isActive());
     assertEquals(0, node.activeEpoch(), "core 1 (epoch " + mine + ") is fenced");
     assertTrue(node.fencedWritesRefused() >= 1);
   }

@@ -12,6 +12,7 @@ import heyken.actors.services.ServiceSettings;
 import heyken.actors.services.ServiceSpec;
 import heyken.actors.store.MongoStore;
 import heyken.actors.support.TestStore;
+import heyken.testkit.Await;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -196,16 +197,6 @@ class ServiceLedgerTest {
   }
 
   private static void await(String what, java.util.function.BooleanSupplier condition) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for " + what);
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        throw new AssertionError(e);
-      }
-    }
+    Await.until(what, Duration.ofSeconds(10), condition);
   }
 }

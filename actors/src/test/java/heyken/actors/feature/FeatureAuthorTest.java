@@ -64,10 +64,8 @@ class FeatureAuthorTest {
         """.formatted(dataDir, ollama.url())));
     var cluster = Cluster.get(testKit.system());
     cluster.manager().tell(new Join(cluster.selfMember().address()));
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (cluster.selfMember().status() != MemberStatus.up() && System.nanoTime() < deadline) {
-      Thread.sleep(50); // polling the cluster state with a deadline
-    }
+    heyken.testkit.Await.until("the one-node cluster up", Duration.ofSeconds(20),
+        () -> cluster.selfMember().status() == MemberStatus.up());
     ledger = testKit.createTestProbe();
     Feature.init(testKit.system(), ledger.ref());
     PipelineRun.init(testKit.system());
