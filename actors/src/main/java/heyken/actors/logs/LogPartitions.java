@@ -142,8 +142,9 @@ public final class LogPartitions {
     long bySize = 0;
     if (maxLines > 0) {
       long estimate = estimate(c);
-      // counting 20M lines exactly takes seconds: only when the estimate says the store is near the maximum
-      if (estimate < 0 || estimate > maxLines * 8 / 10) {
+      // counting 20M lines exactly takes seconds: only when the estimate says the store is near the maximum (or the
+      // maximum is small enough to count at once)
+      if (maxLines <= 1_000_000 || estimate < 0 || estimate > maxLines * 8 / 10) {
         var partitions = list(c);
         var counts = new long[partitions.size()];
         long total = 0;
