@@ -188,7 +188,7 @@ public final class MongoLogImport {
         s.addBatch();
       }
       for (int k : s.executeBatch()) {
-        n += Math.max(0, k);
+        n += k == java.sql.Statement.SUCCESS_NO_INFO ? 1 : Math.max(0, k);
       }
     }
     return n;
@@ -227,7 +227,7 @@ public final class MongoLogImport {
   private static long sum(int[] counts) {
     long n = 0;
     for (int k : counts) {
-      n += Math.max(0, k);
+      n += k == java.sql.Statement.SUCCESS_NO_INFO ? 1 : Math.max(0, k);
     }
     return n;
   }
