@@ -10,7 +10,6 @@ import java.sql.SQLException;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Date;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
@@ -129,14 +128,7 @@ public final class MongoLogImport {
     }
     ObjectId oid = d.getObjectId("_id");
     long id = oid == null ? LogBuffer.nextId(0) : idOf(oid);
-    Map<String, String> mdc = null;
-    Document m = d.get("mdc", Document.class);
-    if (m != null) {
-      mdc = new LinkedHashMap<>();
-      for (var e : m.entrySet()) {
-        mdc.put(e.getKey(), String.valueOf(e.getValue()));
-      }
-    }
+    Map<String, String> mdc = LogStore.mdcOf(d);
     Number core = d.get("core", Number.class);
     Number epoch = d.get("epoch", Number.class);
     return new LogRow(id, ts.getTime() * 1000L, d.getString("level") == null ? "INFO" : d.getString("level"),
