@@ -36,8 +36,11 @@ public final class MongoLogImport {
   private static final String INSERT_CHUNK = "INSERT INTO run_log_chunks (run, attempt, seq, job, stream, text, at) "
       + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
 
-  /** What one pass did: lines and chunks copied, or that it had nothing to do (done before, or another core). */
-  public record Result(long lines, long chunks, boolean ran) {}
+  /**
+   * What one pass did: lines and chunks copied ({@code ran}), and whether the copy is done for this installation
+   * ({@code done}: false while the other core holds the lock, so that this one looks again later).
+   */
+  public record Result(long lines, long chunks, boolean ran, boolean done) {}
 
   private final PostgresDatabase db;
   private final MongoDatabase mongo;
@@ -55,14 +58,14 @@ public final class MongoLogImport {
   public Result run() {
     return db.withConnection(c -> {
       if (done(c)) {
-        return new Result(0, 0, false);
+        return new Result(0, 0, false, true);
       }
       if (!tryLock(c)) {
-        return new Result(0, 0, false); // the other core copies
+        return new Result(0, 0, false, false); // the other core copies
       }
       try {
         if (done(c)) {
-          return new Result(0, 0, false);
+          return new Result(0, 0, false, true);
         }
         long copied = copyLines(c, mongo.getCollection(lines));
         long chunks = copyChunks(c, mongo.getCollection(runLogs));
@@ -74,7 +77,7 @@ public final class MongoLogImport {
         }
         mongo.getCollection(lines).drop();
         mongo.getCollection(runLogs).drop();
-        return new Result(copied, chunks, true);
+        return new Result(copied, chunks, true, true);
       } finally {
         unlock(c);
       }

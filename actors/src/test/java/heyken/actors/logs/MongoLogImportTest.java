@@ -51,6 +51,7 @@ class MongoLogImportTest {
       var importer = new MongoLogImport(pg.db(), database, "heyken_logs", "heyken_run_logs");
       var result = importer.run();
       assertTrue(result.ran());
+      assertTrue(result.done());
       assertEquals(2_500, result.lines());
       assertEquals(2, result.chunks());
       assertEquals(2_500, pg.count());
@@ -66,7 +67,9 @@ class MongoLogImportTest {
       // once: a second start finds it done, even when an old core wrote a line into the collection meanwhile
       database.getCollection("heyken_logs").insertOne(new Document("ts", new Date()).append("level", "INFO")
           .append("message", "late"));
-      assertFalse(importer.run().ran());
+      var again = importer.run();
+      assertFalse(again.ran());
+      assertTrue(again.done());
       assertEquals(2_500, pg.count());
     } finally {
       mongo.shutdownNow();
