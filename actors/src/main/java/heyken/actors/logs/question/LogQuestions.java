@@ -56,6 +56,7 @@ public final class LogQuestions implements AutoCloseable {
   // model calls wait for their turn and may take long: their own few threads, so they never hold the store's pool
   private final ThreadPoolExecutor llmCalls;
   private final ReadOnlyQueries queries;
+  private final CompletableFuture<Void> prepared;
 
   /**
    * @param model the language model, or null to answer with the rules only
@@ -70,6 +71,8 @@ public final class LogQuestions implements AutoCloseable {
     this.sql = model == null ? null : new SqlTranslator(model, settings,
         new SqlGuard(settings.defaultLimit(), settings.maxLimit()), queries);
     this.blocking = db.executor();
+    this.prepared = db.ready().thenAcceptAsync(applied -> ReadOnlyQueries.applyPassword(db), db.executor())
+        .toCompletableFuture();
     this.clock = clock;
     this.validator = new QueryValidator(settings);
     var threads = new AtomicInteger();
@@ -87,6 +90,11 @@ public final class LogQuestions implements AutoCloseable {
   public void close() {
     llmCalls.shutdownNow();
     queries.close();
+  }
+
+  /** Completes once the schema is current and the read-only role's password is set (tests wait for it). */
+  public CompletionStage<Void> prepared() {
+    return prepared;
   }
 
   public QuestionSettings settings() {
