@@ -163,10 +163,18 @@ public final class PostgresDatabase implements Extension, AutoCloseable {
         c.commit();
         return result;
       } catch (SQLException | RuntimeException e) {
-        c.rollback();
+        try {
+          c.rollback();
+        } catch (SQLException gone) {
+          // the connection broke: the transaction is gone with it; the first error says why
+        }
         throw e;
       } finally {
-        c.setAutoCommit(auto);
+        try {
+          c.setAutoCommit(auto);
+        } catch (SQLException gone) {
+          // a broken connection is evicted by the pool
+        }
       }
     });
   }
@@ -196,8 +204,12 @@ public final class PostgresDatabase implements Extension, AutoCloseable {
         if (state != null && (state.startsWith("08") || state.startsWith("57P") || state.startsWith("53"))) {
           return true;
         }
-        if (t instanceof java.sql.SQLTransientConnectionException) {
+        if (t instanceof java.sql.SQLTransientConnectionException || t instanceof java.sql.SQLRecoverableException) {
           return true; // the pool's "connection is not available, request timed out"
+        }
+        String m = s.getMessage();
+        if (m != null && (m.contains("onnection is closed") || m.contains("has been closed"))) {
+          return true;
         }
       }
       if (t instanceof Unavailable || t instanceof java.net.ConnectException || t instanceof java.io.EOFException) {
