@@ -100,9 +100,7 @@ public final class Guardian {
       context.spawn(LogRetention.create(logs, node::isActive, new heyken.actors.logs.MongoLogImport(postgres,
               store.database(), logSettings.collection(), config.getString("heyken.logs.run-log-collection")),
           postgres.settings().partitionsAhead()), "log-retention");
-      var logQuestions = new LogQuestions(QuestionSettings.from(config), model,
-          store.database().getCollection(config.getString("heyken.logs.collection")), store.blockingExecutor(),
-          java.time.Clock.systemUTC());
+      var logQuestions = new LogQuestions(QuestionSettings.from(config), model, postgres, java.time.Clock.systemUTC());
       system.getWhenTerminated().thenRun(logQuestions::close);
       var bot = config.getConfig("heyken.bot");
       var chat = ChatSettings.from(config);
