@@ -102,6 +102,8 @@ public final class Guardian {
           postgres.settings().partitionsAhead()), "log-retention");
       var logQuestions = new LogQuestions(QuestionSettings.from(config), model, postgres, java.time.Clock.systemUTC());
       system.getWhenTerminated().thenRun(logQuestions::close);
+      context.spawn(heyken.actors.projection.RunProjection.create(postgres, node::isActive,
+          heyken.actors.projection.RunProjection.Settings.from(config)), "run-projection");
       var bot = config.getConfig("heyken.bot");
       var chat = ChatSettings.from(config);
       if (chat.enabled()) {
