@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import heyken.actors.core.CoreManager;
+import heyken.actors.core.DeploymentLedger;
 import heyken.actors.core.CoreNode;
 import heyken.actors.feature.Feature;
 import heyken.actors.feature.FeatureCatalog;
@@ -65,15 +65,13 @@ class RunProjectionTest {
         """.formatted(dataDir)));
     var cluster = Cluster.get(testKit.system());
     cluster.manager().tell(new Join(cluster.selfMember().address()));
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (cluster.selfMember().status() != MemberStatus.up() && System.nanoTime() < deadline) {
-      Thread.sleep(50); // polling the cluster state with a deadline
-    }
-    TestProbe<CoreManager.Command> coreManager = testKit.createTestProbe();
-    Feature.init(testKit.system(), coreManager.ref());
+    heyken.testkit.Await.until("the one-node cluster up", Duration.ofSeconds(20),
+        () -> cluster.selfMember().status() == MemberStatus.up());
+    TestProbe<DeploymentLedger.Command> ledger = testKit.createTestProbe();
+    Feature.init(testKit.system(), ledger.ref());
     PipelineRun.init(testKit.system());
     var catalog = testKit.spawn(FeatureCatalog.create(), "catalog");
-    features = new FeatureService(testKit.system(), catalog, coreManager.ref(), new CoreNode(1));
+    features = new FeatureService(testKit.system(), catalog, new CoreNode(1));
     var pg = PostgresServer.shared();
     executor = Executors.newFixedThreadPool(2);
     db = new PostgresDatabase(PostgresSettings.of(pg.host(), pg.port(), pg.createDatabase("projection"), pg.user(),
