@@ -40,10 +40,7 @@ public final class LogQuestions implements AutoCloseable {
       "warnings on core 2 today",
       "how many errors per component since yesterday",
       "the last 20 lines of feature weather containing timeout",
-      "errors per hour in the last 6 hours",
-      "which feature failed its tests most this week",
-      "p95 duration of sandbox jobs per day",
-      "errors per core per hour since yesterday");
+      "errors per hour in the last 6 hours");
 
   private final QuestionSettings settings;
   private final LanguageModel model;
