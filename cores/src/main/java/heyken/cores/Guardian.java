@@ -94,8 +94,12 @@ public final class Guardian {
 
       var probes = new ComponentProbes(store, config, sandbox.backend(), model);
       var status = new StatusService(system, node, coreManager, probes);
-      var logs = new LogStore(store, LogSettings.from(config));
-      context.spawn(LogRetention.create(logs, node::isActive), "log-retention");
+      var logSettings = LogSettings.from(config);
+      var postgres = heyken.actors.postgres.PostgresDatabase.get(system);
+      var logs = new LogStore(postgres, logSettings);
+      context.spawn(LogRetention.create(logs, node::isActive, new heyken.actors.logs.MongoLogImport(postgres,
+              store.database(), logSettings.collection(), config.getString("heyken.logs.run-log-collection")),
+          postgres.settings().partitionsAhead()), "log-retention");
       var logQuestions = new LogQuestions(QuestionSettings.from(config), model,
           store.database().getCollection(config.getString("heyken.logs.collection")), store.blockingExecutor(),
           java.time.Clock.systemUTC());

@@ -35,7 +35,7 @@ public final class CoreInfo {
           .onMessage(GetInfo.class, get -> {
             get.replyTo().tell(new Info(node.coreId(), address, node.pid(), node.startedAt().toEpochMilli(),
                 node.activeEpoch(), node.fencedWritesRefused(), LogBuffer.get().dropped(),
-                LogBuffer.get().written(), LogBuffer.get().size(), LeaseRenewals.get().snapshot()));
+                LogBuffer.get().written(), LogBuffer.get().buffered(), LeaseRenewals.get().snapshot()));
             return Behaviors.same();
           })
           .build();
