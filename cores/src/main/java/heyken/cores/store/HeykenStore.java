@@ -161,7 +161,11 @@ public final class HeykenStore {
     }
   }
 
+  private static final Logger progress = LoggerFactory.getLogger("heyken.progress");
+
   private MVStore open(Path file) {
+    long size = file.toFile().length();
+    progress.info("opening store: {} ({} MB)", file.getFileName(), size >> 20);
     try {
       Files.createDirectories(file.getParent());
     } catch (IOException e) {
@@ -175,6 +179,7 @@ public final class HeykenStore {
           .keysPerPage(KEYS_PER_PAGE)
           .open();
       store.setRetentionTime((int) settings.retention().toMillis()); // not persisted in the file: set on every open
+      progress.info("opening store: {} read, opening its databases", file.getFileName());
       return store;
     } catch (MVStoreException e) {
       if (e.getErrorCode() == DataUtils.ERROR_FILE_LOCKED) {
