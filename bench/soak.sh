@@ -110,12 +110,12 @@ load_after=$(uptime)
 body=$(http_get "$MONITOR/api/status" 5) || body='{}'
 epoch1=$(json_number epoch <<<"$body")
 lost_after=$(cat "$HEYKEN_LOG_DIR"/core-*.log | grep -c 'Lease \[.*\] lost by' || true)
-field() { sed -nE "s/.*(^| )$1=([^ ]*).*/\2/p" <<<"$2"; }
+field() { local v; v=$(sed -nE "s/.*(^| )$1=([^ ]*).*/\2/p" <<<"$2"); echo "${v:-?}"; }
 lease=$(python3 -c 'import json,sys; l=json.load(sys.stdin).get("lease") or {}; print(l.get("renewal_ms_p50"), l.get("renewal_ms_p99"), l.get("renewal_ms_max"), l.get("renewals"), l.get("slow_renewals"))' <<<"$body" 2>/dev/null || echo '? ? ? ? ?')
 read -r l50 l99 lmax lcount lslow <<<"$lease"
 lease_losses=$((lost_after - lost_before))
 failovers=$((${epoch1:-0} - ${epoch0:-0}))
-lost=$(($(field chat_lost "$http_out") + $(field registrations_lost "$http_out")))
+lost=$(($(field chat_lost "$http_out" | tr -c -d 0-9) + $(field registrations_lost "$http_out" | tr -c -d 0-9) + 0))
 
 echo
 echo "soak: $minutes min, $lines log lines/s offered, $status_rps req/s on /api/status, 10 log queries/s, chat in 5 rooms"
