@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: bench/soak.sh [--minutes N] [--lines-per-s N] [--status-rps N] [--port-shift N] [--keep] [--no-build]
+# Usage: bench/soak.sh [--minutes N] [--lines-per-s N] [--status-rps N] [--port-shift N] [--jfr] [--keep] [--no-build]
 #
 # The soak benchmark (not a timed test): a separate Heyken installation (run_heyken.sh on ports shifted by
 # --port-shift, default 37000: store 64017, heyken-pg 42442, monitor 42021, ...; a temporary data directory)
@@ -14,6 +14,7 @@
 # Then it prints: lease losses, failovers (epoch changes), failed /api/status requests, /api/status p50/p99/max,
 # acknowledged writes lost (registrations and chat answers checked afterwards), the lease renewal p50/p99/max
 # (GET /api/status: lease), and the machine's load (uptime) before and after.
+# --jfr records a flight recording of the store and both cores (data/jfr/, implies --keep): where the time goes.
 # Targets: 0 lease losses, 0 failovers, 0 failed /api/status, p99 <= 10 ms, nothing lost.
 # The load generator is bench/lib/SoakLoad.java (a single-file program on the core's jar; loopback only).
 set -euo pipefail
@@ -28,6 +29,7 @@ lines=20000
 status_rps=1000
 port_shift=37000
 keep=0
+jfr=0
 run_args=(--timeout 180)
 while (($#)); do
   case $1 in
@@ -36,6 +38,7 @@ while (($#)); do
     --lines-per-s) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--lines-per-s needs a number"; lines=$2; shift ;;
     --status-rps) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--status-rps needs a positive number"; status_rps=$2; shift ;;
     --port-shift) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--port-shift needs a number"; port_shift=$2; shift ;;
+    --jfr) jfr=1 ;;
     --keep) keep=1 ;;
     --no-build) run_args+=(--no-build) ;;
     *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
@@ -52,6 +55,11 @@ BENCH_DIR=$(mktemp -d /tmp/heyken-soak.XXXXXX)
 chmod o+x "$BENCH_DIR"
 export HEYKEN_DATA_DIR=$BENCH_DIR/data HEYKEN_ENV_FILE=$BENCH_DIR/.env
 heyken_set_paths
+if ((jfr)); then
+  keep=1
+  mkdir -p "$HEYKEN_DATA_DIR/jfr"
+  export JAVA_OPTS="$(heyken_java_opts) -XX:StartFlightRecording=filename=$HEYKEN_DATA_DIR/jfr/,settings=profile"
+fi
 producer=''
 cleanup() {
   local rc=$?
@@ -127,7 +135,7 @@ echo "  failovers:             $failovers (epoch $epoch0 -> ${epoch1:-?})"
 echo "  /api/status failed:    $(field status_failed "$http_out") of $(field status_sent "$http_out")"
 echo "  /api/status latency:   p50 $(field status_p50_ms "$http_out") ms, p99 $(field status_p99_ms "$http_out") ms, max $(field status_max_ms "$http_out") ms (from when each request was due)"
 echo "  log queries:           $(field queries "$http_out"), failed $(field queries_failed "$http_out"), p50 $(field query_p50_ms "$http_out") ms, p99 $(field query_p99_ms "$http_out") ms"
-echo "  chat:                  $(field chat_answered "$http_out") answered, $(field chat_failed "$http_out") failed, $(field chat_lost "$http_out") answers missing afterwards"
+echo "  chat:                  $(field chat_answered "$http_out") answered, $(field chat_failed "$http_out") failed, $(field chat_lost "$http_out") of the first and last 50 per room not remembered afterwards"
 echo "  registrations:         $(field registrations "$http_out") acknowledged, $(field registrations_failed "$http_out") failed, $(field registrations_lost "$http_out") missing afterwards"
 echo "  acknowledged lost:     $lost"
 echo "  lease renewal:         p50 $l50 ms, p99 $l99 ms, max $lmax ms ($lcount renewals, $lslow slower than half the TTL)"
