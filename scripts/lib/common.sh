@@ -246,7 +246,7 @@ waited_too_long() {
     ((c > 0)) && line=$(grep ' heyken.progress - ' "$f" | tail -n 1 | sed 's/.* heyken\.progress - //')
   done
   if ((n != _progress_lines)); then
-    ((_progress_lines >= 0 && n > _progress_lines)) && [[ -n $line ]] && printf '\n  still starting: %s ' "$line"
+    ((_progress_lines >= 0 && n > _progress_lines)) && [[ -n $line ]] && printf '\n  still starting: %s\n' "$line"
     _progress_lines=$n
     _progress_at=$SECONDS
     [[ -n $line ]] && _progress_last=$line
