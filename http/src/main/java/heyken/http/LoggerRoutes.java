@@ -87,13 +87,23 @@ public final class LoggerRoutes {
       return ApiErrors.error(StatusCodes.SERVICE_UNAVAILABLE, "store_unavailable",
           "the log store (PostgreSQL) did not answer (" + e.getMessage() + "); retry in a moment");
     }
-    if (e.getCause() instanceof java.sql.SQLException sql && "57014".equals(sql.getSQLState())) {
+    if (queryCancelled(e)) {
       // statement_timeout: the query was too big for the time a Logger API query may take
       return ApiErrors.error(StatusCodes.SERVICE_UNAVAILABLE, "query_timeout",
           "the query took longer than the log store allows (heyken.postgres.statement-timeout); narrow it with since/"
               + "until or a feature, run, component or level filter");
     }
     return failWith(e);
+  }
+
+  /** The server cancelled the query (SQL state 57014: statement_timeout). */
+  static boolean queryCancelled(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof java.sql.SQLException sql && "57014".equals(sql.getSQLState())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

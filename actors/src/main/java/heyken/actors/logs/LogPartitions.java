@@ -1,5 +1,6 @@
 package heyken.actors.logs;
 
+import heyken.actors.postgres.PostgresDatabase;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -40,23 +41,13 @@ public final class LogPartitions {
 
   /** Creates the partitions of these days that do not exist yet (idempotent; both cores may call it at once). */
   public static void ensure(Connection c, java.util.Collection<LocalDate> days) throws SQLException {
-    boolean auto = c.getAutoCommit();
-    c.setAutoCommit(false);
-    try (Statement s = c.createStatement()) {
-      // do not queue behind a long lock (a retention drop waiting for a query): fail, and try again
-      s.execute("SET LOCAL lock_timeout = '5s'");
-      s.execute("SELECT pg_advisory_xact_lock(" + DDL_LOCK + ")");
+    // do not queue behind a long lock (a retention drop waiting for a query): fail, and try again
+    ddl(c, "5s", s -> {
       for (LocalDate day : days) {
         s.execute("CREATE TABLE IF NOT EXISTS " + name(day) + " PARTITION OF log_lines FOR VALUES FROM ('"
             + day + " 00:00:00+00') TO ('" + day.plusDays(1) + " 00:00:00+00')");
       }
-      c.commit();
-    } catch (SQLException | RuntimeException e) {
-      c.rollback();
-      throw e;
-    } finally {
-      c.setAutoCommit(auto);
-    }
+    });
   }
 
   /** Today's partition and the next {@code ahead} days'. */
@@ -106,20 +97,24 @@ public final class LogPartitions {
   }
 
   private static void drop(Connection c, String partition) throws SQLException {
-    boolean auto = c.getAutoCommit();
-    c.setAutoCommit(false);
-    try (Statement s = c.createStatement()) {
-      // a drop locks the parent table: never wait long for it (inserts and queries would queue behind)
-      s.execute("SET LOCAL lock_timeout = '2s'");
-      s.execute("SELECT pg_advisory_xact_lock(" + DDL_LOCK + ")");
-      s.execute("DROP TABLE IF EXISTS " + partition);
-      c.commit();
-    } catch (SQLException | RuntimeException e) {
-      c.rollback();
-      throw e;
-    } finally {
-      c.setAutoCommit(auto);
-    }
+    // a drop locks the parent table: never wait long for it (inserts and queries would queue behind)
+    ddl(c, "2s", s -> s.execute("DROP TABLE IF EXISTS " + partition));
+  }
+
+  private interface Ddl {
+    void run(Statement s) throws SQLException;
+  }
+
+  /** Partition DDL in a transaction, serialised between the cores, waiting at most {@code lockTimeout} for locks. */
+  private static void ddl(Connection c, String lockTimeout, Ddl body) throws SQLException {
+    PostgresDatabase.inTransaction(c, tx -> {
+      try (Statement s = tx.createStatement()) {
+        s.execute("SET LOCAL lock_timeout = '" + lockTimeout + "'");
+        s.execute("SELECT pg_advisory_xact_lock(" + DDL_LOCK + ")");
+        body.run(s);
+      }
+      return null;
+    });
   }
 
   /** See {@link LogStore#prune}: by age, then by count; whole partitions where it can. */

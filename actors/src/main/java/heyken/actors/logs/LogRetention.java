@@ -63,7 +63,7 @@ public final class LogRetention {
             }
             if (done.imported() != null) {
               MongoLogImport.report(done.imported());
-              imported[0] = true;
+              imported[0] = done.imported().done();
             }
             if (done.pruned().byAge() + done.pruned().bySize() > 0) {
               log.info("log retention removed {} lines older than {} h and {} beyond the newest {}",

@@ -174,7 +174,8 @@ public final class LogStore {
     return new LogTail(this, q, start, settings.stream());
   }
 
-  private static PreparedStatement prepare(Connection c, String sql, List<Object> params) throws SQLException {
+  /** The statement with its parameters bound (times as timestamptz). */
+  static PreparedStatement prepare(Connection c, String sql, List<Object> params) throws SQLException {
     PreparedStatement s = c.prepareStatement(sql);
     for (int i = 0; i < params.size(); i++) {
       Object p = params.get(i);
@@ -239,19 +240,25 @@ public final class LogStore {
         mdc);
   }
 
+  /** The {@code mdc} of a line of the older MongoDB store, as strings (null when it has none). */
+  static Map<String, String> mdcOf(org.bson.Document d) {
+    org.bson.Document m = d.get("mdc", org.bson.Document.class);
+    if (m == null) {
+      return null;
+    }
+    var mdc = new LinkedHashMap<String, String>();
+    for (var e : m.entrySet()) {
+      mdc.put(e.getKey(), String.valueOf(e.getValue()));
+    }
+    return mdc;
+  }
+
   /**
    * A line of the older MongoDB store ({@code heyken_logs}) as the Logger API shows it: for the structured questions
    * of {@code logs.question} until they read PostgreSQL.
    */
   public static LogLine view(org.bson.Document d) {
-    Map<String, String> mdc = null;
-    org.bson.Document m = d.get("mdc", org.bson.Document.class);
-    if (m != null) {
-      mdc = new LinkedHashMap<>();
-      for (var e : m.entrySet()) {
-        mdc.put(e.getKey(), String.valueOf(e.getValue()));
-      }
-    }
+    Map<String, String> mdc = mdcOf(d);
     Number core = d.get("core", Number.class);
     Number epoch = d.get("epoch", Number.class);
     org.bson.types.ObjectId id = d.getObjectId("_id");

@@ -95,28 +95,13 @@ public final class LogWriter {
 
   private static void copy(Connection c, List<LogRow> batch) throws SQLException {
     byte[] data = encode(batch);
-    boolean auto = c.getAutoCommit();
-    c.setAutoCommit(false);
-    try {
-      c.unwrap(PGConnection.class).getCopyAPI().copyIn(COPY, new java.io.ByteArrayInputStream(data));
-      c.commit();
-    } catch (IOException e) {
-      c.rollback();
-      throw new SQLException("COPY of " + batch.size() + " log lines failed: " + e.getMessage(), "08006", e);
-    } catch (SQLException | RuntimeException e) {
+    PostgresDatabase.inTransaction(c, tx -> {
       try {
-        c.rollback();
-      } catch (SQLException ignored) {
-        // the connection is gone: nothing was committed by this transaction
+        return tx.unwrap(PGConnection.class).getCopyAPI().copyIn(COPY, new java.io.ByteArrayInputStream(data));
+      } catch (IOException e) {
+        throw new SQLException("COPY of " + batch.size() + " log lines failed: " + e.getMessage(), "08006", e);
       }
-      throw e;
-    } finally {
-      try {
-        c.setAutoCommit(auto);
-      } catch (SQLException ignored) {
-        // a broken connection is evicted by the pool
-      }
-    }
+    });
   }
 
   /** The batch in COPY's text format: tab-separated columns, \N for null, backslash escapes. */

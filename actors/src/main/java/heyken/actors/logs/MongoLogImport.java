@@ -10,7 +10,6 @@ import java.sql.SQLException;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Date;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
@@ -37,8 +36,11 @@ public final class MongoLogImport {
   private static final String INSERT_CHUNK = "INSERT INTO run_log_chunks (run, attempt, seq, job, stream, text, at) "
       + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
 
-  /** What one pass did: lines and chunks copied, or that it had nothing to do (done before, or another core). */
-  public record Result(long lines, long chunks, boolean ran) {}
+  /**
+   * What one pass did: lines and chunks copied ({@code ran}), and whether the copy is done for this installation
+   * ({@code done}: false while the other core holds the lock, so that this one looks again later).
+   */
+  public record Result(long lines, long chunks, boolean ran, boolean done) {}
 
   private final PostgresDatabase db;
   private final MongoDatabase mongo;
@@ -56,14 +58,14 @@ public final class MongoLogImport {
   public Result run() {
     return db.withConnection(c -> {
       if (done(c)) {
-        return new Result(0, 0, false);
+        return new Result(0, 0, false, true);
       }
       if (!tryLock(c)) {
-        return new Result(0, 0, false); // the other core copies
+        return new Result(0, 0, false, false); // the other core copies
       }
       try {
         if (done(c)) {
-          return new Result(0, 0, false);
+          return new Result(0, 0, false, true);
         }
         long copied = copyLines(c, mongo.getCollection(lines));
         long chunks = copyChunks(c, mongo.getCollection(runLogs));
@@ -75,7 +77,7 @@ public final class MongoLogImport {
         }
         mongo.getCollection(lines).drop();
         mongo.getCollection(runLogs).drop();
-        return new Result(copied, chunks, true);
+        return new Result(copied, chunks, true, true);
       } finally {
         unlock(c);
       }
@@ -129,14 +131,7 @@ public final class MongoLogImport {
     }
     ObjectId oid = d.getObjectId("_id");
     long id = oid == null ? LogBuffer.nextId(0) : idOf(oid);
-    Map<String, String> mdc = null;
-    Document m = d.get("mdc", Document.class);
-    if (m != null) {
-      mdc = new LinkedHashMap<>();
-      for (var e : m.entrySet()) {
-        mdc.put(e.getKey(), String.valueOf(e.getValue()));
-      }
-    }
+    Map<String, String> mdc = LogStore.mdcOf(d);
     Number core = d.get("core", Number.class);
     Number epoch = d.get("epoch", Number.class);
     return new LogRow(id, ts.getTime() * 1000L, d.getString("level") == null ? "INFO" : d.getString("level"),
@@ -188,7 +183,7 @@ public final class MongoLogImport {
         s.addBatch();
       }
       for (int k : s.executeBatch()) {
-        n += Math.max(0, k);
+        n += k == java.sql.Statement.SUCCESS_NO_INFO ? 1 : Math.max(0, k);
       }
     }
     return n;
@@ -227,7 +222,7 @@ public final class MongoLogImport {
   private static long sum(int[] counts) {
     long n = 0;
     for (int k : counts) {
-      n += Math.max(0, k);
+      n += k == java.sql.Statement.SUCCESS_NO_INFO ? 1 : Math.max(0, k);
     }
     return n;
   }

@@ -153,22 +153,37 @@ public final class PostgresDatabase implements Extension, AutoCloseable {
    * cancelled by the server, never left running).
    */
   public <T> CompletionStage<T> read(SqlCall<T> call) {
-    return async(c -> {
-      boolean auto = c.getAutoCommit();
-      c.setAutoCommit(false);
-      try (Statement s = c.createStatement()) {
-        s.execute("SET LOCAL statement_timeout = " + settings.statementTimeout().toMillis());
+    return async(c -> inTransaction(c, tx -> {
+      try (Statement s = tx.createStatement()) {
         s.execute("SET TRANSACTION READ ONLY");
-        T result = call.apply(c);
-        c.commit();
-        return result;
-      } catch (SQLException | RuntimeException e) {
-        c.rollback();
-        throw e;
-      } finally {
-        c.setAutoCommit(auto);
+        s.execute("SET LOCAL statement_timeout = " + settings.statementTimeout().toMillis());
       }
-    });
+      return call.apply(tx);
+    }));
+  }
+
+  /** Runs {@code body} in one transaction of {@code c}: committed when it returns, rolled back when it throws. */
+  public static <T> T inTransaction(Connection c, SqlCall<T> body) throws SQLException {
+    boolean auto = c.getAutoCommit();
+    c.setAutoCommit(false);
+    try {
+      T result = body.apply(c);
+      c.commit();
+      return result;
+    } catch (SQLException | RuntimeException e) {
+      try {
+        c.rollback();
+      } catch (SQLException gone) {
+        // the connection broke: the transaction is gone with it; the first error says why
+      }
+      throw e;
+    } finally {
+      try {
+        c.setAutoCommit(auto);
+      } catch (SQLException gone) {
+        // a broken connection is evicted by the pool
+      }
+    }
   }
 
   /** Runs a call now on this thread (callers already on a blocking thread). */
@@ -196,8 +211,12 @@ public final class PostgresDatabase implements Extension, AutoCloseable {
         if (state != null && (state.startsWith("08") || state.startsWith("57P") || state.startsWith("53"))) {
           return true;
         }
-        if (t instanceof java.sql.SQLTransientConnectionException) {
+        if (t instanceof java.sql.SQLTransientConnectionException || t instanceof java.sql.SQLRecoverableException) {
           return true; // the pool's "connection is not available, request timed out"
+        }
+        String m = s.getMessage();
+        if (m != null && (m.contains("onnection is closed") || m.contains("has been closed"))) {
+          return true;
         }
       }
       if (t instanceof Unavailable || t instanceof java.net.ConnectException || t instanceof java.io.EOFException) {

@@ -300,15 +300,7 @@ class LogStoreTest {
         st.execute("SET enable_indexonlyscan = " + (text ? "off" : "on"));
         st.execute("SET enable_bitmapscan = " + (text ? "on" : "off"));
       }
-      try (var s = c.prepareStatement(sql)) {
-        for (int i = 0; i < params.size(); i++) {
-          Object p = params.get(i);
-          if (p instanceof java.time.OffsetDateTime t) {
-            s.setObject(i + 1, t, java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
-          } else {
-            s.setObject(i + 1, p);
-          }
-        }
+      try (var s = LogStore.prepare(c, sql, params)) {
         try (var rs = s.executeQuery()) {
           while (rs.next()) {
             out.append(rs.getString(1)).append('\n');
