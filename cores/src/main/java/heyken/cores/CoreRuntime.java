@@ -82,6 +82,7 @@ public final class CoreRuntime {
         }
       });
       join(system, rejoin);
+      CompletableFuture.runAsync(() -> leaveWhenStoreLost(system), MongoStore.get(system).blockingExecutor());
       system.getWhenTerminated().toCompletableFuture().join();
       var reason = CoordinatedShutdown.get(system).getShutdownReason();
       if (switching.get()) {
@@ -234,6 +235,50 @@ public final class CoreRuntime {
     } catch (RuntimeException e) {
       log.warn("could not take the bootstrap lease ({}); core-1 seeds itself as on every cold start", e.getMessage());
       return true;
+    }
+  }
+
+  /**
+   * The singletons run on the oldest member, and they need the lease in the store. A core that is the oldest and has
+   * lost the store (its lease renewals failing for longer than the lease TTL) while its peer still hears it would
+   * keep the whole cluster without an active core: it leaves, so that the peer becomes the oldest and takes over,
+   * and the supervisor restarts it as standby (partition tests: the active core cut from the store only).
+   */
+  private void leaveWhenStoreLost(ActorSystem<?> system) {
+    var cluster = Cluster.get(system);
+    Duration ttl = base.getDuration("heyken-mongo-lease.heartbeat-timeout");
+    while (!system.whenTerminated().isCompleted()) {
+      try {
+        Thread.sleep(500); // a watchdog on the blocking pool, not synchronization
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+      var failingSince = MongoLease.renewalsFailingSince();
+      if (failingSince == null || Duration.between(failingSince, java.time.Instant.now()).compareTo(ttl) < 0) {
+        continue;
+      }
+      var state = cluster.state();
+      var self = cluster.selfMember();
+      if (self.status() != MemberStatus.up()) {
+        continue;
+      }
+      org.apache.pekko.cluster.Member peer = null;
+      boolean oldest = true;
+      for (var m : state.getMembers()) {
+        if (!m.equals(self) && m.hasRole("core") && m.status() == MemberStatus.up()) {
+          peer = m;
+          oldest &= self.isOlderThan(m);
+        }
+      }
+      boolean peerReachable = peer != null && !state.getUnreachable().contains(peer);
+      if (oldest && peerReachable) {
+        log.warn("core-{} has not reached the store since {} while core-{} still hears it: leaving the cluster so "
+            + "that core-{} takes over; this core restarts as standby. Check the network between this core and the "
+            + "store", node.coreId(), failingSince, node.peerId(), node.peerId());
+        cluster.manager().tell(new org.apache.pekko.cluster.typed.Leave(self.address()));
+        return;
+      }
     }
   }
 

@@ -73,6 +73,9 @@ public final class MongoLease extends Lease {
   private static final java.util.concurrent.atomic.AtomicReference<Instant> FAILING_SINCE =
       new java.util.concurrent.atomic.AtomicReference<>();
 
+  private static final java.util.concurrent.atomic.AtomicReference<Instant> LAST_WRITE =
+      new java.util.concurrent.atomic.AtomicReference<>();
+
   /** The last lease this JVM lost (null if none), for /api/status. */
   public static Loss lastLoss() {
     return LAST_LOSS.get();
@@ -162,6 +165,8 @@ public final class MongoLease extends Lease {
       }
       lostCallback = callback;
       lastDenial = null;
+      FAILING_SINCE.set(null);
+      LAST_WRITE.set(Instant.now());
       extend(attempt.sentAt());
       return () -> {};
     }
@@ -239,6 +244,7 @@ public final class MongoLease extends Lease {
         if (held && gen == generation) {
           if (stillOwner) {
             FAILING_SINCE.set(null);
+            LAST_WRITE.set(Instant.now());
             extend(sentAt);
           } else {
             reason = new LeaseException("lease " + name + " was taken over: " + holder);
@@ -288,6 +294,8 @@ public final class MongoLease extends Lease {
     Consumer<Optional<Throwable>> lostNow = null;
     synchronized (lock) {
       if (held && gen == generation && System.nanoTime() - validUntilNanos >= 0) {
+        // a renewal that hangs has not failed yet: the store is away since the last write that got through
+        FAILING_SINCE.compareAndSet(null, LAST_WRITE.get() == null ? Instant.now() : LAST_WRITE.get());
         lostNow = markLost("not renewed within " + ttl);
       }
     }
