@@ -8,7 +8,9 @@
 #      the images sandbox/busybox:1 and sandbox/python:1; installs them with apt-get when missing,
 #      so it runs as root) and sets HEYKEN_REQUIRE_SANDBOX=true: a missing backend fails the tests;
 #      It also installs Debian's chromium (scripts/browser.sh) for the dashboard tests and sets
-#      HEYKEN_REQUIRE_BROWSER=true: a missing browser fails them;
+#      HEYKEN_REQUIRE_BROWSER=true: a missing browser fails them; and iproute2 and iptables (apt-get,
+#      when missing) for the partition tests (PartitionIT: store and cores in network namespaces of
+#      their own), setting HEYKEN_REQUIRE_NETNS=true: a machine without namespaces fails them;
 #   3. mvn -B verify at the repository root: the unit tests, the sandbox tests against the real
 #      engine and bubblewrap, and the integration tests, which start the store and both cores as
 #      real JVMs and kill them;
@@ -66,6 +68,20 @@ info "== sandbox: Docker engine, bubblewrap and images"
 export HEYKEN_REQUIRE_SANDBOX=true
 HEYKEN_BROWSER=$("$HEYKEN_ROOT/scripts/browser.sh") || die "scripts/browser.sh failed (see above): the dashboard tests need Debian's chromium (apt-get install chromium)."; export HEYKEN_BROWSER HEYKEN_REQUIRE_BROWSER=true
 ok "sandbox: ok"
+
+# ---------------------------------------------------------------- 2b. test hosts for the partition tests
+info "== partition tests: network namespaces (iproute2, iptables)"
+missing_pkgs=()
+command -v ip >/dev/null || missing_pkgs+=(iproute2)
+command -v iptables >/dev/null || missing_pkgs+=(iptables)
+if ((${#missing_pkgs[@]})); then
+  info "installing ${missing_pkgs[*]} with apt-get (PartitionIT runs the cores in network namespaces)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_pkgs[@]}" >/dev/null; } ||
+    die "could not install ${missing_pkgs[*]}: the partition tests need them (apt-get install ${missing_pkgs[*]})"
+fi
+# a missing capability (root, namespaces) fails PartitionIT instead of skipping it
+export HEYKEN_REQUIRE_NETNS=true
+ok "partition tests: ok"
 
 # ---------------------------------------------------------------- 3. Maven
 info "== mvn -B verify (unit tests and the failover integration tests with real JVMs)"

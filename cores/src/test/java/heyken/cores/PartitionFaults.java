@@ -26,10 +26,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (on their own inspection ports, through the test host) whether they act as the active core. Each fault returns
  * its figures; the history checker then reads the journal.
  */
-final class PartitionFaults implements AutoCloseable {
+public final class PartitionFaults implements AutoCloseable {
 
   /** What one fault did, as a user and the journal saw it. */
-  record Result(String fault, double secondsToOneActive, long activations, long refusedStaleWrites,
+  public record Result(String fault, double secondsToOneActive, long activations, long refusedStaleWrites,
       int doubleActiveSamples, double secondsToOneCluster, HistoryChecker.Report history, int restarts,
       int activeBefore, int activeAfter) {
     @Override
@@ -55,7 +55,7 @@ final class PartitionFaults implements AutoCloseable {
   // the observer's latest view: which cores say they act as active, and when that was seen
   private volatile boolean[] lastActive = new boolean[3];
 
-  PartitionFaults(Path root, Path jar) throws IOException {
+  public PartitionFaults(Path root, Path jar) throws IOException {
     hosts = TestHosts.up(root);
     Path dir = Files.createTempDirectory("heyken-partition-");
     // bubblewrap runs jobs as uid 65534: the data directory must let it pass
@@ -243,12 +243,12 @@ final class PartitionFaults implements AutoCloseable {
   // ---------------------------------------------------------------- the faults
 
   /** The two cores lose each other, both still reach the store. */
-  Result coresCutFromEachOther(Duration cutFor, Duration healBound) {
+  public Result coresCutFromEachOther(Duration cutFor, Duration healBound) {
     return cutAndHeal("cores cut from each other", cutFor, healBound, active -> hosts.cut("core1", "core2"));
   }
 
   /** The active core loses both the store and its peer. */
-  Result activeCutFromStoreAndPeer(Duration cutFor, Duration healBound) {
+  public Result activeCutFromStoreAndPeer(Duration cutFor, Duration healBound) {
     return cutAndHeal("active cut from store and peer", cutFor, healBound, active -> {
       hosts.cut("core" + active, "store");
       hosts.cut("core" + active, "core" + (3 - active));
@@ -256,13 +256,13 @@ final class PartitionFaults implements AutoCloseable {
   }
 
   /** The active core loses the store only; its peer still hears it. */
-  Result activeCutFromStoreOnly(Duration cutFor, Duration healBound) {
+  public Result activeCutFromStoreOnly(Duration cutFor, Duration healBound) {
     return cutAndHeal("active cut from the store only", cutFor, healBound,
         active -> hosts.cut("core" + active, "store"));
   }
 
   /** The standby does not hear the active core; the active core still hears the standby. */
-  Result oneWayCut(Duration cutFor, Duration healBound) {
+  public Result oneWayCut(Duration cutFor, Duration healBound) {
     return cutAndHeal("one-way cut (standby does not hear active)", cutFor, healBound,
         active -> hosts.cutOneWay("core" + active, "core" + (3 - active)));
   }
@@ -307,7 +307,7 @@ final class PartitionFaults implements AutoCloseable {
   }
 
   /** The link between the cores goes down and up again every {@code period} for {@code length}. */
-  Result flappingLink(Duration length, Duration period, Duration healBound) {
+  public Result flappingLink(Duration length, Duration period, Duration healBound) {
     awaitOneCluster(START);
     int before = activeCore();
     long activationsBefore = activationCount();
@@ -338,7 +338,7 @@ final class PartitionFaults implements AutoCloseable {
   }
 
   /** Every core-to-core chunk held {@code delayMillis} each way for {@code length}. */
-  Result slowLink(Duration length, int delayMillis) {
+  public Result slowLink(Duration length, int delayMillis) {
     awaitOneCluster(START);
     int before = activeCore();
     long activationsBefore = activationCount();
