@@ -239,14 +239,17 @@ public final class CoreRuntime {
   }
 
   /**
-   * The singletons run on the oldest member, and they need the lease in the store. A core that is the oldest and has
-   * lost the store (its lease renewals failing for longer than the lease TTL) while its peer still hears it would
-   * keep the whole cluster without an active core: it leaves, so that the peer becomes the oldest and takes over,
-   * and the supervisor restarts it as standby (partition tests: the active core cut from the store only).
+   * The singletons run on the oldest member and need their leases in the store. When this core, the oldest, loses a
+   * singleton lease (its renewals did not get through: the store is away, or this JVM stalled), the singleton stops
+   * and starts again here once the lease can be had, but the singleton proxies of the cluster never find the new
+   * incarnation (Pekko's proxy identifies a singleton again only when the oldest member changes), and with the store
+   * still away nobody could be active at all. So the core leaves: its peer becomes the oldest and takes over, and the
+   * supervisor restarts this core as standby (partition tests: the active core cut from the store only, a lease lost
+   * under load). While the peer is unreachable the split brain resolver decides instead.
    */
   private void leaveWhenStoreLost(ActorSystem<?> system) {
     var cluster = Cluster.get(system);
-    Duration ttl = base.getDuration("heyken-mongo-lease.heartbeat-timeout");
+    var started = java.time.Instant.now();
     while (!system.whenTerminated().isCompleted()) {
       try {
         Thread.sleep(500); // a watchdog on the blocking pool, not synchronization
@@ -254,8 +257,8 @@ public final class CoreRuntime {
         Thread.currentThread().interrupt();
         return;
       }
-      var failingSince = MongoLease.renewalsFailingSince();
-      if (failingSince == null || Duration.between(failingSince, java.time.Instant.now()).compareTo(ttl) < 0) {
+      var loss = MongoLease.lastLoss();
+      if (loss == null || !loss.at().isAfter(started) || !SINGLETON_LEASE.matcher(loss.name()).find()) {
         continue;
       }
       var state = cluster.state();
@@ -271,11 +274,11 @@ public final class CoreRuntime {
           oldest &= self.isOlderThan(m);
         }
       }
-      boolean peerReachable = peer != null && !state.getUnreachable().contains(peer);
-      if (oldest && peerReachable) {
-        log.warn("core-{} has not reached the store since {} while core-{} still hears it: leaving the cluster so "
-            + "that core-{} takes over; this core restarts as standby. Check the network between this core and the "
-            + "store", node.coreId(), failingSince, node.peerId(), node.peerId());
+      boolean peerUnreachable = peer != null && state.getUnreachable().contains(peer);
+      if (oldest && !peerUnreachable) {
+        log.warn("core-{} lost the lease [{}] at {} ({}): leaving the cluster so that core-{} takes over; this core "
+            + "restarts as standby. Check the network between this core and the store, and the machine's load",
+            node.coreId(), loss.name(), loss.at(), loss.why(), node.peerId());
         cluster.manager().tell(new org.apache.pekko.cluster.typed.Leave(self.address()));
         return;
       }

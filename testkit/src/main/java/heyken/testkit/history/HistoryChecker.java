@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.cbor.CBORFactory;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoDatabase;
-import com.mongodb.client.model.Filters;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -29,7 +28,8 @@ import org.bson.types.Binary;
  *   <li>no write with a stale epoch accepted: within each fenced journal the epochs never go back, and every epoch
  *       used was handed out by an activation;</li>
  *   <li>no acknowledged write lost: every registration answered 201 is in the registry's journal, every test run
- *       answered 202 has its run journal;</li>
+ *       answered 202 is in its feature's journal ({@code TestRunStarted}), every chat message answered 200 has its
+ *       answer in the conversation's journal;</li>
  *   <li>exactly-once chat answers: within each conversation journal, no message id was answered twice.</li>
  * </ul>
  * {@link #check} returns the report (what was checked, with counts, and each violation with its records);
@@ -242,14 +242,16 @@ public final class HistoryChecker {
       }
       var runs = writes.acknowledged("test-run");
       if (!runs.isEmpty()) {
-        Set<String> runPids = new HashSet<>();
-        for (Document d : db.getCollection(JOURNAL).find(Filters.regex("pid", "^PipelineRun\\|"))
-            .projection(new Document("pid", 1))) {
-          runPids.add(d.getString("pid"));
+        // a 202 is answered once the feature recorded the run (TestRunStarted); the run's own journal may follow later
+        Set<String> started = new HashSet<>();
+        for (Event e : events(db, pid -> pid.startsWith("Feature|"))) {
+          if (e.type().equals("TestRunStarted")) {
+            started.add(e.body().path("runId").asText());
+          }
         }
         for (var w : runs) {
           report.count("acknowledged test runs", 1);
-          if (!runPids.contains("PipelineRun|" + w.key())) {
+          if (!started.contains(w.key())) {
             report.violation("acknowledged test run lost: " + w);
           }
         }
@@ -257,7 +259,7 @@ public final class HistoryChecker {
       writes.counts().forEach((k, v) -> report.count("writer answers " + k, v));
     }
 
-    // chat: a message id answered once per conversation
+    // chat: every acknowledged message answered in the journal, each message id answered once per conversation
     var conversations = events(db, pid -> pid.startsWith("Conversation|"));
     var answered = new TreeMap<String, Event>();
     for (Event e : conversations) {
@@ -269,6 +271,16 @@ public final class HistoryChecker {
       Event first = answered.putIfAbsent(e.pid() + "/" + id, e);
       if (first != null) {
         report.violation("chat message answered twice: " + first + " / " + e);
+      }
+    }
+    if (writes != null) {
+      Set<String> answeredIds = new HashSet<>();
+      answered.keySet().forEach(k -> answeredIds.add(k.substring(k.indexOf('/') + 1)));
+      for (var w : writes.acknowledged("chat")) {
+        report.count("acknowledged chat messages", 1);
+        if (!answeredIds.contains(w.key())) {
+          report.violation("acknowledged chat message has no answer in the journal: " + w);
+        }
       }
     }
     return report;

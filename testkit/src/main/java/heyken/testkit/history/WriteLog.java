@@ -8,15 +8,15 @@ import java.util.TreeMap;
 
 /**
  * What a test's writer was told: every request it sent and its answer. A write counts as acknowledged only when the
- * answer said so (201 for a registration, 202 for a test run); a request that got no answer or an error may or may
+ * answer said so (2xx: 201 for a registration, 202 for a test run, 200 for a chat message); a request that got no answer or an error may or may
  * not have happened, and the history checker does not count it either way.
  */
 public final class WriteLog {
 
-  /** One request: {@code kind} (registration, test-run), its key (component name, run id), the answer. */
+  /** One request: {@code kind} (registration, test-run, chat), its key (component name, run id, message id). */
   public record Write(String kind, String key, Instant sentAt, Instant answeredAt, int status, String detail) {
     public boolean acknowledged() {
-      return status == 201 || status == 202;
+      return status >= 200 && status <= 202;
     }
   }
 
