@@ -22,6 +22,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/lib/common.sh
 source "$ROOT/scripts/lib/common.sh"
+# shellcheck source=bench/lib/installation.sh
+source "$ROOT/bench/lib/installation.sh"
 
 rounds=5
 slow=10
@@ -39,16 +41,8 @@ while (($#)); do
   shift
 done
 ((EUID == 0)) || die "the partition benchmark needs root (network namespaces); run it as root"
-command -v java >/dev/null || die "java is not installed: Heyken needs a Java 17 JDK"
-cd "$ROOT"
-if ((build)); then
-  info "building the jar and the test classes (mvn -o -q -DskipTests package) ..."
-  mvn -o -B -q -DskipTests package
-fi
-jar=$ROOT/cores/target/heyken-core.jar
-[[ -f $jar && -d $ROOT/cores/target/test-classes && -d $ROOT/testkit/target/classes ]] ||
-  die "the jar or the compiled test classes are missing: run without --no-build"
+require_java
+bench_java_classes "$build"
 info "== $rounds rounds per fault, ${flap} s of flapping, ${slow} min of slow link (this takes a while)"
 java -Xmx512m -Dbench.rounds="$rounds" -Dbench.slow-minutes="$slow" -Dbench.flap-seconds="$flap" \
-  -cp "$jar:$ROOT/testkit/target/classes:$ROOT/cores/target/test-classes" heyken.cores.bench.PartitionBench \
-  "$jar" "$ROOT" 2>&1 | grep -v --line-buffered " INFO "
+  -cp "$BENCH_CLASSPATH" heyken.cores.bench.PartitionBench "$BENCH_JAR" "$ROOT" 2>&1 | grep -v --line-buffered " INFO "

@@ -25,23 +25,6 @@ def log(msg):
     print(f"{time.strftime('%H:%M:%S')} netns_relay[{os.getpid()}]: {msg}", file=sys.stderr, flush=True)
 
 
-async def pump(reader, writer):
-    try:
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                break
-            writer.write(data)
-            await writer.drain()
-    except (ConnectionError, OSError):
-        pass
-    finally:
-        try:
-            writer.close()
-        except Exception:
-            pass
-
-
 # ---------------------------------------------------------------- gateway
 
 async def gateway_client(reader, writer):
@@ -62,7 +45,7 @@ async def gateway_client(reader, writer):
             return
         writer.write(b"OK\n")
         await writer.drain()
-        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+        await asyncio.gather(delayed_pump(reader, up_writer, NO_DELAY), delayed_pump(up_reader, writer, NO_DELAY))
     except (ConnectionError, OSError, asyncio.TimeoutError, ValueError):
         writer.close()
 
@@ -80,7 +63,9 @@ async def gateway(path):
 # ---------------------------------------------------------------- delay proxy
 
 class Delay:
-    def __init__(self, path):
+    """The delay in milliseconds, as the file says (watch() re-reads it); without a file none."""
+
+    def __init__(self, path=None):
         self.path = path
         self.ms = 0
 
@@ -97,6 +82,9 @@ class Delay:
                 last = value
             self.ms = max(0, value)
             await asyncio.sleep(0.2)
+
+
+NO_DELAY = Delay()
 
 
 async def delayed_pump(reader, writer, delay):
