@@ -245,7 +245,8 @@ public final class CoreRuntime {
    * incarnation (Pekko's proxy identifies a singleton again only when the oldest member changes), and with the store
    * still away nobody could be active at all. So the core leaves: its peer becomes the oldest and takes over, and the
    * supervisor restarts this core as standby (partition tests: the active core cut from the store only, a lease lost
-   * under load). While the peer is unreachable the split brain resolver decides instead.
+   * under load). While the peer is unreachable the split brain resolver decides instead; a core without a peer stays
+   * (it takes the lease again when it can; its proxies then wait for the next membership change).
    */
   private void leaveWhenStoreLost(ActorSystem<?> system) {
     var cluster = Cluster.get(system);
@@ -274,8 +275,9 @@ public final class CoreRuntime {
           oldest &= self.isOlderThan(m);
         }
       }
-      boolean peerUnreachable = peer != null && state.getUnreachable().contains(peer);
-      if (oldest && !peerUnreachable) {
+      // only with a peer that can take over: a lone core that leaves would only restart and wait for a peer
+      boolean peerReachable = peer != null && !state.getUnreachable().contains(peer);
+      if (oldest && peerReachable) {
         log.warn("core-{} lost the lease [{}] at {} ({}): leaving the cluster so that core-{} takes over; this core "
             + "restarts as standby. Check the network between this core and the store, and the machine's load",
             node.coreId(), loss.name(), loss.at(), loss.why(), node.peerId());
