@@ -259,7 +259,9 @@ public final class CoreRuntime {
         return;
       }
       var loss = MongoLease.lastLoss();
-      if (loss == null || !loss.at().isAfter(started) || !SINGLETON_LEASE.matcher(loss.name()).find()) {
+      // singletons behind a ClusterSingletonProxy (CoreManager, the registry, ...); the sharding coordinators' regions
+      // find a restarted coordinator by themselves
+      if (loss == null || !loss.at().isAfter(started) || !loss.name().contains("/singletonManager")) {
         continue;
       }
       var state = cluster.state();

@@ -41,7 +41,7 @@ public final class PartitionFaults implements AutoCloseable {
     }
   }
 
-  static final Duration START = Duration.ofSeconds(120);
+  static final Duration START = Duration.ofSeconds(180);
   final TestHosts hosts;
   final HeykenProcesses heyken;
   private final MongoClient mongo;
