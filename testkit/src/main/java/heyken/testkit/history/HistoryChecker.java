@@ -40,7 +40,9 @@ public final class HistoryChecker {
   public static final String JOURNAL = "pekko_persistence_journal";
   private static final ObjectMapper CBOR = new ObjectMapper(new CBORFactory());
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Set<String> FENCED_PIDS = Set.of("core-manager", "component-registry");
+  // the journals whose events carry the epoch of the core that wrote them (the ledgers split off the CoreManager)
+  private static final Set<String> FENCED_PIDS =
+      Set.of("core-manager", "core-deployments", "core-services", "component-registry");
 
   /** One journal event, decoded: its persistence id, sequence number, event class (simple name) and fields. */
   public record Event(String pid, long seqNr, String type, JsonNode body) {
