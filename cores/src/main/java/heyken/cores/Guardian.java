@@ -66,6 +66,7 @@ public final class Guardian {
       context.spawn(LogShipper.create(), "log-shipper");
       context.spawn(JournalWarmup.create(node.coreId()), "journal-warmup");
       context.spawn(CoreInfo.create(node), "core-info");
+      context.spawn(heyken.actors.upgrade.CoreProcess.create(node), "core-process");
 
       var singletons = ClusterSingleton.get(system);
       var coreManager = singletons.init(
@@ -94,6 +95,10 @@ public final class Guardian {
 
       var probes = new ComponentProbes(store, config, sandbox.backend(), model);
       var status = new StatusService(system, node, coreManager, probes);
+      var upgrade = singletons.init(SingletonActor.of(heyken.actors.upgrade.Upgrade.create(
+              new heyken.actors.upgrade.UpgradeRuntime(system, node, coreManager, status, features)), "Upgrade")
+          .withStopMessage(heyken.actors.upgrade.Upgrade.Stop.INSTANCE));
+      status.useUpgrade(upgrade);
       var logs = new LogStore(store, LogSettings.from(config));
       context.spawn(LogRetention.create(logs, node::isActive), "log-retention");
       var logQuestions = new LogQuestions(QuestionSettings.from(config), model,
@@ -111,7 +116,7 @@ public final class Guardian {
         context.spawn(LogsToChat.create(node.coreId(), LogsToChat.Settings.from(config)), "logs-to-chat");
       }
       Conversation.init(system, new SystemBotActions(system, features, status, logs, coreManager, registry, model,
-              model.settings().model(), store.blockingExecutor()),
+              model.settings().model(), store.blockingExecutor()).useUpgrade(upgrade),
           bot.getDuration("confirmation-ttl"), bot.getString("username"));
       var http = config.getConfig("heyken.http");
       var monitorEvents = new MonitorEvents(new MonitorSources(system, node.coreId(), status, new EpochHistory(system),
@@ -127,7 +132,8 @@ public final class Guardian {
                   new AuditRoutes(new AuditTrail(system)), new LogQuestionRoutes(logQuestions)).route()),
           new PortBinder.Api("System Monitor", http.getInt("monitor-port"),
               new MonitorRoutes(system, status, coreManager, auth,
-                  new ChatRoutes(system, bot.getDuration("answer-timeout")), monitorEvents).route()));
+                  new ChatRoutes(system, bot.getDuration("answer-timeout")), monitorEvents,
+                  new heyken.http.UpgradeRoutes(system, upgrade)).route()));
       String host = config.getString("heyken.bind-host");
       var binder = context.spawn(PortBinder.create(host, node.coreId(), http.getInt("inspection-port-offset"), apis,
           http.getDuration("rebind-interval")), "http");

@@ -60,6 +60,14 @@ public final class SystemBotActions implements BotActions {
     this.modelAnswer = new ModelAnswer(model, modelName);
   }
 
+  private volatile ActorRef<heyken.actors.upgrade.Upgrade.Command> upgrade;
+
+  /** The upgrade singleton, for {@code upgrade <ref>} (set once by the wiring). */
+  public SystemBotActions useUpgrade(ActorRef<heyken.actors.upgrade.Upgrade.Command> upgrade) {
+    this.upgrade = upgrade;
+    return this;
+  }
+
   @Override
   public CompletionStage<String> execute(BotCommand command, Speaker speaker) {
     String by = "chat:" + speaker.userId();
@@ -125,6 +133,18 @@ public final class SystemBotActions implements BotActions {
           .thenApply(o -> o.problem() != null ? refusal(o.problem())
               : "Handing over from core " + o.accepted().fromCore() + " to core " + o.accepted().toCore()
                   + " (epoch " + o.accepted().epoch() + "); the new core announces itself when it is active.");
+    }
+    if (command instanceof BotCommand.SelfUpgrade u) {
+      var ref = upgrade;
+      if (ref == null) {
+        return done("Upgrades are not available on this core.");
+      }
+      return AskPattern.<heyken.actors.upgrade.Upgrade.Command, heyken.actors.upgrade.Upgrade.StartOutcome>ask(ref,
+              reply -> new heyken.actors.upgrade.Upgrade.Start(u.ref(), null, by, reply), Duration.ofSeconds(40),
+              system.scheduler())
+          .thenApply(o -> o.problem() != null ? refusal(o.problem())
+              : "Upgrade " + o.accepted().id() + " to " + u.ref() + " started: build, compatibility check, standby "
+                  + "first. Each step is announced in heyken-system; GET :5021/api/upgrade shows them.");
     }
     if (command instanceof BotCommand.Services) {
       var docker = services().list().toCompletableFuture()

@@ -22,6 +22,7 @@ public final class CoreNode {
   private final AtomicLong fencedWritesRefused = new AtomicLong();
   private volatile ActivationListener listener = epoch -> {};
   private volatile Runnable switchAway = () -> {};
+  private volatile Runnable restartForUpgrade = () -> {};
 
   public CoreNode(int coreId) {
     if (coreId != 1 && coreId != 2) {
@@ -88,4 +89,20 @@ public final class CoreNode {
   void switchAway() {
     switchAway.run();
   }
+
+  /**
+   * What an upgrade's restart does to this JVM: leave the cluster gracefully and exit with
+   * {@link #RESTART_EXIT_CODE}, so that the supervisor starts it again at once (on the jar the upgrade named).
+   */
+  public void onRestartForUpgrade(Runnable restart) {
+    this.restartForUpgrade = restart;
+  }
+
+  /** Asks the runtime to restart this JVM (the upgrade's restart of a standby core). */
+  public void restartForUpgrade() {
+    restartForUpgrade.run();
+  }
+
+  /** The exit status of a JVM that asks its supervisor to start it again at once (scripts/lib/supervise.sh). */
+  public static final int RESTART_EXIT_CODE = 3;
 }

@@ -47,6 +47,7 @@ public final class StatusService {
   // hundreds of requests per second each one asking the cluster again costs more than the answer is worth
   private final long maxAgeNanos;
   private CompletableFuture<SystemStatus> recent;
+  private volatile ActorRef<heyken.actors.upgrade.Upgrade.Command> upgrade;
   private long recentAtNanos;
 
   public StatusService(
@@ -68,6 +69,31 @@ public final class StatusService {
     this.maxAgeNanos = config.getDuration("heyken.monitor.status-max-age").toNanos();
   }
 
+  /** The upgrade singleton, asked for the upgrade in progress (set once by the wiring). */
+  public void useUpgrade(ActorRef<heyken.actors.upgrade.Upgrade.Command> upgrade) {
+    this.upgrade = upgrade;
+  }
+
+  /** The running upgrade as a summary (its current step as the reason), or null: none runs, or no answer in time. */
+  private CompletableFuture<heyken.protocol.api.UpgradeView.Summary> upgradeInProgress() {
+    var ref = upgrade;
+    if (ref == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return AskPattern.<heyken.actors.upgrade.Upgrade.Command, heyken.protocol.api.UpgradeView.Status>ask(ref,
+            heyken.actors.upgrade.Upgrade.Get::new, ASK_CORE_INFO, system.scheduler()).toCompletableFuture()
+        .handle((s, e) -> {
+          if (e != null || s == null || !s.running() || s.upgrade() == null) {
+            return null;
+          }
+          var u = s.upgrade();
+          var step = u.steps().isEmpty() ? null : u.steps().get(u.steps().size() - 1);
+          return new heyken.protocol.api.UpgradeView.Summary(u.id(), u.state(), u.fromVersion(), u.toVersion(),
+              u.requestedBy(), u.startedAt(), null, step == null ? "starting" : "step " + step.name() + " "
+              + step.state());
+        });
+  }
+
   public CompletionStage<CoreManager.ActiveCore> active() {
     return AskPattern.ask(coreManager, CoreManager.GetActive::new, ASK, system.scheduler());
   }
@@ -86,8 +112,9 @@ public final class StatusService {
     var active = active().toCompletableFuture().handle((a, e) -> e == null ? a : null);
     var infos = coreInfos();
     var components = probes.probe();
-    return CompletableFuture.allOf(active, infos, components).thenApply(v ->
-        assemble(active.join(), infos.join(), components.join()));
+    var upgrade = upgradeInProgress();
+    return CompletableFuture.allOf(active, infos, components, upgrade).thenApply(v ->
+        assemble(active.join(), infos.join(), components.join(), upgrade.join()));
   }
 
   private CompletableFuture<Map<Integer, CoreInfo.Info>> coreInfos() {
@@ -139,8 +166,8 @@ public final class StatusService {
     return false;
   }
 
-  private SystemStatus assemble(
-      CoreManager.ActiveCore active, Map<Integer, CoreInfo.Info> infos, List<ComponentStatus> components) {
+  private SystemStatus assemble(CoreManager.ActiveCore active, Map<Integer, CoreInfo.Info> infos,
+      List<ComponentStatus> components, heyken.protocol.api.UpgradeView.Summary upgrade) {
     var cluster = Cluster.get(system).state();
     var cores = new ArrayList<CoreStatus>();
     long now = System.currentTimeMillis();
@@ -186,7 +213,8 @@ public final class StatusService {
           info == null ? null : info.pid(),
           info == null ? null : Math.max(0, (now - info.startedAtMillis()) / 1000),
           "http://" + hosts.get(id) + ":" + managementPorts.get(id),
-          "http://" + hosts.get(id) + ":" + (monitorPort + inspectionOffset * id)));
+          "http://" + hosts.get(id) + ":" + (monitorPort + inspectionOffset * id),
+          info == null ? null : info.version()));
     }
     boolean storeUp = components.stream().anyMatch(c -> c.name().equals("store") && c.status().equals("up"));
     Integer activeCore = knownActive ? active.core() : null;
@@ -201,7 +229,8 @@ public final class StatusService {
         dropped,
         refused,
         storeUp && upCount == 2 && activeCount == 1,
-        new SystemStatus.LogCounts(written, dropped, buffered));
+        new SystemStatus.LogCounts(written, dropped, buffered),
+        upgrade);
   }
 
   private static String memberStatus(Member m) {

@@ -15,7 +15,16 @@ public record SystemStatus(
     @JsonProperty("log_lines_dropped") long logLinesDropped,
     @JsonProperty("fenced_writes_refused") long fencedWritesRefused,
     boolean healthy,
-    LogCounts logs) {
+    LogCounts logs,
+    UpgradeView.Summary upgrade) {
+
+  /** Without an upgrade: {@code upgrade} is the one in progress (GET /api/upgrade has its steps), else null. */
+  public SystemStatus(Integer activeCore, long epoch, String activeSince, String activationReason, int servedBy,
+      List<CoreStatus> cores, List<ComponentStatus> components, long logLinesDropped, long fencedWritesRefused,
+      boolean healthy, LogCounts logs) {
+    this(activeCore, epoch, activeSince, activationReason, servedBy, cores, components, logLinesDropped,
+        fencedWritesRefused, healthy, logs, null);
+  }
 
   /** The log lines of both cores since they started: stored, dropped (buffer full or store away), waiting. */
   public record LogCounts(long written, long dropped, long buffered) {}
@@ -29,7 +38,15 @@ public record SystemStatus(
       Long pid,
       @JsonProperty("uptime_s") Long uptimeS,
       @JsonProperty("management_url") String managementUrl,
-      @JsonProperty("inspection_url") String inspectionUrl) {}
+      @JsonProperty("inspection_url") String inspectionUrl,
+      String version) {
+
+    /** {@code version}: the build the core runs ("revision build-time"), null when the core did not say. */
+    public CoreStatus(int id, String address, String status, boolean active, Long pid, Long uptimeS,
+        String managementUrl, String inspectionUrl) {
+      this(id, address, status, active, pid, uptimeS, managementUrl, inspectionUrl, null);
+    }
+  }
 
   /** An external component: up, down (with the reason and what to do) or not_configured. */
   public record ComponentStatus(String name, String status, String detail) {
