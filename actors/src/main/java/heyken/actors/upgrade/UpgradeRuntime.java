@@ -79,7 +79,8 @@ public final class UpgradeRuntime implements Upgrade.Steps {
   private final String token;
   private final int monitorPort;
   private final Map<Integer, String> managementUrls = new TreeMap<>();
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(2)).build();
 
   public UpgradeRuntime(ActorSystem<?> system, CoreNode node, ActorRef<CoreManager.Command> coreManager,
       StatusService status, FeatureService features) {
@@ -183,9 +184,12 @@ public final class UpgradeRuntime implements Upgrade.Steps {
       var mine = BuildVersion.current();
       int peer = node.peerId();
       var other = versions.get(peer);
-      if (other == null || !ready(peer)) {
+      boolean peerReady = ready(peer);
+      if (other == null || !peerReady) {
         throw new Upgrade.Refused(Problem.conflict("standby_not_up", "core " + peer + " (the standby) is not up "
-            + "and ready: the upgrade restarts the standby first, so both cores must run. Check scripts/status.sh"));
+            + "and ready (" + (other == null ? "it did not say which version it runs" : managementUrls.get(peer)
+            + "/ready is not 200") + "): the upgrade restarts the standby first, so both cores must run. Check "
+            + "scripts/status.sh"));
       }
       if (!other.version().equals(mine)) {
         throw new Upgrade.Refused(Problem.conflict("versions_differ", "the cores run different versions (core "
@@ -590,7 +594,7 @@ public final class UpgradeRuntime implements Upgrade.Steps {
         }
       }
     } catch (Exception e) {
-      log.debug("no core process of core {}: {}", core, e.toString());
+      log.info("no core process of core {}: {}", core, e.toString());
     }
     return null;
   }
@@ -614,7 +618,7 @@ public final class UpgradeRuntime implements Upgrade.Steps {
             CoreProcess.GetVersion::new, ASK, system.scheduler()).toCompletableFuture()
             .get(ASK.toMillis() + 500, TimeUnit.MILLISECONDS));
       } catch (Exception e) {
-        log.debug("core {} did not say its version: {}", core, e.toString());
+        log.info("core {} did not say its version: {}", core, e.toString());
       }
     }
     return out;
