@@ -624,18 +624,23 @@ public final class UpgradeRuntime implements Upgrade.Steps {
     return out;
   }
 
-  /** The core's management {@code /ready} answers 200 (it is Up in the cluster). */
+  /** The core's management {@code /ready} answers 200 (it is Up in the cluster); a loaded core gets a second try. */
   private boolean ready(int core) {
-    try {
-      var r = http.send(HttpRequest.newBuilder(URI.create(managementUrls.get(core) + "/ready"))
-          .timeout(Duration.ofSeconds(2)).GET().build(), HttpResponse.BodyHandlers.discarding());
-      return r.statusCode() == 200;
-    } catch (IOException e) {
-      return false;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
+    for (int attempt = 0; attempt < 2; attempt++) {
+      try {
+        var r = http.send(HttpRequest.newBuilder(URI.create(managementUrls.get(core) + "/ready"))
+            .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.discarding());
+        if (r.statusCode() == 200) {
+          return true;
+        }
+      } catch (IOException e) {
+        log.debug("core {} /ready: {}", core, e.toString());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
     }
+    return false;
   }
 
   // ---------------------------------------------------------------- switch
