@@ -43,8 +43,6 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
-import org.apache.pekko.cluster.Member;
-import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.bson.Document;
 import org.slf4j.Logger;
@@ -573,54 +571,47 @@ public final class UpgradeRuntime implements Upgrade.Steps {
   }
 
   private ActorRef<CoreProcess.Command> processOf(int core) {
+    var found = discover().get(core);
+    return found == null ? null : found.ref();
+  }
+
+  private record Found(ActorRef<CoreProcess.Command> ref, CoreProcess.RunningVersion version) {}
+
+  /**
+   * Every core process the receptionist lists and that answers (not on an unreachable member), by the core id it
+   * says it is; the newest incarnation wins.
+   */
+  private Map<Integer, Found> discover() {
+    var out = new TreeMap<Integer, Found>();
     try {
       Receptionist.Listing listing = AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
           r -> Receptionist.find(CoreProcess.KEY, r), ASK, system.scheduler()).toCompletableFuture()
           .get(ASK.toMillis() + 500, TimeUnit.MILLISECONDS);
-      var cluster = Cluster.get(system).state();
+      var unreachable = Cluster.get(system).state().getUnreachable();
       for (var ref : listing.getServiceInstances(CoreProcess.KEY)) {
         var address = ref.path().address();
-        if (address.hasLocalScope()) {
-          if (core == node.coreId()) {
-            return ref;
-          }
+        if (unreachable.stream().anyMatch(m -> m.address().equals(address))) {
           continue;
         }
-        for (Member m : cluster.getMembers()) {
-          if (m.address().equals(address) && m.hasRole("core-" + core) && m.status() == MemberStatus.up()
-              && !cluster.getUnreachable().contains(m)) {
-            return ref;
-          }
+        try {
+          var v = AskPattern.<CoreProcess.Command, CoreProcess.RunningVersion>ask(ref, CoreProcess.GetVersion::new,
+              ASK, system.scheduler()).toCompletableFuture().get(ASK.toMillis() + 500, TimeUnit.MILLISECONDS);
+          out.merge(v.coreId(), new Found(ref, v),
+              (a, b) -> a.version().startedAtMillis() >= b.version().startedAtMillis() ? a : b);
+        } catch (Exception e) {
+          log.info("the core process {} did not say its version: {}", ref.path(), e.toString());
         }
       }
     } catch (Exception e) {
-      log.info("no core process of core {}: {}", core, e.toString());
+      log.info("the receptionist did not list the core processes: {}", e.toString());
     }
-    return null;
+    return out;
   }
 
-  /** What each core that is Up and reachable says it runs. */
+  /** What each core that answers says it runs. */
   private Map<Integer, CoreProcess.RunningVersion> versions() {
     var out = new TreeMap<Integer, CoreProcess.RunningVersion>();
-    for (int core = 1; core <= 2; core++) {
-      if (core == node.coreId()) {
-        var jar = BuildVersion.runningJar();
-        out.put(core, new CoreProcess.RunningVersion(core, BuildVersion.current(), jar == null ? null
-            : jar.toString(), node.pid(), node.startedAt().toEpochMilli(), node.isActive()));
-        continue;
-      }
-      var ref = processOf(core);
-      if (ref == null) {
-        continue;
-      }
-      try {
-        out.put(core, AskPattern.<CoreProcess.Command, CoreProcess.RunningVersion>ask(ref,
-            CoreProcess.GetVersion::new, ASK, system.scheduler()).toCompletableFuture()
-            .get(ASK.toMillis() + 500, TimeUnit.MILLISECONDS));
-      } catch (Exception e) {
-        log.info("core {} did not say its version: {}", core, e.toString());
-      }
-    }
+    discover().forEach((core, found) -> out.put(core, found.version()));
     return out;
   }
 
