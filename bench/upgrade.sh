@@ -94,8 +94,7 @@ for kind in ("register", "status"):
     rows = [l.split() for l in open("%s/load-%s.log" % (tmp, kind))]
     rows = [(float(t), c) for t, c in rows if t0 <= float(t) <= t1]
     failed = [t for t, c in rows if not c.startswith("2")]
-    gap, start, prev_ok = 0.0, None, t0
-    last_ok = t0
+    gap, start, last_ok = 0.0, None, t0
     for t, c in rows:
         if c.startswith("2"):
             if start is not None:
@@ -112,6 +111,8 @@ steps() {
 import json, sys, urllib.request
 from datetime import datetime
 d = json.load(urllib.request.urlopen(sys.argv[1] + "/api/upgrade", timeout=5))["upgrade"]
+if not d:
+    print("  (no upgrade ran)"); sys.exit(0)
 def ts(s): return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 for s in d["steps"]:
     dur = ts(s["finished_at"]) - ts(s["started_at"]) if s.get("finished_at") else float("nan")
