@@ -126,23 +126,18 @@ if failed and restores:
 PY
 }
 
-echo
-info "1. Upgrade to a passing build (window $window) under load ..."
-t0=$(date +%s.%N)
-"$HEYKEN_ROOT/scripts/upgrade.sh" "$tmp/v2.jar" --follow --timeout 900 >"$tmp/upgrade-1.log" 2>&1 || true
-t1=$(date +%s.%N)
-tail -n 1 "$tmp/upgrade-1.log"
-printf '  total %.1f s\n' "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')"
-steps | grep -v '^STATE'
-figures passing "$t0" "$t1"
-
-echo
-info "2. Upgrade to a build whose core never becomes ready ..."
-t0=$(date +%s.%N)
-"$HEYKEN_ROOT/scripts/upgrade.sh" "$tmp/never-ready.jar" --follow --timeout 900 >"$tmp/upgrade-2.log" 2>&1 || true
-t1=$(date +%s.%N)
-tail -n 1 "$tmp/upgrade-2.log"
-printf '  total %.1f s\n' "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')"
-steps | grep -v '^STATE'
-figures failing "$t0" "$t1"
+run_upgrade() { # N WHAT JAR KIND
+  echo
+  info "$1. Upgrade to $2 ..."
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$HEYKEN_ROOT/scripts/upgrade.sh" "$3" --follow --timeout 900 >"$tmp/upgrade-$1.log" 2>&1 || true
+  t1=$(date +%s.%N)
+  tail -n 1 "$tmp/upgrade-$1.log"
+  printf '  total %.1f s\n' "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')"
+  steps | grep -v '^STATE'
+  figures "$4" "$t0" "$t1"
+}
+run_upgrade 1 "a passing build (window $window) under load" "$tmp/v2.jar" passing
+run_upgrade 2 "a build whose core never becomes ready" "$tmp/never-ready.jar" failing
 fetch_status 2 && "$HEYKEN_ROOT/scripts/status.sh" | sed -n 3,6p
