@@ -60,7 +60,11 @@ info "Starting the bench installation (ports +$shift_by, $tmp) ..."
 "$HEYKEN_ROOT/scripts/run_heyken.sh" --no-build --timeout 240 >"$tmp/run.log" 2>&1 ||
   { tail -20 "$tmp/run.log"; die "the bench installation did not start"; }
 heyken_load_env
-until fetch_status 2 && [[ $(status_py get healthy <<<"$STATUS_JSON") == true ]]; do sleep 1; done
+# healthy, and both cores say which version they run
+until fetch_status 2 && [[ $(status_py get healthy <<<"$STATUS_JSON") == true ]] &&
+  [[ -n $(status_py core 1 version <<<"$STATUS_JSON") && -n $(status_py core 2 version <<<"$STATUS_JSON") ]]; do
+  sleep 1
+done
 
 monitor=http://127.0.0.1:$(MONITOR_PORT)
 registry=http://127.0.0.1:$(REGISTRY_PORT)

@@ -59,7 +59,7 @@ class UpgradeIT {
     heyken = new HeykenProcesses(jar, dir.resolve("heyken"))
         .withEnv("HEYKEN_SANDBOX_BACKEND", "bubblewrap")
         .withEnv("HEYKEN_UPGRADE_WINDOW", "15s")
-        .withEnv("HEYKEN_UPGRADE_READY_TIMEOUT", "60s");
+        .withEnv("HEYKEN_UPGRADE_READY_TIMEOUT", "90s");
     heyken.startStore();
     heyken.startCore(1);
     heyken.startCore(2);

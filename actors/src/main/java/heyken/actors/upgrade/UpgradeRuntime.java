@@ -178,10 +178,14 @@ public final class UpgradeRuntime implements Upgrade.Steps {
         throw new Upgrade.Refused(Problem.unavailable("not_a_jar", "this core does not run from a jar (a development "
             + "run): it cannot be upgraded"));
       }
-      var versions = versions();
       var mine = BuildVersion.current();
       int peer = node.peerId();
-      var other = versions.get(peer);
+      // a core that joined a moment ago is listed by the receptionist only after its next gossip
+      var other = versions().get(peer);
+      for (int attempt = 0; other == null && attempt < 10; attempt++) {
+        pause(1000);
+        other = versions().get(peer);
+      }
       boolean peerReady = ready(peer);
       if (other == null || !peerReady) {
         throw new Upgrade.Refused(Problem.conflict("standby_not_up", "core " + peer + " (the standby) is not up "
