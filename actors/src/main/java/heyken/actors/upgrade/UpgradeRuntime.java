@@ -180,13 +180,16 @@ public final class UpgradeRuntime implements Upgrade.Steps {
       }
       var mine = BuildVersion.current();
       int peer = node.peerId();
-      // a core that joined a moment ago is listed by the receptionist only after its next gossip
+      // a core that joined a moment ago is listed by the receptionist only after its next gossip, and /ready
+      // (cluster membership and sharding) follows a little later: it gets 30 s
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
       var other = versions().get(peer);
-      for (int attempt = 0; other == null && attempt < 10; attempt++) {
+      boolean peerReady = other != null && ready(peer);
+      while (!peerReady && System.nanoTime() < deadline) {
         pause(1000);
         other = versions().get(peer);
+        peerReady = other != null && ready(peer);
       }
-      boolean peerReady = ready(peer);
       if (other == null || !peerReady) {
         throw new Upgrade.Refused(Problem.conflict("standby_not_up", "core " + peer + " (the standby) is not up "
             + "and ready (" + (other == null ? "it did not say which version it runs" : managementUrls.get(peer)
