@@ -181,8 +181,8 @@ public final class UpgradeRuntime implements Upgrade.Steps {
       var mine = BuildVersion.current();
       int peer = node.peerId();
       // a core that joined a moment ago is listed by the receptionist only after its next gossip, and /ready
-      // (cluster membership and sharding) follows a little later: it gets 30 s
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      // (cluster membership and sharding) follows a little later: it gets 12 s (the HTTP request waits)
+      long deadline = System.nanoTime() + Duration.ofSeconds(12).toNanos();
       var other = versions().get(peer);
       boolean peerReady = other != null && ready(peer);
       while (!peerReady && System.nanoTime() < deadline) {
