@@ -52,6 +52,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# the installation runs a copy: a rebuild of cores/target meanwhile must not replace the jar under its JVMs
+cp "$jar" "$tmp/heyken-core.jar"
+jar=$tmp/heyken-core.jar
+export HEYKEN_JAR=$jar
 info "Deriving the variant jars ..."
 python3 "$HEYKEN_ROOT/bench/lib/variant_jar.py" "$jar" "$tmp/v2.jar" --revision bench-v2
 python3 "$HEYKEN_ROOT/bench/lib/variant_jar.py" "$jar" "$tmp/never-ready.jar" --revision bench-never-ready \

@@ -112,8 +112,7 @@ class UpgradeIT {
 
   /** POSTs the upgrade to {@code jar}, expects 202, waits until it ends; returns the final upgrade view. */
   private static JsonNode upgrade(String jar, Duration timeout, Predicate<JsonNode> whileRunning) {
-    var r = heyken.post(heyken.port("monitor"), "/api/upgrade",
-        "{\"jar_path\":\"" + variants.resolve(jar) + "\"}", heyken.token());
+    var r = postUpgrade("{\"jar_path\":\"" + variants.resolve(jar) + "\"}");
     assertEquals(202, r.status(), r.raw());
     String id = r.body().path("id").asText();
     JsonNode[] last = new JsonNode[1];
@@ -133,6 +132,14 @@ class UpgradeIT {
       throw new AssertionError(e.getMessage() + "; last: " + last[0] + dump(), e);
     }
     return last[0];
+  }
+
+  /** POST /api/upgrade: preparing asks git and both cores, so it may take seconds on a loaded machine. */
+  private static HeykenProcesses.Response postUpgrade(String json) {
+    return heyken.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+            + heyken.port("monitor") + "/api/upgrade")).header("Content-Type", "application/json")
+        .header("Authorization", "Bearer " + heyken.token()).POST(java.net.http.HttpRequest.BodyPublishers.ofString(json)),
+        Duration.ofSeconds(60));
   }
 
   /** GET /api/upgrade from whichever core answers (the documented port moves during a hand-over). */
@@ -171,9 +178,8 @@ class UpgradeIT {
     assertEquals(pid2, heyken.pid(2), "core 2 was not restarted");
     awaitOneVersion(originalVersion);
     // a second request with neither ref nor jar, and an unknown ref: clear 4xx answers
-    assertEquals(400, heyken.post(heyken.port("monitor"), "/api/upgrade", "{}", heyken.token()).status());
-    var unknown = heyken.post(heyken.port("monitor"), "/api/upgrade", "{\"ref\":\"no-such-branch-xyz\"}",
-        heyken.token());
+    assertEquals(400, postUpgrade("{}").status());
+    var unknown = postUpgrade("{\"ref\":\"no-such-branch-xyz\"}");
     assertEquals(400, unknown.status(), unknown.raw());
     assertEquals("unknown_ref", unknown.body().path("error").asText());
   }
@@ -185,8 +191,7 @@ class UpgradeIT {
     var second = new AtomicBoolean();
     var u = upgrade("never-ready.jar", Duration.ofMinutes(5), view -> {
       if (!second.get() && steps(view).contains("restart-standby:running")) {
-        var again = heyken.post(heyken.port("monitor"), "/api/upgrade",
-            "{\"jar_path\":\"" + variants.resolve("v2.jar") + "\"}", heyken.token());
+        var again = postUpgrade("{\"jar_path\":\"" + variants.resolve("v2.jar") + "\"}");
         assertEquals(409, again.status(), again.raw());
         second.set(true);
       }

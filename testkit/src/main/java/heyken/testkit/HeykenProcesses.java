@@ -235,8 +235,13 @@ public final class HeykenProcesses implements AutoCloseable {
   }
 
   public Response send(HttpRequest.Builder request) {
+    return send(request, Duration.ofSeconds(5));
+  }
+
+  /** {@link #send(HttpRequest.Builder)} with another timeout (a request the cores answer slowly, e.g. an upgrade). */
+  public Response send(HttpRequest.Builder request, Duration timeout) {
     try {
-      var r = http.send(request.timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+      var r = http.send(request.timeout(timeout).build(), HttpResponse.BodyHandlers.ofString());
       JsonNode body = null;
       try {
         body = r.body().isEmpty() ? null : JSON.readTree(r.body());
