@@ -114,9 +114,11 @@ public final class Guardian {
       var probes = new ComponentProbes(store, config, sandbox.backend(), model);
       var status = new StatusService(system, node, coreManager, probes, StatusSettings.from(config));
       var upgrade = singletons.init(SingletonActor.of(heyken.actors.upgrade.Upgrade.create(
-              new heyken.actors.upgrade.UpgradeRuntime(system, node, coreManager, status, features)), "Upgrade")
+              new heyken.actors.upgrade.UpgradeRuntime(system, node, coreManager, status::status, features,
+                  (text, key) -> heyken.actors.bot.ChatNews.get(system).publish(heyken.actors.bot.ChatNews.SYSTEM,
+                      text, key))), "Upgrade")
           .withStopMessage(heyken.actors.upgrade.Upgrade.Stop.INSTANCE));
-      status.useUpgrade(upgrade);
+      status.useUpgrade(heyken.actors.upgrade.Upgrade.viewer(upgrade, system));
       var logs = new LogStore(store, LogSettings.from(config));
       context.spawn(LogRetention.create(logs, node::isActive), "log-retention");
       var logQuestions = new LogQuestions(QuestionSettings.from(config), model,
@@ -133,7 +135,8 @@ public final class Guardian {
       }
       Conversation.init(system, new SystemBotActions(system, features, status, logs, coreManager, deployments,
               serviceApi, registry, model,
-              model.settings().model(), store.blockingExecutor()).useUpgrade(upgrade),
+              model.settings().model(), store.blockingExecutor())
+              .useUpgrade(heyken.actors.upgrade.Upgrade.chatStarter(upgrade, system)),
           bot.confirmationTtl(), bot.username());
       var monitorEvents = new MonitorEvents(new MonitorSources(system, node.coreId(), status, new EpochHistory(system),
           features, logs, settings.monitorMaxFeatures(), settings.maxQueryLimit()),

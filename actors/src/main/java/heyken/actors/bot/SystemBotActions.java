@@ -66,10 +66,10 @@ public final class SystemBotActions implements BotActions {
     this.modelAnswer = new ModelAnswer(model, modelName);
   }
 
-  private volatile ActorRef<heyken.actors.upgrade.Upgrade.Command> upgrade;
+  private volatile java.util.function.BiFunction<String, String, CompletionStage<String>> upgrade;
 
-  /** The upgrade singleton, for {@code upgrade <ref>} (set once by the wiring). */
-  public SystemBotActions useUpgrade(ActorRef<heyken.actors.upgrade.Upgrade.Command> upgrade) {
+  /** Starts an upgrade for {@code upgrade <ref>}: (ref, requested by) → the answer (set once by the wiring). */
+  public SystemBotActions useUpgrade(java.util.function.BiFunction<String, String, CompletionStage<String>> upgrade) {
     this.upgrade = upgrade;
     return this;
   }
@@ -141,16 +141,8 @@ public final class SystemBotActions implements BotActions {
                   + " (epoch " + o.accepted().epoch() + "); the new core announces itself when it is active.");
     }
     if (command instanceof BotCommand.SelfUpgrade u) {
-      var ref = upgrade;
-      if (ref == null) {
-        return done("Upgrades are not available on this core.");
-      }
-      return AskPattern.<heyken.actors.upgrade.Upgrade.Command, heyken.actors.upgrade.Upgrade.StartOutcome>ask(ref,
-              reply -> new heyken.actors.upgrade.Upgrade.Start(u.ref(), null, by, reply), Duration.ofSeconds(40),
-              system.scheduler())
-          .thenApply(o -> o.problem() != null ? refusal(o.problem())
-              : "Upgrade " + o.accepted().id() + " to " + u.ref() + " started: build, compatibility check, standby "
-                  + "first. Each step is announced in heyken-system; GET :5021/api/upgrade shows them.");
+      var start = upgrade;
+      return start == null ? done("Upgrades are not available on this core.") : start.apply(u.ref(), by);
     }
     if (command instanceof BotCommand.Services) {
       var docker = services().list().toCompletableFuture()

@@ -46,7 +46,7 @@ public final class StatusService {
   // hundreds of requests per second each one asking the cluster again costs more than the answer is worth
   private final long maxAgeNanos;
   private CompletableFuture<SystemStatus> recent;
-  private volatile ActorRef<heyken.actors.upgrade.Upgrade.Command> upgrade;
+  private volatile java.util.function.Supplier<CompletionStage<heyken.protocol.api.UpgradeView.Status>> upgrade;
   private long recentAtNanos;
 
   public StatusService(
@@ -64,19 +64,18 @@ public final class StatusService {
     this.maxAgeNanos = settings.maxAge().toNanos();
   }
 
-  /** The upgrade singleton, asked for the upgrade in progress (set once by the wiring). */
-  public void useUpgrade(ActorRef<heyken.actors.upgrade.Upgrade.Command> upgrade) {
+  /** How the upgrade in progress is asked (set once by the wiring: the upgrade singleton's view). */
+  public void useUpgrade(java.util.function.Supplier<CompletionStage<heyken.protocol.api.UpgradeView.Status>> upgrade) {
     this.upgrade = upgrade;
   }
 
   /** The running upgrade as a summary (its current step as the reason), or null: none runs, or no answer in time. */
   private CompletableFuture<heyken.protocol.api.UpgradeView.Summary> upgradeInProgress() {
-    var ref = upgrade;
-    if (ref == null) {
+    var ask = upgrade;
+    if (ask == null) {
       return CompletableFuture.completedFuture(null);
     }
-    return AskPattern.<heyken.actors.upgrade.Upgrade.Command, heyken.protocol.api.UpgradeView.Status>ask(ref,
-            heyken.actors.upgrade.Upgrade.Get::new, ASK_CORE_INFO, system.scheduler()).toCompletableFuture()
+    return ask.get().toCompletableFuture().orTimeout(ASK_CORE_INFO.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
         .handle((s, e) -> {
           if (e != null || s == null || !s.running() || s.upgrade() == null) {
             return null;

@@ -655,6 +655,23 @@ public final class Upgrade extends EventSourcedBehavior<Upgrade.Command, Upgrade
         .format(Instant.now()) + "-" + Long.toHexString(Double.doubleToLongBits(Math.random())).substring(0, 4);
   }
 
+  /** What chat's {@code upgrade <ref>} does: (ref, requested by) → the bot's answer. */
+  public static java.util.function.BiFunction<String, String, CompletionStage<String>> chatStarter(
+      ActorRef<Command> upgrade, org.apache.pekko.actor.typed.ActorSystem<?> system) {
+    return (ref, by) -> org.apache.pekko.actor.typed.javadsl.AskPattern.<Command, StartOutcome>ask(upgrade,
+            reply -> new Start(ref, null, by, reply), Duration.ofSeconds(40), system.scheduler())
+        .thenApply(o -> o.problem() != null ? "Refused: " + o.problem().detail()
+            : "Upgrade " + o.accepted().id() + " to " + ref + " started: build, compatibility check, standby first. "
+                + "Each step is announced in heyken-system; GET :5021/api/upgrade shows them.");
+  }
+
+  /** The upgrade's view for the status page (the view without the step details' cost is the same ask). */
+  public static java.util.function.Supplier<CompletionStage<UpgradeView.Status>> viewer(ActorRef<Command> upgrade,
+      org.apache.pekko.actor.typed.ActorSystem<?> system) {
+    return () -> org.apache.pekko.actor.typed.javadsl.AskPattern.ask(upgrade, Get::new, Duration.ofMillis(500),
+        system.scheduler());
+  }
+
   // ---------------------------------------------------------------- view
 
   UpgradeView.Status view(State state) {

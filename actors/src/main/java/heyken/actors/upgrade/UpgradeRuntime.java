@@ -2,13 +2,11 @@ package heyken.actors.upgrade;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import heyken.actors.bot.ChatNews;
 import heyken.actors.core.CoreManager;
 import heyken.actors.core.CoreNode;
 import heyken.actors.core.EpochFence;
 import heyken.actors.feature.FeatureService;
 import heyken.actors.metrics.Metrics;
-import heyken.actors.monitor.StatusService;
 import heyken.actors.store.MongoStore;
 import heyken.protocol.api.Problem;
 import heyken.protocol.api.SystemStatus;
@@ -71,7 +69,8 @@ public final class UpgradeRuntime implements Upgrade.Steps {
   private final MongoStore store;
   private final EpochFence fence;
   private final ActorRef<CoreManager.Command> coreManager;
-  private final StatusService status;
+  private final Supplier<CompletionStage<SystemStatus>> status;
+  private final java.util.function.BiConsumer<String, String> news;
   private final FeatureService features;
   private final Executor blocking;
   private final String token;
@@ -80,8 +79,13 @@ public final class UpgradeRuntime implements Upgrade.Steps {
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(Duration.ofSeconds(2)).build();
 
+  /**
+   * {@code status}: GET /api/status as the active core assembles it; {@code news}: (text, key) → a line for
+   * heyken-system.
+   */
   public UpgradeRuntime(ActorSystem<?> system, CoreNode node, ActorRef<CoreManager.Command> coreManager,
-      StatusService status, FeatureService features) {
+      Supplier<CompletionStage<SystemStatus>> status, FeatureService features,
+      java.util.function.BiConsumer<String, String> news) {
     this.system = system;
     this.node = node;
     var config = system.settings().config();
@@ -90,6 +94,7 @@ public final class UpgradeRuntime implements Upgrade.Steps {
     this.fence = new EpochFence(store.database());
     this.coreManager = coreManager;
     this.status = status;
+    this.news = news;
     this.features = features;
     this.blocking = store.blockingExecutor();
     this.token = config.getString("heyken.auth.api-token");
@@ -117,7 +122,7 @@ public final class UpgradeRuntime implements Upgrade.Steps {
 
   @Override
   public void announce(String text, String key) {
-    ChatNews.get(system).publish(ChatNews.SYSTEM, text, key);
+    news.accept(text, key);
   }
 
   @Override
@@ -208,7 +213,7 @@ public final class UpgradeRuntime implements Upgrade.Steps {
       Path kept = keep(running, mine);
       List<String> baseline = new ArrayList<>();
       try {
-        for (var c : status.status().toCompletableFuture().get(5, TimeUnit.SECONDS).components()) {
+        for (var c : status.get().toCompletableFuture().get(5, TimeUnit.SECONDS).components()) {
           if (SystemStatus.ComponentStatus.UP.equals(c.status())) {
             baseline.add(c.name());
           }
@@ -743,7 +748,7 @@ public final class UpgradeRuntime implements Upgrade.Steps {
   private String healthProblem(Upgrade.Run run) {
     SystemStatus s;
     try {
-      s = status.status().toCompletableFuture().get(5, TimeUnit.SECONDS);
+      s = status.get().toCompletableFuture().get(5, TimeUnit.SECONDS);
     } catch (Exception e) {
       return "the status did not answer (" + e.getMessage() + ")";
     }
