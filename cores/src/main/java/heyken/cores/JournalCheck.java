@@ -74,6 +74,11 @@ final class JournalCheck {
         .withValue("pekko.contrib.persistence.mongodb.mongo.mongouri", ConfigValueFactory.fromAnyRef(uri))
         .withValue("heyken.mongo.uri", ConfigValueFactory.fromAnyRef(uri))
         .withValue("pekko.loglevel", ConfigValueFactory.fromAnyRef("WARNING"))
+        // Pekko's own stdout logger: logback (and its store appender) would only slow a loaded machine down
+        .withValue("pekko.loggers", ConfigValueFactory.fromIterable(
+            List.of("org.apache.pekko.event.Logging$DefaultLogger")))
+        .withValue("pekko.logging-filter", ConfigValueFactory.fromAnyRef("org.apache.pekko.event.DefaultLoggingFilter"))
+        .withValue("pekko.logger-startup-timeout", ConfigValueFactory.fromAnyRef("60s"))
         .withFallback(ConfigFactory.load()).resolve();
     var system = ActorSystem.create("heyken-check-journal", config);
     ObjectNode result = JSON.createObjectNode();
