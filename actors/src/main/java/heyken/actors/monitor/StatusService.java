@@ -171,7 +171,7 @@ public final class StatusService {
     long refused = node.fencedWritesRefused();
     long dropped = LogBuffer.get().dropped();
     long written = LogBuffer.get().written();
-    long buffered = LogBuffer.get().size();
+    long buffered = LogBuffer.get().buffered();
     for (int id = 1; id <= 2; id++) {
       Member member = null;
       for (Member m : cluster.getMembers()) {
