@@ -71,10 +71,10 @@ def human_uptime(s):
 
 
 def table(doc, local):
-    rows = [("PROCESS", "PID", "ALIVE", "CLUSTER", "ACTIVE", "EPOCH", "UPTIME")]
+    rows = [("PROCESS", "PID", "ALIVE", "CLUSTER", "ACTIVE", "EPOCH", "UPTIME", "VERSION")]
     store = component(doc, "store") if doc else {}
     pid, alive = local.get("store", ("-", "-"))
-    rows.append(("store", pid, alive, store.get("status", "-") if doc else "?", "-", "-", "-"))
+    rows.append(("store", pid, alive, store.get("status", "-") if doc else "?", "-", "-", "-", "-"))
     for n in (1, 2):
         c = core(doc, n) if doc else {}
         pid, alive = local.get("core-%d" % n, ("-", "-"))
@@ -84,7 +84,8 @@ def table(doc, local):
         rows.append(("core-%d" % n, pid, alive, c.get("status", "?" if not doc else "absent"),
                      ("yes" if c.get("active") else "no") if c else "?",
                      fmt(doc.get("epoch")) if c.get("active") else "-",
-                     human_uptime(c.get("uptime_s")) if c else "-"))
+                     human_uptime(c.get("uptime_s")) if c else "-",
+                     fmt(c.get("version")) or "-" if c else "-"))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(str(v).ljust(widths[i]) for i, v in enumerate(r)).rstrip())
@@ -96,6 +97,12 @@ def table(doc, local):
     me = (doc or {}).get("this_core") or {}
     if me and not me.get("active"):
         print("answered by core-%s, not active: %s" % (fmt(me.get("id")), fmt(me.get("reason"))))
+    # upgrade: the one in progress (GET /api/upgrade has its steps)
+    up = doc.get("upgrade") if doc else None
+    if up:
+        print()
+        print("upgrade %s: %s -> %s, %s (requested by %s)" % (up.get("id"), fmt(up.get("from_version")),
+              fmt(up.get("to_version")) or "?", fmt(up.get("reason")), fmt(up.get("requested_by"))))
     comps = doc.get("components") or [] if doc else []
     if comps:
         print()

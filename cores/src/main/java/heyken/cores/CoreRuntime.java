@@ -81,10 +81,22 @@ public final class CoreRuntime {
           system.scheduler().scheduleOnce(Duration.ofMillis(50), system::terminate, system.executionContext());
         }
       });
+      var restarting = new AtomicBoolean();
+      node.onRestartForUpgrade(() -> {
+        if (restarting.compareAndSet(false, true)) {
+          // let the answer leave first; then leave the cluster gracefully and end the JVM for its supervisor
+          system.scheduler().scheduleOnce(Duration.ofMillis(100), system::terminate, system.executionContext());
+        }
+      });
       join(system, rejoin);
       CompletableFuture.runAsync(() -> leaveWhenStoreLost(system), MongoStore.get(system).blockingExecutor());
       system.getWhenTerminated().toCompletableFuture().join();
       var reason = CoordinatedShutdown.get(system).getShutdownReason();
+      if (restarting.get()) {
+        log.info("core {} left the cluster to be restarted by its supervisor (upgrade): exit status {}",
+            node.coreId(), CoreNode.RESTART_EXIT_CODE);
+        return CoreNode.RESTART_EXIT_CODE;
+      }
       if (switching.get()) {
         Duration pause = base.getDuration("heyken.core-manager.rejoin-pause");
         log.info("core {} left the cluster for the planned switch; rejoining as standby in {} ms", node.coreId(),

@@ -204,12 +204,35 @@ public final class HeykenProcesses implements AutoCloseable {
   }
 
   private Process launch(String logName, List<String> args) throws IOException {
+    return launch(logName, args, jar);
+  }
+
+  /**
+   * The jar a core starts from: the path in {@code <dir>/run/core-N.jar} when it names a file (an upgrade writes it,
+   * as scripts/lib/supervise.sh reads it), else the harness's jar.
+   */
+  public Path jarOf(int coreId) {
+    Path f = dir.resolve("run").resolve("core-" + coreId + ".jar");
+    try {
+      if (Files.isRegularFile(f)) {
+        Path named = Path.of(Files.readString(f).strip());
+        if (Files.isRegularFile(named)) {
+          return named;
+        }
+      }
+    } catch (IOException e) {
+      // the harness's jar
+    }
+    return jar;
+  }
+
+  private Process launch(String logName, List<String> args, Path jarToRun) throws IOException {
     var command = new ArrayList<String>();
     if (hosts != null) {
       command.addAll(hosts.onHost(logName.equals("store") ? "store" : logName.replace("-", "")));
     }
     command.addAll(List.of(javaBin(), "-Xms64m", "-Xmx512m", "-XX:+ExitOnOutOfMemoryError",
-        "-XX:TieredStopAtLevel=1", "-jar", jar.toString()));
+        "-XX:TieredStopAtLevel=1", "-jar", jarToRun.toString()));
     command.addAll(args);
     var pb = new ProcessBuilder(command).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log(logName).toFile()));
@@ -250,8 +273,11 @@ public final class HeykenProcesses implements AutoCloseable {
     if (rejoin) {
       args.add("--rejoin");
     }
-    Process p = launch("core-" + id, args);
+    Process p = launch("core-" + id, args, jarOf(id));
     cores.put(id, p);
+    // the pid file, as the supervisor writes it (an upgrade kills a core that never joined by it)
+    Files.createDirectories(dir.resolve("run"));
+    Files.writeString(dir.resolve("run").resolve("core-" + id + ".pid"), p.pid() + "\n");
     p.onExit().thenRun(() -> {
       if (!closing && cores.get(id) == p) {
         restarts.merge(id, 1, Integer::sum);
@@ -340,8 +366,13 @@ public final class HeykenProcesses implements AutoCloseable {
   }
 
   public Response send(HttpRequest.Builder request) {
+    return send(request, Duration.ofSeconds(5));
+  }
+
+  /** {@link #send(HttpRequest.Builder)} with another timeout (a request the cores answer slowly, e.g. an upgrade). */
+  public Response send(HttpRequest.Builder request, Duration timeout) {
     try {
-      var r = http.send(request.timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+      var r = http.send(request.timeout(timeout).build(), HttpResponse.BodyHandlers.ofString());
       JsonNode body = null;
       try {
         body = r.body().isEmpty() ? null : JSON.readTree(r.body());

@@ -66,6 +66,14 @@ public final class SystemBotActions implements BotActions {
     this.modelAnswer = new ModelAnswer(model, modelName);
   }
 
+  private volatile java.util.function.BiFunction<String, String, CompletionStage<String>> upgrade;
+
+  /** Starts an upgrade for {@code upgrade <ref>}: (ref, requested by) → the answer (set once by the wiring). */
+  public SystemBotActions useUpgrade(java.util.function.BiFunction<String, String, CompletionStage<String>> upgrade) {
+    this.upgrade = upgrade;
+    return this;
+  }
+
   @Override
   public CompletionStage<String> execute(BotCommand command, Speaker speaker) {
     String by = "chat:" + speaker.userId();
@@ -131,6 +139,10 @@ public final class SystemBotActions implements BotActions {
           .thenApply(o -> o.problem() != null ? refusal(o.problem())
               : "Handing over from core " + o.accepted().fromCore() + " to core " + o.accepted().toCore()
                   + " (epoch " + o.accepted().epoch() + "); the new core announces itself when it is active.");
+    }
+    if (command instanceof BotCommand.SelfUpgrade u) {
+      var start = upgrade;
+      return start == null ? done("Upgrades are not available on this core.") : start.apply(u.ref(), by);
     }
     if (command instanceof BotCommand.Services) {
       var docker = services().list().toCompletableFuture()

@@ -25,6 +25,7 @@ public final class CoreNode {
   // why this core last stopped acting (null: it never did), and when; shown by /api/status as this_core.reason
   private volatile String stepDownReason;
   private volatile Instant stepDownAt;
+  private volatile Runnable restartForUpgrade = () -> {};
 
   public CoreNode(int coreId) {
     if (coreId != 1 && coreId != 2) {
@@ -108,4 +109,20 @@ public final class CoreNode {
   void switchAway() {
     switchAway.run();
   }
+
+  /**
+   * What an upgrade's restart does to this JVM: leave the cluster gracefully and exit with
+   * {@link #RESTART_EXIT_CODE}, so that the supervisor starts it again at once (on the jar the upgrade named).
+   */
+  public void onRestartForUpgrade(Runnable restart) {
+    this.restartForUpgrade = restart;
+  }
+
+  /** Asks the runtime to restart this JVM (the upgrade's restart of a standby core). */
+  public void restartForUpgrade() {
+    restartForUpgrade.run();
+  }
+
+  /** The exit status of a JVM that asks its supervisor to start it again at once (scripts/lib/supervise.sh). */
+  public static final int RESTART_EXIT_CODE = 3;
 }

@@ -48,6 +48,7 @@ public final class StatusService {
   private final long maxAgeNanos;
   private CompletableFuture<SystemStatus> recent;
   private final ReachabilityLog reachability;
+  private volatile java.util.function.Supplier<CompletionStage<heyken.protocol.api.UpgradeView.Status>> upgrade;
   private long recentAtNanos;
 
   public StatusService(
@@ -64,6 +65,30 @@ public final class StatusService {
     this.inspectionOffset = settings.inspectionOffset();
     this.maxAgeNanos = settings.maxAge().toNanos();
     this.reachability = ReachabilityLog.start(system);
+  }
+
+  /** How the upgrade in progress is asked (set once by the wiring: the upgrade singleton's view). */
+  public void useUpgrade(java.util.function.Supplier<CompletionStage<heyken.protocol.api.UpgradeView.Status>> upgrade) {
+    this.upgrade = upgrade;
+  }
+
+  /** The running upgrade as a summary (its current step as the reason), or null: none runs, or no answer in time. */
+  private CompletableFuture<heyken.protocol.api.UpgradeView.Summary> upgradeInProgress() {
+    var ask = upgrade;
+    if (ask == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return ask.get().toCompletableFuture().orTimeout(ASK_CORE_INFO.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+        .handle((s, e) -> {
+          if (e != null || s == null || !s.running() || s.upgrade() == null) {
+            return null;
+          }
+          var u = s.upgrade();
+          var step = u.steps().isEmpty() ? null : u.steps().get(u.steps().size() - 1);
+          return new heyken.protocol.api.UpgradeView.Summary(u.id(), u.state(), u.fromVersion(), u.toVersion(),
+              u.requestedBy(), u.startedAt(), null, step == null ? "starting" : "step " + step.name() + " "
+              + step.state());
+        });
   }
 
   public CompletionStage<CoreManager.ActiveCore> active() {
@@ -84,8 +109,9 @@ public final class StatusService {
     var active = active().toCompletableFuture().handle((a, e) -> e == null ? a : null);
     var infos = coreInfos();
     var components = probes.probe();
-    return CompletableFuture.allOf(active, infos, components).thenApply(v ->
-        assemble(active.join(), infos.join(), components.join()));
+    var upgrade = upgradeInProgress();
+    return CompletableFuture.allOf(active, infos, components, upgrade).thenApply(v ->
+        assemble(active.join(), infos.join(), components.join(), upgrade.join()));
   }
 
   private CompletableFuture<Map<Integer, CoreInfo.Info>> coreInfos() {
@@ -137,8 +163,8 @@ public final class StatusService {
     return false;
   }
 
-  private SystemStatus assemble(
-      CoreManager.ActiveCore active, Map<Integer, CoreInfo.Info> infos, List<ComponentStatus> components) {
+  private SystemStatus assemble(CoreManager.ActiveCore active, Map<Integer, CoreInfo.Info> infos,
+      List<ComponentStatus> components, heyken.protocol.api.UpgradeView.Summary upgrade) {
     var cluster = Cluster.get(system).state();
     var cores = new ArrayList<CoreStatus>();
     var peerTrouble = new StringBuilder();
@@ -196,7 +222,8 @@ public final class StatusService {
           "http://" + hosts.get(id) + ":" + (monitorPort + inspectionOffset * id),
           member == null ? null : unreachableMember == null,
           unreachableMember != null && since != null ? since.toString() : null,
-          linkReason));
+          linkReason,
+          info == null ? null : info.version()));
     }
     // the lease as the active core renews it; this core's own figures when the active core did not answer
     var activeInfo = activeCore(knownActive ? active.core() : null, infos);
@@ -217,7 +244,8 @@ public final class StatusService {
         storeUp && upCount == 2 && activeCount == 1,
         new SystemStatus.LogCounts(written, dropped, buffered),
         lease,
-        thisCore(activeCore, components, peerTrouble.toString()));
+        thisCore(activeCore, components, peerTrouble.toString()),
+        upgrade);
   }
 
   /** Which link a core is cut off by, in words; null while it is up and reachable. */

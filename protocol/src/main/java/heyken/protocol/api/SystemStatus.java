@@ -17,13 +17,16 @@ public record SystemStatus(
     boolean healthy,
     LogCounts logs,
     LeaseStatus lease,
-    @JsonProperty("this_core") ThisCore thisCore) {
+    @JsonProperty("this_core") ThisCore thisCore,
+    UpgradeView.Summary upgrade) {
+
+  /** Without the lease, this core's view and an upgrade: {@code upgrade} is the one in progress (GET /api/upgrade has its steps), else null. */
 
   public SystemStatus(Integer activeCore, long epoch, String activeSince, String activationReason, int servedBy,
       List<CoreStatus> cores, List<ComponentStatus> components, long logLinesDropped, long fencedWritesRefused,
       boolean healthy, LogCounts logs) {
     this(activeCore, epoch, activeSince, activationReason, servedBy, cores, components, logLinesDropped,
-        fencedWritesRefused, healthy, logs, null, null);
+        fencedWritesRefused, healthy, logs, null, null, null);
   }
 
   /**
@@ -61,16 +64,18 @@ public record SystemStatus(
       @JsonProperty("inspection_url") String inspectionUrl,
       Boolean reachable,
       @JsonProperty("unreachable_since") String unreachableSince,
-      String reason) {
+      String reason,
+      String version) {
 
     public CoreStatus(int id, String address, String status, boolean active, Long pid, Long uptimeS,
         String managementUrl, String inspectionUrl) {
-      this(id, address, status, active, pid, uptimeS, managementUrl, inspectionUrl, null, null, null);
+      this(id, address, status, active, pid, uptimeS, managementUrl, inspectionUrl, null, null, null, null);
     }
   }
 
   /* reachable: whether the cluster hears this core (false while a partition separates it; null when it is not a
      member); unreachable_since: when the serving core learned it, ISO-8601; reason: which link, in words. */
+     /* version: the build the core runs ("revision build-time"), null when the core did not say. */
 
   /** An external component: up, down (with the reason and what to do) or not_configured. */
   public record ComponentStatus(String name, String status, String detail) {
