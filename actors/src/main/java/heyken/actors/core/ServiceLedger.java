@@ -6,6 +6,7 @@ import heyken.actors.core.CoreManager.ServiceRestarted;
 import heyken.actors.core.CoreManager.ServiceStarted;
 import heyken.actors.core.CoreManager.ServiceStopped;
 import heyken.actors.services.DesiredService;
+import heyken.actors.services.ServiceAction;
 import heyken.actors.services.ServiceReconciler;
 import heyken.actors.services.ServiceSpec;
 import heyken.protocol.CborSerializable;
@@ -58,7 +59,10 @@ public final class ServiceLedger
   public record AddService(ServiceSpec spec, String requestedBy, ActorRef<ServiceOutcome> replyTo)
       implements Command {}
 
-  /** {@code stop}, {@code start}, {@code restart} or {@code remove} a service (404 when there is none of that name). */
+  /**
+   * {@code stop}, {@code start}, {@code restart} or {@code remove} a service ({@link ServiceAction#wire}; 404 when
+   * there is none of that name). The action travels as its name, as it always did between the cores.
+   */
   public record ChangeService(String name, String action, String requestedBy, ActorRef<ServiceOutcome> replyTo)
       implements Command {}
 
@@ -365,30 +369,22 @@ public final class ServiceLedger
     Instant now = Instant.now();
     String by = change.requestedBy();
     long epoch = activation.epoch();
-    Event event;
-    switch (change.action()) {
-      case "stop":
-        if (!current.running()) {
-          return Effect().reply(change.replyTo(), new ServiceOutcome(current, null));
-        }
-        event = new ServiceStopped(change.name(), by, epoch, now);
-        break;
-      case "start":
-        if (current.running()) {
-          return Effect().reply(change.replyTo(), new ServiceOutcome(current, null));
-        }
-        event = new ServiceStarted(change.name(), by, epoch, now);
-        break;
-      case "restart":
-        event = new ServiceRestarted(change.name(), by, epoch, now);
-        break;
-      case "remove":
-        event = new ServiceRemoved(change.name(), by, epoch, now);
-        break;
-      default:
-        return Effect().reply(change.replyTo(), new ServiceOutcome(null, Problem.badRequest("invalid_action",
-            "a service can be stopped, started, restarted or removed, not '" + change.action() + "'")));
+    var action = ServiceAction.of(change.action()).orElse(null);
+    if (action == null) {
+      return Effect().reply(change.replyTo(), new ServiceOutcome(null, Problem.badRequest("invalid_action",
+          "a service can be stopped, started, restarted or removed, not '" + change.action() + "'")));
     }
+    boolean noChange = action == ServiceAction.STOP && !current.running()
+        || action == ServiceAction.START && current.running();
+    if (noChange) {
+      return Effect().reply(change.replyTo(), new ServiceOutcome(current, null));
+    }
+    Event event = switch (action) {
+      case STOP -> new ServiceStopped(change.name(), by, epoch, now);
+      case START -> new ServiceStarted(change.name(), by, epoch, now);
+      case RESTART -> new ServiceRestarted(change.name(), by, epoch, now);
+      case REMOVE -> new ServiceRemoved(change.name(), by, epoch, now);
+    };
     return fencedWrite(event, change.replyTo());
   }
 
@@ -413,7 +409,7 @@ public final class ServiceLedger
     }
     String name = serviceName(checked.event());
     if (!(checked.event() instanceof ServiceAdded) && !state.services().containsKey(name)) {
-      return onChange(state, new ChangeService(name, "stop", null, checked.replyTo()));
+      return onChange(state, new ChangeService(name, ServiceAction.STOP.wire(), null, checked.replyTo()));
     }
     long epoch = activation.epoch();
     return Effect().persist(checked.event()).thenRun(s -> {
