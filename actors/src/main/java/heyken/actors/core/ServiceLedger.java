@@ -16,7 +16,6 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.UnaryOperator;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -107,41 +106,11 @@ public final class ServiceLedger
       services = services == null ? Map.of() : Map.copyOf(services);
     }
 
-    private State withServices(Map<String, DesiredService> next) {
-      return new State(installationId, next, imported);
-    }
-
-    private State withService(String name, UnaryOperator<DesiredService> change) {
-      var next = new HashMap<>(services);
-      var current = next.get(name);
-      if (current != null) {
-        next.put(name, change.apply(current));
-      }
-      return withServices(next);
-    }
-
     State apply(Event event) {
       if (event instanceof ServicesImported i) {
         return new State(i.installationId(), i.services(), true);
       }
-      if (event instanceof ServiceAdded added) {
-        var next = new HashMap<>(services);
-        next.put(added.spec().name(), new DesiredService(added.spec(), true, added.at(), added.requestedBy()));
-        return withServices(next);
-      }
-      if (event instanceof ServiceStopped stopped) {
-        return withService(stopped.name(), d -> d.withRunning(false));
-      }
-      if (event instanceof ServiceStarted started) {
-        return withService(started.name(), d -> d.withRunning(true));
-      }
-      if (event instanceof ServiceRestarted restarted) {
-        return withService(restarted.name(), d -> d.withRunning(true));
-      }
-      var removed = (ServiceRemoved) event;
-      var next = new HashMap<>(services);
-      next.remove(removed.name());
-      return withServices(next);
+      return new State(installationId, applyTo(services, event), imported);
     }
 
     /** The service other than {@code name} that publishes the same host port, as "service (port)", or null. */
@@ -160,6 +129,23 @@ public final class ServiceLedger
       }
       return null;
     }
+  }
+
+  /** The wanted services after a service event: the ledger's own, and the CoreManager's for its old journal. */
+  static Map<String, DesiredService> applyTo(Map<String, DesiredService> services, Event event) {
+    var next = new HashMap<>(services);
+    if (event instanceof ServiceAdded added) {
+      next.put(added.spec().name(), new DesiredService(added.spec(), true, added.at(), added.requestedBy()));
+    } else if (event instanceof ServiceStopped stopped) {
+      next.computeIfPresent(stopped.name(), (n, d) -> d.withRunning(false));
+    } else if (event instanceof ServiceStarted started) {
+      next.computeIfPresent(started.name(), (n, d) -> d.withRunning(true));
+    } else if (event instanceof ServiceRestarted restarted) {
+      next.computeIfPresent(restarted.name(), (n, d) -> d.withRunning(true));
+    } else if (event instanceof ServiceRemoved removed) {
+      next.remove(removed.name());
+    }
+    return next;
   }
 
   private static String serviceName(Event event) {
