@@ -1,5 +1,6 @@
 package heyken.actors.monitor;
 
+import heyken.actors.cluster.LeaseRenewals;
 import heyken.actors.core.CoreManager;
 import heyken.actors.core.CoreNode;
 import heyken.actors.logs.LogBuffer;
@@ -145,7 +146,7 @@ public final class StatusService {
     long refused = node.fencedWritesRefused();
     long dropped = LogBuffer.get().dropped();
     long written = LogBuffer.get().written();
-    long buffered = LogBuffer.get().size();
+    long buffered = LogBuffer.get().buffered();
     for (int id = 1; id <= 2; id++) {
       Member member = null;
       for (Member m : cluster.getMembers()) {
@@ -183,6 +184,10 @@ public final class StatusService {
           "http://" + hosts.get(id) + ":" + managementPorts.get(id),
           "http://" + hosts.get(id) + ":" + (monitorPort + inspectionOffset * id)));
     }
+    // the lease as the active core renews it; this core's own figures when the active core did not answer
+    var activeInfo = activeCore(knownActive ? active.core() : null, infos);
+    SystemStatus.LeaseStatus lease = activeInfo != null && activeInfo.lease() != null ? activeInfo.lease()
+        : LeaseRenewals.get().snapshot();
     boolean storeUp = components.stream().anyMatch(c -> c.name().equals("store") && c.status().equals("up"));
     Integer activeCore = knownActive ? active.core() : null;
     return new SystemStatus(
@@ -196,7 +201,12 @@ public final class StatusService {
         dropped,
         refused,
         storeUp && upCount == 2 && activeCount == 1,
-        new SystemStatus.LogCounts(written, dropped, buffered));
+        new SystemStatus.LogCounts(written, dropped, buffered),
+        lease);
+  }
+
+  private static CoreInfo.Info activeCore(Integer core, Map<Integer, CoreInfo.Info> infos) {
+    return core == null ? null : infos.get(core);
   }
 
   private static String memberStatus(Member m) {
