@@ -163,7 +163,11 @@ public final class SystemBotActions implements BotActions {
             : "Service " + c.name() + " added (" + c.image() + "); the active core starts it now: services shows it.");
       }
       String verb = c.verb();
-      return services().change(c.name(), verb, by).thenApply(o -> o.problem() != null ? refusal(o.problem())
+      var action = heyken.actors.services.ServiceAction.of(verb).orElse(null);
+      if (action == null) {
+        return done("A service can be added, stopped, started or removed, not '" + verb + "'.");
+      }
+      return services().change(c.name(), action, by).thenApply(o -> o.problem() != null ? refusal(o.problem())
           : "Service " + c.name() + (verb.equals("remove") ? " removed." : verb.equals("stop") ? " stopped."
               : " started."));
     }
