@@ -3,6 +3,7 @@
 #
 # Starts Heyken on this machine, in the background:
 #   heyken-store   the embedded MongoDB-protocol store (skipped when HEYKEN_MONGO_URI is set)
+#   heyken-pg      the log store, PostgreSQL (scripts/postgres.sh; skipped when HEYKEN_POSTGRES_URL is set)
 #   core-1, core-2 the two cores, each under a supervisor that restarts it at once when it crashes
 # Runs scripts/init.sh first when there is no .env, builds the jar (mvn -q -DskipTests package) when
 # it is missing or older than a source, waits until the System Monitor answers and both cores are up,
@@ -154,6 +155,11 @@ EOF
     IFS=,
     echo "${names[*]}"
   )}.log"
+  if [[ -z ${HEYKEN_POSTGRES_URL:-} ]]; then
+    echo "Log store:            heyken-pg, postgresql://127.0.0.1:${HEYKEN_POSTGRES_PORT:-5442}/${HEYKEN_POSTGRES_DATABASE:-heyken} (data in $HEYKEN_DATA_DIR/pg, log $HEYKEN_LOG_DIR/pg.log)"
+  else
+    echo "Log store:            $(redact_uri "$HEYKEN_POSTGRES_URL") (HEYKEN_POSTGRES_URL; no heyken-pg)"
+  fi
   echo "PID files:            $HEYKEN_RUN_DIR/"
   cat <<EOF
 
@@ -264,13 +270,19 @@ if ((use_store)) && [[ ${before[store]} == stopped ]]; then
   end=$((SECONDS + 30))
   until port_open "$port"; do
     live_pid "$(supervisor_pid_file store)" >/dev/null || fail_with_log store "the store stopped while starting."
-    ((SECONDS < end)) || fail_with_log store "the store did not open port $port within 30 s."
+    # a large file takes longer: go on while the store logs progress
+    waited_too_long "$end" "$(log_file store)" &&
+      fail_with_log store "the store did not open port $port within $((SECONDS - end + 30)) s ($(waited_for_progress))."
     sleep 0.2
   done
   ok "heyken-store listens on 127.0.0.1:$port (pid $(read_pid "$(pid_file store)"))."
 elif ((!use_store)); then
   info "HEYKEN_MONGO_URI is set: using $(redact_uri "$HEYKEN_MONGO_URI"), no embedded store."
 fi
+
+# ---------------------------------------------------------------- log store (heyken-pg)
+# Started (and waited for) by scripts/postgres.sh; the cores would only buffer and drop lines without it.
+"$HEYKEN_ROOT/scripts/postgres.sh" start
 
 # ---------------------------------------------------------------- cores
 start=$SECONDS
@@ -288,9 +300,9 @@ if [[ ${before[core-1]} == stopped && ${before[core-2]} == stopped ]]; then
   until http_get "$ready" 2 >/dev/null; do
     live_pid "$(supervisor_pid_file core-1)" >/dev/null ||
       { echo; fail_with_log core-1 "core-1 stopped while starting (its supervisor exited)."; }
-    if ((SECONDS >= end)); then
+    if waited_too_long "$end" "$(log_file core-1)"; then
       echo
-      warn "core-1 is not Up after ${timeout}s; starting core-2 anyway (see $(log_file core-1))."
+      warn "core-1 is not Up after $((SECONDS - start))s ($(waited_for_progress)); starting core-2 anyway (see $(log_file core-1))."
       break
     fi
     printf '.'
@@ -325,7 +337,9 @@ while :; do
   if status=$(http_get "$monitor" 2) && [[ -n $status ]]; then
     problems=$(status_py healthy <<<"$status") && break
   fi
-  if ((SECONDS >= end)); then
+  logs=()
+  for name in "${started[@]}"; do logs+=("$(log_file "$name")"); done
+  if waited_too_long "$end" "${logs[@]}"; then
     echo
     if [[ -z $status ]]; then
       for name in "${started[@]}"; do tail -n 15 "$(log_file "$name")" | sed "s/^/  $name| /" >&2; done

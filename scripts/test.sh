@@ -8,9 +8,10 @@
 #      the images sandbox/busybox:1 and sandbox/python:1; installs them with apt-get when missing,
 #      so it runs as root) and sets HEYKEN_REQUIRE_SANDBOX=true: a missing backend fails the tests;
 #      It also installs Debian's chromium (scripts/browser.sh) for the dashboard tests and sets
-#      HEYKEN_REQUIRE_BROWSER=true: a missing browser fails them; and iproute2 and iptables (apt-get,
-#      when missing) for the partition tests (PartitionIT: store and cores in network namespaces of
-#      their own), setting HEYKEN_REQUIRE_NETNS=true: a machine without namespaces fails them;
+#      HEYKEN_REQUIRE_BROWSER=true: a missing browser fails them; and Debian's postgresql
+#      (scripts/postgres.sh --install): the log store tests start a real PostgreSQL (testkit PostgresServer);
+#      and iproute2 and iptables (apt-get, when missing) for the partition tests (PartitionIT: store and
+#      cores in network namespaces of their own), setting HEYKEN_REQUIRE_NETNS=true: no namespaces fail them;
 #   3. mvn -B verify at the repository root: the unit tests, the sandbox tests against the real
 #      engine and bubblewrap, and the integration tests, which start the store and both cores as
 #      real JVMs and kill them;
@@ -53,6 +54,7 @@ init
 check grep -qx "HEYKEN_API_TOKEN=$token" "$scratch/.env"
 check grep -q '^ROCKETCHAT_BOT_PASSWORD=..*' "$scratch/.env"
 check test "$(grep -c '^HEYKEN_API_TOKEN=' "$scratch/.env")" = 1
+check "$HEYKEN_ROOT/scripts/lib/test_waiting.sh"
 if command -v shellcheck >/dev/null; then
   shellcheck -x "$HEYKEN_ROOT"/scripts/*.sh "$HEYKEN_ROOT"/scripts/lib/*.sh "$HEYKEN_ROOT"/bench/*.sh ||
     { err "shellcheck found problems in the scripts"; script_failures=$((script_failures + 1)); }
@@ -68,6 +70,8 @@ info "== sandbox: Docker engine, bubblewrap and images"
 export HEYKEN_REQUIRE_SANDBOX=true
 HEYKEN_BROWSER=$("$HEYKEN_ROOT/scripts/browser.sh") || die "scripts/browser.sh failed (see above): the dashboard tests need Debian's chromium (apt-get install chromium)."; export HEYKEN_BROWSER HEYKEN_REQUIRE_BROWSER=true
 ok "sandbox: ok"
+# the log store tests run a real PostgreSQL server (heyken.testkit.postgres.PostgresServer): no skip without it
+"$HEYKEN_ROOT/scripts/postgres.sh" --install || die "scripts/postgres.sh --install failed (see above): the log store tests need Debian's postgresql."
 
 # ---------------------------------------------------------------- 2b. test hosts for the partition tests
 info "== partition tests: network namespaces (iproute2, iptables)"

@@ -5,7 +5,7 @@
 # bench_shift_ports SHIFT: exports every port of the bench installation as its default + SHIFT.
 bench_shift_ports() {
   local shift=$1
-  export HEYKEN_STORE_PORT=$((27017 + shift))
+  export HEYKEN_STORE_PORT=$((27017 + shift)) HEYKEN_POSTGRES_PORT=$((5442 + shift))
   export HEYKEN_CORE1_PORT=$((2551 + shift)) HEYKEN_CORE2_PORT=$((2552 + shift))
   export HEYKEN_CORE1_MANAGEMENT_PORT=$((7626 + shift)) HEYKEN_CORE2_MANAGEMENT_PORT=$((7627 + shift))
   export HEYKEN_REGISTRY_PORT=$((5002 + shift)) HEYKEN_SANDBOX_PORT=$((5010 + shift))
@@ -22,10 +22,40 @@ bench_require_free_ports() {
     ports+=("$base" "$(inspection_port "$base" 1)" "$(inspection_port "$base" 2)")
   done
   [[ -z ${HEYKEN_MONGO_URI:-} ]] && ports+=("$HEYKEN_STORE_PORT")
+  [[ -z ${HEYKEN_POSTGRES_URL:-} ]] && ports+=("$HEYKEN_POSTGRES_PORT")
   for p in "${ports[@]}"; do
     port_open "$p" && die "port $p is already in use: is another benchmark running? Choose other ports with --port-shift."
   done
   return 0
+}
+
+# bench_start_installation WHAT RUN_HEYKEN_ARGS...: init.sh and run_heyken.sh for the bench installation in
+# $BENCH_DIR (HEYKEN_DATA_DIR and HEYKEN_ENV_FILE set by the caller); dies with run_heyken.sh's output on failure.
+bench_start_installation() {
+  local what=$1
+  shift
+  "$ROOT/scripts/init.sh" >/dev/null
+  heyken_load_env
+  info "Starting the $what installation in $BENCH_DIR (monitor port $HEYKEN_MONITOR_PORT) ..."
+  if ! "$ROOT/scripts/run_heyken.sh" "$@" >"$BENCH_DIR/run.out" 2>&1; then
+    cat "$BENCH_DIR/run.out" >&2
+    die "the $what installation did not start."
+  fi
+}
+
+# bench_stop_installation WHAT RC KEEP: stops the bench installation, keeps $BENCH_DIR when KEEP is 1 or RC is not
+# 0 (and says where), removes it otherwise; prints the exit status to use (RC, or 1 when stopping failed).
+bench_stop_installation() {
+  local what=$1 rc=$2 keep=$3
+  echo >&2
+  info "Stopping the $what installation ..." >&2
+  "$ROOT/scripts/stop.sh" >"$BENCH_DIR/stop.out" 2>&1 || { cat "$BENCH_DIR/stop.out" >&2; rc=1; }
+  if ((keep || rc != 0)); then
+    info "Kept $BENCH_DIR (logs in data/logs/); remove it with: rm -rf $BENCH_DIR" >&2
+  else
+    rm -rf "$BENCH_DIR"
+  fi
+  echo "$rc"
 }
 
 # bench_java_classes BUILD: with BUILD=1 builds the jar and the test classes (mvn -o -q -DskipTests package) from the

@@ -112,12 +112,16 @@ public final class Guardian {
 
       var probes = new ComponentProbes(store, config, sandbox.backend(), model);
       var status = new StatusService(system, node, coreManager, probes, StatusSettings.from(config));
-      var logs = new LogStore(store, LogSettings.from(config));
-      context.spawn(LogRetention.create(logs, node::isActive), "log-retention");
-      var logQuestions = new LogQuestions(QuestionSettings.from(config), model,
-          store.database().getCollection(settings.logsCollection()), store.blockingExecutor(),
-          java.time.Clock.systemUTC());
+      var logSettings = LogSettings.from(config);
+      var postgres = heyken.actors.postgres.PostgresDatabase.get(system);
+      var logs = new LogStore(postgres, logSettings);
+      context.spawn(LogRetention.create(logs, node::isActive, new heyken.actors.logs.MongoLogImport(postgres,
+              store.database(), logSettings.collection(), config.getString("heyken.logs.run-log-collection")),
+          postgres.settings().partitionsAhead()), "log-retention");
+      var logQuestions = new LogQuestions(QuestionSettings.from(config), model, postgres, java.time.Clock.systemUTC());
       system.getWhenTerminated().thenRun(logQuestions::close);
+      context.spawn(heyken.actors.projection.RunProjection.create(postgres, node::isActive,
+          heyken.actors.projection.RunProjection.Settings.from(config)), "run-projection");
       var bot = BotSettings.from(config);
       var chat = ChatSettings.from(config);
       if (chat.enabled()) {

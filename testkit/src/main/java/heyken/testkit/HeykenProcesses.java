@@ -49,15 +49,34 @@ public final class HeykenProcesses implements AutoCloseable {
   // the core that answered on a documented port last: asked first next time
   private volatile int documentedHolder = 1;
 
+  private final heyken.testkit.postgres.PostgresServer postgres;
+  private final String postgresDatabase;
+
+  /** An installation whose log store is a fresh database on this JVM's shared test PostgreSQL. */
   public HeykenProcesses(Path jar, Path dir) throws IOException {
-    this(jar, dir, null);
+    this(jar, dir, heyken.testkit.postgres.PostgresServer.shared(), null);
   }
 
-  /** On test hosts ({@code hosts} non-null): every process in its own namespace, on the default ports. */
+  /** An installation whose log store is a fresh database on {@code postgres} (a server of its own to kill). */
+  public HeykenProcesses(Path jar, Path dir, heyken.testkit.postgres.PostgresServer postgres) throws IOException {
+    this(jar, dir, postgres, null);
+  }
+
+  /**
+   * On test hosts: every process in its own namespace, on the default ports. No PostgreSQL there yet (it listens on
+   * the host's loopback): the cores run without a log store, their log lines dropped and counted.
+   */
   public HeykenProcesses(Path jar, Path dir, TestHosts hosts) throws IOException {
+    this(jar, dir, null, hosts);
+  }
+
+  private HeykenProcesses(Path jar, Path dir, heyken.testkit.postgres.PostgresServer postgres, TestHosts hosts)
+      throws IOException {
     this.jar = jar;
     this.dir = dir;
     this.hosts = hosts;
+    this.postgres = postgres;
+    this.postgresDatabase = postgres == null ? null : postgres.createDatabase("heyken_it");
     Files.createDirectories(dir.resolve("logs"));
     // a block of free ports: the documented ones and their inspection offsets must all be free
     int base = hosts == null ? freeBase() : 0;
@@ -82,6 +101,9 @@ public final class HeykenProcesses implements AutoCloseable {
     env.put("HEYKEN_LOGGER_PORT", String.valueOf(ports.get("logger")));
     env.put("HEYKEN_MONITOR_PORT", String.valueOf(ports.get("monitor")));
     env.put("HEYKEN_INSPECTION_PORT_OFFSET", "100");
+    if (postgres != null) {
+      env.putAll(postgres.environment(postgresDatabase));
+    }
     env.put("DOCKER_HOST", "unix://" + dir.resolve("no-docker.sock"));
     env.put("OLLAMA_URL", "http://127.0.0.1:" + (base + 50));
     if (hosts != null) {
@@ -162,6 +184,16 @@ public final class HeykenProcesses implements AutoCloseable {
       return "mongodb://127.0.0.1:" + store.getPort() + "/heyken?directConnection=true&serverSelectionTimeoutMS=5000";
     }
     return "mongodb://127.0.0.1:" + ports.get("store") + "/heyken";
+  }
+
+  /** The PostgreSQL server of this installation's log store. */
+  public heyken.testkit.postgres.PostgresServer postgres() {
+    return postgres;
+  }
+
+  /** The database of this installation's log store on {@link #postgres()}. */
+  public String postgresDatabase() {
+    return postgresDatabase;
   }
 
   public Path dir() {

@@ -97,6 +97,7 @@ public final class MongoLease extends Lease {
   private final long safetyMarginNanos;
   private final MongoDatabase database;
   private final String collection;
+  private final java.nio.file.Path storeLog;
   private final Executor blocking;
   private final ExecutionContext blockingContext;
   private final org.apache.pekko.actor.Scheduler scheduler;
@@ -124,10 +125,11 @@ public final class MongoLease extends Lease {
           + " must be shorter than heartbeat-timeout " + ttl);
     }
     this.safetyMarginNanos = interval.dividedBy(2).toNanos();
-    MongoStore store = MongoStore.get(Adapter.toTyped(system));
+    LeaseStore store = LeaseStore.get(Adapter.toTyped(system));
     this.database = store.database();
-    this.collection = system.settings().config().getString("heyken.lease.collection");
-    this.blocking = store.blockingExecutor();
+    this.collection = store.settings().collection();
+    this.storeLog = store.settings().storeLog();
+    this.blocking = store.executor();
     this.blockingContext = blocking instanceof ExecutionContext context ? context : ExecutionContext.fromExecutor(blocking);
     this.scheduler = system.scheduler();
   }
@@ -197,6 +199,9 @@ public final class MongoLease extends Lease {
       generation++;
       lostCallback = null;
     }
+    if (wasHeld) {
+      LeaseRenewals.get().released(owner);
+    }
     return withTimeout("release", () -> delete(database, collection, name, owner), released -> {
       if (released) {
         log.info("Lease [{}] released by [{}]", name, owner);
@@ -239,6 +244,9 @@ public final class MongoLease extends Lease {
     LeaseException reason = null;
     try {
       boolean stillOwner = write(database, collection, name, owner, ttl, false).ours();
+      if (stillOwner) {
+        measured(Duration.ofNanos(System.nanoTime() - sentAt));
+      }
       String holder = stillOwner ? "" : describeHolder();
       synchronized (lock) {
         if (held && gen == generation) {
@@ -262,6 +270,19 @@ public final class MongoLease extends Lease {
       }
     }
     notifyLost(lostNow, reason);
+  }
+
+  /** Counts a successful renewal's time, and says so when it took more than half the TTL. */
+  private void measured(Duration took) {
+    if (LeaseRenewals.get().record(owner, took, ttl)) {
+      log.warn("lease renewal took {} s (TTL {} s, more than half): the store is slow; check {} (lease [{}] of [{}])",
+          seconds(took), seconds(ttl), storeLog, name, owner);
+    }
+  }
+
+  private static String seconds(Duration d) {
+    double s = d.toMillis() / 1000.0;
+    return s == Math.rint(s) ? Long.toString((long) s) : String.format(java.util.Locale.ROOT, "%.1f", s);
   }
 
   /** Blocking, for log lines only. */
@@ -310,6 +331,7 @@ public final class MongoLease extends Lease {
     stopRenewing();
     held = false;
     generation++;
+    LeaseRenewals.get().released(owner);
     Consumer<Optional<Throwable>> callback = lostCallback;
     lostCallback = null;
     return callback;

@@ -1,5 +1,6 @@
 package heyken.actors.monitor;
 
+import heyken.actors.cluster.LeaseRenewals;
 import heyken.actors.core.CoreManager;
 import heyken.actors.core.CoreNode;
 import heyken.actors.logs.LogBuffer;
@@ -148,7 +149,7 @@ public final class StatusService {
     long refused = node.fencedWritesRefused();
     long dropped = LogBuffer.get().dropped();
     long written = LogBuffer.get().written();
-    long buffered = LogBuffer.get().size();
+    long buffered = LogBuffer.get().buffered();
     for (int id = 1; id <= 2; id++) {
       Member member = null;
       for (Member m : cluster.getMembers()) {
@@ -197,6 +198,10 @@ public final class StatusService {
           unreachableMember != null && since != null ? since.toString() : null,
           linkReason));
     }
+    // the lease as the active core renews it; this core's own figures when the active core did not answer
+    var activeInfo = activeCore(knownActive ? active.core() : null, infos);
+    SystemStatus.LeaseStatus lease = activeInfo != null && activeInfo.lease() != null ? activeInfo.lease()
+        : LeaseRenewals.get().snapshot();
     boolean storeUp = components.stream().anyMatch(c -> c.name().equals("store") && c.status().equals("up"));
     Integer activeCore = knownActive ? active.core() : null;
     return new SystemStatus(
@@ -211,6 +216,7 @@ public final class StatusService {
         refused,
         storeUp && upCount == 2 && activeCount == 1,
         new SystemStatus.LogCounts(written, dropped, buffered),
+        lease,
         thisCore(activeCore, components, peerTrouble.toString()));
   }
 
@@ -258,6 +264,10 @@ public final class StatusService {
       why.add(stepDown);
     }
     return new SystemStatus.ThisCore(node.coreId(), false, 0, String.join("; ", why));
+  }
+
+  private static CoreInfo.Info activeCore(Integer core, Map<Integer, CoreInfo.Info> infos) {
+    return core == null ? null : infos.get(core);
   }
 
   private static String memberStatus(Member m) {

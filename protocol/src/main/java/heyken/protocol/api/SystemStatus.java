@@ -16,13 +16,14 @@ public record SystemStatus(
     @JsonProperty("fenced_writes_refused") long fencedWritesRefused,
     boolean healthy,
     LogCounts logs,
+    LeaseStatus lease,
     @JsonProperty("this_core") ThisCore thisCore) {
 
   public SystemStatus(Integer activeCore, long epoch, String activeSince, String activationReason, int servedBy,
       List<CoreStatus> cores, List<ComponentStatus> components, long logLinesDropped, long fencedWritesRefused,
-      boolean healthy, LogCounts logs) {
+      boolean healthy, LogCounts logs, LeaseStatus lease) {
     this(activeCore, epoch, activeSince, activationReason, servedBy, cores, components, logLinesDropped,
-        fencedWritesRefused, healthy, logs, null);
+        fencedWritesRefused, healthy, logs, lease, null);
   }
 
   /**
@@ -30,6 +31,20 @@ public record SystemStatus(
    * cluster's opinion), and when not, why (standby, lease lost, fenced, peer or store unreachable).
    */
   public record ThisCore(int id, boolean active, long epoch, String reason) {}
+
+  /**
+   * The CoreManager lease as its holder (the active core, else the core answering) renews it: renewal times in ms
+   * over its last renewals (p50, p99), the maximum and the last one, how many renewals and how many took more than
+   * half the TTL, and the owner that renews it (null when that core holds none).
+   */
+  public record LeaseStatus(
+      @JsonProperty("renewal_ms_p50") Double renewalMsP50,
+      @JsonProperty("renewal_ms_p99") Double renewalMsP99,
+      @JsonProperty("renewal_ms_max") Double renewalMsMax,
+      @JsonProperty("renewal_ms_last") Double renewalMsLast,
+      long renewals,
+      @JsonProperty("slow_renewals") long slowRenewals,
+      String holder) {}
 
   /** The log lines of both cores since they started: stored, dropped (buffer full or store away), waiting. */
   public record LogCounts(long written, long dropped, long buffered) {}
