@@ -102,7 +102,9 @@ public final class HeykenProcesses implements AutoCloseable {
     env.put("HEYKEN_LOGGER_PORT", String.valueOf(ports.get("logger")));
     env.put("HEYKEN_MONITOR_PORT", String.valueOf(ports.get("monitor")));
     env.put("HEYKEN_INSPECTION_PORT_OFFSET", "100");
-    env.putAll(postgres.environment(postgresDatabase));
+    if (postgres != null) {
+      env.putAll(postgres.environment(postgresDatabase));
+    }
     env.put("DOCKER_HOST", "unix://" + dir.resolve("no-docker.sock"));
     env.put("OLLAMA_URL", "http://127.0.0.1:" + (base + 50));
     if (hosts != null) {
