@@ -24,7 +24,7 @@ public record SystemStatus(
 
   public SystemStatus(Integer activeCore, long epoch, String activeSince, String activationReason, int servedBy,
       List<CoreStatus> cores, List<ComponentStatus> components, long logLinesDropped, long fencedWritesRefused,
-      boolean healthy, LogCounts logs, LeaseStatus lease) {
+      boolean healthy, LogCounts logs) {
     this(activeCore, epoch, activeSince, activationReason, servedBy, cores, components, logLinesDropped,
         fencedWritesRefused, healthy, logs, null, null, null);
   }
