@@ -56,4 +56,18 @@ bench_stop_installation() {
     rm -rf "$BENCH_DIR"
   fi
   echo "$rc"
+# bench_java_classes BUILD: with BUILD=1 builds the jar and the test classes (mvn -o -q -DskipTests package) from the
+# repository root; then checks they exist and sets BENCH_JAR and BENCH_CLASSPATH (the jar's libraries, the testkit and
+# the cores' test classes: where the Java benchmarks live).
+bench_java_classes() {
+  cd "$HEYKEN_ROOT"
+  if (($1)); then
+    info "building the jar and the test classes (mvn -o -q -DskipTests package) ..."
+    mvn -o -B -q -DskipTests package
+  fi
+  BENCH_JAR=$HEYKEN_ROOT/cores/target/heyken-core.jar
+  [[ -f $BENCH_JAR && -d $HEYKEN_ROOT/cores/target/test-classes && -d $HEYKEN_ROOT/testkit/target/classes ]] ||
+    die "the jar or the compiled test classes are missing: run without --no-build"
+  BENCH_CLASSPATH=$BENCH_JAR:$HEYKEN_ROOT/testkit/target/classes:$HEYKEN_ROOT/cores/target/test-classes
+  export BENCH_JAR BENCH_CLASSPATH
 }

@@ -46,6 +46,12 @@ def problems(doc):
         c = core(doc, n)
         if c.get("status") != "up":
             out.append("core-%d is %s" % (n, c.get("status", "absent")))
+        if c.get("reason"):
+            # a partition: which link, since when (cores[].reachable / unreachable_since / reason)
+            out.append("core-%d: %s" % (n, c.get("reason")))
+    me = doc.get("this_core") or {}
+    if me and not me.get("active") and me.get("reason"):
+        out.append("core-%s (which answered) is not active: %s" % (me.get("id"), me.get("reason")))
     active = [c.get("id") for c in doc.get("cores") or [] if c.get("active")]
     if len(active) != 1:
         out.append("%d active cores (%s), expected exactly one"
@@ -65,10 +71,10 @@ def human_uptime(s):
 
 
 def table(doc, local):
-    rows = [("PROCESS", "PID", "ALIVE", "CLUSTER", "ACTIVE", "EPOCH", "UPTIME")]
+    rows = [("PROCESS", "PID", "ALIVE", "CLUSTER", "ACTIVE", "EPOCH", "UPTIME", "VERSION")]
     store = component(doc, "store") if doc else {}
     pid, alive = local.get("store", ("-", "-"))
-    rows.append(("store", pid, alive, store.get("status", "-") if doc else "?", "-", "-", "-"))
+    rows.append(("store", pid, alive, store.get("status", "-") if doc else "?", "-", "-", "-", "-"))
     for n in (1, 2):
         c = core(doc, n) if doc else {}
         pid, alive = local.get("core-%d" % n, ("-", "-"))
@@ -78,10 +84,25 @@ def table(doc, local):
         rows.append(("core-%d" % n, pid, alive, c.get("status", "?" if not doc else "absent"),
                      ("yes" if c.get("active") else "no") if c else "?",
                      fmt(doc.get("epoch")) if c.get("active") else "-",
-                     human_uptime(c.get("uptime_s")) if c else "-"))
+                     human_uptime(c.get("uptime_s")) if c else "-",
+                     fmt(c.get("version")) or "-" if c else "-"))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(str(v).ljust(widths[i]) for i, v in enumerate(r)).rstrip())
+    for n in (1, 2):
+        c = core(doc, n) if doc else {}
+        if c.get("reachable") is False or c.get("reason"):
+            print("core-%d PARTITIONED: %s" % (n, c.get("reason") or "unreachable since %s"
+                                               % fmt(c.get("unreachable_since"))))
+    me = (doc or {}).get("this_core") or {}
+    if me and not me.get("active"):
+        print("answered by core-%s, not active: %s" % (fmt(me.get("id")), fmt(me.get("reason"))))
+    # upgrade: the one in progress (GET /api/upgrade has its steps)
+    up = doc.get("upgrade") if doc else None
+    if up:
+        print()
+        print("upgrade %s: %s -> %s, %s (requested by %s)" % (up.get("id"), fmt(up.get("from_version")),
+              fmt(up.get("to_version")) or "?", fmt(up.get("reason")), fmt(up.get("requested_by"))))
     comps = doc.get("components") or [] if doc else []
     if comps:
         print()

@@ -19,6 +19,11 @@
 # SIGTERM/SIGINT to the supervisor: it forwards SIGTERM to the JVM (a core leaves the cluster
 # gracefully), waits up to HEYKEN_STOP_TIMEOUT (30 s), then SIGKILL, and exits.
 #
+# Exit 3 of a core JVM is a restart it asked for (an upgrade restarts the standby): started again at once
+# with --rejoin, not counted as a crash.
+# Which jar a core runs: the path in data/run/core-N.jar when that file names an existing jar (written
+# by an upgrade: the new jar, or the old one on a rollback), else $HEYKEN_JAR. Read on every (re)start.
+#
 #   --rejoin   the first start is already a rejoin (the peer core runs): seed only the peer.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
@@ -83,14 +88,32 @@ describe_exit() {
   fi
 }
 
+# ---- upgrade: the jar of this start (data/run/core-N.jar names it; see scripts/upgrade.sh) ----
+jar_of_start() {
+  local f=$HEYKEN_RUN_DIR/$name.jar named
+  if [[ $name == core-* && -f $f ]]; then
+    named=$(head -n 1 "$f" 2>/dev/null || true)
+    if [[ -n $named && -f $named ]]; then
+      echo "$named"
+      return
+    fi
+    say "$f names '${named}', which is not a file: running $HEYKEN_JAR"
+  fi
+  echo "$HEYKEN_JAR"
+}
+# ---- end upgrade ----
+
 # Run the JVM once; sets rc to its exit status. Waits through signals to us; once a stop was
 # requested, waits at most stop_timeout seconds and then kills it.
 run_jvm() {
   local -a opts args=("${jvm_args[@]}")
+  local jar
+  jar=$(jar_of_start)
   read -r -a opts <<<"$(heyken_java_opts)"
   if [[ $name == core-* ]]; then
     ((rejoin)) && args+=(--rejoin)
-    cds_current && opts+=("-XX:SharedArchiveFile=$(cds_archive)")
+    # the archive belongs to $HEYKEN_JAR: another jar (an upgrade's) starts without it
+    [[ $jar == "$HEYKEN_JAR" ]] && cds_current && opts+=("-XX:SharedArchiveFile=$(cds_archive)")
   fi
   if [[ $name == pg ]]; then
     "$BASH" "$HEYKEN_ROOT/scripts/postgres.sh" run >>"$log" 2>&1 </dev/null &
@@ -98,10 +121,10 @@ run_jvm() {
     echo "$child" >"$pidf"
     say "started heyken-pg pid $child: scripts/postgres.sh run"
   else
-    java "${opts[@]}" -jar "$HEYKEN_JAR" "${args[@]}" >>"$log" 2>&1 </dev/null &
+    java "${opts[@]}" -jar "$jar" "${args[@]}" >>"$log" 2>&1 </dev/null &
     child=$!
     echo "$child" >"$pidf"
-    say "started JVM pid $child: java ${opts[*]} -jar $HEYKEN_JAR ${args[*]}"
+    say "started JVM pid $child: java ${opts[*]} -jar $jar ${args[*]}"
   fi
   # A stop request that came in while the JVM was being started.
   ((stopping)) && { kill "-$stop_signal" "$child" 2>/dev/null || true; }
@@ -150,6 +173,11 @@ while :; do
     # 143: someone sent the JVM itself a SIGTERM, which is a request to stop, not a crash.
     say "JVM pid $child stopped ($(describe_exit "$rc")), a deliberate stop; supervisor exits"
     exit 0
+  fi
+  if ((rc == 3)) && [[ $name == core-* ]]; then
+    rejoin=1
+    say "JVM pid $child asked to be restarted (exit status 3, an upgrade): starting it again at once with --rejoin"
+    continue
   fi
   if ((rc == 2)); then
     # Status 2: the JVM refused to start (a port is taken, the configuration is wrong). A restart cannot

@@ -73,6 +73,7 @@ public final class Guardian {
       context.spawn(LogShipper.create(), "log-shipper");
       context.spawn(JournalWarmup.create(node.coreId()), "journal-warmup");
       context.spawn(CoreInfo.create(node), "core-info");
+      context.spawn(heyken.actors.upgrade.CoreProcess.create(node), "core-process");
 
       var singletons = ClusterSingleton.get(system);
       // activation, epoch and fencing; the deployments and the dynamic services in their own fenced singletons
@@ -112,6 +113,12 @@ public final class Guardian {
 
       var probes = new ComponentProbes(store, config, sandbox.backend(), model);
       var status = new StatusService(system, node, coreManager, probes, StatusSettings.from(config));
+      var upgrade = singletons.init(SingletonActor.of(heyken.actors.upgrade.Upgrade.create(
+              new heyken.actors.upgrade.UpgradeRuntime(system, node, coreManager, status::status, features,
+                  (text, key) -> heyken.actors.bot.ChatNews.get(system).publish(heyken.actors.bot.ChatNews.SYSTEM,
+                      text, key))), "Upgrade")
+          .withStopMessage(heyken.actors.upgrade.Upgrade.Stop.INSTANCE));
+      status.useUpgrade(heyken.actors.upgrade.Upgrade.viewer(upgrade, system));
       var logSettings = LogSettings.from(config);
       var postgres = heyken.actors.postgres.PostgresDatabase.get(system);
       var logs = new LogStore(postgres, logSettings);
@@ -132,7 +139,8 @@ public final class Guardian {
       }
       Conversation.init(system, new SystemBotActions(system, features, status, logs, coreManager, deployments,
               serviceApi, registry, model,
-              model.settings().model(), store.blockingExecutor()),
+              model.settings().model(), store.blockingExecutor())
+              .useUpgrade(heyken.actors.upgrade.Upgrade.chatStarter(upgrade, system)),
           bot.confirmationTtl(), bot.username());
       var monitorEvents = new MonitorEvents(new MonitorSources(system, node.coreId(), status, new EpochHistory(system),
           features, logs, settings.monitorMaxFeatures(), settings.maxQueryLimit()),
@@ -147,7 +155,8 @@ public final class Guardian {
                   new AuditRoutes(new AuditTrail(system)), new LogQuestionRoutes(logQuestions)).route()),
           new PortBinder.Api("System Monitor", settings.monitorPort(),
               new MonitorRoutes(system, status, coreManager, auth,
-                  new ChatRoutes(system, bot.answerTimeout()), monitorEvents).route()));
+                  new ChatRoutes(system, bot.answerTimeout()), monitorEvents,
+                  new heyken.http.UpgradeRoutes(system, upgrade)).route()));
       var binder = context.spawn(PortBinder.create(settings.host(), node.coreId(), settings.inspectionOffset(), apis,
           settings.rebindInterval(), settings.drainDeadline()), "http");
       var unfollow = node.onActivationChange(epoch -> binder.tell(new PortBinder.ActivationChanged(epoch)));

@@ -20,6 +20,10 @@ public final class Main {
                                archive F; cores started with -XX:SharedArchiveFile=F start ~1 s faster
         setup-rocketchat       provision Rocket.Chat (bot and human users, channels, wizard) and print what was done;
                                a second run changes nothing and says so (ROCKETCHAT_URL, ROCKETCHAT_ADMIN_*)
+        version [--json]       this build: git revision, build time, Pekko version, serializer bindings
+        check-journal --mongo-uri URI [--out FILE]
+                               recover every persistence id of the database in URI (a scratch copy) through the
+                               real plugin and serializers and print a digest per id as JSON (the upgrade's check)
         help                   this text
       Configuration: application.conf in the jar, overridden by HEYKEN_* environment variables
       (see README.md) or -Dconfig.file=...""";
@@ -34,6 +38,22 @@ public final class Main {
       case "store" -> HeykenStore.run(ConfigFactory.load());
       case "core" -> System.exit(core(a.subList(1, a.size())));
       case "cds-training" -> System.exit(CdsTraining.run(ConfigFactory.load()));
+      case "version" -> {
+        if (a.contains("--json")) {
+          System.exit(JournalCheck.version(ConfigFactory.load(), System.out));
+        }
+        System.out.println("heyken " + heyken.actors.upgrade.BuildVersion.current().label() + " (Pekko "
+            + org.apache.pekko.Version.current() + ")");
+        System.exit(0);
+      }
+      case "check-journal" -> {
+        try {
+          System.exit(JournalCheck.checkJournal(a.subList(1, a.size()), System.out, System.err));
+        } catch (java.io.IOException e) {
+          System.err.println("check-journal: " + e.getMessage());
+          System.exit(1);
+        }
+      }
       case "setup-rocketchat" -> System.exit(SetupRocketChat.run(ConfigFactory.load(), System.out, System.err));
       default -> {
         System.err.println("unknown command '" + a.get(0) + "'\n" + USAGE);
@@ -72,8 +92,7 @@ public final class Main {
     }
     // the console pattern and the store appender read the core id from here
     System.setProperty("HEYKEN_CORE_ID", String.valueOf(id));
-    String version = Main.class.getPackage().getImplementationVersion();
-    return new CoreRuntime(ConfigFactory.load(), id, version == null ? "dev" : version).run(rejoin);
+    return new CoreRuntime(ConfigFactory.load(), id, heyken.actors.upgrade.BuildVersion.current().label()).run(rejoin);
   }
 
   private static int usage(String problem) {

@@ -32,7 +32,7 @@ public final class AccessLog {
   private static final Set<String> WORDS = Set.of("api", "status", "cores", "switch", "chat", "logs", "stream",
       "query", "audit", "features", "runs", "run", "log", "revisions", "deploy", "rollback", "undeploy", "test",
       "invoke", "components", "heartbeat", "health", "events", "metrics", "static", "services", "dashboard",
-      "index.html", "dashboard.js", "dashboard.css", "favicon.ico", "replay", "history", "members");
+      "index.html", "dashboard.js", "dashboard.css", "favicon.ico", "replay", "history", "members", "upgrade");
 
   private AccessLog() {}
 

@@ -31,10 +31,12 @@ public final class MonitorRoutes {
   private final Duration askTimeout;
   private final ChatRoutes chat;
   private final MonitorEvents events;
+  private final UpgradeRoutes upgrade;
 
   public MonitorRoutes(ActorSystem<?> system, StatusService status, ActorRef<CoreManager.Command> coreManager,
-      Auth auth, ChatRoutes chat, MonitorEvents events) {
+      Auth auth, ChatRoutes chat, MonitorEvents events, UpgradeRoutes upgrade) {
     this.system = system;
+    this.upgrade = upgrade;
     this.events = events;
     this.status = status;
     this.coreManager = coreManager;
@@ -52,6 +54,7 @@ public final class MonitorRoutes {
                 entity(Json.unmarshaller(SwitchRequest.class), this::switchCore))),
             events.route())),
         chat.route(),
+        upgrade.route(),
         metrics(),
         Dashboard.route())));
   }

@@ -1,6 +1,7 @@
 package heyken.http;
 
 import heyken.actors.Outcome;
+import heyken.actors.services.ServiceAction;
 import heyken.actors.services.ServiceApi;
 import heyken.protocol.api.service.ServiceRequest;
 import java.util.Optional;
@@ -41,7 +42,7 @@ public final class ServiceRoutes {
         pathPrefix(PathMatchers.segment(), name -> concat(
             pathEndOrSingleSlash(() -> concat(
                 get(() -> answer(services.get(name), StatusCodes.OK)),
-                delete(() -> answer(services.change(name, "remove", BY), StatusCodes.OK)))),
+                delete(() -> answer(services.change(name, ServiceAction.REMOVE, BY), StatusCodes.OK)))),
             path("health", () -> get(() -> onSuccess(services.get(name), o -> o.problem() != null
                 ? ApiErrors.problem(o.problem())
                 : complete(ServiceApi.healthy(o.value()) ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE,
@@ -49,11 +50,11 @@ public final class ServiceRoutes {
                     Json.marshaller())))),
             path("logs", () -> get(() -> parameterOptional("tail", tail -> parameterOptional("follow", follow ->
                 logs(name, tail, follow))))),
-            path(PathMatchers.segment(), action -> post(() -> ServiceApi.ACTIONS.contains(action)
-                && !action.equals("remove")
-                ? answer(services.change(name, action, BY), StatusCodes.OK)
-                : ApiErrors.error(StatusCodes.NOT_FOUND, "not_found", "a service can be POSTed stop, start or "
-                    + "restart (and DELETEd to remove it), not '" + action + "'")))))));
+            path(PathMatchers.segment(), action -> post(() -> ServiceAction.of(action)
+                .filter(a -> a != ServiceAction.REMOVE)
+                .map(a -> answer(services.change(name, a, BY), StatusCodes.OK))
+                .orElseGet(() -> ApiErrors.error(StatusCodes.NOT_FOUND, "not_found", "a service can be POSTed stop, "
+                    + "start or restart (and DELETEd to remove it), not '" + action + "'"))))))));
   }
 
   private Route logs(String name, Optional<String> tailText, Optional<String> followText) {

@@ -24,6 +24,7 @@ import java.util.regex.Pattern;
     @JsonSubTypes.Type(value = BotCommand.Deploy.class, name = "deploy"),
     @JsonSubTypes.Type(value = BotCommand.Rollback.class, name = "rollback"),
     @JsonSubTypes.Type(value = BotCommand.Switch.class, name = "switch"),
+    @JsonSubTypes.Type(value = BotCommand.SelfUpgrade.class, name = "upgrade"),
     @JsonSubTypes.Type(value = BotCommand.Services.class, name = "services"),
     @JsonSubTypes.Type(value = BotCommand.ServiceChange.class, name = "service-change"),
     @JsonSubTypes.Type(value = BotCommand.WhoAmI.class, name = "whoami"),
@@ -75,6 +76,19 @@ public sealed interface BotCommand extends CborSerializable {
     }
   }
 
+  /** {@code upgrade <ref>}: Heyken upgrades itself to a git ref of its own repository (admin, confirmed). */
+  record SelfUpgrade(String ref) implements BotCommand {
+    @Override
+    public boolean adminOnly() {
+      return true;
+    }
+
+    @Override
+    public String action() {
+      return "upgrade";
+    }
+  }
+
   record Services() implements BotCommand {}
 
   /**
@@ -118,6 +132,8 @@ public sealed interface BotCommand extends CborSerializable {
       new Syntax("deploy <id>", "deploy the tested revision of a feature (admin, asks for a yes/no)", true),
       new Syntax("rollback <id>", "go back to the previous deployed revision (admin, asks for a yes/no)", true),
       new Syntax("switch 1|2", "hand the active role to core 1 or 2 (admin, asks for a yes/no)", true),
+      new Syntax("upgrade <ref>", "upgrade Heyken itself to a git ref of its repository, standby first, rolled back "
+          + "on any failure (admin, asks for a yes/no)", true),
       new Syntax("services", "the registered components and their health", false),
       new Syntax("service add <name> <image> [command...]", "run a Docker service from a local image (admin, asks "
           + "for a yes/no)", true),
@@ -215,6 +231,12 @@ public sealed interface BotCommand extends CborSerializable {
         return words.length <= 2 ? new Malformed(words[0] + " <id>, e.g. " + words[0] + " 3") : new Question(text);
       case "service":
         return parseService(text, words);
+      case "upgrade":
+        if (words.length == 2 && text.split("\\s+")[1].matches("[A-Za-z0-9][A-Za-z0-9._/@^~-]{0,199}")) {
+          return new SelfUpgrade(text.split("\\s+")[1]);
+        }
+        return words.length <= 2 ? new Malformed("upgrade <ref>, e.g. upgrade main (a branch, tag or commit of "
+            + "Heyken's repository)") : new Question(text);
       case "switch":
         if (words.length == 2 && (words[1].equals("1") || words[1].equals("2"))) {
           return new Switch(Integer.parseInt(words[1]));

@@ -426,6 +426,9 @@ public final class Conversation
     if (command instanceof BotCommand.Switch s) {
       return "switch the active core to core " + s.core();
     }
+    if (command instanceof BotCommand.SelfUpgrade u) {
+      return "upgrade Heyken to " + u.ref() + " (build, check, standby first; rolled back on any failure)";
+    }
     if (command instanceof BotCommand.ServiceChange c) {
       return c.verb().equals("add") ? "add the Docker service " + c.name() + " from " + c.image()
           + (c.command().isEmpty() ? "" : " running " + String.join(" ", c.command()))

@@ -66,6 +66,14 @@ public final class SystemBotActions implements BotActions {
     this.modelAnswer = new ModelAnswer(model, modelName);
   }
 
+  private volatile java.util.function.BiFunction<String, String, CompletionStage<String>> upgrade;
+
+  /** Starts an upgrade for {@code upgrade <ref>}: (ref, requested by) → the answer (set once by the wiring). */
+  public SystemBotActions useUpgrade(java.util.function.BiFunction<String, String, CompletionStage<String>> upgrade) {
+    this.upgrade = upgrade;
+    return this;
+  }
+
   @Override
   public CompletionStage<String> execute(BotCommand command, Speaker speaker) {
     String by = "chat:" + speaker.userId();
@@ -132,6 +140,10 @@ public final class SystemBotActions implements BotActions {
               : "Handing over from core " + o.accepted().fromCore() + " to core " + o.accepted().toCore()
                   + " (epoch " + o.accepted().epoch() + "); the new core announces itself when it is active.");
     }
+    if (command instanceof BotCommand.SelfUpgrade u) {
+      var start = upgrade;
+      return start == null ? done("Upgrades are not available on this core.") : start.apply(u.ref(), by);
+    }
     if (command instanceof BotCommand.Services) {
       var docker = services().list().toCompletableFuture()
           .handle((o, e) -> e != null ? "Docker services: unknown (" + e.getMessage() + ")"
@@ -151,7 +163,11 @@ public final class SystemBotActions implements BotActions {
             : "Service " + c.name() + " added (" + c.image() + "); the active core starts it now: services shows it.");
       }
       String verb = c.verb();
-      return services().change(c.name(), verb, by).thenApply(o -> o.problem() != null ? refusal(o.problem())
+      var action = heyken.actors.services.ServiceAction.of(verb).orElse(null);
+      if (action == null) {
+        return done("A service can be added, stopped, started or removed, not '" + verb + "'.");
+      }
+      return services().change(c.name(), action, by).thenApply(o -> o.problem() != null ? refusal(o.problem())
           : "Service " + c.name() + (verb.equals("remove") ? " removed." : verb.equals("stop") ? " stopped."
               : " started."));
     }

@@ -64,6 +64,28 @@ public final class MongoLease extends Lease {
   public record Holder(String name, String owner, Instant expiresAt, Instant acquiredAt, Instant renewedAt,
       long version) {}
 
+  /** The last lease this JVM lost, why and when (the store's reachability as the holder saw it). */
+  public record Loss(String name, String why, Instant at) {}
+
+  private static final java.util.concurrent.atomic.AtomicReference<Loss> LAST_LOSS =
+      new java.util.concurrent.atomic.AtomicReference<>();
+  // the last renewal failure of this JVM (null after a successful renewal): "store unreachable since"
+  private static final java.util.concurrent.atomic.AtomicReference<Instant> FAILING_SINCE =
+      new java.util.concurrent.atomic.AtomicReference<>();
+
+  private static final java.util.concurrent.atomic.AtomicReference<Instant> LAST_WRITE =
+      new java.util.concurrent.atomic.AtomicReference<>();
+
+  /** The last lease this JVM lost (null if none), for /api/status. */
+  public static Loss lastLoss() {
+    return LAST_LOSS.get();
+  }
+
+  /** Since when this JVM's lease renewals fail (null while they succeed). */
+  public static Instant renewalsFailingSince() {
+    return FAILING_SINCE.get();
+  }
+
   private final LeaseSettings settings;
   private final String owner;
   private final String name;
@@ -145,6 +167,8 @@ public final class MongoLease extends Lease {
       }
       lostCallback = callback;
       lastDenial = null;
+      FAILING_SINCE.set(null);
+      LAST_WRITE.set(Instant.now());
       extend(attempt.sentAt());
       return () -> {};
     }
@@ -227,6 +251,8 @@ public final class MongoLease extends Lease {
       synchronized (lock) {
         if (held && gen == generation) {
           if (stillOwner) {
+            FAILING_SINCE.set(null);
+            LAST_WRITE.set(Instant.now());
             extend(sentAt);
           } else {
             reason = new LeaseException("lease " + name + " was taken over: " + holder);
@@ -236,6 +262,7 @@ public final class MongoLease extends Lease {
       }
     } catch (RuntimeException e) {
       // keep trying every interval; the expiry check declares the loss if this goes on for too long
+      FAILING_SINCE.compareAndSet(null, Instant.now());
       log.warn("Lease [{}] of [{}]: renewal failed: {}", name, owner, e.toString());
     } finally {
       synchronized (lock) {
@@ -288,6 +315,8 @@ public final class MongoLease extends Lease {
     Consumer<Optional<Throwable>> lostNow = null;
     synchronized (lock) {
       if (held && gen == generation && System.nanoTime() - validUntilNanos >= 0) {
+        // a renewal that hangs has not failed yet: the store is away since the last write that got through
+        FAILING_SINCE.compareAndSet(null, LAST_WRITE.get() == null ? Instant.now() : LAST_WRITE.get());
         lostNow = markLost("not renewed within " + ttl);
       }
     }
@@ -297,6 +326,8 @@ public final class MongoLease extends Lease {
   /** Caller holds lock. Returns the callback to run (outside the lock), so that it runs exactly once. */
   private Consumer<Optional<Throwable>> markLost(String why) {
     log.warn("Lease [{}] lost by [{}]: {}", name, owner, why);
+    Instant failing = FAILING_SINCE.get();
+    LAST_LOSS.set(new Loss(name, why + (failing == null ? "" : ", store unreachable since " + failing), Instant.now()));
     stopRenewing();
     held = false;
     generation++;

@@ -173,15 +173,6 @@ public final class CoreManager
           installationId, next);
     }
 
-    private State withService(String name, java.util.function.UnaryOperator<DesiredService> change) {
-      var next = new java.util.HashMap<>(services);
-      var current = next.get(name);
-      if (current != null) {
-        next.put(name, change.apply(current));
-      }
-      return withServices(next);
-    }
-
     /** Why {@code core} becomes active now, judged from what happened before. */
     String reasonForActivation(int core) {
       if (activeCore == null) {
@@ -222,24 +213,8 @@ public final class CoreManager
         return new State(activeCore, epoch, activeSince, reason, previousCore, pendingSwitchTo, activations,
             deployments, i.installationId(), services);
       }
-      if (event instanceof ServiceAdded added) {
-        var next = new java.util.HashMap<>(services);
-        next.put(added.spec().name(), new DesiredService(added.spec(), true, added.at(), added.requestedBy()));
-        return withServices(next);
-      }
-      if (event instanceof ServiceStopped stopped) {
-        return withService(stopped.name(), d -> d.withRunning(false));
-      }
-      if (event instanceof ServiceStarted started) {
-        return withService(started.name(), d -> d.withRunning(true));
-      }
-      if (event instanceof ServiceRestarted restarted) {
-        return withService(restarted.name(), d -> d.withRunning(true));
-      }
-      if (event instanceof ServiceRemoved removed) {
-        var next = new java.util.HashMap<>(services);
-        next.remove(removed.name());
-        return withServices(next);
+      if (event instanceof ServiceLedger.Event service) {
+        return withServices(ServiceLedger.applyTo(services, service));
       }
       throw new IllegalArgumentException("unknown event " + event);
     }
@@ -314,7 +289,7 @@ public final class CoreManager
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), state -> takeEpoch())
-        .onSignal(PostStop.instance(), state -> stepDown("stopped"))
+        .onSignal(PostStop.instance(), state -> stepDown("the singleton stopped (hand-over, lease lost or cluster left)"))
         .build();
   }
 
@@ -328,7 +303,7 @@ public final class CoreManager
   private void stepDown(String why) {
     if (myEpoch > 0) {
       log.info("core {} steps down from epoch {}: {}", node.coreId(), myEpoch, why);
-      node.deactivated(myEpoch);
+      node.deactivated(myEpoch, why);
     }
   }
 
@@ -536,7 +511,7 @@ public final class CoreManager
     if (phase != Phase.FENCED) {
       phase = Phase.FENCED;
       timers.cancel(HeartbeatTick.INSTANCE);
-      node.deactivated(myEpoch);
+      node.deactivated(myEpoch, "fenced: epoch " + newerEpoch + " is newer (" + what + " refused)");
     }
   }
 

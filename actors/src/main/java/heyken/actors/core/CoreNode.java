@@ -22,6 +22,10 @@ public final class CoreNode {
   private final AtomicLong fencedWritesRefused = new AtomicLong();
   private final java.util.List<ActivationListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
   private volatile Runnable switchAway = () -> {};
+  // why this core last stopped acting (null: it never did), and when; shown by /api/status as this_core.reason
+  private volatile String stepDownReason;
+  private volatile Instant stepDownAt;
+  private volatile Runnable restartForUpgrade = () -> {};
 
   public CoreNode(int coreId) {
     if (coreId != 1 && coreId != 2) {
@@ -70,9 +74,21 @@ public final class CoreNode {
 
   /** Clears the active epoch only if it is still the given one (a newer activation wins). */
   void deactivated(long epoch) {
+    deactivated(epoch, "stopped");
+  }
+
+  void deactivated(long epoch, String why) {
     if (activeEpoch.compareAndSet(epoch, 0)) {
+      stepDownReason = "stopped acting under epoch " + epoch + ": " + why;
+      stepDownAt = Instant.now();
       listeners.forEach(l -> l.accept(0));
     }
+  }
+
+  /** Why this core last stopped acting as the active core, with when; null if it never did. */
+  public String stepDownReason() {
+    String why = stepDownReason;
+    return why == null ? null : why + " (at " + stepDownAt + ")";
   }
 
   /**
@@ -93,4 +109,20 @@ public final class CoreNode {
   void switchAway() {
     switchAway.run();
   }
+
+  /**
+   * What an upgrade's restart does to this JVM: leave the cluster gracefully and exit with
+   * {@link #RESTART_EXIT_CODE}, so that the supervisor starts it again at once (on the jar the upgrade named).
+   */
+  public void onRestartForUpgrade(Runnable restart) {
+    this.restartForUpgrade = restart;
+  }
+
+  /** Asks the runtime to restart this JVM (the upgrade's restart of a standby core). */
+  public void restartForUpgrade() {
+    restartForUpgrade.run();
+  }
+
+  /** The exit status of a JVM that asks its supervisor to start it again at once (scripts/lib/supervise.sh). */
+  public static final int RESTART_EXIT_CODE = 3;
 }

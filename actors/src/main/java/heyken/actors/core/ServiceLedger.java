@@ -6,6 +6,7 @@ import heyken.actors.core.CoreManager.ServiceRestarted;
 import heyken.actors.core.CoreManager.ServiceStarted;
 import heyken.actors.core.CoreManager.ServiceStopped;
 import heyken.actors.services.DesiredService;
+import heyken.actors.services.ServiceAction;
 import heyken.actors.services.ServiceReconciler;
 import heyken.actors.services.ServiceSpec;
 import heyken.protocol.CborSerializable;
@@ -15,7 +16,6 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.UnaryOperator;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -58,7 +58,10 @@ public final class ServiceLedger
   public record AddService(ServiceSpec spec, String requestedBy, ActorRef<ServiceOutcome> replyTo)
       implements Command {}
 
-  /** {@code stop}, {@code start}, {@code restart} or {@code remove} a service (404 when there is none of that name). */
+  /**
+   * {@code stop}, {@code start}, {@code restart} or {@code remove} a service ({@link ServiceAction#wire}; 404 when
+   * there is none of that name). The action travels as its name, as it always did between the cores.
+   */
   public record ChangeService(String name, String action, String requestedBy, ActorRef<ServiceOutcome> replyTo)
       implements Command {}
 
@@ -103,41 +106,11 @@ public final class ServiceLedger
       services = services == null ? Map.of() : Map.copyOf(services);
     }
 
-    private State withServices(Map<String, DesiredService> next) {
-      return new State(installationId, next, imported);
-    }
-
-    private State withService(String name, UnaryOperator<DesiredService> change) {
-      var next = new HashMap<>(services);
-      var current = next.get(name);
-      if (current != null) {
-        next.put(name, change.apply(current));
-      }
-      return withServices(next);
-    }
-
     State apply(Event event) {
       if (event instanceof ServicesImported i) {
         return new State(i.installationId(), i.services(), true);
       }
-      if (event instanceof ServiceAdded added) {
-        var next = new HashMap<>(services);
-        next.put(added.spec().name(), new DesiredService(added.spec(), true, added.at(), added.requestedBy()));
-        return withServices(next);
-      }
-      if (event instanceof ServiceStopped stopped) {
-        return withService(stopped.name(), d -> d.withRunning(false));
-      }
-      if (event instanceof ServiceStarted started) {
-        return withService(started.name(), d -> d.withRunning(true));
-      }
-      if (event instanceof ServiceRestarted restarted) {
-        return withService(restarted.name(), d -> d.withRunning(true));
-      }
-      var removed = (ServiceRemoved) event;
-      var next = new HashMap<>(services);
-      next.remove(removed.name());
-      return withServices(next);
+      return new State(installationId, applyTo(services, event), imported);
     }
 
     /** The service other than {@code name} that publishes the same host port, as "service (port)", or null. */
@@ -156,6 +129,23 @@ public final class ServiceLedger
       }
       return null;
     }
+  }
+
+  /** The wanted services after a service event: the ledger's own, and the CoreManager's for its old journal. */
+  static Map<String, DesiredService> applyTo(Map<String, DesiredService> services, Event event) {
+    var next = new HashMap<>(services);
+    if (event instanceof ServiceAdded added) {
+      next.put(added.spec().name(), new DesiredService(added.spec(), true, added.at(), added.requestedBy()));
+    } else if (event instanceof ServiceStopped stopped) {
+      next.computeIfPresent(stopped.name(), (n, d) -> d.withRunning(false));
+    } else if (event instanceof ServiceStarted started) {
+      next.computeIfPresent(started.name(), (n, d) -> d.withRunning(true));
+    } else if (event instanceof ServiceRestarted restarted) {
+      next.computeIfPresent(restarted.name(), (n, d) -> d.withRunning(true));
+    } else if (event instanceof ServiceRemoved removed) {
+      next.remove(removed.name());
+    }
+    return next;
   }
 
   private static String serviceName(Event event) {
@@ -365,30 +355,22 @@ public final class ServiceLedger
     Instant now = Instant.now();
     String by = change.requestedBy();
     long epoch = activation.epoch();
-    Event event;
-    switch (change.action()) {
-      case "stop":
-        if (!current.running()) {
-          return Effect().reply(change.replyTo(), new ServiceOutcome(current, null));
-        }
-        event = new ServiceStopped(change.name(), by, epoch, now);
-        break;
-      case "start":
-        if (current.running()) {
-          return Effect().reply(change.replyTo(), new ServiceOutcome(current, null));
-        }
-        event = new ServiceStarted(change.name(), by, epoch, now);
-        break;
-      case "restart":
-        event = new ServiceRestarted(change.name(), by, epoch, now);
-        break;
-      case "remove":
-        event = new ServiceRemoved(change.name(), by, epoch, now);
-        break;
-      default:
-        return Effect().reply(change.replyTo(), new ServiceOutcome(null, Problem.badRequest("invalid_action",
-            "a service can be stopped, started, restarted or removed, not '" + change.action() + "'")));
+    var action = ServiceAction.of(change.action()).orElse(null);
+    if (action == null) {
+      return Effect().reply(change.replyTo(), new ServiceOutcome(null, Problem.badRequest("invalid_action",
+          "a service can be stopped, started, restarted or removed, not '" + change.action() + "'")));
     }
+    boolean noChange = action == ServiceAction.STOP && !current.running()
+        || action == ServiceAction.START && current.running();
+    if (noChange) {
+      return Effect().reply(change.replyTo(), new ServiceOutcome(current, null));
+    }
+    Event event = switch (action) {
+      case STOP -> new ServiceStopped(change.name(), by, epoch, now);
+      case START -> new ServiceStarted(change.name(), by, epoch, now);
+      case RESTART -> new ServiceRestarted(change.name(), by, epoch, now);
+      case REMOVE -> new ServiceRemoved(change.name(), by, epoch, now);
+    };
     return fencedWrite(event, change.replyTo());
   }
 
@@ -413,7 +395,7 @@ public final class ServiceLedger
     }
     String name = serviceName(checked.event());
     if (!(checked.event() instanceof ServiceAdded) && !state.services().containsKey(name)) {
-      return onChange(state, new ChangeService(name, "stop", null, checked.replyTo()));
+      return onChange(state, new ChangeService(name, ServiceAction.STOP.wire(), null, checked.replyTo()));
     }
     long epoch = activation.epoch();
     return Effect().persist(checked.event()).thenRun(s -> {

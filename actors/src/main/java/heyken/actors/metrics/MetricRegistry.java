@@ -157,6 +157,17 @@ public final class MetricRegistry {
       series(labelValues).add(n);
     }
 
+    /** The sum over the label combinations {@code accept} takes (given their values in label order). */
+    public long sum(java.util.function.Predicate<List<String>> accept) {
+      long total = 0;
+      for (var e : series.entrySet()) {
+        if (accept.test(e.getKey())) {
+          total += e.getValue().sum();
+        }
+      }
+      return total;
+    }
+
     /** The current value (0 for a combination never counted). */
     public long value(String... labelValues) {
       LongAdder s = series.get(List.of(labelValues));

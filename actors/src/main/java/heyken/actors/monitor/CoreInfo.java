@@ -24,7 +24,7 @@ public final class CoreInfo {
   public record Info(
       int coreId, String address, long pid, long startedAtMillis, long activeEpoch,
       long fencedWritesRefused, long logLinesDropped, long logLinesWritten, long logLinesBuffered,
-      SystemStatus.LeaseStatus lease)
+      SystemStatus.LeaseStatus lease, String version)
       implements CborSerializable {}
 
   public static Behavior<Command> create(CoreNode node) {
@@ -35,7 +35,8 @@ public final class CoreInfo {
           .onMessage(GetInfo.class, get -> {
             get.replyTo().tell(new Info(node.coreId(), address, node.pid(), node.startedAt().toEpochMilli(),
                 node.activeEpoch(), node.fencedWritesRefused(), LogBuffer.get().dropped(),
-                LogBuffer.get().written(), LogBuffer.get().buffered(), LeaseRenewals.get().snapshot()));
+                LogBuffer.get().written(), LogBuffer.get().buffered(), LeaseRenewals.get().snapshot(),
+                  heyken.actors.upgrade.BuildVersion.current().label()));
             return Behaviors.same();
           })
           .build();

@@ -37,7 +37,9 @@ public final class ServiceApi {
 
   private static final Logger log = LoggerFactory.getLogger(ServiceApi.class);
   public static final int DEFAULT_TAIL = 100;
-  public static final List<String> ACTIONS = List.of("stop", "start", "restart", "remove");
+  /** The names of the {@link ServiceAction}s, as URLs and chat commands spell them. */
+  public static final List<String> ACTIONS = java.util.Arrays.stream(ServiceAction.values()).map(ServiceAction::wire)
+      .toList();
 
   private final ActorSystem<?> system;
   private final ActorRef<ServiceLedger.Command> ledger;
@@ -161,14 +163,14 @@ public final class ServiceApi {
     }
   }
 
-  /** {@code stop}, {@code start}, {@code restart} or {@code remove}. */
-  public CompletionStage<Outcome<ServiceView>> change(String name, String action, String by) {
+  /** Stops, starts, restarts or removes a service. */
+  public CompletionStage<Outcome<ServiceView>> change(String name, ServiceAction action, String by) {
     Problem invalid = ServiceSpec.validateName(name);
     if (invalid != null) {
       return done(Outcome.refused(invalid));
     }
     return AskPattern.<ServiceLedger.Command, ServiceLedger.ServiceOutcome>ask(ledger,
-            reply -> new ServiceLedger.ChangeService(name, action, by, reply), askTimeout, system.scheduler())
+            reply -> new ServiceLedger.ChangeService(name, action.wire(), by, reply), askTimeout, system.scheduler())
         .thenApply(o -> {
           if (o.problem() != null) {
             return Outcome.refused(o.problem());

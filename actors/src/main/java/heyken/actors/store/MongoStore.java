@@ -65,6 +65,11 @@ public final class MongoStore implements Extension {
     return database;
   }
 
+  /** The client behind {@link #database()}: for another database on the same store (the upgrade's scratch copy). */
+  public MongoClient client() {
+    return client;
+  }
+
   public String uri() {
     return uri;
   }

@@ -73,6 +73,7 @@ class ServiceLedgerTest {
     kit = EventSourcedBehaviorTestKit.create(testKit.system(), ServiceLedger.create(node, writes, coreManager, wiring,
         PersistenceId.ofUniqueId("service-ledger-" + testNumber)));
     await("core 1 active", node::isActive);
+    await("the ledger's import recorded", () -> kit.getState().imported());
   }
 
   private static ServiceSpec spec(String name) {

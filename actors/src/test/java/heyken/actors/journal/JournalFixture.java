@@ -104,7 +104,9 @@ final class JournalFixture {
       new Entity("Conversation", Conversation.TAG, Conversation.Event.class, Conversation.State.class,
           id -> new Conversation.State(List.of(), new LinkedHashMap<>(), null)),
       new Entity("GitLabSync", GitLabSync.TAG, GitLabSync.Event.class, GitLabSync.State.class,
-          id -> new GitLabSync.State(null, List.of(), null, null)));
+          id -> new GitLabSync.State(null, List.of(), null, null)),
+      new Entity("upgrade", heyken.actors.upgrade.Upgrade.TAG, heyken.actors.upgrade.Upgrade.Event.class,
+          heyken.actors.upgrade.Upgrade.State.class, id -> new heyken.actors.upgrade.Upgrade.State(null, List.of())));
 
   /** The entity a persistence id belongs to: "Feature|12" → Feature, "core-manager" → core-manager. */
   static Entity entityOf(String persistenceId) {

@@ -1,6 +1,8 @@
 package heyken.actors.journal;
 
 import heyken.actors.bot.BotCommand;
+import heyken.actors.upgrade.BuildVersion;
+import heyken.actors.upgrade.Upgrade;
 import heyken.actors.bot.ChatGateway;
 import heyken.actors.bot.Conversation;
 import heyken.actors.core.CoreManager;
@@ -230,6 +232,32 @@ class JournalFixtureWriter {
             List.of(new GitLabSync.JobInfo("test", "test", "success")), t(147)));
     all.add(new Written("GitLabSync|1", gitlab, 0));
     all.add(new Written("GitLabSync|4", gitlab, 4));
+    // ------------------------------------------------ chat `upgrade <ref>` (added with the upgrade; its own room, so
+    // that the states of the rooms above stay as they were recorded)
+    all.add(new Written("Conversation|upgrade-room", List.of(
+        new Conversation.ConfirmationRequested("tok-u", "u1", new BotCommand.SelfUpgrade("main"), t(300), t(250)),
+        new Conversation.ActionDecided("tok-u", "u1", "upgrade", "confirmed", "Upgrade u1 started", t(251))), 0));
+    // ------------------------------------------------ Upgrade: a rolled-back upgrade, a committed one, a refused one
+    var v1 = new BuildVersion("aaaa1111bbbb", false, "2026-12-06T20:00:00Z", "1.7.0");
+    var v2 = new BuildVersion("cccc2222dddd", true, "2026-12-06T21:00:00Z", "1.7.0");
+    List<Object> upgrade = List.of(
+        new Upgrade.UpgradeRequested("u1", "main", null, "chat:u1", "/data/jars/old.jar", v1, 2, 1, List.of("store"),
+            t(260)),
+        new Upgrade.StepStarted("u1", Upgrade.BUILD, null, t(261)),
+        new Upgrade.StepSucceeded("u1", Upgrade.BUILD, "built", "BUILD SUCCESS", "/data/jars/new.jar", v2, t(262)),
+        new Upgrade.StepStarted("u1", Upgrade.RESTART_STANDBY, 2, t(263)),
+        new Upgrade.StepFailed("u1", Upgrade.RESTART_STANDBY, "core 2 did not become ready", null, t(264)),
+        new Upgrade.RollbackStarted("u1", "restart-standby failed: core 2 did not become ready", "chat:u1", t(265)),
+        new Upgrade.StepStarted("u1", Upgrade.RESTORE, null, t(266)),
+        new Upgrade.StepSucceeded("u1", Upgrade.RESTORE, "core 2 runs the old version", null, null, null, t(267)),
+        new Upgrade.UpgradeRolledBack("u1", "restart-standby failed", "chat:u1", t(268)),
+        new Upgrade.UpgradeRequested("u2", null, "/tmp/new.jar", "api", "/data/jars/old.jar", v1, 2, 1, List.of(),
+            t(270)),
+        new Upgrade.UpgradeCommitted("u2", v2.label(), "api", t(271)),
+        new Upgrade.UpgradeRequested("u3", "v9", null, "api", "/data/jars/new.jar", v2, 1, 2, List.of(), t(272)),
+        new Upgrade.UpgradeFailed("u3", "incompatible serializer bindings", "api", t(273)));
+    all.add(new Written("upgrade", upgrade, 0));
+    all.add(new Written("upgrade~snapshot", upgrade, 9));
     return all;
   }
 

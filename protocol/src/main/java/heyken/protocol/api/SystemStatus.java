@@ -16,7 +16,24 @@ public record SystemStatus(
     @JsonProperty("fenced_writes_refused") long fencedWritesRefused,
     boolean healthy,
     LogCounts logs,
-    LeaseStatus lease) {
+    LeaseStatus lease,
+    @JsonProperty("this_core") ThisCore thisCore,
+    UpgradeView.Summary upgrade) {
+
+  /** Without the lease, this core's view and an upgrade: {@code upgrade} is the one in progress (GET /api/upgrade has its steps), else null. */
+
+  public SystemStatus(Integer activeCore, long epoch, String activeSince, String activationReason, int servedBy,
+      List<CoreStatus> cores, List<ComponentStatus> components, long logLinesDropped, long fencedWritesRefused,
+      boolean healthy, LogCounts logs, LeaseStatus lease) {
+    this(activeCore, epoch, activeSince, activationReason, servedBy, cores, components, logLinesDropped,
+        fencedWritesRefused, healthy, logs, null, null, null);
+  }
+
+  /**
+   * The core that answered, as it sees itself: whether it acts as the active core right now (its own epoch, not the
+   * cluster's opinion), and when not, why (standby, lease lost, fenced, peer or store unreachable).
+   */
+  public record ThisCore(int id, boolean active, long epoch, String reason) {}
 
   /**
    * The CoreManager lease as its holder (the active core, else the core answering) renews it: renewal times in ms
@@ -44,7 +61,21 @@ public record SystemStatus(
       Long pid,
       @JsonProperty("uptime_s") Long uptimeS,
       @JsonProperty("management_url") String managementUrl,
-      @JsonProperty("inspection_url") String inspectionUrl) {}
+      @JsonProperty("inspection_url") String inspectionUrl,
+      Boolean reachable,
+      @JsonProperty("unreachable_since") String unreachableSince,
+      String reason,
+      String version) {
+
+    public CoreStatus(int id, String address, String status, boolean active, Long pid, Long uptimeS,
+        String managementUrl, String inspectionUrl) {
+      this(id, address, status, active, pid, uptimeS, managementUrl, inspectionUrl, null, null, null, null);
+    }
+  }
+
+  /* reachable: whether the cluster hears this core (false while a partition separates it; null when it is not a
+     member); unreachable_since: when the serving core learned it, ISO-8601; reason: which link, in words. */
+     /* version: the build the core runs ("revision build-time"), null when the core did not say. */
 
   /** An external component: up, down (with the reason and what to do) or not_configured. */
   public record ComponentStatus(String name, String status, String detail) {
