@@ -65,26 +65,12 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   [[ -n $producer ]] && kill "$producer" 2>/dev/null || true
-  echo
-  info "Stopping the soak installation ..."
-  "$ROOT/scripts/stop.sh" >"$BENCH_DIR/stop.out" 2>&1 || { cat "$BENCH_DIR/stop.out" >&2; rc=1; }
-  if ((keep || rc != 0)); then
-    info "Kept $BENCH_DIR (logs in data/logs/); remove it with: rm -rf $BENCH_DIR"
-  else
-    rm -rf "$BENCH_DIR"
-  fi
-  exit "$rc"
+  exit "$(bench_stop_installation soak "$rc" "$keep")"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$ROOT/scripts/init.sh" >/dev/null
-heyken_load_env
-info "Starting the soak installation in $BENCH_DIR (monitor port $HEYKEN_MONITOR_PORT) ..."
-if ! "$ROOT/scripts/run_heyken.sh" "${run_args[@]}" >"$BENCH_DIR/run.out" 2>&1; then
-  cat "$BENCH_DIR/run.out" >&2
-  die "the soak installation did not start."
-fi
+bench_start_installation soak "${run_args[@]}"
 MONITOR=http://127.0.0.1:$HEYKEN_MONITOR_PORT
 deadline=$((SECONDS + 120))
 until body=$(http_get "$MONITOR/api/status" 2) && [[ -n $(json_number active_core <<<"$body") ]]; do
@@ -135,7 +121,7 @@ echo "  failovers:             $failovers (epoch $epoch0 -> ${epoch1:-?})"
 echo "  /api/status failed:    $(field status_failed "$http_out") of $(field status_sent "$http_out")"
 echo "  /api/status latency:   p50 $(field status_p50_ms "$http_out") ms, p99 $(field status_p99_ms "$http_out") ms, max $(field status_max_ms "$http_out") ms (from when each request was due)"
 echo "  log queries:           $(field queries "$http_out"), failed $(field queries_failed "$http_out"), p50 $(field query_p50_ms "$http_out") ms, p99 $(field query_p99_ms "$http_out") ms"
-echo "  chat:                  $(field chat_answered "$http_out") answered, $(field chat_failed "$http_out") failed, $(field chat_lost "$http_out") of the first and last 50 per room not remembered afterwards"
+echo "  chat:                  $(field chat_answered "$http_out") answered, $(field chat_failed "$http_out") failed, $(field chat_lost "$http_out") of the last 100 per room not remembered afterwards"
 echo "  registrations:         $(field registrations "$http_out") acknowledged, $(field registrations_failed "$http_out") failed, $(field registrations_lost "$http_out") missing afterwards"
 echo "  acknowledged lost:     $lost"
 echo "  lease renewal:         p50 $l50 ms, p99 $l99 ms, max $lmax ms ($lcount renewals, $lslow slower than half the TTL)"

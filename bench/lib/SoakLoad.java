@@ -216,14 +216,14 @@ public class SoakLoad {
       }
     }
     // a chat answer is acknowledged once it came back; the room must remember it: sending the same message id again
-    // must be answered as a duplicate (the first and last 50 of each room)
+    // must be answered as a duplicate (each room remembers its last 500 answered ids: the last 100 are checked)
     long chatLost = 0;
     long chatAnswered = 0;
     for (var e : answered.entrySet()) {
       List<String> ids = new ArrayList<>(e.getValue());
       chatAnswered += ids.size();
       for (int i = 0; i < ids.size(); i++) {
-        if (i >= 50 && i < ids.size() - 50) {
+        if (i < ids.size() - 100) {
           continue;
         }
         String id = ids.get(i);

@@ -69,12 +69,14 @@ public final class LeaseStore implements Extension {
    */
   static MongoClient create(Settings settings) {
     int connectMs = (int) settings.connectTimeout().toMillis();
-    int opMs = (int) settings.operationTimeout().toMillis();
+    // the driver's own bounds are twice the lease's: the lease's timer (lease-operation-timeout) decides first and
+    // reports a LeaseTimeoutException, the driver only frees its thread afterwards
+    int opMs = (int) settings.operationTimeout().toMillis() * 2;
     return MongoClients.create(MongoClientSettings.builder()
         .applyConnectionString(new ConnectionString(settings.uri()))
         .applicationName("heyken-lease")
-        .applyToClusterSettings(b -> b.serverSelectionTimeout(connectMs, TimeUnit.MILLISECONDS))
-        .applyToConnectionPoolSettings(b -> b.minSize(2).maxSize(4).maxWaitTime(connectMs, TimeUnit.MILLISECONDS))
+        .applyToClusterSettings(b -> b.serverSelectionTimeout(opMs, TimeUnit.MILLISECONDS))
+        .applyToConnectionPoolSettings(b -> b.minSize(2).maxSize(4).maxWaitTime(opMs, TimeUnit.MILLISECONDS))
         .applyToSocketSettings(b -> b.connectTimeout(connectMs, TimeUnit.MILLISECONDS)
             .readTimeout(opMs, TimeUnit.MILLISECONDS))
         .writeConcern(WriteConcern.MAJORITY.withJournal(true))

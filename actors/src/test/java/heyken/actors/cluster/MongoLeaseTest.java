@@ -113,6 +113,8 @@ class MongoLeaseTest {
     uri = "mongodb://127.0.0.1:" + server.getLocalAddress().getPort() + "/heyken";
     testKit = ActorTestKit.create("lease-test", config(uri));
     client = MongoStore.create(uri, Duration.ofSeconds(2));
+    // the lease's own client connects on first use: connect it before the timed tests (a loaded machine)
+    LeaseStore.get(testKit.system()).database().runCommand(new Document("ping", 1));
     db = client.getDatabase("heyken");
   }
 
