@@ -3,7 +3,11 @@ package heyken.protocol.api;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 
-/** {@code GET :5021/api/status}: which core is active, both cores, and the external components. */
+/**
+ * {@code GET :5021/api/status}: which core is active, both cores, and the external components. {@code healthy}: the
+ * store is up, both cores are up, exactly one is active, and a sandbox backend can run jobs; {@code problems} says
+ * what is not so and what to do (empty when healthy).
+ */
 public record SystemStatus(
     @JsonProperty("active_core") Integer activeCore,
     long epoch,
@@ -15,7 +19,16 @@ public record SystemStatus(
     @JsonProperty("log_lines_dropped") long logLinesDropped,
     @JsonProperty("fenced_writes_refused") long fencedWritesRefused,
     boolean healthy,
-    LogCounts logs) {
+    LogCounts logs,
+    List<String> problems) {
+
+  /** A status without reasons (healthy, or the caller names none). */
+  public SystemStatus(Integer activeCore, long epoch, String activeSince, String activationReason, int servedBy,
+      List<CoreStatus> cores, List<ComponentStatus> components, long logLinesDropped, long fencedWritesRefused,
+      boolean healthy, LogCounts logs) {
+    this(activeCore, epoch, activeSince, activationReason, servedBy, cores, components, logLinesDropped,
+        fencedWritesRefused, healthy, logs, List.of());
+  }
 
   /** The log lines of both cores since they started: stored, dropped (buffer full or store away), waiting. */
   public record LogCounts(long written, long dropped, long buffered) {}
