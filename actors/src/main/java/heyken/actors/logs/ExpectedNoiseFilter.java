@@ -9,25 +9,30 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 import org.slf4j.LoggerFactory;
 import org.slf4j.Marker;
+import org.slf4j.helpers.MessageFormatter;
 
 /**
- * Keeps libraries' lines about expected conditions out of the WARN/ERROR tail a user reads (logback.xml installs it):
+ * Keeps libraries' WARN/ERROR lines about expected conditions out of the tail a user reads, and gives the ones that
+ * matter the hint they lack (logback.xml installs it; anything not named here passes unchanged):
  * <ul>
- *   <li>Artery's "outbound connection ... Connection refused" WARN while the peer core is not started yet (every cold
- *       start: core-1 starts first) or restarting after a crash: one INFO line per peer and minute instead, saying so;
+ *   <li>Artery's "outbound connection ... Connection refused / aborted" WARN while the peer core is not started yet
+ *       (every cold start: core-1 starts first) or restarting: one INFO line per peer and minute instead;
+ *   <li>Artery's handshake timeout and the failure detector's "heartbeat interval is growing too large": the same
+ *       WARN, said once a minute per peer, with what it means and what to check;
  *   <li>the embedded store's ERROR "unknown query: {"hello" ...}": the MongoDB driver's first handshake, which the
  *       store does not know and the driver then repeats as isMaster.
  * </ul>
- * Anything else passes unchanged.
  */
 public final class ExpectedNoiseFilter extends TurboFilter {
 
   private static final String MATERIALIZER = "org.apache.pekko.stream.Materializer";
+  private static final String ASSOCIATION = "org.apache.pekko.remote.artery.Association";
+  private static final String FAILURE_DETECTOR = "org.apache.pekko.remote.PhiAccrualFailureDetector";
   private static final String STORE_BACKEND = "de.bwaldvogel.mongo.backend.AbstractMongoDatabase";
-  private static final Pattern PEER = Pattern.compile("outbound connection to \\[([^\\]]+)\\]");
-  private static final long PEER_NOTE_EVERY_MS = 60_000;
+  private static final Pattern PEER = Pattern.compile("(pekko://[^\\]\\s:]+@[^\\]\\s/]+)");
+  private static final long NOTE_EVERY_MS = 60_000;
 
-  private final Map<String, Long> lastPeerNote = new ConcurrentHashMap<>();
+  private final Map<String, Long> lastNote = new ConcurrentHashMap<>();
   private final org.slf4j.Logger peerLog = LoggerFactory.getLogger("heyken.cluster.peer");
 
   @Override
@@ -36,37 +41,68 @@ public final class ExpectedNoiseFilter extends TurboFilter {
       return FilterReply.NEUTRAL;
     }
     String name = logger.getName();
-    if (name.equals(MATERIALIZER)) {
-      String text = text(format, params);
-      var peer = PEER.matcher(text);
-      if (peer.find() && text.contains("Connection refused")) {
-        notePeer(peer.group(1));
-        return FilterReply.DENY;
+    switch (name) {
+      case MATERIALIZER -> {
+        String text = text(format, params);
+        if (text.contains("outbound connection to") && (text.contains("Connection refused")
+            || text.contains("connection has been aborted"))) {
+          if (due("refused " + peer(text))) {
+            peerLog.info("peer {} does not accept connections: expected while it starts, restarts or stops; if it "
+                + "lasts, see ./scripts/status.sh and its log", peer(text));
+          }
+          return FilterReply.DENY;
+        }
       }
-    } else if (name.equals(STORE_BACKEND) && text(format, params).startsWith("unknown query: {\"hello\"")) {
-      return FilterReply.DENY;
+      case ASSOCIATION -> {
+        String text = text(format, params);
+        if (text.contains("HandshakeTimeoutException")) {
+          if (due("handshake " + peer(text))) {
+            peerLog.warn("peer {} did not answer the cluster handshake in time (starting, overloaded or gone); it is "
+                + "retried: if it lasts, check ./scripts/status.sh and the machine's load", peer(text));
+          }
+          return FilterReply.DENY;
+        }
+      }
+      case FAILURE_DETECTOR -> {
+        String text = text(format, params);
+        if (text.contains("heartbeat interval is growing too large")) {
+          if (due("heartbeat " + peer(text))) {
+            peerLog.warn("heartbeats from {} come late ({}): this machine or that core is overloaded or paused (GC, "
+                + "CPU); check the load (uptime) and JAVA_OPTS; a failover follows if the peer stays silent",
+                peer(text), text.replaceAll(".*: ", ""));
+          }
+          return FilterReply.DENY;
+        }
+      }
+      case STORE_BACKEND -> {
+        if (text(format, params).startsWith("unknown query: {\"hello\"")) {
+          return FilterReply.DENY;
+        }
+      }
+      default -> {
+        return FilterReply.NEUTRAL;
+      }
     }
     return FilterReply.NEUTRAL;
   }
 
-  private void notePeer(String address) {
+  private boolean due(String key) {
     long now = System.currentTimeMillis();
-    Long last = lastPeerNote.get(address);
-    if (last == null || now - last >= PEER_NOTE_EVERY_MS) {
-      lastPeerNote.put(address, now);
-      peerLog.info("peer {} refuses connections: expected while it starts or restarts; if it lasts, see "
-          + "./scripts/status.sh and its log", address);
+    Long last = lastNote.get(key);
+    if (last == null || now - last >= NOTE_EVERY_MS) {
+      lastNote.put(key, now);
+      return true;
     }
+    return false;
+  }
+
+  private static String peer(String text) {
+    var m = PEER.matcher(text);
+    return m.find() ? m.group(1) : "the other core";
   }
 
   private static String text(String format, Object[] params) {
-    if (params == null || params.length == 0) {
-      return format;
-    }
-    var b = new StringBuilder(format);
-    for (Object p : params) {
-      b.append(' ').append(p);
-    }
-    return b.toString();
+    return params == null || params.length == 0 ? format
+        : MessageFormatter.arrayFormat(format, params).getMessage();
   }
 }
