@@ -95,7 +95,7 @@ if ! "$clone/scripts/run_heyken.sh" --no-build --no-docker --timeout 150 >"$out"
   fail "run_heyken.sh failed on the fresh clone"
 fi
 # the first lines are about the sandbox: what was installed, and that it is ready
-head -n 1 "$out" | grep -q '^Sandbox: ' && grep -q '^Sandbox: bubblewrap ready' "$out" ||
+head -n 1 "$out" | grep -q '^Sandbox: ' && grep -q '^Sandbox: ready (bubblewrap)' "$out" ||
   { cat "$out" >&2; fail "run_heyken.sh does not begin by saying that the sandbox (bubblewrap) is ready"; }
 grep -q 'Heyken runs' "$out" || { cat "$out" >&2; fail "run_heyken.sh did not say that Heyken runs"; }
 took

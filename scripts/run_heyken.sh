@@ -116,8 +116,8 @@ ensure_sandbox() {
     echo >&2
     return 0
   fi
-  ((${#problems[@]} == 0)) || warn "sandbox: ${problems[*]}; using ${have[*]}."
-  ok "Sandbox: ${have[*]} ready$( ((SECONDS - started > 1)) && echo " after $((SECONDS - started)) s")."
+  ((${#problems[@]} == 0)) || warn "sandbox: $(printf '%s; ' "${problems[@]}")using ${have[*]}."
+  ok "Sandbox: ready ($(IFS=,; echo "${have[*]}" | sed 's/,/, /g'))$( ((SECONDS - started > 1)) && echo " after $((SECONDS - started)) s")."
 }
 
 heyken_load_env

@@ -9,7 +9,7 @@ final class LogHints {
 
   private static final Pattern HINT = Pattern.compile(
       "\\b(start|run|set|check|correct|install|restart|retry|try|see|read|use|stop|fix|pull|raise|lower|give|send|"
-          + "wait|add|remove|delete|load|expected|nothing to do|will retry|retrying|retries|is retried)\\b",
+          + "wait|add|remove|put|move|free|stop|delete|load|expected|nothing to do|will retry|retrying|retries|is retried)\\b",
       Pattern.CASE_INSENSITIVE);
 
   static boolean saysWhatToDo(String message) {
