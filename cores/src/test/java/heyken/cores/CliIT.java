@@ -296,7 +296,7 @@ class CliIT {
         new String[] {"feature", "rollback"}, new String[] {"feature", "invoke"}, new String[] {"logs"},
         new String[] {"ask"}, new String[] {"chat"}, new String[] {"services"}, new String[] {"services", "logs"},
         new String[] {"services", "add"}, new String[] {"switch"}, new String[] {"audit"},
-        new String[] {"completion"})) {
+        new String[] {"upgrade"}, new String[] {"completion"})) {
       var args = new ArrayList<>(List.of(command));
       args.add("--help");
       var r = cli(args.toArray(String[]::new));
