@@ -110,8 +110,13 @@ ensure_sandbox() {
   if ((${#have[@]} == 0)); then
     err "no sandbox can run feature code here: features cannot be tested, deployed or invoked."
     printf '  %s\n' "${problems[@]}" >&2
-    info "What to do: run this as root once (sudo ./scripts/run_heyken.sh installs bubblewrap and starts the Docker engine)," >&2
-    info "  or install bubblewrap yourself (apt-get install bubblewrap); then ./scripts/stop.sh and run it again." >&2
+    if [[ $backend == docker ]]; then
+      info "What to do: HEYKEN_SANDBOX_BACKEND=docker needs a Docker engine: start it (sudo ./scripts/docker-engine.sh)," >&2
+      info "  or use HEYKEN_SANDBOX_BACKEND=auto (bubblewrap then); then ./scripts/stop.sh and run this again." >&2
+    else
+      info "What to do: run this as root once (sudo ./scripts/run_heyken.sh installs bubblewrap and starts the Docker engine)," >&2
+      info "  or install bubblewrap yourself (apt-get install bubblewrap); then ./scripts/stop.sh and run it again." >&2
+    fi
     info "Heyken starts anyway; /api/status and ./scripts/status.sh say healthy: false until a sandbox works." >&2
     echo >&2
     return 0

@@ -72,7 +72,7 @@ class CliIT {
     heyken.startStore();
     heyken.startCore(1);
     heyken.startCore(2);
-    heyken.awaitStatus("both cores up and a sandbox", Duration.ofSeconds(120), st -> st.path("healthy").asBoolean());
+    heyken.awaitStatus("both cores up and a sandbox", Duration.ofSeconds(180), st -> st.path("healthy").asBoolean());
   }
 
   @AfterAll
