@@ -395,6 +395,19 @@ class CliIT {
     assertRefused("unknown_service", "services", "stop", "web");
   }
 
+  /** Without a model the author loop stops at once: the CLI follows it, says why, and ends with exit 1. */
+  @Test
+  @Order(9)
+  void aDescribedFeatureFollowsTheAuthorLoopUntilItStops() {
+    var r = cli("feature", "create", "weather", "--describe", "tells the weather of a city");
+    assertExit(1, r);
+    assertTrue(r.out().contains("the language model writes it now") && r.out().contains("The author loop stopped:"),
+        r.all());
+    var json = cli("--json", "feature", "create", "weather2", "--describe", "tells the weather", "--no-wait");
+    assertExit(0, json);
+    assertEquals("authoring", json.json().path("status").asText(), json.all());
+  }
+
   /** What a new user reads after the quick start: no dead letters, no stack traces, a hint in every WARN/ERROR. */
   @Test
   @Order(10)
