@@ -19,6 +19,9 @@ import org.slf4j.helpers.MessageFormatter;
  *       (every cold start: core-1 starts first) or restarting: one INFO line per peer and minute instead;
  *   <li>Artery's handshake timeout and the failure detector's "heartbeat interval is growing too large": the same
  *       WARN, said once a minute per peer, with what it means and what to check;
+ *   <li>the singleton manager's ERROR "failed to get lease (will be retried)" with its stack trace, when the lease's
+ *       store answered late: one WARN a minute with the cause and what to check;
+ *   <li>the cluster's own messages reaching a member that moved on (INFO dead letters while joining or leaving);
  *   <li>the embedded store's ERROR "unknown query: {"hello" ...}": the MongoDB driver's first handshake, which the
  *       store does not know and the driver then repeats as isMaster.
  * </ul>
@@ -28,6 +31,7 @@ public final class ExpectedNoiseFilter extends TurboFilter {
   private static final String MATERIALIZER = "org.apache.pekko.stream.Materializer";
   private static final String ASSOCIATION = "org.apache.pekko.remote.artery.Association";
   private static final String FAILURE_DETECTOR = "org.apache.pekko.remote.PhiAccrualFailureDetector";
+  private static final String SINGLETON_MANAGER = "org.apache.pekko.cluster.singleton.ClusterSingletonManager";
   private static final String STORE_BACKEND = "de.bwaldvogel.mongo.backend.AbstractMongoDatabase";
   private static final Pattern PEER = Pattern.compile("(pekko://[^\\]\\s:]+@[^\\]\\s/]+)");
   private static final long NOTE_EVERY_MS = 60_000;
@@ -37,11 +41,30 @@ public final class ExpectedNoiseFilter extends TurboFilter {
 
   @Override
   public FilterReply decide(Marker marker, Logger logger, Level level, String format, Object[] params, Throwable t) {
-    if (format == null || level == null || !level.isGreaterOrEqual(Level.WARN)) {
+    if (format == null || level == null) {
+      return FilterReply.NEUTRAL;
+    }
+    if (level == Level.INFO && format.contains("dead letters encountered")
+        && format.startsWith("Message [org.apache.pekko.cluster.")) {
+      // the cluster's own gossip and join messages reaching a member that just moved on (joining twice on a slow
+      // machine, leaving): part of how membership converges, nothing a user can act on
+      return FilterReply.DENY;
+    }
+    if (!level.isGreaterOrEqual(Level.WARN)) {
       return FilterReply.NEUTRAL;
     }
     String name = logger.getName();
     switch (name) {
+      case SINGLETON_MANAGER -> {
+        String text = text(format, params);
+        if (text.startsWith("failed to get lease")) {
+          if (due("singleton-lease")) {
+            peerLog.warn("a singleton's lease was not acquired in time ({}): the store answers slowly (a loaded "
+                + "machine?); it is retried: if it repeats, check the store with ./scripts/status.sh", cause(t));
+          }
+          return FilterReply.DENY;
+        }
+      }
       case MATERIALIZER -> {
         String text = text(format, params);
         if (text.contains("outbound connection to") && (text.contains("Connection refused")
@@ -94,6 +117,14 @@ public final class ExpectedNoiseFilter extends TurboFilter {
       return true;
     }
     return false;
+  }
+
+  private static String cause(Throwable t) {
+    Throwable c = t;
+    while (c != null && c.getCause() != null && c.getCause() != c) {
+      c = c.getCause();
+    }
+    return c == null ? "no cause given" : c.getClass().getSimpleName();
   }
 
   private static String peer(String text) {
