@@ -7,7 +7,6 @@ import ch.qos.logback.core.spi.FilterReply;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
-import org.slf4j.LoggerFactory;
 import org.slf4j.Marker;
 import org.slf4j.helpers.MessageFormatter;
 
@@ -33,11 +32,10 @@ public final class ExpectedNoiseFilter extends TurboFilter {
   private static final String FAILURE_DETECTOR = "org.apache.pekko.remote.PhiAccrualFailureDetector";
   private static final String SINGLETON_MANAGER = "org.apache.pekko.cluster.singleton.ClusterSingletonManager";
   private static final String STORE_BACKEND = "de.bwaldvogel.mongo.backend.AbstractMongoDatabase";
-  private static final Pattern PEER = Pattern.compile("(pekko://[^\\]\\s:]+@[^\\]\\s/]+)");
+  private static final Pattern PEER = Pattern.compile("(pekko://[^\\]\\s:]+@[^\\]\\s/:]+(?::\\d+)?)");
   private static final long NOTE_EVERY_MS = 60_000;
 
   private final Map<String, Long> lastNote = new ConcurrentHashMap<>();
-  private final org.slf4j.Logger peerLog = LoggerFactory.getLogger("heyken.cluster.peer");
 
   @Override
   public FilterReply decide(Marker marker, Logger logger, Level level, String format, Object[] params, Throwable t) {
@@ -54,6 +52,9 @@ public final class ExpectedNoiseFilter extends TurboFilter {
       return FilterReply.NEUTRAL;
     }
     String name = logger.getName();
+    // the replacement lines go through the same logging context (the filter's own lines are INFO/WARN of
+    // heyken.cluster.peer, which no rule here matches)
+    Logger peerLog = logger.getLoggerContext().getLogger("heyken.cluster.peer");
     switch (name) {
       case SINGLETON_MANAGER -> {
         String text = text(format, params);
