@@ -11,8 +11,9 @@
 #                          with `docker import`; the root tarball is cached under /var/cache/heyken/
 #                          so that a rebuild takes seconds.
 # bubblewrap needs no image: it runs jobs on the host's read-only /usr.
-# Not started by run_heyken.sh: without an engine the sandboxes use bubblewrap and the System
-# Monitor shows the Docker engine as "down". Run this once, then (re)start Heyken. Idempotent.
+# run_heyken.sh runs it (as root) unless --no-docker or HEYKEN_SANDBOX_BACKEND=bubblewrap: without an
+# engine the sandboxes use bubblewrap and the System Monitor shows the Docker engine as "down". Run by
+# hand: then (re)start Heyken. Idempotent.
 #
 #   --stop   stop the engine this script started (and its containerd)
 #

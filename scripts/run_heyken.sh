@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Usage: scripts/run_heyken.sh [--no-build] [--timeout SECONDS]
+# Usage: scripts/run_heyken.sh [--no-build] [--no-docker] [--timeout SECONDS]
 #
 # Starts Heyken on this machine, in the background:
 #   heyken-store   the embedded MongoDB-protocol store (skipped when HEYKEN_MONGO_URI is set)
 #   heyken-pg      the log store, PostgreSQL (scripts/postgres.sh; skipped when HEYKEN_POSTGRES_URL is set)
 #   core-1, core-2 the two cores, each under a supervisor that restarts it at once when it crashes
+# First it makes a sandbox available, so that features can be tested, deployed and invoked: bubblewrap
+# (apt-get install bubblewrap when missing, as root; ~10 s) and the Docker engine with its images through
+# scripts/docker-engine.sh (as root; 1-3 minutes the first time, seconds later), unless --no-docker or
+# HEYKEN_SANDBOX_BACKEND=bubblewrap. It says what it installs before it does. When no backend can run,
+# the first lines say what to do, and /api/status (./scripts/status.sh) says healthy: false.
 # Runs scripts/init.sh first when there is no .env, builds the jar (mvn -q -DskipTests package) when
 # it is missing or older than a source, waits until the System Monitor answers and both cores are up,
 # then prints the URLs. Logs go to data/logs/, pid files to data/run/.
@@ -12,6 +17,7 @@
 # Running it again while Heyken runs reports what runs and starts only what is missing.
 #
 #   --no-build         never build; fail when the jar is missing
+#   --no-docker        do not start (or install) the Docker engine: the sandbox is bubblewrap
 #   --timeout SECONDS  how long to wait for the cores (default 90)
 #
 # Environment: see README.md (HEYKEN_DATA_DIR, the HEYKEN_*_PORT variables, HEYKEN_MONGO_URI,
@@ -22,10 +28,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 build=1
 timeout=90
+docker_wanted=1
 while (($#)); do
   case $1 in
     -h | --help) print_help "$0"; exit 0 ;;
     --no-build) build=0 ;;
+    --no-docker) docker_wanted=0 ;;
     --timeout)
       [[ ${2:-} =~ ^[0-9]+$ ]] || die "--timeout needs a number of seconds"
       timeout=$2
@@ -35,6 +43,92 @@ while (($#)); do
   esac
   shift
 done
+
+# ---------------------------------------------------------------- sandbox (bubblewrap, Docker engine)
+# sandbox_works_bwrap: bubblewrap can create its namespaces here (what the cores' probe needs first).
+sandbox_works_bwrap() {
+  command -v bwrap >/dev/null &&
+    bwrap --unshare-all --die-with-parent --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib \
+      --symlink usr/lib64 /lib64 /bin/true 2>/dev/null
+}
+
+# sandbox_docker_ready: the engine of DOCKER_HOST answers and has the default image.
+sandbox_docker_ready() {
+  command -v docker >/dev/null &&
+    docker -H "${DOCKER_HOST:-unix:///var/run/docker.sock}" image inspect "${HEYKEN_SANDBOX_IMAGE:-sandbox/python:1}" \
+      >/dev/null 2>&1
+}
+
+# ensure_sandbox: make at least one sandbox backend work before the cores start (they pick theirs at start:
+# auto = Docker when its engine answers, else bubblewrap). Prints what it installs and how long it took; when
+# nothing can run feature code, says so first, with what to do. Never fails: Heyken starts anyway.
+ensure_sandbox() {
+  local backend=${HEYKEN_SANDBOX_BACKEND:-auto} started=$SECONDS problems=() sock
+  [[ $backend == bubblewrap ]] && docker_wanted=0
+  if ! command -v bwrap >/dev/null; then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+      info "Sandbox: installing bubblewrap (apt-get install bubblewrap; about 10-30 s) ..."
+      if DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap \
+        >"$HEYKEN_LOG_DIR/apt-bubblewrap.log" 2>&1 ||
+        { apt-get update -qq >>"$HEYKEN_LOG_DIR/apt-bubblewrap.log" 2>&1 &&
+          DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap \
+            >>"$HEYKEN_LOG_DIR/apt-bubblewrap.log" 2>&1; }; then
+        ok "Sandbox: installed bubblewrap in $((SECONDS - started)) s."
+      else
+        problems+=("apt-get could not install bubblewrap (see $HEYKEN_LOG_DIR/apt-bubblewrap.log)")
+      fi
+    else
+      problems+=("bubblewrap is not installed and this is not root: sudo apt-get install bubblewrap")
+    fi
+  fi
+  if command -v bwrap >/dev/null && ! sandbox_works_bwrap; then
+    problems+=("bubblewrap is installed but cannot create namespaces here (a container without user namespaces?)")
+  fi
+  sock=${DOCKER_HOST:-unix:///var/run/docker.sock}
+  if ((docker_wanted)) && ! sandbox_docker_ready; then
+    if [[ $sock != unix:///var/run/docker.sock ]]; then
+      problems+=("the Docker engine at DOCKER_HOST=$sock does not answer or lacks ${HEYKEN_SANDBOX_IMAGE:-sandbox/python:1}: start it there")
+    elif [[ $(id -u) != 0 ]]; then
+      problems+=("no Docker engine runs and starting one needs root: sudo ./scripts/docker-engine.sh")
+    else
+      local t=$SECONDS
+      info "Sandbox: starting the Docker engine with scripts/docker-engine.sh (installs docker.io, busybox-static and debootstrap"
+      info "  when missing and builds the images sandbox/busybox:1 and sandbox/python:1: 1-3 minutes the first time, seconds"
+      info "  later; --no-docker skips it, and bubblewrap alone is enough to start) ..."
+      if "$HEYKEN_ROOT/scripts/docker-engine.sh" >"$HEYKEN_LOG_DIR/docker-engine.log" 2>&1; then
+        ok "Sandbox: the Docker engine runs with its images ($((SECONDS - t)) s)."
+      else
+        tail -n 5 "$HEYKEN_LOG_DIR/docker-engine.log" | sed 's/^/  docker-engine.sh| /' >&2
+        problems+=("scripts/docker-engine.sh failed (see $HEYKEN_LOG_DIR/docker-engine.log)")
+      fi
+    fi
+  fi
+  local have=()
+  sandbox_works_bwrap && have+=(bubblewrap)
+  ((docker_wanted)) && sandbox_docker_ready && have+=(docker)
+  if [[ $backend == docker ]] && ! sandbox_docker_ready; then have=(); fi
+  if [[ $backend == bubblewrap ]] && ! sandbox_works_bwrap; then have=(); fi
+  if ((${#have[@]} == 0)); then
+    err "no sandbox can run feature code here: features cannot be tested, deployed or invoked."
+    printf '  %s\n' "${problems[@]}" >&2
+    if [[ $backend == docker ]]; then
+      info "What to do: HEYKEN_SANDBOX_BACKEND=docker needs a Docker engine: start it (sudo ./scripts/docker-engine.sh)," >&2
+      info "  or use HEYKEN_SANDBOX_BACKEND=auto (bubblewrap then); then ./scripts/stop.sh and run this again." >&2
+    else
+      info "What to do: run this as root once (sudo ./scripts/run_heyken.sh installs bubblewrap and starts the Docker engine)," >&2
+      info "  or install bubblewrap yourself (apt-get install bubblewrap); then ./scripts/stop.sh and run it again." >&2
+    fi
+    info "Heyken starts anyway; /api/status and ./scripts/status.sh say healthy: false until a sandbox works." >&2
+    echo >&2
+    return 0
+  fi
+  ((${#problems[@]} == 0)) || warn "sandbox: $(printf '%s; ' "${problems[@]}")using ${have[*]}."
+  ok "Sandbox: ready ($(IFS=,; echo "${have[*]}" | sed 's/,/, /g'))$( ((SECONDS - started > 1)) && echo " after $((SECONDS - started)) s")."
+}
+
+heyken_load_env
+mkdir -p "$HEYKEN_LOG_DIR"
+ensure_sandbox
 
 if [[ ! -f $HEYKEN_ENV_FILE ]]; then
   info "No $HEYKEN_ENV_FILE yet: running scripts/init.sh first."
@@ -335,7 +429,7 @@ while :; do
       fail_with_log "$name" "$name stopped while starting (its supervisor exited)."
   done
   if status=$(http_get "$monitor" 2) && [[ -n $status ]]; then
-    problems=$(status_py healthy <<<"$status") && break
+    problems=$(status_py cores-up <<<"$status") && break
   fi
   logs=()
   for name in "${started[@]}"; do logs+=("$(log_file "$name")"); done
@@ -358,3 +452,7 @@ echo
 ok "Heyken runs: core-$(status_py get active_core <<<"$status") is active (epoch $(status_py get epoch <<<"$status")), after $((SECONDS - start)) s."
 print_running
 print_urls
+sandbox_problems=$(status_py healthy <<<"$status") || {
+  warn "but it is not healthy:"
+  echo "  ${sandbox_problems//$'\n'/$'\n'  }" >&2
+}

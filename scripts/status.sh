@@ -10,7 +10,8 @@
 #
 #   --json   print the JSON of /api/status instead of the table
 #
-# Exit status: 0 only when healthy (store up, both cores up, exactly one active), 1 otherwise.
+# Exit status: 0 only when healthy (store up, both cores up, exactly one active, a sandbox that can run
+# jobs), 1 otherwise; the reasons are printed.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -97,7 +98,7 @@ fi
 problems=$(status_py healthy <<<"$STATUS_JSON") || true
 for p in "${local_problems[@]}"; do problems+=${problems:+$'\n'}$p; done
 if [[ -z $problems ]]; then
-  ((json)) || ok "healthy: core-$(status_py get active_core <<<"$STATUS_JSON") is active (epoch $(status_py get epoch <<<"$STATUS_JSON")), both cores up."
+  ((json)) || ok "healthy: core-$(status_py get active_core <<<"$STATUS_JSON") is active (epoch $(status_py get epoch <<<"$STATUS_JSON")), both cores up, the sandbox runs jobs."
   exit 0
 fi
 if ((!json)); then

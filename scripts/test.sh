@@ -20,6 +20,8 @@
 #      the jar and run once until /ready answers.
 #   4. scripts/check_deployment.sh: `docker-compose config` validates docker/docker-compose.yml, and the core
 #      image (docker/Dockerfile on the locally made base image) is built from the jar and run until /ready is 200.
+#   5. scripts/check_fresh_machine.sh: a clean clone in a scratch directory, run_heyken.sh with no engine for that
+#      installation (bubblewrap), the README's quick start step by step with ./heyken, stop.sh; prints the time.
 # Needs Java 17, Maven (dependencies come from Maven Central) and root on a Debian host (for the
 # sandbox step). It uses its own ports and data directories, so a running Heyken is not disturbed.
 set -euo pipefail
@@ -60,6 +62,9 @@ if command -v shellcheck >/dev/null; then
   shellcheck -x "$HEYKEN_ROOT"/scripts/*.sh "$HEYKEN_ROOT"/scripts/lib/*.sh "$HEYKEN_ROOT"/bench/*.sh ||
     { err "shellcheck found problems in the scripts"; script_failures=$((script_failures + 1)); }
 fi
+python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' "$HEYKEN_ROOT/heyken" ||
+  { err "syntax error in ./heyken"; script_failures=$((script_failures + 1)); }
+"$HEYKEN_ROOT/heyken" --help >/dev/null || { err "./heyken --help failed"; script_failures=$((script_failures + 1)); }
 ((script_failures == 0)) || die "$script_failures script check(s) failed (see above)."
 ok "scripts: ok"
 
@@ -98,4 +103,6 @@ if ! mvn -B -ntp -Dstyle.color=never verify "$@"; then
   exit 1
 fi
 "$HEYKEN_ROOT/scripts/check_deployment.sh" || die "the production deployment check failed (see above): docker/docker-compose.yml or the core image built from the jar (scripts/check_deployment.sh)."
+info "== fresh machine: a clean clone, run_heyken.sh without an engine, the README's quick start with ./heyken"
+"$HEYKEN_ROOT/scripts/check_fresh_machine.sh" || die "the fresh-machine check failed (see above; scripts/check_fresh_machine.sh --keep keeps its logs)."
 ok "all tests passed."

@@ -3,8 +3,9 @@
 
   status.py get KEY              top-level value (active_core, epoch, healthy); empty when missing
   status.py core N KEY           a value of core N (status, active, pid, uptime_s, address)
-  status.py healthy              exit 0 when the store is up, both cores are up and exactly one is active;
-                                 otherwise print the reasons, one per line, and exit 1
+  status.py healthy              exit 0 when the store is up, both cores are up, exactly one is active and a
+                                 sandbox can run jobs; otherwise print the reasons, one per line, and exit 1
+  status.py cores-up             like healthy, but only the store and the cores (not the sandbox)
   status.py table [LOCAL...]     the table printed by status.sh; LOCAL items are name=pid:alive
   status.py pretty               the JSON, indented
 """
@@ -36,6 +37,14 @@ def component(doc, name):
 
 
 def problems(doc):
+    # the cores say why they are not healthy (the sandbox among them); older cores did not: judge here
+    if isinstance(doc.get("problems"), list):
+        return [str(p) for p in doc["problems"]] or ([] if doc.get("healthy") else ["the status says not healthy"])
+    return cluster_problems(doc)
+
+
+def cluster_problems(doc):
+    """The store and the cores only: what run_heyken.sh waits for (a missing sandbox is reported, not waited out)."""
     out = []
     store = component(doc, "store")
     if store and store.get("status") != "up":
@@ -130,6 +139,11 @@ def main(argv):
         print(fmt(core(doc, argv[2]).get(argv[3])))
     elif cmd == "healthy":
         p = problems(doc)
+        for line in p:
+            print(line)
+        return 1 if p else 0
+    elif cmd == "cores-up":
+        p = cluster_problems(doc)
         for line in p:
             print(line)
         return 1 if p else 0

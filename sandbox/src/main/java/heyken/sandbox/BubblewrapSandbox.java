@@ -58,6 +58,8 @@ public final class BubblewrapSandbox implements SandboxBackend {
   public static final String NAME = "bubblewrap";
 
   private static final Logger log = LoggerFactory.getLogger(BubblewrapSandbox.class);
+  private static final Duration ORPHAN_MIN_AGE = Duration.ofMinutes(2);
+
   /** Job cgroups this JVM uses now, over all instances: {@link #removeOrphans()} must leave them alone. */
   private static final Set<String> RUNNING_CGROUPS = ConcurrentHashMap.newKeySet();
   private static final AtomicLong PROBES = new AtomicLong();
@@ -450,7 +452,9 @@ public final class BubblewrapSandbox implements SandboxBackend {
         continue;
       }
       var cgroup = cgroups.existing(name);
-      if (cgroup.startedByAnotherLiveJvm()) {
+      // an empty group made a moment ago may be another core's job (or availability probe) before its process joined:
+      // removing it made that job fail ("cgroup.procs: Directory nonexistent") when both cores started together
+      if (cgroup.youngerThan(ORPHAN_MIN_AGE) && cgroup.pids().isEmpty() || cgroup.startedByAnotherLiveJvm()) {
         continue;
       }
       if (cgroup.destroy(TEARDOWN_TIMEOUT)) {

@@ -329,6 +329,24 @@ final class Cgroups {
      * Whether a JVM other than this one, still alive, started the processes in these groups: the parent of the
      * group's outermost process (bwrap) is the JVM that runs the job.
      */
+    /**
+     * Created less than {@code age} ago: when empty, possibly a job another JVM on this host is setting up right now
+     * (its group exists a moment before its first process joins it), so not an orphan yet.
+     */
+    boolean youngerThan(java.time.Duration age) {
+      long now = System.currentTimeMillis();
+      for (Path dir : dirs()) {
+        try {
+          if (now - Files.getLastModifiedTime(dir).toMillis() < age.toMillis()) {
+            return true;
+          }
+        } catch (IOException e) {
+          // gone already
+        }
+      }
+      return false;
+    }
+
     boolean startedByAnotherLiveJvm() {
       Set<Long> inside = pids();
       long self = ProcessHandle.current().pid();

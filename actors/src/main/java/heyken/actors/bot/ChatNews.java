@@ -6,6 +6,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 
 /**
@@ -28,6 +29,9 @@ public final class ChatNews implements Extension {
   private ChatNews(ActorSystem<?> system) {
     this.topic = system.systemActorOf(Topic.create(Item.class, "heyken-chat-news"), "heyken-chat-news",
         Props.empty());
+    // a topic without subscribers drops each item as a dead letter, logged at INFO: without a chat gateway (no
+    // Rocket.Chat) every deploy and failed run did that. Each core listens itself, so nobody-listening is not news.
+    subscribe(system.systemActorOf(Behaviors.ignore(), "heyken-chat-news-sink", Props.empty()));
   }
 
   public static ChatNews get(ActorSystem<?> system) {

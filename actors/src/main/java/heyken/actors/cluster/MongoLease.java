@@ -390,7 +390,9 @@ public final class MongoLease extends Lease {
           }
         }
         if (after == null) {
-          log.warn("Lease [{}] of [{}]: {} answered after the timeout; result {} ignored", name, owner, operation, value);
+          log.warn("Lease [{}] of [{}]: {} answered after the timeout; result {} ignored (the store is slow, e.g. a "
+              + "loaded machine; it is retried: if it repeats, check the store with ./scripts/status.sh)", name, owner,
+              operation, value);
           return;
         }
         timer.cancel();

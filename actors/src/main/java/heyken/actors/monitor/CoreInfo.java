@@ -21,11 +21,15 @@ public final class CoreInfo {
 
   public record GetInfo(ActorRef<Info> replyTo) implements Command {}
 
+  /**
+   * A core's own facts. The status asks for them with a short deadline and shows a core without them when it is late
+   * (a loaded machine): the late answer is expected, hence no dead-letter line for it.
+   */
   public record Info(
       int coreId, String address, long pid, long startedAtMillis, long activeEpoch,
       long fencedWritesRefused, long logLinesDropped, long logLinesWritten, long logLinesBuffered,
       SystemStatus.LeaseStatus lease, String version)
-      implements CborSerializable {}
+      implements CborSerializable, org.apache.pekko.actor.DeadLetterSuppression {}
 
   public static Behavior<Command> create(CoreNode node) {
     return Behaviors.setup(context -> {

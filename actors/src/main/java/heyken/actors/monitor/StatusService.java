@@ -171,7 +171,6 @@ public final class StatusService {
     long now = System.currentTimeMillis();
     boolean knownActive = active != null && !active.fenced() && active.core() != null;
     int activeCount = 0;
-    int upCount = 0;
     long refused = node.fencedWritesRefused();
     long dropped = LogBuffer.get().dropped();
     long written = LogBuffer.get().written();
@@ -196,9 +195,6 @@ public final class StatusService {
           && active.core() == id && "up".equals(status);
       if (isActive) {
         activeCount++;
-      }
-      if ("up".equals(status)) {
-        upCount++;
       }
       if (info != null && info.coreId() != node.coreId()) {
         refused += info.fencedWritesRefused();
@@ -229,7 +225,7 @@ public final class StatusService {
     var activeInfo = activeCore(knownActive ? active.core() : null, infos);
     SystemStatus.LeaseStatus lease = activeInfo != null && activeInfo.lease() != null ? activeInfo.lease()
         : LeaseRenewals.get().snapshot();
-    boolean storeUp = components.stream().anyMatch(c -> c.name().equals("store") && c.status().equals("up"));
+    var problems = problems(components, cores, activeCount);
     Integer activeCore = knownActive ? active.core() : null;
     return new SystemStatus(
         activeCore,
@@ -241,11 +237,12 @@ public final class StatusService {
         components,
         dropped,
         refused,
-        storeUp && upCount == 2 && activeCount == 1,
+        problems.isEmpty(),
         new SystemStatus.LogCounts(written, dropped, buffered),
         lease,
         thisCore(activeCore, components, peerTrouble.toString()),
-        upgrade);
+        upgrade,
+        problems);
   }
 
   /** Which link a core is cut off by, in words; null while it is up and reachable. */
@@ -296,6 +293,37 @@ public final class StatusService {
 
   private static CoreInfo.Info activeCore(Integer core, Map<Integer, CoreInfo.Info> infos) {
     return core == null ? null : infos.get(core);
+  }
+
+  /**
+   * Why the installation is not healthy, each with what to do: the store, both cores up with exactly one active, and
+   * a sandbox that can run jobs (without one nothing can be tested, deployed or invoked).
+   */
+  static List<String> problems(List<ComponentStatus> components, List<CoreStatus> cores, int activeCount) {
+    var problems = new ArrayList<String>();
+    var store = component(components, "store");
+    if (store == null || !ComponentStatus.UP.equals(store.status())) {
+      problems.add(store == null ? "the store was not checked" : "store is " + store.status() + ": " + store.detail());
+    }
+    for (var core : cores) {
+      if (!"up".equals(core.status())) {
+        problems.add("core-" + core.id() + " is " + core.status() + ": see data/logs/core-" + core.id()
+            + ".log; ./scripts/run_heyken.sh starts what is missing");
+      }
+    }
+    if (activeCount != 1) {
+      problems.add(activeCount + " active cores, expected exactly one (a failover or switch may be under way)");
+    }
+    var sandbox = component(components, "sandbox");
+    if (sandbox != null && !ComponentStatus.UP.equals(sandbox.status())) {
+      problems.add("no sandbox can run jobs (" + sandbox.detail() + "): ./scripts/run_heyken.sh installs "
+          + "bubblewrap and starts the Docker engine (scripts/docker-engine.sh), then restart Heyken");
+    }
+    return problems;
+  }
+
+  private static ComponentStatus component(List<ComponentStatus> components, String name) {
+    return components.stream().filter(c -> c.name().equals(name)).findFirst().orElse(null);
   }
 
   private static String memberStatus(Member m) {

@@ -244,7 +244,8 @@ public final class ServiceApi {
   }
 
   private Problem engineDown(RuntimeException e) {
-    log.warn("the Docker engine failed: {}", e.getMessage());
+    log.warn("the Docker engine failed: {}: start it with scripts/docker-engine.sh or correct DOCKER_HOST",
+        e.getMessage());
     return Problem.unavailable("engine_unavailable", "the Docker engine at " + settings.dockerHost()
         + " did not answer (" + e.getMessage() + "); start it with scripts/docker-engine.sh");
   }

@@ -227,8 +227,15 @@ public final class ServiceReconciler extends AbstractBehavior<ServiceReconciler.
     }
     // an engine that is down fails every pass: say so once, and again when it answers or fails differently
     if (done.failure() != null && !done.failure().equals(lastFailure)) {
-      log.warn("service reconciliation failed: {} (retried every {} ms; said once)", done.failure(),
-          wiring.settings().reconcileInterval().toMillis());
+      if (desired == null || desired.services().isEmpty()) {
+        // nothing is wanted: a machine without an engine (bubblewrap sandboxes) is not a problem yet
+        log.info("no Docker engine for dynamic services ({}): none is wanted now; they need one (scripts/"
+            + "docker-engine.sh)", done.failure());
+      } else {
+        log.warn("service reconciliation failed: {} (retried every {} ms; said once): start the Docker engine "
+            + "(scripts/docker-engine.sh) or correct DOCKER_HOST", done.failure(),
+            wiring.settings().reconcileInterval().toMillis());
+      }
     } else if (done.failure() == null && lastFailure != null) {
       log.info("service reconciliation works again");
     }

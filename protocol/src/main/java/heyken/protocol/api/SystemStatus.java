@@ -3,7 +3,11 @@ package heyken.protocol.api;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 
-/** {@code GET :5021/api/status}: which core is active, both cores, and the external components. */
+/**
+ * {@code GET :5021/api/status}: which core is active, both cores, and the external components. {@code healthy}: the
+ * store is up, both cores are up, exactly one is active, and a sandbox backend can run jobs; {@code problems} says
+ * what is not so and what to do (empty when healthy).
+ */
 public record SystemStatus(
     @JsonProperty("active_core") Integer activeCore,
     long epoch,
@@ -18,15 +22,16 @@ public record SystemStatus(
     LogCounts logs,
     LeaseStatus lease,
     @JsonProperty("this_core") ThisCore thisCore,
-    UpgradeView.Summary upgrade) {
+    UpgradeView.Summary upgrade,
+    List<String> problems) {
 
-  /** Without the lease, this core's view and an upgrade: {@code upgrade} is the one in progress (GET /api/upgrade has its steps), else null. */
+  /** Without the lease, this core's view, an upgrade and reasons: {@code upgrade} is the one in progress (GET /api/upgrade has its steps), else null. */
 
   public SystemStatus(Integer activeCore, long epoch, String activeSince, String activationReason, int servedBy,
       List<CoreStatus> cores, List<ComponentStatus> components, long logLinesDropped, long fencedWritesRefused,
       boolean healthy, LogCounts logs) {
     this(activeCore, epoch, activeSince, activationReason, servedBy, cores, components, logLinesDropped,
-        fencedWritesRefused, healthy, logs, null, null, null);
+        fencedWritesRefused, healthy, logs, null, null, null, List.of());
   }
 
   /**
