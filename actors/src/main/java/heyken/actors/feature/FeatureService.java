@@ -190,7 +190,7 @@ public final class FeatureService {
         return Problem.badRequest("git_import_failed", "git_url is not a valid file:// URL: " + e.getMessage());
       }
     }
-    if (request.files() != null && request.files().containsValue(null)) {
+    if (request.files() != null && request.files().values().stream().anyMatch(java.util.Objects::isNull)) {
       return Problem.badRequest("invalid_files", "every file needs its content as a string (null is not a file)");
     }
     return null;
