@@ -21,6 +21,7 @@ import heyken.actors.logs.LogStore;
 import heyken.actors.logs.question.LogQuestions;
 import heyken.actors.logs.question.QuestionSettings;
 import heyken.actors.monitor.ComponentProbes;
+import heyken.actors.metrics.MetricsHistory;
 import heyken.actors.monitor.CoreInfo;
 import heyken.actors.monitor.EpochHistory;
 import heyken.actors.monitor.StatusService;
@@ -36,6 +37,7 @@ import heyken.http.Auth;
 import heyken.http.LoggerRoutes;
 import heyken.http.LogQuestionRoutes;
 import heyken.http.MonitorEvents;
+import heyken.http.MetricsHistoryRoutes;
 import heyken.http.MonitorRoutes;
 import heyken.http.MonitorSources;
 import heyken.http.PortBinder;
@@ -114,20 +116,26 @@ public final class Guardian {
               model.settings().model(), store.blockingExecutor()),
           bot.getDuration("confirmation-ttl"), bot.getString("username"));
       var http = config.getConfig("heyken.http");
-      var monitorEvents = new MonitorEvents(new MonitorSources(system, node.coreId(), status, new EpochHistory(system),
+      var epochs = new EpochHistory(system);
+      var monitorEvents = new MonitorEvents(new MonitorSources(system, node.coreId(), status, epochs,
           features, logs, config.getInt("heyken.monitor.max-features"), config.getInt("heyken.logs.max-query-limit")),
           MonitorEvents.Settings.from(config));
+      MetricsHistory.configure(MetricsHistory.Settings.from(config));
+      context.spawn(MetricsHistory.sampler(), "metrics-history");
+      var sandboxRoutes = new SandboxRoutes(node, auth, features,
+          new ServiceRoutes(ServiceApi.create(system, coreManager)));
       var apis = List.of(
           new PortBinder.Api("Component Registry", http.getInt("registry-port"),
               new RegistryRoutes(system, registry, auth).route()),
-          new PortBinder.Api("Sandbox Manager", http.getInt("sandbox-port"), new SandboxRoutes(node, auth, features,
-              new ServiceRoutes(ServiceApi.create(system, coreManager))).route()),
+          new PortBinder.Api("Sandbox Manager", http.getInt("sandbox-port"), sandboxRoutes.route()),
           new PortBinder.Api("Logger API", http.getInt("logger-port"),
               new LoggerRoutes(logs, auth, config.getInt("heyken.logs.max-query-limit"),
                   new AuditRoutes(new AuditTrail(system)), new LogQuestionRoutes(logQuestions)).route()),
           new PortBinder.Api("System Monitor", http.getInt("monitor-port"),
               new MonitorRoutes(system, status, coreManager, auth,
-                  new ChatRoutes(system, bot.getDuration("answer-timeout")), monitorEvents).route()));
+                  new ChatRoutes(system, bot.getDuration("answer-timeout")), monitorEvents,
+                  new MetricsHistoryRoutes(node.coreId(), epochs::recent).route(), sandboxRoutes.dashboardRoute())
+                  .route()));
       String host = config.getString("heyken.bind-host");
       var binder = context.spawn(PortBinder.create(host, node.coreId(), http.getInt("inspection-port-offset"), apis,
           http.getDuration("rebind-interval")), "http");

@@ -32,8 +32,15 @@ public final class MonitorRoutes {
   private final ChatRoutes chat;
   private final MonitorEvents events;
 
+  private final Route[] more;
+
+  /**
+   * {@code more}: further routes served on this port, such as the metrics history and the Sandbox Manager's feature and
+   * service routes the dashboard calls (its page may only talk to its own origin).
+   */
   public MonitorRoutes(ActorSystem<?> system, StatusService status, ActorRef<CoreManager.Command> coreManager,
-      Auth auth, ChatRoutes chat, MonitorEvents events) {
+      Auth auth, ChatRoutes chat, MonitorEvents events, Route... more) {
+    this.more = more;
     this.system = system;
     this.events = events;
     this.status = status;
@@ -53,7 +60,8 @@ public final class MonitorRoutes {
             events.route())),
         chat.route(),
         metrics(),
-        Dashboard.route())));
+        Dashboard.route(),
+        concat(reject(), more))));
   }
 
   /** {@code GET /metrics}: this core's metrics in the Prometheus text format 0.0.4. */

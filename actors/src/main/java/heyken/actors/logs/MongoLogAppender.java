@@ -67,6 +67,7 @@ public final class MongoLogAppender extends AppenderBase<ILoggingEvent> {
       }
     }
     buffer.offer(doc);
+    heyken.actors.metrics.Metrics.logLine(event.getLevel().toString());
   }
 
   /** The MDC's {@code component} when set, else the part of the system the logger belongs to. */
