@@ -453,6 +453,13 @@ class DashboardIT {
             + " && document.getElementById('run-log').textContent.includes('slowpoke test passed')", DESCRIBE_RUN);
     assertTrue(browser.evaluate("window.heykenMonitor.run.reconnects").asInt() >= 1,
         "the page reconnected the stream: " + browser.evaluate("JSON.stringify(window.heykenMonitor.run)"));
+    // across the broken stream the page shows the run's whole output once: nothing lost, nothing twice
+    String runPath = "/api/features/" + id + "/runs/" + browser.evaluate("window.heykenMonitor.run.id").asText();
+    String shown = browser.evaluate("document.getElementById('run-log').textContent").asText();
+    assertEquals(heyken.get(heyken.port("sandbox"), runPath + "/log").raw(), shown);
+    if (heyken.get(heyken.port("sandbox"), runPath).body().path("attempts").asInt() > 1) {
+      assertTrue(shown.contains("the run continues as attempt"), shown);
+    }
     browser.screenshot(ARTEFACTS.resolve("feature-failover.png"));
     go("#/");
     browser.awaitTrue("core 1 active after the failover, live again", Duration.ofSeconds(90),

@@ -181,7 +181,7 @@
       if (r.status === 401 && mutating) {
         heyken.setToken('');
         refused = 'The token was refused: ' + ((parsed && parsed.detail) || 'it is not this installation\'s ' +
-          'HEYKEN_API_TOKEN') + '. Enter the right one (see .env).';
+          'HEYKEN_API_TOKEN (see .env)') + '. Try again.';
         continue;
       }
       if (!r.ok) {

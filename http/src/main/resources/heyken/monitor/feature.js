@@ -121,8 +121,10 @@
     box.replaceChildren(
       el('div', 'revision ' + short(d.revision) + ' answers !' + d.command),
       el('div', 'deployed ' + when(d.deployed_at) + ' by core ' + d.core + ' under epoch ' + d.epoch, 'muted'));
+    // previous: the revisions deployed before, oldest first; a rollback goes back to the last of them
     const history = [row(['now', short(d.revision)])]
-      .concat([...(d.previous || [])].reverse().map((rev, i) => row([i === 0 ? 'before' : 'earlier', short(rev)])));
+      .concat([...(d.previous || [])].reverse().map((rev, i) => row([i === 0 ? 'before (rollback goes here)'
+        : 'earlier', short(rev)])));
     fill('feature-deployments', history);
   }
 
@@ -137,6 +139,10 @@
     box.replaceChildren(el('div', a.state.replace('_', ' ') + ' · ' + a.step + ' · attempt ' + a.attempt + ' of ' +
       a.max_attempts + (a.model ? ' · model ' + a.model : '')));
     if (a.reason) box.appendChild(el('div', a.reason, 'problem'));
+    if (a.state === 'awaiting_approval') {
+      box.appendChild(el('div', 'Its tests passed: Deploy approves it (an admin may also approve it in chat).',
+        'muted'));
+    }
     fill('feature-attempts', (a.attempts || []).map((t) => row([t.n, t.summary, short(t.revision),
       t.result ? badge(t.result) : '', t.detail])));
   }

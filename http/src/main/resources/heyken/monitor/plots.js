@@ -42,15 +42,14 @@
   }
 
   /** An SVG with axes for times {@code t0..t1} and values {@code 0..top}; returns it with its scales. */
-  function frame(t0, t1, top, unit) {
+  function frame(t0, t1, top) {
     const root = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'chart', role: 'img' });
     const x = (t) => M.left + (t - t0) / Math.max(1, t1 - t0) * (W - M.left - M.right);
     const y = (v) => H - M.bottom - v / top * (H - M.top - M.bottom);
     for (const v of [0, top / 2, top]) {
       root.appendChild(svg('line', { x1: M.left, x2: W - M.right, y1: y(v), y2: y(v), class: 'grid' }));
       const label = Number.isInteger(v) ? v : v.toFixed(1);
-      root.appendChild(svg('text', { x: M.left - 4, y: y(v) + 4, class: 'tick', 'text-anchor': 'end' },
-        label + (v === top && unit ? ' ' + unit : '')));
+      root.appendChild(svg('text', { x: M.left - 4, y: y(v) + 4, class: 'tick', 'text-anchor': 'end' }, label));
     }
     for (let i = 0; i <= 4; i++) {
       const t = t0 + (t1 - t0) * i / 4;
@@ -64,7 +63,7 @@
   function legend(items) {
     const box = el('div', null, 'legend');
     for (const [cls, text] of items) {
-      box.appendChild(el('span', null, 'swatch ' + cls));
+      if (cls) box.appendChild(el('span', null, 'swatch ' + cls));
       box.appendChild(el('span', text));
     }
     return box;
@@ -109,13 +108,14 @@
       return;
     }
     const [t0, t1] = span(samples);
-    const parts = [legend([['req', 'requests'], ['err', 'errors (4xx, 5xx)']])];
+    const parts = [legend([['req', 'requests'], ['err', 'errors (4xx, 5xx)'], ['', 'per ' + history.interval_s +
+      ' s']])];
     for (const api of apis) {
       const errors = (s) => ((s.client_errors || {})[api] || 0) + ((s.server_errors || {})[api] || 0);
       const total = samples.reduce((a, s) => a + ((s.requests || {})[api] || 0), 0);
       const failed = samples.reduce((a, s) => a + errors(s), 0);
       const top = niceMax(Math.max(...samples.map((s) => (s.requests || {})[api] || 0)));
-      const chart = frame(t0, t1, top, 'req');
+      const chart = frame(t0, t1, top);
       // errors are part of the requests: the red part of each bar
       bars(chart, samples, ['errors', 'ok'], (s, k) => k === 'errors' ? errors(s)
         : Math.max(0, ((s.requests || {})[api] || 0) - errors(s)), (k) => k === 'errors' ? 'err' : 'req');
@@ -138,7 +138,7 @@
     }
     const [t0, t1] = span(history.samples || []);
     const top = niceMax(Math.max(...list.map((j) => j.duration_ms)) / 1000);
-    const chart = frame(Math.min(t0, ...list.map((j) => Date.parse(j.at))), t1, top, 's');
+    const chart = frame(Math.min(t0, ...list.map((j) => Date.parse(j.at))), t1, top);
     for (const j of list) {
       const c = svg('circle', { cx: chart.x(Date.parse(j.at)), cy: chart.y(j.duration_ms / 1000), r: 4,
         class: 'job ' + (j.result === 'ok' ? 'ok' : 'bad') });
@@ -150,7 +150,8 @@
     const sorted = list.map((j) => j.duration_ms).sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)];
     box.replaceChildren(legend([['ok', 'ended ok'], ['bad', 'failed, timed out or killed']]),
-      el('div', list.length + ' jobs, ' + ok + ' ok, median ' + h.duration(median / 1000), 'caption'), chart.root);
+      el('div', list.length + ' jobs, ' + ok + ' ok, median ' + h.duration(median / 1000) + ' (seconds upwards)',
+        'caption'), chart.root);
   }
 
   function logLines(history) {
@@ -162,11 +163,12 @@
       return;
     }
     const [t0, t1] = span(samples);
-    const chart = frame(t0, t1, niceMax(Math.max(...samples.map((s) => sum(s.log_lines)))), 'lines');
+    const chart = frame(t0, t1, niceMax(Math.max(...samples.map((s) => sum(s.log_lines)))));
     bars(chart, samples, LEVELS, (s, k) => (s.log_lines || {})[k] || 0, (k) => 'level-' + k);
     const counts = LEVELS.map((l) => [l, samples.reduce((a, s) => a + ((s.log_lines || {})[l] || 0), 0)])
       .filter(([, n]) => n > 0);
-    box.replaceChildren(legend(counts.map(([l, n]) => ['level-' + l, l + ' ' + n])), chart.root);
+    box.replaceChildren(legend(counts.map(([l, n]) => ['level-' + l, l + ' ' + n])
+      .concat([['', 'lines per ' + history.interval_s + ' s']])), chart.root);
   }
 
   function failovers(history) {

@@ -88,7 +88,7 @@ public final class MetricsHistory {
       return out;
     }
 
-    /** {@code this - before}, per key (a key new since then counts from 0). */
+    /** {@code this - before}, per key (a key new since then counts from 0); keys that did not change are left out. */
     Totals minus(Totals before) {
       return new Totals(diff(requests, before.requests), diff(clientErrors, before.clientErrors),
           diff(serverErrors, before.serverErrors), diff(logLines, before.logLines), diff(runs, before.runs));
@@ -96,7 +96,12 @@ public final class MetricsHistory {
 
     private static Map<String, Long> diff(Map<String, Long> now, Map<String, Long> before) {
       var out = new TreeMap<String, Long>();
-      now.forEach((k, v) -> out.put(k, Math.max(0, v - before.getOrDefault(k, 0L))));
+      now.forEach((k, v) -> {
+        long d = v - before.getOrDefault(k, 0L);
+        if (d > 0) {
+          out.put(k, d);
+        }
+      });
       return out;
     }
   }
