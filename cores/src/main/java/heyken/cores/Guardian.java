@@ -138,7 +138,7 @@ public final class Guardian {
                   .route()));
       String host = config.getString("heyken.bind-host");
       var binder = context.spawn(PortBinder.create(host, node.coreId(), http.getInt("inspection-port-offset"), apis,
-          http.getDuration("rebind-interval")), "http");
+          http.getDuration("rebind-interval"), http.getDuration("drain-deadline")), "http");
       node.onActivationChange(epoch -> binder.tell(new PortBinder.ActivationChanged(epoch)));
 
       PekkoManagement.get(system.classicSystem()).start();

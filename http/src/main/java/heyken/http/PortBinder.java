@@ -24,7 +24,10 @@ import org.slf4j.LoggerFactory;
  * Binds the HTTP APIs of this core. Every core always serves each API on its inspection port (documented
  * port + offset × core id); the documented ports (5002, 5010, 5020, 5021) are bound only while this core is
  * the active one, and released the moment it is not. A documented port still held by a core that is going
- * away is retried until it is free or this core is no longer active.
+ * away is retried until it is free or this core is no longer active. On shutdown every port is unbound first
+ * ({@code PhaseServiceUnbind}: no new connections), then the requests in flight are drained
+ * ({@code PhaseServiceRequestsDone}: {@link ServerBinding#terminate} with the drain deadline; what is still open
+ * after it, such as a Server-Sent Events stream, is closed).
  */
 public final class PortBinder {
 
@@ -50,15 +53,23 @@ public final class PortBinder {
 
   private record UnbindAll(ActorRef<Done> replyTo) implements Command {}
 
+  private record DrainAll(ActorRef<Done> replyTo) implements Command {}
+
   public static Behavior<Command> create(String host, int coreId, int inspectionOffset, List<Api> apis,
-      Duration rebindInterval) {
+      Duration rebindInterval, Duration drainDeadline) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
-      var binder = new PortBinder(context, timers, host, coreId, inspectionOffset, apis, rebindInterval);
+      var binder = new PortBinder(context, timers, host, coreId, inspectionOffset, apis, rebindInterval,
+          drainDeadline);
       var self = context.getSelf();
       var system = context.getSystem();
-      CoordinatedShutdown.get(system).addTask(
+      var shutdown = CoordinatedShutdown.get(system);
+      shutdown.addTask(
           CoordinatedShutdown.PhaseServiceUnbind(), "heyken-http-unbind",
           () -> AskPattern.<Command, Done>ask(self, UnbindAll::new, Duration.ofSeconds(3), system.scheduler())
+              .exceptionally(e -> Done.getInstance()));
+      shutdown.addTask(
+          CoordinatedShutdown.PhaseServiceRequestsDone(), "heyken-http-drain",
+          () -> AskPattern.<Command, Done>ask(self, DrainAll::new, drainDeadline.plusSeconds(1), system.scheduler())
               .exceptionally(e -> Done.getInstance()));
       apis.forEach(api -> binder.bind(api, false));
       return binder.behavior();
@@ -72,14 +83,18 @@ public final class PortBinder {
   private final int inspectionOffset;
   private final List<Api> apis;
   private final Duration rebindInterval;
+  private final Duration drainDeadline;
   private final Map<Integer, ServerBinding> bindings = new HashMap<>();
+  // unbound on shutdown, their requests in flight not yet drained
+  private final List<ServerBinding> draining = new java.util.ArrayList<>();
   private final Map<Integer, String> pending = new HashMap<>();
   private long activeEpoch;
   private boolean shuttingDown;
 
   private PortBinder(ActorContext<Command> context, TimerScheduler<Command> timers, String host, int coreId,
-      int inspectionOffset, List<Api> apis, Duration rebindInterval) {
+      int inspectionOffset, List<Api> apis, Duration rebindInterval, Duration drainDeadline) {
     this.context = context;
+    this.drainDeadline = drainDeadline;
     this.timers = timers;
     this.host = host;
     this.coreId = coreId;
@@ -122,6 +137,7 @@ public final class PortBinder {
           return Behaviors.same();
         })
         .onMessage(UnbindAll.class, this::onUnbindAll)
+        .onMessage(DrainAll.class, this::onDrainAll)
         .build();
   }
 
@@ -171,9 +187,24 @@ public final class PortBinder {
     var unbinds = bindings.values().stream()
         .map(b -> b.unbind().toCompletableFuture())
         .toArray(CompletableFuture[]::new);
+    draining.addAll(bindings.values());
     bindings.clear();
     var replyTo = cmd.replyTo();
     CompletableFuture.allOf(unbinds).whenComplete((v, e) -> replyTo.tell(Done.getInstance()));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onDrainAll(DrainAll cmd) {
+    var terminated = draining.stream()
+        .map(b -> b.terminate(drainDeadline).toCompletableFuture())
+        .toArray(CompletableFuture[]::new);
+    if (terminated.length > 0) {
+      log.info("core {} draining the requests in flight on {} ports (at most {} ms)", coreId, terminated.length,
+          drainDeadline.toMillis());
+    }
+    draining.clear();
+    var replyTo = cmd.replyTo();
+    CompletableFuture.allOf(terminated).whenComplete((v, e) -> replyTo.tell(Done.getInstance()));
     return Behaviors.same();
   }
 }
