@@ -182,6 +182,12 @@ class DashboardIT {
     assertTrue(text("#components").contains("ollama"), text("#components"));
     awaitPage("log lines in the tail", "document.querySelectorAll('#log-tail .line').length > 0");
     assertEquals(1, browser.evaluate("window.heykenMonitor.servedBy").asInt());
+    // the upgrade panel is there when the core answers GET /api/upgrade, and hidden when it does not
+    int upgrade = heyken.get(heyken.port("monitor"), "/api/upgrade").status();
+    awaitPage("the upgrade panel " + (upgrade == 200 ? "shown" : "hidden") + " (GET /api/upgrade " + upgrade + ")",
+        upgrade == 200 ? "!document.getElementById('upgrade-card').hidden"
+            + " && document.getElementById('upgrade-card').dataset.state !== ''"
+            : "document.getElementById('upgrade-card').hidden");
     browser.screenshot(ARTEFACTS.resolve("dashboard-core1.png"));
     assertEquals("[]", browser.problems().toString(), "the page had script errors");
   }
@@ -312,6 +318,15 @@ class DashboardIT {
     String diff = text("#diff");
     assertTrue(diff.contains("+++ b/test_main.py") && diff.contains("+command: shout"), diff);
     assertFalse(diff.contains(".git/HEAD"), diff);
+    int monitor = heyken.port("monitor");
+    String head = heyken.get(monitor, "/api/features/" + id).body().path("head_revision").asText();
+    var plain = heyken.get(monitor, "/api/features/" + id + "/revisions/" + head.substring(0, 8) + "/diff");
+    assertEquals(200, plain.status(), plain.raw());
+    assertEquals(plain.raw().strip(), browser.evaluate("document.getElementById('diff').textContent").asText().strip());
+    ApiAssertions.assertError(heyken.get(monitor, "/api/features/" + id + "/revisions/abcdef12/diff"), 404,
+        "unknown_revision");
+    ApiAssertions.assertError(heyken.get(heyken.port("sandbox"), "/api/features/999/revisions/" + head + "/diff"), 404,
+        "unknown_feature");
 
     // Test: the output appears while the run is still going, then the result
     click("#feature-test");

@@ -242,10 +242,14 @@
 
   const pages = {};
 
-  /** A page: show(params) when its route is opened, hide() when another one is. */
+  /** A page (or a panel of one): show(params) when its route is opened, hide() when another one is. */
   heyken.page = function (name, handlers) {
-    pages[name] = handlers;
+    (pages[name] = pages[name] || []).push(handlers);
   };
+
+  function each(name, what, params) {
+    for (const handlers of pages[name] || []) if (handlers[what]) handlers[what](params);
+  }
 
   let current = null;
 
@@ -264,12 +268,12 @@
     } else if (hash === '#/plots') {
       name = 'plots';
     }
-    if (current && current !== name && pages[current] && pages[current].hide) pages[current].hide();
+    if (current && current !== name) each(current, 'hide');
     for (const p of document.querySelectorAll('.page')) p.hidden = p.id !== 'page-' + name;
     for (const a of document.querySelectorAll('nav a')) a.classList.toggle('current', a.dataset.page === name);
     current = name;
     monitor.page = name;
-    if (pages[name] && pages[name].show) pages[name].show(params);
+    each(name, 'show', params);
   }
 
   heyken.go = function (hash) {

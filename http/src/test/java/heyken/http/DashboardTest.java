@@ -69,7 +69,8 @@ class DashboardTest {
     // no inline script, no inline style, no handler attributes: the policy would block them
     assertFalse(page.matches("(?s).*<script(?![^>]*\\bsrc=)[^>]*>.*"), "no inline script");
     assertFalse(page.matches("(?s).*(<style|\\sstyle=|\\son[a-z]+=).*"), "no inline style or handler");
-    for (String file : new String[] {"common.js", "dashboard.js", "feature.js", "services.js", "plots.js"}) {
+    for (String file : new String[] {"common.js", "dashboard.js", "feature.js", "services.js", "plots.js",
+        "upgrade.js"}) {
       assertTrue(page.contains("<script src=\"/static/" + file + "\" defer></script>"), file + " is loaded");
       var script = get("/static/" + file);
       assertEquals(200, script.statusCode(), file);
