@@ -11,7 +11,6 @@ import heyken.testkit.browser.HeadlessChromium;
 import heyken.testkit.ollama.OllamaStandIn;
 import heyken.testkit.ollama.ScriptedReply;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -96,12 +95,8 @@ class DashboardIT {
       browser.close();
     }
     try {
-      if (DOCKER && installation != null && !installation.isEmpty()) {
-        for (String id : docker("ps", "-aq", "--filter", "label=heyken.installation=" + installation).split("\\s+")) {
-          if (!id.isBlank()) {
-            docker("rm", "-f", id);
-          }
-        }
+      if (DOCKER) {
+        SandboxFixtures.removeContainers(installation);
       }
     } finally {
       if (heyken != null) {
@@ -117,13 +112,7 @@ class DashboardIT {
   }
 
   private static String docker(String... args) throws IOException, InterruptedException {
-    var command = new java.util.ArrayList<String>();
-    command.add("docker");
-    command.addAll(List.of(args));
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    p.waitFor();
-    return out;
+    return SandboxFixtures.docker(args);
   }
 
   private static final String DESCRIBE = "JSON.stringify({core: document.getElementById('active-core').dataset.core,"
