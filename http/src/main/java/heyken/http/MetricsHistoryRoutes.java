@@ -9,7 +9,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
-import java.util.function.Supplier;
+import java.util.function.IntFunction;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -25,18 +25,17 @@ public final class MetricsHistoryRoutes {
   private static final int ACTIVATIONS = 50;
 
   private final int coreId;
-  private final Supplier<CompletionStage<MonitorViews.EpochHistory>> history;
+  private final IntFunction<CompletionStage<MonitorViews.EpochHistory>> history;
 
-  /** {@code history}: the latest activations, newest first (an {@code EpochHistory} of {@code ACTIVATIONS}). */
-  public MetricsHistoryRoutes(int coreId,
-      java.util.function.IntFunction<CompletionStage<MonitorViews.EpochHistory>> history) {
+  /** {@code history}: the latest n activations from the journal, newest first ({@code EpochHistory::recent}). */
+  public MetricsHistoryRoutes(int coreId, IntFunction<CompletionStage<MonitorViews.EpochHistory>> history) {
     this.coreId = coreId;
-    this.history = () -> history.apply(ACTIVATIONS);
+    this.history = history;
   }
 
   public Route route() {
     return path(PathMatchers.segment("api").slash("metrics").slash("history"), () -> get(() ->
-        onSuccess(history.get().handle((h, error) -> view(error == null ? h : null)), view ->
+        onSuccess(history.apply(ACTIVATIONS).handle((h, error) -> view(error == null ? h : null)), view ->
             complete(StatusCodes.OK, view, Json.marshaller()))));
   }
 
