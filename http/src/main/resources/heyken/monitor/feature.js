@@ -51,6 +51,13 @@
       feature = f;
       $('feature-problem').hidden = true;
       render(f);
+      const run = shownRun;
+      if (run && !run.finished) {
+        // the jobs' states while the output streams
+        const view = await h.api('GET', '/api/features/' + encodeURIComponent(id) + '/runs/' +
+          encodeURIComponent(run.id));
+        if (shownRun === run && !run.finished) showRunResult(view);
+      }
     } catch (e) {
       if (id !== featureId) return;
       const p = $('feature-problem');
@@ -274,6 +281,7 @@
         if (mine.stopped) return;
         showRunResult(run);
         if (run.finished_at) {
+          mine.finished = true;
           setStream('finished', 'finished ' + when(run.finished_at) + (run.attempts > 1 ? ' after ' + run.attempts +
             ' attempts (a core was lost during the run)' : ''));
           refresh();
