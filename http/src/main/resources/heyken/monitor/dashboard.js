@@ -3,6 +3,11 @@
 'use strict';
 
 (function () {
+  if (!window.heyken) {
+    // common.js did not load (the core was switching when the page loaded): load the page again
+    setTimeout(() => location.reload(), 3000);
+    return;
+  }
   const WATCHDOG_MS = 7000;      // pings come every 2 s: this much silence means a dead connection
   const LOG_LINES_KEPT = 300;
   const monitor = window.heykenMonitor;

@@ -4,6 +4,11 @@
 'use strict';
 
 (function () {
+  if (!window.heyken) {
+    // common.js did not load (the core was switching when the page loaded): load the page again
+    setTimeout(() => location.reload(), 3000);
+    return;
+  }
   const h = window.heyken;
   const { $, el } = h;
   const monitor = window.heykenMonitor;
