@@ -90,7 +90,8 @@ class DashboardIT {
     // on a loaded machine the first load can meet the port between two bindings: a user would reload, so do we
     for (int attempt = 1; attempt <= 3; attempt++) {
       try {
-        browser.awaitTrue("the page's scripts", PAGE, "!!window.heyken && !!window.heykenMonitor.page", "location.href");
+        browser.awaitTrue("the page's scripts", PAGE, "!!window.heyken && !!window.heykenMonitor.page"
+            + " && window.heykenMonitor.states.length > 0", "location.href");
         break;
       } catch (AssertionError notLoaded) {
         if (attempt == 3) {

@@ -6,7 +6,9 @@
 
 (function () {
   const TOKEN_KEY = 'heyken.token';
-  const heyken = window.heyken = {};
+  const heyken = window.heyken = { loaded: [] };
+  // every script of the page says it is there (index.html loads them all); the pages need each other's parts
+  const SCRIPTS = ['dashboard', 'feature', 'services', 'plots', 'upgrade'];
   // what the tests (and a curious user in the console) can read about the page
   const monitor = window.heykenMonitor = window.heykenMonitor || { states: [], servedBy: null, status: null, events: 0 };
 
@@ -283,6 +285,18 @@
   document.addEventListener('DOMContentLoaded', () => {
     setupTokenDialog();
     window.addEventListener('hashchange', route);
+    const missing = SCRIPTS.filter((name) => !heyken.loaded.includes(name));
+    if (missing.length) {
+      // a script did not load (the core was switching when the page loaded): load the page again, a few times
+      const tries = Number(sessionStorage.getItem('heyken.reloads') || '0');
+      if (tries < 3) {
+        sessionStorage.setItem('heyken.reloads', String(tries + 1));
+        setTimeout(() => location.reload(), 2000);
+      }
+      console.warn('not loaded: ' + missing.join(', '));
+      return;
+    }
+    sessionStorage.removeItem('heyken.reloads');
     // the page scripts register their pages on DOMContentLoaded too; route once they all have
     setTimeout(route, 0);
   });

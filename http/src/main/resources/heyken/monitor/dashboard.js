@@ -8,6 +8,7 @@
     setTimeout(() => location.reload(), 3000);
     return;
   }
+  window.heyken.loaded.push('dashboard');
   const WATCHDOG_MS = 7000;      // pings come every 2 s: this much silence means a dead connection
   const LOG_LINES_KEPT = 300;
   const monitor = window.heykenMonitor;

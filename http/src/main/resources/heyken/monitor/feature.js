@@ -10,6 +10,7 @@
     setTimeout(() => location.reload(), 3000);
     return;
   }
+  window.heyken.loaded.push('feature');
   const h = window.heyken;
   const { $, el, badge, row, fill, ago, when, short, link } = h;
   const monitor = window.heykenMonitor;

@@ -9,6 +9,7 @@
     setTimeout(() => location.reload(), 3000);
     return;
   }
+  window.heyken.loaded.push('plots');
   const h = window.heyken;
   const { $, el } = h;
   const monitor = window.heykenMonitor;

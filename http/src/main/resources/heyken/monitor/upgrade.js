@@ -8,6 +8,7 @@
     setTimeout(() => location.reload(), 3000);
     return;
   }
+  window.heyken.loaded.push('upgrade');
   const h = window.heyken;
   const { $, el, badge, row, fill, ago } = h;
   const monitor = window.heykenMonitor;
