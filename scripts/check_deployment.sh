@@ -69,11 +69,13 @@ fi
 problems=()
 expect() { grep -qE -- "$1" "$scratch/compose.yml" || problems+=("$2"); }
 services=$(compose_config --services 2>/dev/null | sort | tr '\n' ' ')
-[[ $services == "core-1 core-2 gitlab mongo mongo-init-replica ollama ollama-pull rocketchat " ]] ||
+[[ $services == "core-1 core-2 gitlab mongo mongo-init-replica ollama ollama-pull postgres rocketchat " ]] ||
   problems+=("services are '$services'")
 expect '--replSet' 'mongod does not run as a replica set'
 expect "rs\.initiate" 'nothing initiates the replica set'
 expect 'published: 3100|:3100:3000' 'Rocket.Chat is not published on :3100'
+expect 'image: postgres:15' 'the log store is not a postgres:15 service'
+expect 'published: 5442|:5442:5432' 'PostgreSQL is not published on :5442'
 expect 'published: 11434|:11434:11434' 'Ollama is not published on :11434'
 expect 'published: 8080|:8080:80' 'GitLab is not published on :8080'
 expect 'MONGO_OPLOG_URL: mongodb://mongo:27017/local\?replicaSet=rs0' 'Rocket.Chat has no MONGO_OPLOG_URL on the replica set'
@@ -82,6 +84,7 @@ expect 'image: mongo:([5-9]|[1-9][0-9])\.' 'the MongoDB image is older than 5'
 expect "command:.*pull|- pull" 'nothing pulls the Ollama model'
 expect 'HEYKEN_MONGO_URI: mongodb://mongo:27017/heyken\?replicaSet=rs0' 'the cores have no HEYKEN_MONGO_URI'
 expect 'HEYKEN_CORE2_HOST: ' 'the cores have no seed nodes (HEYKEN_CORE1_HOST/HEYKEN_CORE2_HOST)'
+expect 'HEYKEN_POSTGRES_URL: jdbc:postgresql://' 'the cores have no HEYKEN_POSTGRES_URL (the postgres service)'
 expect "HEYKEN_API_TOKEN: $(sed -n 's/^HEYKEN_API_TOKEN=//p' "$scratch/.env")" 'the secrets of .env do not reach the cores'
 expect '/var/run/docker.sock:/var/run/docker.sock' 'the cores do not get the Docker socket'
 [[ $(grep -c 'HEYKEN_CORE_ID' "$scratch/compose.yml") == 2 ]] || problems+=('core-1 and core-2 do not both set HEYKEN_CORE_ID')

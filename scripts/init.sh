@@ -6,7 +6,9 @@
 #   HEYKEN_API_TOKEN                  bearer token of the mutating HTTP requests
 #   ROCKETCHAT_ADMIN_USERNAME/_PASSWORD, ROCKETCHAT_BOT_USERNAME/_PASSWORD,
 #   ROCKETCHAT_HUMAN_USERNAME/_PASSWORD  accounts set up in Rocket.Chat by later scripts
-# plus commented-out lines for ROCKETCHAT_URL, OLLAMA_URL, OLLAMA_MODEL and HEYKEN_MONGO_URI.
+#   HEYKEN_POSTGRES_USER/_PASSWORD    owner of the log store (heyken-pg's superuser on the embedded server)
+#   HEYKEN_POSTGRES_QUERY_PASSWORD    the read-only role of POST /api/logs/query (text2sql)
+# plus commented-out lines for ROCKETCHAT_URL, OLLAMA_URL, OLLAMA_MODEL, HEYKEN_MONGO_URI and HEYKEN_POSTGRES_URL.
 #
 # Safe to run again: an existing value is never overwritten, missing keys are added.
 # Environment: HEYKEN_ENV_FILE (default .env at the repository root), HEYKEN_DATA_DIR (default data).
@@ -21,7 +23,7 @@ case ${1:-} in
 esac
 
 heyken_load_env   # an existing .env may move the data directory
-for d in store git logs run; do mkdir -p "$HEYKEN_DATA_DIR/$d"; done
+for d in store git logs run pg; do mkdir -p "$HEYKEN_DATA_DIR/$d"; done
 
 # random_hex BYTES: that many random bytes from /dev/urandom, as hex.
 random_hex() { od -An -vtx1 -N "$1" /dev/urandom | tr -d ' \n'; }
@@ -58,10 +60,14 @@ set_key ROCKETCHAT_BOT_USERNAME heyken_bot
 set_key ROCKETCHAT_BOT_PASSWORD "$(random_hex 16)"
 set_key ROCKETCHAT_HUMAN_USERNAME user
 set_key ROCKETCHAT_HUMAN_PASSWORD "$(random_hex 16)"
+set_key HEYKEN_POSTGRES_USER heyken
+set_key HEYKEN_POSTGRES_PASSWORD "$(random_hex 16)"
+set_key HEYKEN_POSTGRES_QUERY_PASSWORD "$(random_hex 16)"
 comment_key ROCKETCHAT_URL http://127.0.0.1:3100
 comment_key OLLAMA_URL http://127.0.0.1:11434
 comment_key OLLAMA_MODEL llama3
 comment_key HEYKEN_MONGO_URI 'mongodb://mongo1:27017,mongo2:27017/heyken?replicaSet=rs0'
+comment_key HEYKEN_POSTGRES_URL 'jdbc:postgresql://db.example:5432/heyken'
 
 if ((created)); then
   ok "Created $HEYKEN_ENV_FILE (mode 600) with generated secrets."

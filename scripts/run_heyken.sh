@@ -3,6 +3,7 @@
 #
 # Starts Heyken on this machine, in the background:
 #   heyken-store   the embedded MongoDB-protocol store (skipped when HEYKEN_MONGO_URI is set)
+#   heyken-pg      the log store, PostgreSQL (scripts/postgres.sh; skipped when HEYKEN_POSTGRES_URL is set)
 #   core-1, core-2 the two cores, each under a supervisor that restarts it at once when it crashes
 # Runs scripts/init.sh first when there is no .env, builds the jar (mvn -q -DskipTests package) when
 # it is missing or older than a source, waits until the System Monitor answers and both cores are up,
@@ -154,6 +155,11 @@ EOF
     IFS=,
     echo "${names[*]}"
   )}.log"
+  if [[ -z ${HEYKEN_POSTGRES_URL:-} ]]; then
+    echo "Log store:            heyken-pg, postgresql://127.0.0.1:${HEYKEN_POSTGRES_PORT:-5442}/${HEYKEN_POSTGRES_DATABASE:-heyken} (data in $HEYKEN_DATA_DIR/pg, log $HEYKEN_LOG_DIR/pg.log)"
+  else
+    echo "Log store:            $(redact_uri "$HEYKEN_POSTGRES_URL") (HEYKEN_POSTGRES_URL; no heyken-pg)"
+  fi
   echo "PID files:            $HEYKEN_RUN_DIR/"
   cat <<EOF
 
@@ -271,6 +277,10 @@ if ((use_store)) && [[ ${before[store]} == stopped ]]; then
 elif ((!use_store)); then
   info "HEYKEN_MONGO_URI is set: using $(redact_uri "$HEYKEN_MONGO_URI"), no embedded store."
 fi
+
+# ---------------------------------------------------------------- log store (heyken-pg)
+# Started (and waited for) by scripts/postgres.sh; the cores would only buffer and drop lines without it.
+"$HEYKEN_ROOT/scripts/postgres.sh" start
 
 # ---------------------------------------------------------------- cores
 start=$SECONDS

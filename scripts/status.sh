@@ -3,7 +3,8 @@
 #
 # Shows the state of this Heyken installation: a table of the store, core-1 and core-2 (JVM pid,
 # whether it runs, its cluster status, which core is active, the epoch, uptime) and the components
-# (store, Docker engine, Rocket.Chat, Ollama, ...) as the System Monitor reports them.
+# (store, Docker engine, Rocket.Chat, Ollama, ...) as the System Monitor reports them, and the log store
+# heyken-pg (pid, alive, accepting connections, size of its data; scripts/postgres.sh status).
 # It asks GET /api/status on the monitor port (5021), and falls back to the inspection ports of each
 # core (5121, 5221), which answer even while no core is active.
 #
@@ -53,12 +54,18 @@ for n in "${names[@]}"; do
   fi
 done
 
+# the log store heyken-pg (unless HEYKEN_POSTGRES_URL points at an external server)
+pg_line=$("$HEYKEN_ROOT/scripts/postgres.sh" status 2>&1) || {
+  [[ -z ${HEYKEN_POSTGRES_URL:-} ]] && local_problems+=("heyken-pg does not accept connections: log lines are buffered, then dropped ($(log_file pg))")
+}
+
 if ! fetch_status 2; then
   ports="$(MONITOR_PORT), $(inspection_port "$(MONITOR_PORT)" 1), $(inspection_port "$(MONITOR_PORT)" 2)"
   if ((json)); then
     printf '{"error":"unreachable","detail":"no core answers /api/status on ports %s"}\n' "$ports"
   else
     status_py table "${local_items[@]}" </dev/null
+    echo "$pg_line"
     echo
     for n in 1 2; do
       if http_get "http://127.0.0.1:$(management_port "$n")/ready" 2 >/dev/null; then r=ready
@@ -83,6 +90,7 @@ else
   echo "Heyken ($HEYKEN_DATA_DIR), status from $STATUS_SOURCE"
   echo
   status_py table "${local_items[@]}" <<<"$STATUS_JSON"
+  echo "$pg_line"
   echo
 fi
 

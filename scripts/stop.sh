@@ -3,7 +3,7 @@
 #
 # Stops this Heyken installation: first the standby core, then the active one (SIGTERM to each
 # core's supervisor, which forwards it: the core leaves the cluster gracefully and hands the
-# CoreManager over), then the store. Each gets HEYKEN_STOP_TIMEOUT + 10 s (default 40 s) before it is
+# CoreManager over), then the log store heyken-pg (fast shutdown), then the store. Each gets HEYKEN_STOP_TIMEOUT + 10 s (default 40 s) before it is
 # killed with SIGKILL. Afterwards no process of this installation (this data directory) is left, and
 # stale pid files are removed. Safe to run again: says "nothing runs" when nothing does.
 # The Docker deployment of scripts/deploy.sh (docker/), when it runs, is stopped too: its cores in the same
@@ -56,6 +56,8 @@ if fetch_status 1; then
 fi
 stop_one "core-$first"
 stop_one "core-$((3 - first))"
+# the log store heyken-pg: its supervisor turns the SIGTERM into PostgreSQL's fast shutdown
+stop_one pg
 stop_one store
 
 # The production deployment of scripts/deploy.sh (docker/docker-compose.yml), when it runs: the standby core first,

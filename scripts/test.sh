@@ -8,7 +8,8 @@
 #      the images sandbox/busybox:1 and sandbox/python:1; installs them with apt-get when missing,
 #      so it runs as root) and sets HEYKEN_REQUIRE_SANDBOX=true: a missing backend fails the tests;
 #      It also installs Debian's chromium (scripts/browser.sh) for the dashboard tests and sets
-#      HEYKEN_REQUIRE_BROWSER=true: a missing browser fails them;
+#      HEYKEN_REQUIRE_BROWSER=true: a missing browser fails them; and Debian's postgresql
+#      (scripts/postgres.sh --install): the log store tests start a real PostgreSQL (testkit PostgresServer);
 #   3. mvn -B verify at the repository root: the unit tests, the sandbox tests against the real
 #      engine and bubblewrap, and the integration tests, which start the store and both cores as
 #      real JVMs and kill them;
@@ -66,6 +67,8 @@ info "== sandbox: Docker engine, bubblewrap and images"
 export HEYKEN_REQUIRE_SANDBOX=true
 HEYKEN_BROWSER=$("$HEYKEN_ROOT/scripts/browser.sh") || die "scripts/browser.sh failed (see above): the dashboard tests need Debian's chromium (apt-get install chromium)."; export HEYKEN_BROWSER HEYKEN_REQUIRE_BROWSER=true
 ok "sandbox: ok"
+# the log store tests run a real PostgreSQL server (heyken.testkit.postgres.PostgresServer): no skip without it
+"$HEYKEN_ROOT/scripts/postgres.sh" --install || die "scripts/postgres.sh --install failed (see above): the log store tests need Debian's postgresql."
 
 # ---------------------------------------------------------------- 3. Maven
 info "== mvn -B verify (unit tests and the failover integration tests with real JVMs)"

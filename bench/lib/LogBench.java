@@ -1,9 +1,9 @@
 // Log store benchmark, run by bench/logs.sh as a single-file program on the core's jar:
-//   java -cp cores/target/heyken-core.jar bench/lib/LogBench.java MONGO_URI LOGGER_URL MONITOR_URL [options]
+//   java -cp cores/target/heyken-core.jar bench/lib/LogBench.java JDBC_URL LOGGER_URL MONITOR_URL [options]
+// (user and password in HEYKEN_POSTGRES_USER / HEYKEN_POSTGRES_PASSWORD)
 // Prints one "figure: value" line per measurement (the script prints them as they come). Not a test.
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import com.mongodb.client.MongoCollection;
 import com.typesafe.config.ConfigFactory;
 import heyken.actors.logs.LogBuffer;
 import heyken.actors.logs.LogShipper;
@@ -15,7 +15,6 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Date;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -23,7 +22,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.bson.Document;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
@@ -33,12 +31,14 @@ public class LogBench {
   static String monitorUrl;
   static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
+  static String jdbcUrl;
+
   public static void main(String[] args) throws Exception {
-    String mongoUri = args[0];
+    jdbcUrl = args[0];
     loggerUrl = args[1];
     monitorUrl = args[2];
-    long ingest = 100_000;
-    long total = 1_000_000;
+    long ingest = 200_000;
+    long total = 10_000_000;
     int rps = 1000;
     int seconds = 10;
     for (int i = 3; i < args.length; i += 2) {
@@ -51,64 +51,50 @@ public class LogBench {
       }
     }
     var config = ConfigFactory.parseString("""
-        heyken.mongo.uri = "%s"
+        heyken.postgres.url = "%s"
         pekko.actor.provider = local
         pekko.loglevel = WARNING
-        """.formatted(mongoUri)).withFallback(ConfigFactory.load()).resolve();
-    // a client of its own without the cores' short timeouts: counting and filling a million lines takes a while
-    var client = com.mongodb.client.MongoClients.create(mongoUri);
-    try {
-      MongoCollection<Document> logs = client.getDatabase(config.getString("heyken.mongo.database"))
-          .getCollection(config.getString("heyken.logs.collection"));
-      long before = logs.estimatedDocumentCount();
-      System.out.println("stored lines before: " + before);
-
-      ingestInto(config, mongoUri, ingest, "the installation's store");
-      long stored = logs.estimatedDocumentCount();
+        """.formatted(jdbcUrl)).withFallback(ConfigFactory.load()).resolve();
+    System.out.println("stored lines before: " + count());
+    ingestInto(config, ingest);
+    long stored = count();
+    System.out.println("stored lines: " + stored);
+    latencies("with " + round(stored) + " lines");
+    if (total > stored) {
+      long filled = total - stored;
+      long t0 = System.nanoTime();
+      fill(filled);
+      double s = (System.nanoTime() - t0) / 1e9;
+      System.out.printf("bulk fill (server-side INSERT ... SELECT generate_series, the secondary indexes dropped and "
+          + "built again afterwards; not the appender): %d lines in %.1f s = %.0f lines/s%n", filled, s, filled / s);
+      stored = count();
       System.out.println("stored lines: " + stored);
       latencies("with " + round(stored) + " lines");
+      ingestInto(config, ingest);
+      latencies("with " + round(count()) + " lines, after that ingest");
+    }
+    paced(monitorUrl + "/api/status", rps, seconds);
+    paced(loggerUrl + "/api/logs?limit=10", Math.max(1, rps / 10), seconds);
+  }
 
-      if (total > stored) {
-        long filled = total - stored;
-        long t0 = System.nanoTime();
-        fill(logs, filled);
-        double s = (System.nanoTime() - t0) / 1e9;
-        System.out.printf("bulk fill (insertMany of 10k documents, no appender): %d lines in %.1f s = %.0f lines/s%n",
-            filled, s, filled / s);
-        stored = logs.estimatedDocumentCount();
-        System.out.println("stored lines: " + stored);
-        latencies("with " + round(stored) + " lines");
-      }
-      memoryStoreIngest(config, ingest);
-      paced(monitorUrl + "/api/status", rps, seconds);
-      paced(loggerUrl + "/api/logs?limit=10", Math.max(1, rps / 10), seconds);
-    } finally {
-      client.close();
+  static java.sql.Connection connect() throws java.sql.SQLException {
+    return java.sql.DriverManager.getConnection(jdbcUrl, System.getenv("HEYKEN_POSTGRES_USER"),
+        System.getenv("HEYKEN_POSTGRES_PASSWORD"));
+  }
+
+  static long count() throws Exception {
+    try (var c = connect(); var rs = c.createStatement().executeQuery("SELECT count(*) FROM log_lines")) {
+      rs.next();
+      return rs.getLong(1);
     }
   }
 
-  /**
-   * The same ingest into an in-process store on mongo-java-server's memory backend: what the logging path itself
-   * carries when the store keeps up (the embedded H2 store spends most of each insert serializing the document).
-   */
-  static void memoryStoreIngest(com.typesafe.config.Config base, long lines) throws Exception {
-    var server = new de.bwaldvogel.mongo.MongoServer(new de.bwaldvogel.mongo.backend.memory.MemoryBackend());
-    server.bind("127.0.0.1", 0);
-    var address = server.getLocalAddress();
-    try {
-      ingestInto(base, "mongodb://127.0.0.1:" + address.getPort() + "/heyken", lines,
-          "an in-memory store (memory backend)");
-    } finally {
-      server.shutdownNow();
-    }
-  }
-
-  /** One ActorSystem with a LogShipper for the store at {@code uri}, for one ingest run. */
-  static void ingestInto(com.typesafe.config.Config base, String uri, long lines, String into) throws Exception {
-    var config = ConfigFactory.parseString("heyken.mongo.uri = \"" + uri + "\"").withFallback(base).resolve();
+  /** One ActorSystem with a LogShipper writing to the installation's heyken-pg, for one ingest run. */
+  static void ingestInto(com.typesafe.config.Config config, long lines) throws Exception {
     var system = ActorSystem.create(Behaviors.empty(), "log-bench", config);
     try {
-      ingest(system, config.getInt("heyken.logs.buffer-size"), lines, into);
+      heyken.actors.postgres.PostgresDatabase.get(system).ready().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      ingest(system, config.getInt("heyken.logs.buffer-size"), lines, "heyken-pg");
     } finally {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -174,29 +160,52 @@ public class LogBench {
     logger.detachAppender(appender);
   }
 
-  static void fill(MongoCollection<Document> logs, long lines) {
-    var batch = new ArrayList<Document>(10_000);
-    long now = System.currentTimeMillis();
-    for (long i = 0; i < lines; i++) {
-      // spread over the last week, as a retention of days keeps them
-      var d = new Document("ts", new Date(now - 3_600_000L - (long) ((double) i / lines * 7 * 86_400_000L))).append("level", i % 50 == 0 ? "WARN" : "INFO")
-          .append("lvl", i % 50 == 0 ? 30000 : 20000).append("core", (int) (1 + i % 2)).append("epoch", 1L)
-          .append("component", i % 3 == 0 ? "sandbox" : "core").append("logger", "heyken.bench.fill")
-          .append("thread", "bench").append("message", "filler line " + i + " of the log benchmark");
-      batch.add(d);
-      if (batch.size() == 10_000) {
-        logs.insertMany(batch);
-        batch.clear();
+  /**
+   * Fills the table to the asked size, spread over the last week (as a retention of days keeps them): the secondary
+   * indexes are dropped, the rows generated by the server, the indexes built again (what a restore does).
+   */
+  static void fill(long lines) throws Exception {
+    try (var c = connect(); var st = c.createStatement()) {
+      var defs = new ArrayList<String>();
+      try (var rs = st.executeQuery("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'log_lines' "
+          + "AND indexname <> 'log_lines_pkey'")) {
+        while (rs.next()) {
+          defs.add(rs.getString(2));
+        }
       }
-    }
-    if (!batch.isEmpty()) {
-      logs.insertMany(batch);
+      long now = System.currentTimeMillis();
+      for (int d = 0; d <= 8; d++) {
+        var day = java.time.LocalDate.now(java.time.ZoneOffset.UTC).minusDays(d);
+        st.execute("CREATE TABLE IF NOT EXISTS log_lines_" + day.toString().replace("-", "") + " PARTITION OF "
+            + "log_lines FOR VALUES FROM ('" + day + " 00:00+00') TO ('" + day.plusDays(1) + " 00:00+00')");
+      }
+      for (String def : defs) {
+        st.execute("DROP INDEX IF EXISTS " + def.replaceFirst("^CREATE (UNIQUE )?INDEX (\\S+) .*$", "$2"));
+      }
+      long step = 500_000;
+      for (long from = 0; from < lines; from += step) {
+        long to = Math.min(lines, from + step);
+        // the newest an hour ago, the oldest a week ago; 1 in 50 a WARN, 1 in 500 an ERROR, 1 in 3 of a feature
+        st.execute("INSERT INTO log_lines (ts, level, level_num, core, epoch, component, logger, thread, message, "
+            + "feature, run) SELECT to_timestamp(" + (now - 3_600_000L) + " / 1000.0) - (g::double precision / "
+            + lines + " * interval '7 days'), CASE WHEN g % 500 = 0 THEN 'ERROR' WHEN g % 50 = 0 THEN 'WARN' "
+            + "ELSE 'INFO' END, CASE WHEN g % 500 = 0 THEN 4 WHEN g % 50 = 0 THEN 3 ELSE 2 END, 1 + g % 2, 1, "
+            + "CASE WHEN g % 3 = 0 THEN 'sandbox' ELSE 'core' END, 'heyken.bench.fill', 'bench', 'filler line ' || g "
+            + "|| ' of the log benchmark, request ' || md5(g::text), CASE WHEN g % 3 = 0 THEN (g % 37)::text END, "
+            + "CASE WHEN g % 3 = 0 THEN 'fill-run-' || (g / 1000) END FROM generate_series(" + from + ", "
+            + (to - 1) + ") g");
+      }
+      for (String def : defs) {
+        st.execute(def);
+      }
+      st.execute("ANALYZE log_lines");
     }
   }
 
   static void latencies(String label) throws Exception {
     for (String q : List.of("/api/logs?limit=10", "/api/logs?limit=10&level=ERROR", "/api/logs?limit=10&feature=7",
-        "/api/logs?limit=10&contains=failed")) {
+        "/api/logs?limit=10&contains=failed",
+        "/api/logs?limit=10&contains=request%20ab12")) {
       int n = q.equals("/api/logs?limit=10") ? 20 : 5;
       var ms = new ArrayList<Double>();
       var failures = new java.util.TreeMap<String, Integer>();

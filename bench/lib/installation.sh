@@ -5,7 +5,7 @@
 # bench_shift_ports SHIFT: exports every port of the bench installation as its default + SHIFT.
 bench_shift_ports() {
   local shift=$1
-  export HEYKEN_STORE_PORT=$((27017 + shift))
+  export HEYKEN_STORE_PORT=$((27017 + shift)) HEYKEN_POSTGRES_PORT=$((5442 + shift))
   export HEYKEN_CORE1_PORT=$((2551 + shift)) HEYKEN_CORE2_PORT=$((2552 + shift))
   export HEYKEN_CORE1_MANAGEMENT_PORT=$((7626 + shift)) HEYKEN_CORE2_MANAGEMENT_PORT=$((7627 + shift))
   export HEYKEN_REGISTRY_PORT=$((5002 + shift)) HEYKEN_SANDBOX_PORT=$((5010 + shift))
@@ -22,6 +22,7 @@ bench_require_free_ports() {
     ports+=("$base" "$(inspection_port "$base" 1)" "$(inspection_port "$base" 2)")
   done
   [[ -z ${HEYKEN_MONGO_URI:-} ]] && ports+=("$HEYKEN_STORE_PORT")
+  [[ -z ${HEYKEN_POSTGRES_URL:-} ]] && ports+=("$HEYKEN_POSTGRES_PORT")
   for p in "${ports[@]}"; do
     port_open "$p" && die "port $p is already in use: is another benchmark running? Choose other ports with --port-shift."
   done

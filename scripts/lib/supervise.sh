@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Usage: scripts/lib/supervise.sh 1|2|store [--rejoin]
+# Usage: scripts/lib/supervise.sh 1|2|store|pg [--rejoin]
 #
 # Supervisor of one process of a Heyken installation, started in the background by run_heyken.sh
 # (you do not normally run it by hand). It runs in the foreground:
 #   1|2    java $JAVA_OPTS -jar heyken-core.jar core --id N     (log: data/logs/core-N.log)
 #   store  java $JAVA_OPTS -jar heyken-core.jar store           (log: data/logs/store.log)
+#   pg     scripts/postgres.sh run: the log store heyken-pg       (log: data/logs/pg.log); a stop request
+#          reaches it as SIGINT (PostgreSQL's fast shutdown: SIGTERM would wait for every client to leave)
 # and writes the JVM's own pid to data/run/<name>.pid (rewritten on every restart) and its own pid
 # to data/run/<name>.supervisor.pid.
 #
@@ -26,6 +28,7 @@ case ${1:-} in
   -h | --help) print_help "$0"; exit 0 ;;
   1 | 2) name=core-$1; jvm_args=(core --id "$1") ;;
   store) name=store; jvm_args=(store) ;;
+  pg) name=pg; jvm_args=() ;;
   *) print_help "$0" >&2; exit 64 ;;
 esac
 rejoin=0
@@ -38,6 +41,8 @@ log=$(log_file "$name")
 pidf=$(pid_file "$name")
 spidf=$(supervisor_pid_file "$name")
 stop_timeout=${HEYKEN_STOP_TIMEOUT:-30}
+stop_signal=TERM
+[[ $name == pg ]] && stop_signal=INT
 
 say() { printf '%s [supervisor %s pid %s] %s\n' "$(now_iso)" "$name" "$$" "$*" >>"$log"; }
 
@@ -49,7 +54,7 @@ if other=$(live_pid "$pidf"); then
   err "$name runs without its supervisor (JVM pid $other): stop it with scripts/stop.sh first."
   exit 1
 fi
-[[ -f $HEYKEN_JAR ]] || die "no jar at $HEYKEN_JAR: build it with 'mvn -q -DskipTests package' (run_heyken.sh does)."
+[[ $name == pg || -f $HEYKEN_JAR ]] || die "no jar at $HEYKEN_JAR: build it with 'mvn -q -DskipTests package' (run_heyken.sh does)."
 echo "$$" >"$spidf"
 
 child=''
@@ -57,8 +62,8 @@ stopping=0
 on_signal() {
   stopping=1
   if [[ -n $child ]] && pid_alive "$child"; then
-    say "received a stop request: sending SIGTERM to the JVM (pid $child)"
-    kill -TERM "$child" 2>/dev/null || true
+    say "received a stop request: sending SIG$stop_signal to the JVM (pid $child)"
+    kill "-$stop_signal" "$child" 2>/dev/null || true
   fi
 }
 trap on_signal TERM INT HUP
@@ -87,12 +92,19 @@ run_jvm() {
     ((rejoin)) && args+=(--rejoin)
     cds_current && opts+=("-XX:SharedArchiveFile=$(cds_archive)")
   fi
-  java "${opts[@]}" -jar "$HEYKEN_JAR" "${args[@]}" >>"$log" 2>&1 </dev/null &
-  child=$!
-  echo "$child" >"$pidf"
-  say "started JVM pid $child: java ${opts[*]} -jar $HEYKEN_JAR ${args[*]}"
+  if [[ $name == pg ]]; then
+    "$BASH" "$HEYKEN_ROOT/scripts/postgres.sh" run >>"$log" 2>&1 </dev/null &
+    child=$!
+    echo "$child" >"$pidf"
+    say "started heyken-pg pid $child: scripts/postgres.sh run"
+  else
+    java "${opts[@]}" -jar "$HEYKEN_JAR" "${args[@]}" >>"$log" 2>&1 </dev/null &
+    child=$!
+    echo "$child" >"$pidf"
+    say "started JVM pid $child: java ${opts[*]} -jar $HEYKEN_JAR ${args[*]}"
+  fi
   # A stop request that came in while the JVM was being started.
-  ((stopping)) && { kill -TERM "$child" 2>/dev/null || true; }
+  ((stopping)) && { kill "-$stop_signal" "$child" 2>/dev/null || true; }
   local end
   while :; do
     rc=0

@@ -21,6 +21,7 @@ final class CdsTraining {
     Config config = ConfigFactory.parseString("""
         heyken.mongo.uri = "mongodb://127.0.0.1:1/heyken"
         heyken.mongo.operation-timeout = 300ms
+        heyken.postgres { url = "", host = "127.0.0.1", port = 1, connect-timeout = 300ms }
         heyken.http { registry-port = 0, sandbox-port = 0, logger-port = 0, monitor-port = 0, inspection-port-offset = 0 }
         pekko.remote.artery.canonical.port = 0
         pekko.management.http.port = 0

@@ -1,6 +1,7 @@
 package heyken.cores;
 
 import heyken.actors.audit.AuditTrail;
+import heyken.actors.bot.BotSettings;
 import heyken.actors.bot.ChatGateway;
 import heyken.actors.bot.ChatSettings;
 import heyken.actors.bot.Conversation;
@@ -8,6 +9,10 @@ import heyken.actors.bot.SystemBotActions;
 import heyken.actors.llm.OllamaModel;
 import heyken.actors.core.CoreManager;
 import heyken.actors.core.CoreNode;
+import heyken.actors.core.DeploymentLedger;
+import heyken.actors.core.EpochFence;
+import heyken.actors.core.FencedWrites;
+import heyken.actors.core.ServiceLedger;
 import heyken.actors.feature.Feature;
 import heyken.actors.feature.FeatureCatalog;
 import heyken.actors.feature.FeatureService;
@@ -25,9 +30,11 @@ import heyken.actors.metrics.MetricsHistory;
 import heyken.actors.monitor.CoreInfo;
 import heyken.actors.monitor.EpochHistory;
 import heyken.actors.monitor.StatusService;
+import heyken.actors.monitor.StatusSettings;
 import heyken.actors.registry.ComponentRegistry;
 import heyken.actors.registry.SelfRegistration;
 import heyken.actors.services.ServiceApi;
+import heyken.actors.services.ServiceReconciler;
 import heyken.actors.services.ServiceRuntime;
 import heyken.actors.store.JournalWarmup;
 import heyken.actors.store.MongoStore;
@@ -44,7 +51,6 @@ import heyken.http.PortBinder;
 import heyken.http.RegistryRoutes;
 import heyken.http.SandboxRoutes;
 import heyken.http.ServiceRoutes;
-import heyken.protocol.api.ComponentRegistration;
 import java.time.Duration;
 import java.util.List;
 import org.apache.pekko.actor.typed.Behavior;
@@ -62,6 +68,7 @@ public final class Guardian {
     return Behaviors.setup(context -> {
       var system = context.getSystem();
       var config = system.settings().config();
+      var settings = CoreSettings.from(config);
       var store = MongoStore.get(system);
       var auth = Auth.from(config);
 
@@ -70,15 +77,25 @@ public final class Guardian {
       context.spawn(CoreInfo.create(node), "core-info");
 
       var singletons = ClusterSingleton.get(system);
-      var coreManager = singletons.init(
-          SingletonActor.of(CoreManager.create(node), "CoreManager").withStopMessage(CoreManager.Stop.INSTANCE));
+      // activation, epoch and fencing; the deployments and the dynamic services in their own fenced singletons
+      var writes = new FencedWrites(new EpochFence(store.database()), store);
+      var coreManager = singletons.init(SingletonActor.of(CoreManager.create(node, writes.fence(),
+          settings.heartbeatInterval()), "CoreManager")
+          .withStopMessage(CoreManager.Stop.INSTANCE));
+      var deployments = singletons.init(SingletonActor.of(DeploymentLedger.create(node, writes, coreManager),
+          "DeploymentLedger").withStopMessage(DeploymentLedger.Stop.INSTANCE));
+      var serviceRuntime = ServiceRuntime.get(system);
+      var serviceLedger = singletons.init(SingletonActor.of(ServiceLedger.create(node, writes, coreManager,
+          new ServiceReconciler.Wiring(serviceRuntime.engine(), serviceRuntime.settings(), serviceRuntime.executor(),
+              writes.fence(), serviceRuntime::registry)), "ServiceLedger").withStopMessage(ServiceLedger.Stop.INSTANCE));
+      var serviceApi = ServiceApi.create(system, serviceLedger);
       var registry = singletons.init(
           SingletonActor.of(ComponentRegistry.create(node), "ComponentRegistry")
               .withStopMessage(ComponentRegistry.Stop.INSTANCE));
-      ServiceRuntime.get(system).useRegistry(registry);
+      serviceRuntime.useRegistry(registry);
       var catalog = singletons.init(
           SingletonActor.of(FeatureCatalog.create(), "FeatureCatalog").withStopMessage(FeatureCatalog.Stop.INSTANCE));
-      Feature.init(system, coreManager);
+      Feature.init(system, deployments);
       PipelineRun.init(system);
       var gitlab = heyken.actors.gitlab.GitLabSettings.from(config);
       if (gitlab.enabled()) {
@@ -89,69 +106,64 @@ public final class Guardian {
         sandbox.removeOrphans();
         return null;
       });
-      var features = new FeatureService(system, catalog, coreManager, node);
+      var features = new FeatureService(system, catalog, node);
+      features.useInvoker(singletons.init(SingletonActor.of(features.invoker(), "FeatureInvoker")));
       var model = OllamaModel.create(config);
       system.getWhenTerminated().thenRun(model::close);
       features.enableAuthoring(model, model.settings().configured());
 
       var probes = new ComponentProbes(store, config, sandbox.backend(), model);
-      var status = new StatusService(system, node, coreManager, probes);
-      var logs = new LogStore(store, LogSettings.from(config));
-      context.spawn(LogRetention.create(logs, node::isActive), "log-retention");
+      var status = new StatusService(system, node, coreManager, probes, StatusSettings.from(config));
+      var logSettings = LogSettings.from(config);
+      var postgres = heyken.actors.postgres.PostgresDatabase.get(system);
+      var logs = new LogStore(postgres, logSettings);
+      context.spawn(LogRetention.create(logs, node::isActive, new heyken.actors.logs.MongoLogImport(postgres,
+              store.database(), logSettings.collection(), config.getString("heyken.logs.run-log-collection")),
+          postgres.settings().partitionsAhead()), "log-retention");
       var logQuestions = new LogQuestions(QuestionSettings.from(config), model,
-          store.database().getCollection(config.getString("heyken.logs.collection")), store.blockingExecutor(),
+          store.database().getCollection(settings.logsCollection()), store.blockingExecutor(),
           java.time.Clock.systemUTC());
       system.getWhenTerminated().thenRun(logQuestions::close);
-      var bot = config.getConfig("heyken.bot");
+      var bot = BotSettings.from(config);
       var chat = ChatSettings.from(config);
       if (chat.enabled()) {
-        var admins = java.util.Arrays.stream(bot.getString("admins").split(",")).map(String::trim)
-            .filter(a -> !a.isEmpty()).collect(java.util.stream.Collectors.toSet());
-        singletons.init(SingletonActor.of(ChatGateway.create(new ChatGateway.Wiring(chat, admins,
-                bot.getDuration("answer-timeout"), store.blockingExecutor(), coreManager)), "ChatGateway")
+        singletons.init(SingletonActor.of(ChatGateway.create(new ChatGateway.Wiring(chat, bot.admins(),
+                bot.answerTimeout(), store.blockingExecutor(), coreManager)), "ChatGateway")
             .withStopMessage(ChatGateway.Stop.INSTANCE));
         context.spawn(LogsToChat.create(node.coreId(), LogsToChat.Settings.from(config)), "logs-to-chat");
       }
-      Conversation.init(system, new SystemBotActions(system, features, status, logs, coreManager, registry, model,
+      Conversation.init(system, new SystemBotActions(system, features, status, logs, coreManager, deployments,
+              serviceApi, registry, model,
               model.settings().model(), store.blockingExecutor()),
-          bot.getDuration("confirmation-ttl"), bot.getString("username"));
-      var http = config.getConfig("heyken.http");
+          bot.confirmationTtl(), bot.username());
       var epochs = new EpochHistory(system);
       var monitorEvents = new MonitorEvents(new MonitorSources(system, node.coreId(), status, epochs,
-          features, logs, config.getInt("heyken.monitor.max-features"), config.getInt("heyken.logs.max-query-limit")),
+          features, logs, settings.monitorMaxFeatures(), settings.maxQueryLimit()),
           MonitorEvents.Settings.from(config));
       MetricsHistory.configure(MetricsHistory.Settings.from(config));
       context.spawn(MetricsHistory.sampler(), "metrics-history");
-      var sandboxRoutes = new SandboxRoutes(node, auth, features,
-          new ServiceRoutes(ServiceApi.create(system, coreManager)));
+      var sandboxRoutes = new SandboxRoutes(node, auth, features, new ServiceRoutes(serviceApi));
       var apis = List.of(
-          new PortBinder.Api("Component Registry", http.getInt("registry-port"),
+          new PortBinder.Api("Component Registry", settings.registryPort(),
               new RegistryRoutes(system, registry, auth).route()),
-          new PortBinder.Api("Sandbox Manager", http.getInt("sandbox-port"), sandboxRoutes.route()),
-          new PortBinder.Api("Logger API", http.getInt("logger-port"),
-              new LoggerRoutes(logs, auth, config.getInt("heyken.logs.max-query-limit"),
+          new PortBinder.Api("Sandbox Manager", settings.sandboxPort(), sandboxRoutes.route()),
+          new PortBinder.Api("Logger API", settings.loggerPort(),
+              new LoggerRoutes(logs, auth, settings.maxQueryLimit(),
                   new AuditRoutes(new AuditTrail(system)), new LogQuestionRoutes(logQuestions)).route()),
-          new PortBinder.Api("System Monitor", http.getInt("monitor-port"),
+          new PortBinder.Api("System Monitor", settings.monitorPort(),
               new MonitorRoutes(system, status, coreManager, auth,
-                  new ChatRoutes(system, bot.getDuration("answer-timeout")), monitorEvents,
+                  new ChatRoutes(system, bot.answerTimeout()), monitorEvents,
                   new MetricsHistoryRoutes(node.coreId(), epochs::recent).route(), sandboxRoutes.dashboardRoute())
                   .route()));
-      String host = config.getString("heyken.bind-host");
-      var binder = context.spawn(PortBinder.create(host, node.coreId(), http.getInt("inspection-port-offset"), apis,
-          http.getDuration("rebind-interval"), http.getDuration("drain-deadline")), "http");
-      node.onActivationChange(epoch -> binder.tell(new PortBinder.ActivationChanged(epoch)));
+      var binder = context.spawn(PortBinder.create(settings.host(), node.coreId(), settings.inspectionOffset(), apis,
+          settings.rebindInterval(), settings.drainDeadline()), "http");
+      var unfollow = node.onActivationChange(epoch -> binder.tell(new PortBinder.ActivationChanged(epoch)));
+      system.getWhenTerminated().thenRun(unfollow);
 
       PekkoManagement.get(system.classicSystem()).start();
 
-      int id = node.coreId();
-      int monitor = http.getInt("monitor-port") + http.getInt("inspection-port-offset") * id;
-      int management = config.getInt("heyken.management.core-" + id + ".port");
-      var registrations = List.of(
-          new ComponentRegistration("core-" + id, "http://" + host + ":" + monitor,
-              "http://" + host + ":" + management + "/ready", version),
-          new ComponentRegistration("store", store.redactedUri(),
-              store.redactedUri().replaceFirst("/[^/]*$", ""), null));
-      context.spawn(SelfRegistration.create(registry, registrations, Duration.ofSeconds(2)), "self-registration");
+      context.spawn(SelfRegistration.create(registry, settings.registrations(node.coreId(), version,
+          store.redactedUri()), Duration.ofSeconds(2)), "self-registration");
       return Behaviors.empty();
     });
   }

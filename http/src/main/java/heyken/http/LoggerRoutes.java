@@ -82,12 +82,28 @@ public final class LoggerRoutes {
     if (e instanceof LogStore.Busy) {
       return ApiErrors.error(StatusCodes.SERVICE_UNAVAILABLE, "busy", e.getMessage());
     }
-    if (e instanceof com.mongodb.MongoException) {
+    if (e instanceof heyken.actors.postgres.PostgresDatabase.Unavailable
+        || heyken.actors.postgres.PostgresDatabase.isConnectionProblem(e) || e instanceof com.mongodb.MongoException) {
       return ApiErrors.error(StatusCodes.SERVICE_UNAVAILABLE, "store_unavailable",
-          "the log store did not answer (" + e.getClass().getSimpleName() + "); retry in a moment, or narrow the "
-              + "query with since/until");
+          "the log store (PostgreSQL) did not answer (" + e.getMessage() + "); retry in a moment");
+    }
+    if (queryCancelled(e)) {
+      // statement_timeout: the query was too big for the time a Logger API query may take
+      return ApiErrors.error(StatusCodes.SERVICE_UNAVAILABLE, "query_timeout",
+          "the query took longer than the log store allows (heyken.postgres.statement-timeout); narrow it with since/"
+              + "until or a feature, run, component or level filter");
     }
     return failWith(e);
+  }
+
+  /** The server cancelled the query (SQL state 57014: statement_timeout). */
+  static boolean queryCancelled(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof java.sql.SQLException sql && "57014".equals(sql.getSQLState())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

@@ -16,6 +16,7 @@ import heyken.actors.audit.AuditTrail;
 import heyken.actors.llm.LlmSettings;
 import heyken.actors.llm.OllamaModel;
 import heyken.actors.logs.LogStore;
+import heyken.testkit.postgres.PostgresServer;
 import heyken.actors.logs.question.LogQuestions;
 import heyken.actors.logs.question.QuestionSettings;
 import heyken.actors.store.MongoStore;
@@ -91,7 +92,11 @@ class LogQuestionRoutesTest {
     var store = MongoStore.get(system);
     questions = new LogQuestions(QuestionSettings.from(config), model,
         store.database().getCollection("heyken_logs"), store.blockingExecutor(), Clock.systemUTC());
-    var routes = new LoggerRoutes(new LogStore(store, "heyken_logs"), Auth.from(config), 1000,
+    var pg = PostgresServer.shared();
+    var logStore = new LogStore(new heyken.actors.postgres.PostgresDatabase(heyken.actors.postgres.PostgresSettings.of(
+        pg.host(), pg.port(), pg.createDatabase("questions"), pg.user(), pg.password()), store.blockingExecutor())
+        .startMigrating(), heyken.actors.logs.LogSettings.defaults("heyken_logs", 1000));
+    var routes = new LoggerRoutes(logStore, Auth.from(config), 1000,
         new AuditRoutes(new AuditTrail(system)), new LogQuestionRoutes(questions));
     binding = Http.get(system).newServerAt("127.0.0.1", 0).bind(routes.route()).toCompletableFuture()
         .get(10, TimeUnit.SECONDS);

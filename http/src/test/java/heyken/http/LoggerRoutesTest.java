@@ -4,14 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.mongodb.client.MongoCollection;
 import com.typesafe.config.ConfigFactory;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import heyken.actors.audit.AuditTrail;
+import heyken.actors.logs.LogRow;
 import heyken.actors.logs.LogSettings;
 import heyken.actors.logs.LogStore;
-import heyken.actors.store.MongoStore;
+import heyken.actors.logs.LogWriter;
+import heyken.actors.postgres.PostgresDatabase;
+import heyken.testkit.postgres.PostgresServer;
 import java.io.File;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -23,7 +25,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Date;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -31,18 +32,20 @@ import java.util.stream.Stream;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
-import org.bson.Document;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The Logger API over real HTTP on loopback: filters, bad input, and the live tail as server-sent events. */
+/**
+ * The Logger API over real HTTP on loopback against a real PostgreSQL log store: filters, bad input, the store
+ * away (503), and the live tail as server-sent events.
+ */
 class LoggerRoutesTest {
 
   private static final MongoServer mongo = new MongoServer(new MemoryBackend());
   private static ActorTestKit testKit;
   private static ServerBinding binding;
-  private static MongoCollection<Document> collection;
+  private static LogWriter writer;
   private static final HttpClient http = HttpClient.newHttpClient();
 
   @BeforeAll
@@ -50,22 +53,26 @@ class LoggerRoutesTest {
     mongo.bind("127.0.0.1", 0);
     var config = ConfigFactory.parseString("""
             heyken.mongo.uri = "mongodb://127.0.0.1:%d/heyken"
-            heyken.logs.collection = "route_logs"
+            heyken.postgres { url = "", host = "%s", port = %d, database = "%s", user = "%s", password = "%s" }
             heyken.logs.max-query-limit = 50
             heyken.logs.stream.poll-interval = 100ms
             heyken.logs.stream.heartbeat = 300ms
             pekko.actor.provider = local
-            """.formatted(mongo.getLocalAddress().getPort()))
+            """.formatted(mongo.getLocalAddress().getPort(), PostgresServer.shared().host(),
+            PostgresServer.shared().port(), PostgresServer.shared().createDatabase("routes"),
+            PostgresServer.shared().user(), PostgresServer.shared().password()))
         .withFallback(ConfigFactory.parseFile(new File("../application.conf")))
         .withFallback(ConfigFactory.defaultReference()).resolve();
     testKit = ActorTestKit.create("logger-routes-test", config);
     var system = testKit.system();
-    var logs = new LogStore(MongoStore.get(system), LogSettings.from(config));
+    var db = PostgresDatabase.get(system);
+    db.ready().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    var logs = new LogStore(db, LogSettings.from(config));
     var routes = new LoggerRoutes(logs, Auth.from(config), logs.settings().maxQueryLimit(),
         new AuditRoutes(new AuditTrail(system)));
     binding = Http.get(system).newServerAt("127.0.0.1", 0).bind(routes.route())
         .toCompletableFuture().get(10, TimeUnit.SECONDS);
-    collection = MongoStore.get(system).database().getCollection("route_logs");
+    writer = new LogWriter(db);
   }
 
   @AfterAll
@@ -92,14 +99,9 @@ class LoggerRoutesTest {
   }
 
   private static void insert(Instant at, String component, String message, String feature, String run) {
-    var doc = new Document("ts", Date.from(at)).append("level", "INFO").append("lvl", 20000).append("core", 1)
-        .append("epoch", 1L).append("component", component).append("logger", "heyken.test").append("thread", "t")
-        .append("message", message);
-    if (feature != null) {
-      doc.append("feature", feature).append("run", run)
-          .append("mdc", new Document("feature", feature).append("run", run));
-    }
-    collection.insertOne(doc);
+    var mdc = feature == null ? null : java.util.Map.of("feature", feature, "run", run);
+    writer.write(List.of(new LogRow(heyken.actors.logs.LogBuffer.nextId(1), LogRow.micros(at), "INFO", 1, 1L,
+        component, "heyken.test", "t", message, null, mdc, feature, run, null, null, null)));
   }
 
   @Test
@@ -164,16 +166,17 @@ class LoggerRoutesTest {
 
   @Test
   void aStoreThatIsAwayIsA503ThatSaysSoNotA500() throws Exception {
-    var dead = new MongoServer(new MemoryBackend());
-    dead.bind("127.0.0.1", 0);
-    var address = dead.getLocalAddress();
-    dead.shutdownNow();
-    var config = ConfigFactory.parseString("heyken.mongo.uri = \"mongodb://127.0.0.1:" + address.getPort()
-            + "/heyken\"\nheyken.mongo.operation-timeout = 300ms")
+    // a real server, migrated, then killed: the pool's connections and new ones fail
+    var server = PostgresServer.start();
+    var config = ConfigFactory.parseString("heyken.postgres { port = " + server.port() + ", database = postgres, "
+            + "password = \"" + server.password() + "\", connect-timeout = 500ms }")
         .withFallback(testKit.system().settings().config());
     var kit = ActorTestKit.create("logger-routes-dead-store", config);
     try {
-      var logs = new LogStore(MongoStore.get(kit.system()), LogSettings.from(config));
+      var db = PostgresDatabase.get(kit.system());
+      db.ready().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      server.kill9();
+      var logs = new LogStore(db, LogSettings.from(config));
       var routes = new LoggerRoutes(logs, Auth.from(config), 50, new AuditRoutes(new AuditTrail(kit.system())));
       var bound = Http.get(kit.system()).newServerAt("127.0.0.1", 0).bind(routes.route())
           .toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -181,8 +184,21 @@ class LoggerRoutesTest {
           + "/api/logs?limit=10")).build(), HttpResponse.BodyHandlers.ofString());
       assertEquals(503, response.statusCode(), response.body());
       assertEquals("store_unavailable", json(response).get("error").asText());
+      // and it answers again once the server is back
+      server.restart();
+      testKit.createTestProbe().awaitAssert(Duration.ofSeconds(30), () -> {
+        try {
+          var again = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + bound.localAddress().getPort()
+              + "/api/logs?limit=10")).build(), HttpResponse.BodyHandlers.ofString());
+          assertEquals(200, again.statusCode(), again.body());
+        } catch (java.io.IOException | InterruptedException e) {
+          throw new AssertionError(e);
+        }
+        return null;
+      });
     } finally {
       kit.shutdownTestKit();
+      server.close();
     }
   }
 

@@ -69,19 +69,15 @@ class PortBinderDrainTest {
 
   private static void awaitBound(ActorSystem<?> system,
       org.apache.pekko.actor.typed.ActorRef<PortBinder.Command> binder, int port) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (true) {
-      Map<Integer, String> bound = org.apache.pekko.actor.typed.javadsl.AskPattern.<PortBinder.Command,
-          Map<Integer, String>>ask(binder, PortBinder.GetBound::new, Duration.ofSeconds(3), system.scheduler())
-          .toCompletableFuture().get(5, TimeUnit.SECONDS);
-      if (bound.containsKey(port)) {
-        return;
+    heyken.testkit.Await.until("port " + port + " bound", Duration.ofSeconds(10), () -> {
+      try {
+        return org.apache.pekko.actor.typed.javadsl.AskPattern.<PortBinder.Command, Map<Integer, String>>ask(binder,
+            PortBinder.GetBound::new, Duration.ofSeconds(3), system.scheduler())
+            .toCompletableFuture().get(5, TimeUnit.SECONDS).containsKey(port);
+      } catch (Exception e) {
+        return false;
       }
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("port " + port + " was never bound: " + bound);
-      }
-      Thread.sleep(50);
-    }
+    });
   }
 
   private static void awaitRefused(URI url) throws Exception {

@@ -39,9 +39,20 @@ public final class HeykenProcesses implements AutoCloseable {
   private Process store;
   private final String token = "test-token-" + Long.toHexString(System.nanoTime());
 
+  private final heyken.testkit.postgres.PostgresServer postgres;
+  private final String postgresDatabase;
+
+  /** An installation whose log store is a fresh database on this JVM's shared test PostgreSQL. */
   public HeykenProcesses(Path jar, Path dir) throws IOException {
+    this(jar, dir, heyken.testkit.postgres.PostgresServer.shared());
+  }
+
+  /** An installation whose log store is a fresh database on {@code postgres} (a server of its own to kill). */
+  public HeykenProcesses(Path jar, Path dir, heyken.testkit.postgres.PostgresServer postgres) throws IOException {
     this.jar = jar;
     this.dir = dir;
+    this.postgres = postgres;
+    this.postgresDatabase = postgres.createDatabase("heyken_it");
     Files.createDirectories(dir.resolve("logs"));
     // a block of free ports: the documented ones and their inspection offsets must all be free
     int base = freeBase();
@@ -66,6 +77,7 @@ public final class HeykenProcesses implements AutoCloseable {
     env.put("HEYKEN_LOGGER_PORT", String.valueOf(ports.get("logger")));
     env.put("HEYKEN_MONITOR_PORT", String.valueOf(ports.get("monitor")));
     env.put("HEYKEN_INSPECTION_PORT_OFFSET", "100");
+    env.putAll(postgres.environment(postgresDatabase));
     env.put("DOCKER_HOST", "unix://" + dir.resolve("no-docker.sock"));
     env.put("OLLAMA_URL", "http://127.0.0.1:" + (base + 50));
   }
@@ -111,6 +123,16 @@ public final class HeykenProcesses implements AutoCloseable {
 
   public String mongoUri() {
     return "mongodb://127.0.0.1:" + ports.get("store") + "/heyken";
+  }
+
+  /** The PostgreSQL server of this installation's log store. */
+  public heyken.testkit.postgres.PostgresServer postgres() {
+    return postgres;
+  }
+
+  /** The database of this installation's log store on {@link #postgres()}. */
+  public String postgresDatabase() {
+    return postgresDatabase;
   }
 
   public Path dir() {

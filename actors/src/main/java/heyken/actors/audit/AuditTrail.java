@@ -64,6 +64,8 @@ public final class AuditTrail {
       return switch (persistenceId) {
         case "feature-catalog" -> "catalog";
         case "component-registry" -> "registry";
+        // the deployments and services the CoreManager recorded until they got their own ledgers: same entity
+        case "core-deployments", "core-services" -> "core-manager";
         default -> persistenceId;
       };
     }
@@ -103,7 +105,8 @@ public final class AuditTrail {
   }
 
   /**
-   * Everything about one feature: its own events, its runs' events, and the CoreManager's deployment decisions for
+   * Everything about one feature: its own events, its runs' events, and the deployment decisions (the
+   * DeploymentLedger's, and the CoreManager's from before the ledger) for
    * it, in time order.
    */
   public CompletionStage<List<AuditEntry>> feature(String featureId) {
@@ -138,7 +141,7 @@ public final class AuditTrail {
         || pid.equals(heyken.actors.feature.FeatureAuthor.ENTITY_KEY.name() + "|" + featureId)) {
       return true;
     }
-    if (pid.equals("core-manager") || pid.equals("feature-catalog")) {
+    if (pid.equals("core-manager") || pid.equals("core-deployments") || pid.equals("feature-catalog")) {
       Object id = JSON.convertValue(env.event(), Map.class).get("featureId");
       return featureId.equals(id);
     }

@@ -2,6 +2,7 @@ package heyken.actors.bot;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import heyken.actors.core.CoreManager;
+import heyken.actors.core.DeploymentLedger;
 import heyken.actors.feature.FeatureService;
 import heyken.actors.llm.LanguageModel;
 import heyken.actors.logs.LogQuery;
@@ -39,6 +40,8 @@ public final class SystemBotActions implements BotActions {
   private final StatusService status;
   private final LogStore logs;
   private final ActorRef<CoreManager.Command> coreManager;
+  private final ActorRef<DeploymentLedger.Command> deployments;
+  private final heyken.actors.services.ServiceApi serviceApi;
   private final ActorRef<ComponentRegistry.Command> registry;
   private final LanguageModel model;
   private final String modelName;
@@ -46,13 +49,16 @@ public final class SystemBotActions implements BotActions {
   private final ModelAnswer modelAnswer;
 
   public SystemBotActions(ActorSystem<?> system, FeatureService features, StatusService status, LogStore logs,
-      ActorRef<CoreManager.Command> coreManager, ActorRef<ComponentRegistry.Command> registry, LanguageModel model,
+      ActorRef<CoreManager.Command> coreManager, ActorRef<DeploymentLedger.Command> deployments,
+      heyken.actors.services.ServiceApi services, ActorRef<ComponentRegistry.Command> registry, LanguageModel model,
       String modelName, Executor blocking) {
     this.system = system;
     this.features = features;
     this.status = status;
     this.logs = logs;
     this.coreManager = coreManager;
+    this.deployments = deployments;
+    this.serviceApi = services;
     this.registry = registry;
     this.model = model;
     this.modelName = modelName;
@@ -155,12 +161,7 @@ public final class SystemBotActions implements BotActions {
     return done("I do not know how to do that: " + command.action() + ". Try help.");
   }
 
-  private heyken.actors.services.ServiceApi serviceApi;
-
-  private synchronized heyken.actors.services.ServiceApi services() {
-    if (serviceApi == null) {
-      serviceApi = heyken.actors.services.ServiceApi.create(system, coreManager);
-    }
+  private heyken.actors.services.ServiceApi services() {
     return serviceApi;
   }
 
@@ -175,8 +176,8 @@ public final class SystemBotActions implements BotActions {
   }
 
   private CompletionStage<String> invoke(BotCommand.Invoke invoke) {
-    return AskPattern.<CoreManager.Command, CoreManager.Deployments>ask(coreManager, CoreManager.GetDeployments::new,
-            ASK, system.scheduler())
+    return AskPattern.<DeploymentLedger.Command, DeploymentLedger.Deployments>ask(deployments,
+            DeploymentLedger.GetDeployments::new, ASK, system.scheduler())
         .thenCompose(deployments -> {
           String featureId = deployments.byFeature().entrySet().stream()
               .filter(e -> invoke.command().equals(e.getValue().command())).map(java.util.Map.Entry::getKey)

@@ -7,7 +7,7 @@ import java.util.function.LongConsumer;
 /**
  * What this JVM knows about itself: which core it is, its process, and the epoch under which it is the
  * active core (0 while standby). The CoreManager singleton sets the epoch when it activates here and clears
- * it when it stops or finds itself fenced; listeners (the port binder) follow.
+ * it when it stops or finds itself fenced; listeners (the port binder, the fenced ledgers) follow.
  */
 public final class CoreNode {
 
@@ -20,7 +20,7 @@ public final class CoreNode {
       ProcessHandle.current().info().startInstant().orElse(Instant.now());
   private final AtomicLong activeEpoch = new AtomicLong();
   private final AtomicLong fencedWritesRefused = new AtomicLong();
-  private volatile ActivationListener listener = epoch -> {};
+  private final java.util.List<ActivationListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
   private volatile Runnable switchAway = () -> {};
 
   public CoreNode(int coreId) {
@@ -65,19 +65,24 @@ public final class CoreNode {
 
   void activated(long epoch) {
     activeEpoch.set(epoch);
-    listener.accept(epoch);
+    listeners.forEach(l -> l.accept(epoch));
   }
 
   /** Clears the active epoch only if it is still the given one (a newer activation wins). */
   void deactivated(long epoch) {
     if (activeEpoch.compareAndSet(epoch, 0)) {
-      listener.accept(0);
+      listeners.forEach(l -> l.accept(0));
     }
   }
 
-  public void onActivationChange(ActivationListener listener) {
-    this.listener = listener;
+  /**
+   * Follows this core's activation: told the current epoch at once, then every change. The returned action stops
+   * following (the node outlives the ActorSystems of planned switches: their followers must not pile up).
+   */
+  public Runnable onActivationChange(ActivationListener listener) {
+    listeners.add(listener);
     listener.accept(activeEpoch.get());
+    return () -> listeners.remove(listener);
   }
 
   /** What a planned switch does to this JVM: leave the cluster and rejoin as standby. Set by the runtime. */

@@ -2,7 +2,7 @@ package heyken.actors.feature;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import heyken.actors.bot.SystemNews;
-import heyken.actors.core.CoreManager;
+import heyken.actors.core.DeploymentLedger;
 import heyken.protocol.CborSerializable;
 import heyken.protocol.api.Problem;
 import heyken.protocol.api.feature.DeploymentView;
@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
 /**
  * A feature: its revisions (commits of its git repository), its test runs and its deployment. Sharded and
  * event-sourced; the pipeline of a run is executed by a {@link PipelineRun} entity, the deployment is made
- * cluster-wide by the {@link CoreManager} (fenced by the active core's epoch) and recorded here.
+ * cluster-wide by the {@link DeploymentLedger} (fenced by the active core's epoch) and recorded here.
  *
  * <p>Status, derived from the events: {@code draft} (no pipeline yet) → {@code ready} (the newest revision is
  * untested) → {@code testing} → {@code passed} / {@code failed} → {@code deployed} (the newest revision is deployed).
@@ -47,7 +47,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Feature");
   public static final String TAG = "feature";
   private static final Logger log = LoggerFactory.getLogger(Feature.class);
-  private static final Duration CORE_MANAGER_TIMEOUT = Duration.ofSeconds(5);
+  private static final Duration LEDGER_TIMEOUT = Duration.ofSeconds(5);
 
   // ---------------------------------------------------------------- protocol
 
@@ -80,10 +80,10 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
 
   public record Get(ActorRef<FeatureReply> replyTo) implements Command {}
 
-  record CoreManagerAnswered(PendingChange change, CoreManager.DeploymentOutcome outcome, String error)
+  record LedgerAnswered(PendingChange change, DeploymentLedger.DeploymentOutcome outcome, String error)
       implements Command {}
 
-  /** A deployment change waiting for the CoreManager. */
+  /** A deployment change waiting for the DeploymentLedger. */
   record PendingChange(String kind, String revision, String command, String requestedBy,
       ActorRef<DeployReply> deployReply, ActorRef<FeatureReply> deleteReply) implements CborSerializable {}
 
@@ -299,36 +299,36 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
 
   // ---------------------------------------------------------------- sharding
 
-  public static void init(ActorSystem<?> system, ActorRef<CoreManager.Command> coreManager) {
+  public static void init(ActorSystem<?> system, ActorRef<DeploymentLedger.Command> deployments) {
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY,
-            ctx -> Behaviors.<Command>setup(context -> new Feature(context, ctx.getEntityId(), coreManager,
+            ctx -> Behaviors.<Command>setup(context -> new Feature(context, ctx.getEntityId(), deployments,
                 ctx.getShard())))
         .withRole("core"));
   }
 
   /** An entity outside sharding (tests): it never passivates. */
-  public static Behavior<Command> create(String featureId, ActorRef<CoreManager.Command> coreManager) {
-    return Behaviors.setup(context -> new Feature(context, featureId, coreManager, null));
+  public static Behavior<Command> create(String featureId, ActorRef<DeploymentLedger.Command> deployments) {
+    return Behaviors.setup(context -> new Feature(context, featureId, deployments, null));
   }
 
   // ---------------------------------------------------------------- behaviour
 
   private final ActorContext<Command> context;
   private final String featureId;
-  private final ActorRef<CoreManager.Command> coreManager;
-  // not state: a deployment change waiting for the CoreManager's answer; commands wait (stash) meanwhile
+  private final ActorRef<DeploymentLedger.Command> deployments;
+  // not state: a deployment change waiting for the DeploymentLedger's answer; commands wait (stash) meanwhile
   private PendingChange pending;
   // remember-entities keeps every entity that was ever asked alive; one asked for an id that does not exist (or
   // whose feature was deleted) leaves again, so that probing ids cannot pile up entities
   private final ActorRef<ClusterSharding.ShardCommand> shard;
 
-  private Feature(ActorContext<Command> context, String featureId, ActorRef<CoreManager.Command> coreManager,
+  private Feature(ActorContext<Command> context, String featureId, ActorRef<DeploymentLedger.Command> deployments,
       ActorRef<ClusterSharding.ShardCommand> shard) {
     super(PersistenceId.of(ENTITY_KEY.name(), featureId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
     this.context = context;
     this.featureId = featureId;
-    this.coreManager = coreManager;
+    this.deployments = deployments;
     this.shard = shard;
   }
 
@@ -368,7 +368,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   @Override
   public CommandHandler<Command, Event, State> commandHandler() {
     return newCommandHandlerBuilder().forAnyState()
-        .onCommand(CoreManagerAnswered.class, this::onCoreManagerAnswered)
+        .onCommand(LedgerAnswered.class, this::onLedgerAnswered)
         .onCommand(RunCompleted.class, this::onRunCompleted)
         .onCommand(Get.class, (state, get) -> pending != null ? Effect().stash()
             : state.exists() ? Effect().reply(get.replyTo(), new FeatureReply(state.view(), null))
@@ -511,7 +511,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
     if (state.deployment() != null && state.deployment().revision().equals(revision.id())) {
       return Effect().reply(deploy.replyTo(), new DeployReply(state.deploymentView(), null));
     }
-    return askCoreManager(new PendingChange("deploy", revision.id(), revision.command(), deploy.requestedBy(),
+    return askLedger(new PendingChange("deploy", revision.id(), revision.command(), deploy.requestedBy(),
         deploy.replyTo(), null), deploy.targetCore());
   }
 
@@ -529,7 +529,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
                   + " is the first deployed revision: there is no earlier one to go back to (undeploy instead)")));
     }
     var back = state.previous().get(state.previous().size() - 1);
-    return askCoreManager(new PendingChange("rollback", back.revision(), back.command(), rollback.requestedBy(),
+    return askLedger(new PendingChange("rollback", back.revision(), back.command(), rollback.requestedBy(),
         rollback.replyTo(), null), null);
   }
 
@@ -544,7 +544,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       return Effect().reply(undeploy.replyTo(), new DeployReply(null, Problem.conflict("not_deployed",
           "feature " + featureId + " is not deployed")));
     }
-    return askCoreManager(new PendingChange("undeploy", state.deployment().revision(), null, undeploy.requestedBy(),
+    return askLedger(new PendingChange("undeploy", state.deployment().revision(), null, undeploy.requestedBy(),
         undeploy.replyTo(), null), null);
   }
 
@@ -556,7 +556,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       return gone(delete.replyTo(), new FeatureReply(null, notFound()));
     }
     if (state.deployment() != null) {
-      return askCoreManager(new PendingChange("delete", state.deployment().revision(), null, delete.requestedBy(),
+      return askLedger(new PendingChange("delete", state.deployment().revision(), null, delete.requestedBy(),
           null, delete.replyTo()), null);
     }
     return deleted(delete.requestedBy(), delete.replyTo());
@@ -569,18 +569,18 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
         .thenReply(replyTo, s -> new FeatureReply(s.view(), null));
   }
 
-  private Effect<Event, State> askCoreManager(PendingChange change, Integer targetCore) {
+  private Effect<Event, State> askLedger(PendingChange change, Integer targetCore) {
     pending = change;
-    context.ask(CoreManager.DeploymentOutcome.class, coreManager, CORE_MANAGER_TIMEOUT,
-        (ActorRef<CoreManager.DeploymentOutcome> replyTo) -> change.kind().equals("deploy")
+    context.ask(DeploymentLedger.DeploymentOutcome.class, deployments, LEDGER_TIMEOUT,
+        (ActorRef<DeploymentLedger.DeploymentOutcome> replyTo) -> change.kind().equals("deploy")
             || change.kind().equals("rollback")
-            ? new CoreManager.ActivateDeployment(featureId, change.revision(), change.command(), targetCore, replyTo)
-            : new CoreManager.RemoveDeployment(featureId, replyTo),
-        (outcome, error) -> new CoreManagerAnswered(change, outcome, error == null ? null : error.toString()));
+            ? new DeploymentLedger.ActivateDeployment(featureId, change.revision(), change.command(), targetCore, replyTo)
+            : new DeploymentLedger.RemoveDeployment(featureId, replyTo),
+        (outcome, error) -> new LedgerAnswered(change, outcome, error == null ? null : error.toString()));
     return Effect().none();
   }
 
-  private Effect<Event, State> onCoreManagerAnswered(State state, CoreManagerAnswered answer) {
+  private Effect<Event, State> onLedgerAnswered(State state, LedgerAnswered answer) {
     var change = answer.change();
     pending = null;
     Problem problem = answer.error() != null

@@ -2,7 +2,6 @@ package heyken.actors.feature;
 
 import heyken.actors.Outcome;
 import heyken.actors.Failures;
-import heyken.actors.core.CoreManager;
 import heyken.actors.core.CoreNode;
 import heyken.protocol.api.Problem;
 import heyken.protocol.api.feature.CreateFeatureRequest;
@@ -58,28 +57,24 @@ public final class FeatureService {
 
   private final ActorSystem<?> system;
   private final ActorRef<FeatureCatalog.Command> catalog;
-  private final ActorRef<CoreManager.Command> coreManager;
   private final CoreNode node;
   private final SandboxRuntime runtime;
   private final Duration askTimeout;
   // null unless GitLab is configured (GITLAB_URL, GITLAB_TOKEN)
   private final heyken.actors.gitlab.GitLabLink gitlab;
   // runs invocations where deployed features run: a cluster singleton lives on the active core
-  private final ActorRef<InvokeOnActive> invoker;
+  private volatile ActorRef<InvokeOnActive> invoker;
   // set by enableAuthoring: a feature created with only a name and a description is written by the language model
   private volatile AuthorSettings authoring;
 
   public FeatureService(ActorSystem<?> system, ActorRef<FeatureCatalog.Command> catalog,
-      ActorRef<CoreManager.Command> coreManager, CoreNode node) {
+      CoreNode node) {
     this.system = system;
     this.catalog = catalog;
-    this.coreManager = coreManager;
     this.node = node;
     this.runtime = SandboxRuntime.get(system);
-    this.askTimeout = system.settings().config().getDuration("heyken.http.ask-timeout");
+    this.askTimeout = heyken.actors.ClusterSettings.from(system.settings().config()).askTimeout();
     this.gitlab = heyken.actors.gitlab.GitLabLink.of(system);
-    this.invoker = org.apache.pekko.cluster.typed.ClusterSingleton.get(system).init(
-        org.apache.pekko.cluster.typed.SingletonActor.of(invokerBehavior(), "FeatureInvoker"));
   }
 
   /** Tells the feature's GitLab copy that something changed (nothing without GitLab). */
@@ -515,7 +510,13 @@ public final class FeatureService {
 
   public record InvokeAnswer(InvokeResult result, Problem problem) implements heyken.protocol.CborSerializable {}
 
-  private org.apache.pekko.actor.typed.Behavior<InvokeOnActive> invokerBehavior() {
+  /** Where invocations for the active core go: the FeatureInvoker singleton running {@link #invoker()}. */
+  public void useInvoker(ActorRef<InvokeOnActive> invoker) {
+    this.invoker = invoker;
+  }
+
+  /** Runs the invocations handed to the active core: the Guardian starts it as the FeatureInvoker singleton. */
+  public org.apache.pekko.actor.typed.Behavior<InvokeOnActive> invoker() {
     return org.apache.pekko.actor.typed.javadsl.Behaviors.receiveMessage(msg -> {
       invoke(msg.featureId(), msg.request()).whenComplete((o, e) -> msg.replyTo().tell(e == null
           ? new InvokeAnswer(o.value(), o.problem())

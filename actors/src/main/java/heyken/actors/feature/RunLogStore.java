@@ -1,38 +1,38 @@
 package heyken.actors.feature;
 
-import com.mongodb.client.MongoCollection;
-import com.mongodb.client.MongoDatabase;
-import com.mongodb.client.model.Filters;
-import com.mongodb.client.model.Sorts;
+import heyken.actors.postgres.PostgresDatabase;
 import heyken.sandbox.SandboxBackend;
 import java.nio.charset.StandardCharsets;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import org.bson.Document;
-import org.bson.conversions.Bson;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The output of test runs as it happens, in a MongoDB collection: written in batches by the core running the job,
- * read by whichever core serves {@code GET /api/features/{id}/runs/{run_id}/log}. A run that moved to the other core
- * after a crash continues under a new attempt number, so readers never see a chunk twice. Blocking: call it on a
- * blocking dispatcher.
+ * The output of test runs as it happens, in the log store (PostgreSQL table {@code run_log_chunks}): written in
+ * batches by the core running the job, read by whichever core serves {@code GET /api/features/{id}/runs/{run_id}/log}.
+ * A run that moved to the other core after a crash continues under a new attempt number, so readers never see a
+ * chunk twice. Writes happen in the background on the PostgreSQL dispatcher, in order per writer (a job never waits
+ * for the store); reads block: call them on a blocking dispatcher.
  */
 public final class RunLogStore {
 
   private static final Logger log = LoggerFactory.getLogger(RunLogStore.class);
   private static final long FLUSH_EVERY_NANOS = 200_000_000L;
   private static final int FLUSH_BYTES = 16 * 1024;
+  private static final String INSERT = "INSERT INTO run_log_chunks (run, attempt, seq, job, stream, text) "
+      + "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
 
   /** One piece of output: {@code stream} is stdout, stderr, or {@code heyken} for the runner's own lines. */
   public record Chunk(int attempt, long seq, String job, String stream, String text) {}
 
-  private final MongoCollection<Document> chunks;
+  private final PostgresDatabase db;
   // output that arrives just after a flush must not wait for the job's next output (which may come much later)
   private final ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "heyken-run-log-flush");
@@ -40,8 +40,8 @@ public final class RunLogStore {
     return t;
   });
 
-  public RunLogStore(MongoDatabase database, String collection) {
-    this.chunks = database.getCollection(collection);
+  public RunLogStore(PostgresDatabase db) {
+    this.db = db;
   }
 
   /** Stops the background flushes (writers still flush when closed). */
@@ -54,24 +54,55 @@ public final class RunLogStore {
     return new Writer(runId, attempt, job, capBytes);
   }
 
-  /** Chunks of a run after the position (attempt, seq), oldest first. */
+  /** Chunks of a run after the position (attempt, seq), oldest first. Blocking. */
   public List<Chunk> read(String runId, int afterAttempt, long afterSeq, int limit) {
-    Bson after = Filters.or(
-        Filters.gt("attempt", afterAttempt),
-        Filters.and(Filters.eq("attempt", afterAttempt), Filters.gt("seq", afterSeq)));
-    var out = new ArrayList<Chunk>();
-    chunks.find(Filters.and(Filters.eq("run", runId), after))
-        .sort(Sorts.ascending("attempt", "seq"))
-        .limit(limit)
-        .forEach(d -> out.add(new Chunk(d.getInteger("attempt"), d.getLong("seq"), d.getString("job"),
-            d.getString("stream"), d.getString("text"))));
-    return out;
+    return db.withConnection(c -> {
+      var out = new ArrayList<Chunk>();
+      try (PreparedStatement s = c.prepareStatement("SELECT attempt, seq, job, stream, text FROM run_log_chunks "
+          + "WHERE run = ? AND (attempt, seq) > (?, ?) ORDER BY attempt, seq LIMIT ?")) {
+        s.setString(1, runId);
+        s.setInt(2, afterAttempt);
+        s.setLong(3, afterSeq);
+        s.setInt(4, limit);
+        try (ResultSet rs = s.executeQuery()) {
+          while (rs.next()) {
+            out.add(new Chunk(rs.getInt(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5)));
+          }
+        }
+      }
+      return out;
+    });
   }
 
+  /** Blocking. */
   public void deleteRuns(List<String> runIds) {
-    if (!runIds.isEmpty()) {
-      chunks.deleteMany(Filters.in("run", runIds));
+    if (runIds.isEmpty()) {
+      return;
     }
+    db.withConnection(c -> {
+      try (PreparedStatement s = c.prepareStatement("DELETE FROM run_log_chunks WHERE run = ANY (?)")) {
+        s.setArray(1, c.createArrayOf("text", runIds.toArray()));
+        return s.executeUpdate();
+      }
+    });
+  }
+
+  private void insert(List<Chunk> chunks, String runId) {
+    db.withConnection(c -> {
+      try (PreparedStatement s = c.prepareStatement(INSERT)) {
+        for (Chunk chunk : chunks) {
+          s.setString(1, runId);
+          s.setInt(2, chunk.attempt());
+          s.setLong(3, chunk.seq());
+          s.setString(4, chunk.job());
+          s.setString(5, chunk.stream());
+          s.setString(6, chunk.text().replace("\u0000", ""));
+          s.addBatch();
+        }
+        s.executeBatch();
+      }
+      return null;
+    });
   }
 
   /** Collects output and stores it in batches; also a {@link SandboxBackend.OutputListener}. Thread-safe. */
@@ -80,7 +111,8 @@ public final class RunLogStore {
     private final int attempt;
     private final String job;
     private final int capBytes;
-    private final List<Document> pending = new ArrayList<>();
+    private final List<Chunk> pending = new ArrayList<>();
+    private CompletableFuture<Void> writes = CompletableFuture.completedFuture(null);
     private long seq;
     private long stored;
     private int pendingBytes;
@@ -129,8 +161,7 @@ public final class RunLogStore {
     }
 
     private void add(String stream, String text) {
-      pending.add(new Document("run", runId).append("attempt", attempt).append("seq", ++seq).append("job", job)
-          .append("stream", stream).append("text", text).append("at", new Date()));
+      pending.add(new Chunk(attempt, ++seq, job, stream, text));
       pendingBytes += text.length();
     }
 
@@ -140,19 +171,34 @@ public final class RunLogStore {
       if (pending.isEmpty()) {
         return;
       }
-      try {
-        chunks.insertMany(new ArrayList<>(pending));
-      } catch (RuntimeException e) {
-        // the live log is a convenience: the job's outcome keeps its log tail in the journal either way
-        log.warn("could not store {} log chunks of run {} job {}: {}", pending.size(), runId, job, e.toString());
-      }
+      var batch = new ArrayList<>(pending);
+      // in order, in the background: a job's output never waits for the store
+      writes = writes.thenRunAsync(() -> {
+        try {
+          insert(batch, runId);
+        } catch (RuntimeException e) {
+          // the live log is a convenience: the job's outcome keeps its log tail in the journal either way
+          log.warn("could not store {} log chunks of run {} job {} (the run's result keeps its log tail; check "
+              + "heyken-pg with scripts/status.sh): {}", batch.size(), runId, job, PostgresDatabase.rootMessage(e));
+        }
+      }, db.executor());
       pending.clear();
       pendingBytes = 0;
     }
 
+    /** Flushes, and waits (a little) until what this writer stored is in the store. */
     @Override
     public void close() {
-      flush();
+      CompletableFuture<Void> last;
+      synchronized (this) {
+        flush();
+        last = writes;
+      }
+      try {
+        last.get(2, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        // the store is slow or away: the writes finish (or are given up) in the background
+      }
     }
   }
 }

@@ -1,6 +1,5 @@
 package heyken.actors.feature;
 
-import heyken.actors.store.MongoStore;
 import heyken.sandbox.JobWorkDir;
 import heyken.sandbox.SandboxBackend;
 import heyken.sandbox.SandboxBackends;
@@ -51,7 +50,7 @@ public final class SandboxRuntime implements Extension {
     this.settings = SandboxSettings.from(config);
     this.backend = SandboxBackends.select(settings);
     this.repositories = new FeatureRepositories(settings.gitDir(), settings.repositoryLimits());
-    this.runLogs = new RunLogStore(MongoStore.get(system).database(), "heyken_run_logs");
+    this.runLogs = new RunLogStore(heyken.actors.postgres.PostgresDatabase.get(system));
     this.executor = system.dispatchers().lookup(DispatcherSelector.fromConfig(DISPATCHER));
     this.jobSlots = new Semaphore(settings.maxConcurrentJobs(), true);
     this.slotLimited = new SlotLimited();

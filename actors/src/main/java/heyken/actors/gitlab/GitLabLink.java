@@ -29,7 +29,7 @@ public final class GitLabLink {
   public static GitLabLink of(ActorSystem<?> system) {
     var config = system.settings().config();
     var settings = GitLabSettings.from(config);
-    return settings.enabled() ? new GitLabLink(system, settings, config.getDuration("heyken.http.ask-timeout"))
+    return settings.enabled() ? new GitLabLink(system, settings, heyken.actors.ClusterSettings.from(config).askTimeout())
         : null;
   }
 

@@ -227,7 +227,7 @@ public final class GitLabSync extends EventSourcedBehavior<GitLabSync.Command, G
   /** Registers the entity with sharding, wired to GitLab as configured (call only when GitLab is enabled). */
   public static void init(ActorSystem<?> system, GitLabSettings settings) {
     var sharding = ClusterSharding.get(system);
-    var askTimeout = system.settings().config().getDuration("heyken.http.ask-timeout");
+    var askTimeout = heyken.actors.ClusterSettings.from(system.settings().config()).askTimeout();
     Function<String, CompletionStage<FeatureView>> features = id -> sharding.entityRefFor(Feature.ENTITY_KEY, id)
         .<Feature.FeatureReply>ask(Feature.Get::new, askTimeout)
         .thenApply(reply -> reply.problem() != null ? null : reply.view());

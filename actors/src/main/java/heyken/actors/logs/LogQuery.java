@@ -13,7 +13,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.bson.types.ObjectId;
 
 /**
  * A validated Logger API query: every filter parsed and bounded before anything touches the store.
@@ -48,20 +47,35 @@ public record LogQuery(
   // chat rooms: Rocket.Chat ids, and the web console's "web:<session>"
   private static final Pattern ROOM = Pattern.compile("[A-Za-z0-9._:@-]{1,128}");
 
-  /** Where the previous page ended: lines strictly older than this (time, then id). */
-  public record Cursor(Instant time, ObjectId id) {
+  /**
+   * Where the previous page ended: lines strictly older than this (time in microseconds, then id). The token is
+   * {@code base64url("v2:<micros>:<id>")}; a token of the older MongoDB store ({@code "<millis>:<ObjectId>"}) is still
+   * accepted and means "older than that millisecond, or in it" (its lines were copied over with new ids).
+   */
+  public record Cursor(long micros, long id) {
+    public Instant time() {
+      return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000L);
+    }
+
     public String token() {
-      String raw = time.toEpochMilli() + ":" + id.toHexString();
+      String raw = "v2:" + micros + ":" + id;
       return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
     }
 
     static Cursor parse(String token) {
       String raw = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
-      int colon = raw.indexOf(':');
-      return new Cursor(Instant.ofEpochMilli(Long.parseLong(raw.substring(0, colon))),
-          new ObjectId(raw.substring(colon + 1)));
+      String[] parts = raw.split(":", -1);
+      if (parts.length == 3 && parts[0].equals("v2")) {
+        return new Cursor(Long.parseLong(parts[1]), Long.parseLong(parts[2]));
+      }
+      if (parts.length == 2 && OBJECT_ID.matcher(parts[1]).matches()) {
+        return new Cursor(Math.multiplyExact(Long.parseLong(parts[0]), 1000L) + 999, Long.MAX_VALUE);
+      }
+      throw new IllegalArgumentException("not a cursor");
     }
   }
+
+  private static final Pattern OBJECT_ID = Pattern.compile("[0-9a-fA-F]{24}");
 
   /** Either a query or the problem with the parameters. */
   public record Parsed(LogQuery query, Problem problem) {}
@@ -159,6 +173,11 @@ public record LogQuery(
       case "ERROR" -> 40000;
       default -> null;
     };
+  }
+
+  /** The column level_num (TRACE 0 .. ERROR 4) of a minimum level value of {@link #levelValue}. */
+  public static int levelNum(int minLevel) {
+    return minLevel >= 40000 ? 4 : minLevel >= 30000 ? 3 : minLevel >= 20000 ? 2 : minLevel >= 10000 ? 1 : 0;
   }
 
   /** The stored level names at or above a minimum level value. */

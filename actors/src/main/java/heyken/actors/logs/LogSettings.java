@@ -3,11 +3,15 @@ package heyken.actors.logs;
 import com.typesafe.config.Config;
 import java.time.Duration;
 
-/** The {@code heyken.logs} settings: buffering and batching, queries, the live tail, retention. */
+/**
+ * The {@code heyken.logs} settings: buffering and batching, queries, the live tail, retention. {@code collection} is
+ * the MongoDB collection where an older version kept its lines (copied into PostgreSQL once, then dropped).
+ */
 public record LogSettings(
     String collection,
     int bufferSize,
     int batchSize,
+    int parallelWrites,
     Duration flushInterval,
     int maxQueryLimit,
     int maxConcurrentQueries,
@@ -30,6 +34,7 @@ public record LogSettings(
         c.getString("collection"),
         c.getInt("buffer-size"),
         c.getInt("batch-size"),
+        c.getInt("parallel-writes"),
         c.getDuration("flush-interval"),
         c.getInt("max-query-limit"),
         c.getInt("max-concurrent-queries"),
@@ -47,8 +52,8 @@ public record LogSettings(
 
   /** The defaults of application.conf, for code that has no configuration at hand. */
   public static LogSettings defaults(String collection, int maxQueryLimit) {
-    return new LogSettings(collection, 20_000, 500, Duration.ofMillis(500), maxQueryLimit, 2, Duration.ofSeconds(10),
-        new Stream(Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(15), 10_000),
-        new Retention(Duration.ofDays(14), 200_000, Duration.ofMinutes(10)));
+    return new LogSettings(collection, 100_000, 5_000, 2, Duration.ofMillis(200), maxQueryLimit, 8,
+        Duration.ofSeconds(10), new Stream(Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(15), 10_000),
+        new Retention(Duration.ofDays(14), 20_000_000, Duration.ofMinutes(10)));
   }
 }

@@ -1,24 +1,31 @@
 package heyken.actors.logs;
 
-import com.mongodb.client.MongoCollection;
-import com.mongodb.client.model.InsertManyOptions;
-import heyken.actors.store.MongoStore;
+import heyken.actors.postgres.PostgresDatabase;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.bson.Document;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Drains the {@link LogBuffer} and writes the lines to MongoDB in batches, one insert at a time. Runs on
- * every core (each core ships its own lines). A failed batch is dropped and counted after one retry:
- * logs must never block the system or grow without bound while the store is away.
+ * Drains the {@link LogBuffer} and writes the lines to the log store (PostgreSQL, {@link LogWriter}: one COPY per
+ * batch) with up to {@code parallel-writes} batches in flight. Runs on every core (each core ships its own lines).
+ * A batch the store could not take because it is away (connection refused, killed, shutting down) is kept and sent
+ * again, with a growing pause, until the store has it: what reached the buffer and was not dropped there is stored.
+ * Before a batch is sent again the store is asked whether its commit went through after all (its first line is
+ * there), so that nothing is stored twice. A batch the store refuses as invalid is tried once more, then dropped and
+ * counted. Logs never block the system: while the store is away the buffer fills, and newer lines are dropped and
+ * counted.
  */
 public final class LogShipper {
 
   private static final Logger log = LoggerFactory.getLogger(LogShipper.class);
+  private static final Duration MIN_BACKOFF = Duration.ofMillis(200);
+  private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
 
   public interface Command {}
 
@@ -30,79 +37,134 @@ public final class LogShipper {
     INSTANCE
   }
 
-  private record Written(int count, Throwable error, List<Document> batch, boolean retried) implements Command {}
+  private record Written(Batch batch, Throwable error) implements Command {}
+
+  private record Retry(Batch batch) implements Command {}
+
+  /** A batch on its way: how often it failed, and whether a failure left its commit unclear. */
+  private record Batch(long key, List<LogRow> rows, int attempts, int invalid) {
+    Batch failed(boolean byData) {
+      return new Batch(key, rows, attempts + 1, byData ? invalid + 1 : invalid);
+    }
+  }
 
   public static Behavior<Command> create() {
-    return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+    return Behaviors.setup(context -> {
       var settings = LogSettings.from(context.getSystem().settings().config());
-      var store = MongoStore.get(context.getSystem());
-      MongoCollection<Document> collection = store.database().getCollection(settings.collection());
-      new LogStore(store, settings).ensureIndexes().whenComplete((n, e) -> {
-        if (e != null) {
-          log.warn("could not create the log indexes ({}); queries still work, a real MongoDB scans", e.toString());
-        }
-      });
+      var db = PostgresDatabase.get(context.getSystem());
+      return create(new LogWriter(db), db, settings);
+    });
+  }
+
+  /** A shipper writing with {@code writer} (tests give it their own database). */
+  public static Behavior<Command> create(LogWriter writer, PostgresDatabase db, LogSettings settings) {
+    return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(Flush.INSTANCE, settings.flushInterval());
       timers.startTimerWithFixedDelay(ReportDrops.INSTANCE, settings.dropReportInterval());
-      var drops = new DropReport(settings.dropReportInterval());
-      return idle(context, store, collection, settings.batchSize(), drops);
+      return new Shipper(context, timers, writer, db, settings).behavior();
     }));
   }
 
-  private static Behavior<Command> idle(
-      org.apache.pekko.actor.typed.javadsl.ActorContext<Command> context,
-      MongoStore store,
-      MongoCollection<Document> collection,
-      int batchSize,
-      DropReport drops) {
-    return Behaviors.receive(Command.class)
-        .onMessageEquals(ReportDrops.INSTANCE, () -> {
-          drops.report();
-          return Behaviors.same();
-        })
-        .onMessageEquals(Flush.INSTANCE, () -> {
-          List<Document> batch = LogBuffer.get().drain(batchSize);
-          if (batch.isEmpty()) {
-            return Behaviors.same();
-          }
-          write(context, store, collection, batch, false);
-          return writing(context, store, collection, batchSize, drops);
-        })
-        .build();
-  }
+  private static final class Shipper {
+    private final ActorContext<Command> context;
+    private final TimerScheduler<Command> timers;
+    private final LogWriter writer;
+    private final PostgresDatabase db;
+    private final LogSettings settings;
+    private final DropReport drops;
+    private int inFlight;
+    private long keys;
+    private boolean storeAway;
 
-  private static Behavior<Command> writing(
-      org.apache.pekko.actor.typed.javadsl.ActorContext<Command> context,
-      MongoStore store,
-      MongoCollection<Document> collection,
-      int batchSize,
-      DropReport drops) {
-    return Behaviors.receive(Command.class)
-        .onMessageEquals(ReportDrops.INSTANCE, () -> {
-          drops.report();
-          return Behaviors.same();
-        })
-        .onMessageEquals(Flush.INSTANCE, Behaviors::same) // one batch in flight at a time
-        .onMessage(Written.class, written -> {
-          if (written.error() != null) {
-            if (!written.retried()) {
-              write(context, store, collection, written.batch(), true);
-              return Behaviors.same();
-            }
-            LogBuffer.get().countDropped(written.batch().size());
-            drops.failed(written.error());
-            return idle(context, store, collection, batchSize, drops);
-          }
-          LogBuffer.get().countWritten(written.count());
-          // keep draining while there is a backlog
-          List<Document> next = LogBuffer.get().drain(batchSize);
-          if (next.isEmpty()) {
-            return idle(context, store, collection, batchSize, drops);
-          }
-          write(context, store, collection, next, false);
-          return Behaviors.same();
-        })
-        .build();
+    Shipper(ActorContext<Command> context, TimerScheduler<Command> timers, LogWriter writer, PostgresDatabase db,
+        LogSettings settings) {
+      this.context = context;
+      this.timers = timers;
+      this.writer = writer;
+      this.db = db;
+      this.settings = settings;
+      this.drops = new DropReport(settings.dropReportInterval());
+    }
+
+    Behavior<Command> behavior() {
+      return Behaviors.receive(Command.class)
+          .onMessageEquals(ReportDrops.INSTANCE, () -> {
+            drops.report();
+            return Behaviors.same();
+          })
+          .onMessageEquals(Flush.INSTANCE, () -> {
+            startWrites();
+            return Behaviors.same();
+          })
+          .onMessage(Retry.class, retry -> {
+            resend(retry.batch());
+            return Behaviors.same();
+          })
+          .onMessage(Written.class, this::onWritten)
+          .build();
+    }
+
+    /** Starts batches while slots are free and the buffer has lines (not while a batch waits for the store). */
+    private void startWrites() {
+      if (!db.isReady() || storeAway) {
+        return; // the schema is not there yet, or the store is away: lines wait in the buffer (bounded)
+      }
+      while (inFlight < settings.parallelWrites()) {
+        List<LogRow> rows = LogBuffer.get().drain(settings.batchSize());
+        if (rows.isEmpty()) {
+          return;
+        }
+        inFlight++;
+        send(new Batch(++keys, rows, 0, 0), false);
+      }
+    }
+
+    private void send(Batch batch, boolean checkFirst) {
+      context.pipeToSelf(CompletableFuture.runAsync(() -> {
+        // a failure may have come after the commit: if its first line is there, the whole batch is
+        if (checkFirst && writer.stored(batch.rows())) {
+          return;
+        }
+        writer.write(batch.rows());
+      }, db.executor()), (ok, error) -> new Written(batch, error));
+    }
+
+    private void resend(Batch batch) {
+      send(batch, true);
+    }
+
+    private Behavior<Command> onWritten(Written written) {
+      Batch batch = written.batch();
+      if (written.error() == null) {
+        inFlight--;
+        if (storeAway) {
+          storeAway = false;
+          log.info("the log store takes lines again; {} lines buffered, {} dropped since start",
+              LogBuffer.get().buffered(), LogBuffer.get().dropped());
+        }
+        LogBuffer.get().settled(batch.rows().size(), true);
+        startWrites(); // keep draining while there is a backlog
+        return Behaviors.same();
+      }
+      boolean away = PostgresDatabase.isConnectionProblem(written.error());
+      Batch next = batch.failed(!away);
+      if (!away && next.invalid() >= 2) {
+        inFlight--;
+        LogBuffer.get().settled(batch.rows().size(), false);
+        drops.failed(written.error());
+        startWrites();
+        return Behaviors.same();
+      }
+      if (away && !storeAway) {
+        storeAway = true;
+        log.warn("the log store is unreachable ({}); {} lines are kept and sent again when it is back, newer lines "
+                + "wait in the buffer (dropped and counted when it is full). Check heyken-pg: scripts/status.sh",
+            PostgresDatabase.rootMessage(written.error()), batch.rows().size());
+      }
+      long backoff = Math.min(MAX_BACKOFF.toMillis(), MIN_BACKOFF.toMillis() << Math.min(5, next.attempts() - 1));
+      timers.startSingleTimer("retry-" + batch.key(), new Retry(next), Duration.ofMillis(backoff));
+      return Behaviors.same();
+    }
   }
 
   /**
@@ -126,25 +188,12 @@ public final class LogShipper {
       long dropped = LogBuffer.get().dropped();
       if (dropped > reported) {
         log.warn("{} log lines were dropped in the last {} s ({} since start, {} waiting){}: the log store is slow "
-                + "or unreachable", dropped - reported, interval.toSeconds(), dropped, LogBuffer.get().size(),
-            lastError == null ? "" : "; last error: " + lastError);
+                + "or unreachable; check heyken-pg with scripts/status.sh", dropped - reported, interval.toSeconds(),
+            dropped, LogBuffer.get().buffered(), lastError == null ? "" : "; last error: "
+                + PostgresDatabase.rootMessage(lastError));
         reported = dropped;
         lastError = null;
       }
     }
-  }
-
-  private static void write(
-      org.apache.pekko.actor.typed.javadsl.ActorContext<Command> context,
-      MongoStore store,
-      MongoCollection<Document> collection,
-      List<Document> batch,
-      boolean retry) {
-    context.pipeToSelf(
-        store.async(db -> {
-          collection.insertMany(batch, new InsertManyOptions().ordered(false));
-          return batch.size();
-        }),
-        (count, error) -> new Written(count == null ? 0 : count, error, batch, retry));
   }
 }

@@ -1,35 +1,37 @@
 package heyken.actors.logs;
 
-import com.mongodb.client.MongoCollection;
-import com.mongodb.client.model.Filters;
-import com.mongodb.client.model.Sorts;
-import heyken.actors.store.MongoStore;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import heyken.actors.postgres.PostgresDatabase;
 import heyken.protocol.api.LogLine;
-import com.mongodb.client.model.IndexOptions;
-import com.mongodb.client.model.Indexes;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.regex.Pattern;
-import org.bson.Document;
-import org.bson.conversions.Bson;
-import org.bson.types.ObjectId;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.concurrent.Semaphore;
+import java.util.function.Supplier;
 
-/** Reads the stored log lines for the Logger API: parameterised, read-only, always bounded by a limit. */
+/**
+ * Reads the stored log lines (PostgreSQL table {@code log_lines}) for the Logger API: parameterised, read-only, in a
+ * transaction with {@code statement_timeout}, always bounded by a limit, and at most {@code max-concurrent-queries}
+ * at once per core (more are refused at once with {@link Busy}). Also the retention ({@link #prune}).
+ */
 public final class LogStore {
 
-  private static final Logger log = LoggerFactory.getLogger(LogStore.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  static final String COLUMNS = "id, ts, level, core, epoch, component, logger, thread, message, exception, mdc";
 
-  private final MongoStore store;
-  private final MongoCollection<Document> collection;
+  private final PostgresDatabase db;
   private final LogSettings settings;
-  private final java.util.concurrent.Semaphore reads;
+  private final Semaphore reads;
 
   /** Too many Logger API reads at once on this core: the caller should retry in a moment. */
   public static final class Busy extends RuntimeException {
@@ -38,171 +40,111 @@ public final class LogStore {
     }
   }
 
-  public LogStore(MongoStore store, String collectionName) {
-    this(store, LogSettings.defaults(collectionName, 1000));
-  }
-
-  public LogStore(MongoStore store, LogSettings settings) {
-    this.store = store;
+  public LogStore(PostgresDatabase db, LogSettings settings) {
+    this.db = db;
     this.settings = settings;
-    this.collection = store.database().getCollection(settings.collection());
-    this.reads = new java.util.concurrent.Semaphore(settings.maxConcurrentQueries());
-  }
-
-  /** Runs a read if a permit is free now, else fails with {@link Busy} at once (never queues). */
-  private <T> CompletionStage<T> bounded(java.util.function.Supplier<T> read) {
-    if (!reads.tryAcquire()) {
-      return java.util.concurrent.CompletableFuture.failedFuture(new Busy(settings.maxConcurrentQueries()));
-    }
-    try {
-      return store.async(db -> read.get()).whenComplete((r, e) -> reads.release());
-    } catch (RuntimeException e) {
-      reads.release();
-      throw e;
-    }
+    this.reads = new Semaphore(settings.maxConcurrentQueries());
   }
 
   public LogSettings settings() {
     return settings;
   }
 
-  /**
-   * The indexes a real MongoDB serves the Logger API's queries from. Every query sorts by (ts, _id) descending (the
-   * tail ascending: the same index read backwards) and filters by equalities plus a time range, so each equality
-   * field leads a compound index that ends in (ts, _id): the sort then comes from the index and a page of 10 reads
-   * about 10 entries. The minimum level is asked as {@code level $in [...]}, which MongoDB answers from
-   * (level, ts, _id) by merging the few level ranges. Only {@code contains} (a regex) still scans the lines of the
-   * other filters. The embedded store accepts and ignores non-unique indexes. Idempotent: both cores call it.
-   */
-  public static final List<Bson> INDEXES = List.of(
-      Indexes.descending("ts", "_id"),
-      byTime("level"),
-      byTime("component"),
-      byTime("core"),
-      byTime("feature"),
-      byTime("run"),
-      byTime("room"));
-
-  private static Bson byTime(String field) {
-    return Indexes.compoundIndex(Indexes.ascending(field), Indexes.descending("ts", "_id"));
+  public PostgresDatabase database() {
+    return db;
   }
 
-  public CompletionStage<Integer> ensureIndexes() {
-    return store.async(db -> {
-      int created = 0;
-      for (Bson index : INDEXES) {
-        try {
-          collection.createIndex(index, new IndexOptions().background(true));
-          created++;
-        } catch (RuntimeException e) {
-          log.warn("could not create the log index {}: {}", index.toBsonDocument(), e.toString());
-        }
-      }
-      return created;
-    });
+  /** Runs a read if a permit is free now, else fails with {@link Busy} at once (never queues). */
+  private <T> CompletionStage<T> bounded(Supplier<CompletionStage<T>> read) {
+    if (!reads.tryAcquire()) {
+      return CompletableFuture.failedFuture(new Busy(settings.maxConcurrentQueries()));
+    }
+    try {
+      return read.get().whenComplete((r, e) -> reads.release());
+    } catch (RuntimeException e) {
+      reads.release();
+      throw e;
+    }
   }
 
-  /** The filter of a query's fields (not its cursor). */
-  static Bson filter(LogQuery q) {
-    return and(filters(q));
-  }
-
-  private static Bson and(List<Bson> filters) {
-    return filters.isEmpty() ? new Document() : Filters.and(filters);
-  }
-
-  private static List<Bson> filters(LogQuery q) {
-    var filters = new ArrayList<Bson>();
+  /** The WHERE clause of a query's filters (not its cursor), with its parameters appended to {@code params}. */
+  static String where(LogQuery q, List<Object> params) {
+    var clauses = new ArrayList<String>();
     if (q.feature() != null) {
-      filters.add(Filters.eq("feature", q.feature()));
+      clauses.add("feature = ?");
+      params.add(q.feature());
     }
     if (q.run() != null) {
-      filters.add(Filters.eq("run", q.run()));
+      clauses.add("run = ?");
+      params.add(q.run());
     }
     if (q.room() != null) {
-      filters.add(Filters.eq("room", q.room()));
+      clauses.add("room = ?");
+      params.add(q.room());
     }
     if (q.minLevel() != null) {
-      // the level names at or above the minimum (same lines as lvl >= minimum, but an index on level serves it)
-      filters.add(Filters.in("level", LogQuery.levelsFrom(q.minLevel())));
+      int n = LogQuery.levelNum(q.minLevel());
+      if (n > 0) {
+        // a constant, not a parameter: the planner matches it to the partial indexes (level_num >= 3, >= 4)
+        clauses.add("level_num >= " + n);
+      }
     }
     if (q.component() != null) {
-      filters.add(Filters.eq("component", q.component()));
+      clauses.add("component = ?");
+      params.add(q.component());
     }
     if (q.core() != null) {
-      filters.add(Filters.eq("core", q.core()));
+      clauses.add("core = ?");
+      params.add(q.core());
     }
     if (q.since() != null) {
-      filters.add(Filters.gte("ts", java.util.Date.from(q.since())));
+      clauses.add("ts >= ?");
+      params.add(at(q.since()));
     }
     if (q.until() != null) {
-      filters.add(Filters.lte("ts", java.util.Date.from(q.until())));
+      clauses.add("ts <= ?");
+      params.add(at(q.until()));
     }
     if (q.contains() != null && !q.contains().isEmpty()) {
-      // the user's text is quoted: it is matched literally, never interpreted as a pattern
-      filters.add(Filters.regex("message", Pattern.compile(Pattern.quote(q.contains()), Pattern.CASE_INSENSITIVE)));
+      // matched literally and case-insensitively: LIKE's wildcards in the user's text are escaped; the trigram
+      // index serves ILIKE
+      clauses.add("message ILIKE ?");
+      params.add("%" + likeLiteral(q.contains()) + "%");
     }
-    return filters;
+    return clauses.isEmpty() ? "TRUE" : String.join(" AND ", clauses);
   }
 
-  /**
-   * A page of lines, newest first. A query without a selective filter (feature, run, room, component, core) is asked
-   * for the last hour first, then the last day, week, and all: the embedded store collects every match in memory
-   * before sorting (a sorted read of a million lines ran its 768 MB heap out), and a real MongoDB answers each step
-   * from the (ts, _id) index in a few reads.
-   */
+  static String likeLiteral(String text) {
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_");
+  }
+
+  /** A page of lines, newest first, and the cursor of the next page when there is one. */
   public CompletionStage<LogLine.Page> find(LogQuery q) {
-    return bounded(() -> {
-      boolean selective = q.feature() != null || q.run() != null || q.room() != null || q.component() != null
-          || q.core() != null;
-      Instant anchor = Instant.now();
-      if (q.until() != null && q.until().isBefore(anchor)) {
-        anchor = q.until();
-      }
-      if (q.after() != null && q.after().time().isBefore(anchor)) {
-        anchor = q.after().time();
-      }
-      if (!selective) {
-        for (java.time.Duration window : WINDOWS) {
-          Instant from = anchor.minus(window);
-          if (q.since() != null && !from.isAfter(q.since())) {
-            break; // the query's own since is narrower: ask it as it is
-          }
-          var page = page(q, from);
-          if (page.next() != null) {
-            return page;
-          }
-        }
-      }
-      return page(q, null);
-    });
+    return bounded(() -> db.read(c -> page(c, q)));
   }
 
-  private static final List<java.time.Duration> WINDOWS =
-      List.of(java.time.Duration.ofHours(1), java.time.Duration.ofDays(1), java.time.Duration.ofDays(7));
-
-  private LogLine.Page page(LogQuery q, Instant from) {
-    var filters = filters(q);
-    if (from != null) {
-      filters.add(Filters.gte("ts", Date.from(from)));
-    }
+  private LogLine.Page page(Connection c, LogQuery q) throws SQLException {
+    var params = new ArrayList<Object>();
+    String sql = "SELECT " + COLUMNS + " FROM log_lines WHERE " + where(q, params);
     if (q.after() != null) {
-      var at = java.util.Date.from(q.after().time());
-      filters.add(Filters.or(
-          Filters.lt("ts", at),
-          Filters.and(Filters.eq("ts", at), Filters.lt("_id", q.after().id()))));
+      sql += " AND (ts, id) < (?, ?)";
+      params.add(at(q.after().time()));
+      params.add(q.after().id());
     }
-    Bson filter = and(filters);
-    var lines = new ArrayList<LogLine>();
-    Document last = null;
     // one more than asked tells whether there is a next page
-    for (Document d : collection.find(filter).sort(Sorts.descending("ts", "_id")).limit(q.limit() + 1)) {
-      if (lines.size() == q.limit()) {
-        String next = new LogQuery.Cursor(last.getDate("ts").toInstant(), last.getObjectId("_id")).token();
-        return new LogLine.Page(lines, next);
+    sql += " ORDER BY ts DESC, id DESC LIMIT " + (q.limit() + 1);
+    var lines = new ArrayList<LogLine>();
+    long lastMicros = 0;
+    long lastId = 0;
+    try (PreparedStatement s = prepare(c, sql, params); ResultSet rs = s.executeQuery()) {
+      while (rs.next()) {
+        if (lines.size() == q.limit()) {
+          return new LogLine.Page(lines, new LogQuery.Cursor(lastMicros, lastId).token());
+        }
+        lines.add(view(rs));
+        lastMicros = LogRow.micros(rs.getObject("ts", java.time.OffsetDateTime.class).toInstant());
+        lastId = rs.getLong("id");
       }
-      lines.add(view(d));
-      last = d;
     }
     return new LogLine.Page(lines, null);
   }
@@ -212,15 +154,19 @@ public final class LogStore {
    * {@code limit}. For the live tail, which moves {@code from} forward itself.
    */
   CompletionStage<List<LogLine>> after(LogQuery q, Instant from, int limit) {
-    return bounded(() -> {
-      var filters = filters(q);
-      filters.add(Filters.gte("ts", Date.from(from)));
+    return bounded(() -> db.read(c -> {
+      var params = new ArrayList<Object>();
+      String sql = "SELECT " + COLUMNS + " FROM log_lines WHERE " + where(q, params) + " AND ts >= ?"
+          + " ORDER BY ts, id LIMIT " + limit;
+      params.add(at(from));
       var lines = new ArrayList<LogLine>();
-      for (Document d : collection.find(and(filters)).sort(Sorts.ascending("ts", "_id")).limit(limit)) {
-        lines.add(view(d));
+      try (PreparedStatement s = prepare(c, sql, params); ResultSet rs = s.executeQuery()) {
+        while (rs.next()) {
+          lines.add(view(rs));
+        }
       }
       return lines;
-    });
+    }));
   }
 
   /** A live tail of the lines matching the query, starting at {@code start}. */
@@ -228,66 +174,97 @@ public final class LogStore {
     return new LogTail(this, q, start, settings.stream());
   }
 
-  /** What a retention pass deleted. */
+  /** The statement with its parameters bound (times as timestamptz). */
+  static PreparedStatement prepare(Connection c, String sql, List<Object> params) throws SQLException {
+    PreparedStatement s = c.prepareStatement(sql);
+    for (int i = 0; i < params.size(); i++) {
+      Object p = params.get(i);
+      if (p instanceof java.time.OffsetDateTime t) {
+        s.setObject(i + 1, t, java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
+      } else {
+        s.setObject(i + 1, p);
+      }
+    }
+    return s;
+  }
+
+  /** A time as a timestamptz parameter (UTC, microseconds: the column's precision). */
+  static java.time.OffsetDateTime at(Instant t) {
+    return t.truncatedTo(java.time.temporal.ChronoUnit.MICROS).atOffset(java.time.ZoneOffset.UTC);
+  }
+
+  /** What a retention pass removed: lines older than the maximum age, lines beyond the maximum count. */
   public record Pruned(long byAge, long bySize) {}
 
   /**
-   * Deletes lines older than {@code maxAge} (measured from {@code now}) and then, when there are more than
-   * {@code maxLines}, the oldest down to nine tenths of it. Idempotent: two cores running it at once delete the same lines. Blocking.
+   * Removes lines older than {@code maxAge} (measured from {@code now}) and then, when there are more than
+   * {@code maxLines}, the oldest down to nine tenths of it: whole day partitions where it can (a drop is instant and
+   * leaves nothing to vacuum), the rows of the oldest remaining partition otherwise. Idempotent: two cores running
+   * it at once remove the same lines. Blocking.
    */
-  public Pruned prune(Instant now, java.time.Duration maxAge, long maxLines) {
-    long byAge = 0;
-    if (!maxAge.isZero() && !maxAge.isNegative()) {
-      byAge = collection.deleteMany(Filters.lt("ts", Date.from(now.minus(maxAge)))).getDeletedCount();
-    }
-    long bySize = 0;
-    // the count command is cheap (countDocuments is an aggregation, which the embedded store answers by loading every
-    // line: at 1M lines it ran out of heap); finding the boundary sorts the collection there, so it runs only when
-    // the collection is over the maximum, and then makes room for a tenth more (not one pass per interval at the cap)
-    if (maxLines > 0 && collection.estimatedDocumentCount() > maxLines) {
-      long keep = maxLines - maxLines / 10;
-      // the newest line that must go: the (keep+1)-th newest; it and everything older is deleted
-      Document boundary = collection.find().sort(Sorts.descending("ts", "_id"))
-          .skip((int) Math.min(keep, Integer.MAX_VALUE)).limit(1).projection(new Document("ts", 1)).first();
-      if (boundary != null) {
-        Date at = boundary.getDate("ts");
-        bySize = collection.deleteMany(Filters.or(
-            Filters.lt("ts", at),
-            Filters.and(Filters.eq("ts", at), Filters.lte("_id", boundary.getObjectId("_id"))))).getDeletedCount();
-      }
-    }
-    return new Pruned(byAge, bySize);
+  public Pruned prune(Instant now, Duration maxAge, long maxLines) {
+    return db.withConnection(c -> LogPartitions.prune(c, now, maxAge, maxLines));
   }
 
-  public CompletionStage<Pruned> pruneAsync(Instant now, java.time.Duration maxAge, long maxLines) {
-    return store.async(db -> prune(now, maxAge, maxLines));
+  public CompletionStage<Pruned> pruneAsync(Instant now, Duration maxAge, long maxLines) {
+    return db.async(c -> LogPartitions.prune(c, now, maxAge, maxLines));
   }
 
   /** A stored line as the Logger API shows it. */
-  public static LogLine view(Document d) {
+  public static LogLine view(ResultSet rs) throws SQLException {
     Map<String, String> mdc = null;
-    Document m = d.get("mdc", Document.class);
+    String m = rs.getString("mdc");
     if (m != null) {
-      mdc = new LinkedHashMap<>();
-      for (var e : m.entrySet()) {
-        mdc.put(e.getKey(), String.valueOf(e.getValue()));
+      try {
+        mdc = JSON.readValue(m, new TypeReference<LinkedHashMap<String, String>>() {});
+      } catch (java.io.IOException e) {
+        mdc = Map.of("unreadable", m);
       }
     }
-    Number core = d.get("core", Number.class);
-    Number epoch = d.get("epoch", Number.class);
-    ObjectId id = d.getObjectId("_id");
+    int core = rs.getInt("core");
+    Integer coreId = rs.wasNull() ? null : core;
+    long epoch = rs.getLong("epoch");
+    Long epochValue = rs.wasNull() ? null : epoch;
+    var ts = rs.getObject("ts", java.time.OffsetDateTime.class);
     return new LogLine(
-        id == null ? null : id.toHexString(),
-        d.getDate("ts") == null ? null : d.getDate("ts").toInstant().toString(),
-        d.getString("level"),
-        core == null ? null : core.intValue(),
-        epoch == null ? null : epoch.longValue(),
-        d.getString("component"),
-        d.getString("logger"),
-        d.getString("thread"),
-        d.getString("message"),
-        d.getString("exception"),
+        String.valueOf(rs.getLong("id")),
+        ts == null ? null : ts.toInstant().toString(),
+        rs.getString("level"),
+        coreId,
+        epochValue,
+        rs.getString("component"),
+        rs.getString("logger"),
+        rs.getString("thread"),
+        rs.getString("message"),
+        rs.getString("exception"),
         mdc);
   }
 
+  /** The {@code mdc} of a line of the older MongoDB store, as strings (null when it has none). */
+  static Map<String, String> mdcOf(org.bson.Document d) {
+    org.bson.Document m = d.get("mdc", org.bson.Document.class);
+    if (m == null) {
+      return null;
+    }
+    var mdc = new LinkedHashMap<String, String>();
+    for (var e : m.entrySet()) {
+      mdc.put(e.getKey(), String.valueOf(e.getValue()));
+    }
+    return mdc;
+  }
+
+  /**
+   * A line of the older MongoDB store ({@code heyken_logs}) as the Logger API shows it: for the structured questions
+   * of {@code logs.question} until they read PostgreSQL.
+   */
+  public static LogLine view(org.bson.Document d) {
+    Map<String, String> mdc = mdcOf(d);
+    Number core = d.get("core", Number.class);
+    Number epoch = d.get("epoch", Number.class);
+    org.bson.types.ObjectId id = d.getObjectId("_id");
+    return new LogLine(id == null ? null : id.toHexString(),
+        d.getDate("ts") == null ? null : d.getDate("ts").toInstant().toString(), d.getString("level"),
+        core == null ? null : core.intValue(), epoch == null ? null : epoch.longValue(), d.getString("component"),
+        d.getString("logger"), d.getString("thread"), d.getString("message"), d.getString("exception"), mdc);
+  }
 }

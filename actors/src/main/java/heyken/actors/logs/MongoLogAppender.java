@@ -5,20 +5,19 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.IThrowableProxy;
 import ch.qos.logback.classic.spi.ThrowableProxyUtil;
 import ch.qos.logback.core.AppenderBase;
-import java.util.Date;
 import java.util.Map;
-import org.bson.Document;
 
 /**
- * Logback appender that turns each log line into a structured document (time, level, core, epoch,
- * component, logger, message, exception, MDC) and hands it to the {@link LogBuffer}; the LogShipper actor
- * writes them to MongoDB in batches. It never blocks the logging thread.
+ * Logback appender that turns each log line into a structured row (time, level, core, epoch, component, logger,
+ * message, exception, MDC, and the MDC's feature, run, job, room and stream as columns) and hands it to the
+ * {@link LogBuffer}; the LogShipper actor writes them to the log store (PostgreSQL) in batches. It never blocks the
+ * logging thread. (The name is the one logback.xml has always used; the lines no longer go to MongoDB.)
  */
 public final class MongoLogAppender extends AppenderBase<ILoggingEvent> {
 
   private static final int MAX_MESSAGE = 8_000;
   private static final int MAX_EXCEPTION = 16_000;
-  /** MDC keys copied to top-level fields of the stored line (they stay in {@code mdc} as well). */
+  /** MDC keys copied to columns of the stored line (they stay in {@code mdc} as well). */
   public static final java.util.List<String> INDEXED_MDC = java.util.List.of("feature", "run", "room");
   private Level minLevel = Level.INFO;
 
@@ -34,39 +33,40 @@ public final class MongoLogAppender extends AppenderBase<ILoggingEvent> {
     }
     LogBuffer buffer = LogBuffer.get();
     Map<String, String> mdc = event.getMDCPropertyMap();
-    var doc = new Document("ts", new Date(event.getTimeStamp()))
-        .append("level", event.getLevel().toString())
-        .append("lvl", event.getLevel().toInt())
-        .append("core", buffer.coreId())
-        .append("epoch", buffer.epoch())
-        .append("component", component(event.getLoggerName(), mdc))
-        .append("logger", event.getLoggerName())
-        .append("thread", event.getThreadName())
-        .append("message", truncate(event.getFormattedMessage(), MAX_MESSAGE));
-    IThrowableProxy thrown = event.getThrowableProxy();
-    if (thrown != null) {
-      doc.append("exception", truncate(ThrowableProxyUtil.asString(thrown), MAX_EXCEPTION));
-    }
+    Map<String, String> fields = null;
     if (mdc != null && !mdc.isEmpty()) {
-      var fields = new Document();
-      mdc.forEach((k, v) -> {
+      fields = new java.util.LinkedHashMap<>();
+      for (var e : mdc.entrySet()) {
+        String k = e.getKey();
         // pekko's own MDC keys are noise in the store; the domain ids (feature, run, room) are what is searched
         if (!k.startsWith("pekko") && !k.equals("sourceThread") && !k.equals("sourceActorSystem")) {
-          fields.append(k.replace('.', '_'), v);
+          fields.put(k.replace('.', '_'), e.getValue());
         }
-      });
-      if (!fields.isEmpty()) {
-        doc.append("mdc", fields);
       }
-      // the domain ids also stand at the top level, where an index can serve "all lines of run X"
-      for (String key : INDEXED_MDC) {
-        String v = mdc.get(key);
-        if (v != null) {
-          doc.append(key, v);
-        }
+      if (fields.isEmpty()) {
+        fields = null;
       }
     }
-    buffer.offer(doc);
+    IThrowableProxy thrown = event.getThrowableProxy();
+    int core = buffer.coreId();
+    long micros = event.getInstant() != null ? LogRow.micros(event.getInstant()) : event.getTimeStamp() * 1000L;
+    buffer.offer(new LogRow(
+        LogBuffer.nextId(core),
+        micros,
+        event.getLevel().toString(),
+        core,
+        buffer.epoch(),
+        component(event.getLoggerName(), mdc),
+        event.getLoggerName(),
+        event.getThreadName(),
+        truncate(event.getFormattedMessage(), MAX_MESSAGE),
+        thrown == null ? null : truncate(ThrowableProxyUtil.asString(thrown), MAX_EXCEPTION),
+        fields,
+        mdc == null ? null : mdc.get("feature"),
+        mdc == null ? null : mdc.get("run"),
+        mdc == null ? null : mdc.get("job"),
+        mdc == null ? null : mdc.get("room"),
+        mdc == null ? null : mdc.get("stream")));
     heyken.actors.metrics.Metrics.logLine(event.getLevel().toString());
   }
 

@@ -32,7 +32,7 @@ public final class CoreInfo {
           .onMessage(GetInfo.class, get -> {
             get.replyTo().tell(new Info(node.coreId(), address, node.pid(), node.startedAt().toEpochMilli(),
                 node.activeEpoch(), node.fencedWritesRefused(), LogBuffer.get().dropped(),
-                LogBuffer.get().written(), LogBuffer.get().size()));
+                LogBuffer.get().written(), LogBuffer.get().buffered()));
             return Behaviors.same();
           })
           .build();

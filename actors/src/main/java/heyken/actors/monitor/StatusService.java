@@ -37,10 +37,9 @@ public final class StatusService {
   private final CoreNode node;
   private final ActorRef<CoreManager.Command> coreManager;
   private final ComponentProbes probes;
-  private final String host;
-  private final Map<Integer, Integer> clusterPorts = new HashMap<>();
-  private final Map<Integer, Integer> managementPorts = new HashMap<>();
-  private final Map<Integer, String> hosts = new HashMap<>();
+  private final Map<Integer, Integer> clusterPorts;
+  private final Map<Integer, Integer> managementPorts;
+  private final Map<Integer, String> hosts;
   private final int monitorPort;
   private final int inspectionOffset;
   // requests within this long of each other share one answer (asks to the CoreManager and both cores): at
@@ -50,22 +49,18 @@ public final class StatusService {
   private long recentAtNanos;
 
   public StatusService(
-      ActorSystem<?> system, CoreNode node, ActorRef<CoreManager.Command> coreManager, ComponentProbes probes) {
+      ActorSystem<?> system, CoreNode node, ActorRef<CoreManager.Command> coreManager, ComponentProbes probes,
+      StatusSettings settings) {
     this.system = system;
     this.node = node;
     this.coreManager = coreManager;
     this.probes = probes;
-    var config = system.settings().config();
-    this.host = config.getString("heyken.bind-host");
-    for (int id = 1; id <= 2; id++) {
-      clusterPorts.put(id, config.getInt("heyken.cluster.core-" + id + ".port"));
-      managementPorts.put(id, config.getInt("heyken.management.core-" + id + ".port"));
-      String coreHost = "heyken.cluster.core-" + id + ".host";
-      hosts.put(id, config.hasPath(coreHost) ? config.getString(coreHost) : host);
-    }
-    this.monitorPort = config.getInt("heyken.http.monitor-port");
-    this.inspectionOffset = config.getInt("heyken.http.inspection-port-offset");
-    this.maxAgeNanos = config.getDuration("heyken.monitor.status-max-age").toNanos();
+    this.hosts = settings.hosts();
+    this.clusterPorts = settings.clusterPorts();
+    this.managementPorts = settings.managementPorts();
+    this.monitorPort = settings.monitorPort();
+    this.inspectionOffset = settings.inspectionOffset();
+    this.maxAgeNanos = settings.maxAge().toNanos();
   }
 
   public CompletionStage<CoreManager.ActiveCore> active() {
@@ -150,7 +145,7 @@ public final class StatusService {
     long refused = node.fencedWritesRefused();
     long dropped = LogBuffer.get().dropped();
     long written = LogBuffer.get().written();
-    long buffered = LogBuffer.get().size();
+    long buffered = LogBuffer.get().buffered();
     for (int id = 1; id <= 2; id++) {
       Member member = null;
       for (Member m : cluster.getMembers()) {

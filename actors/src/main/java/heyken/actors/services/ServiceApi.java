@@ -1,7 +1,7 @@
 package heyken.actors.services;
 
 import heyken.actors.Outcome;
-import heyken.actors.core.CoreManager;
+import heyken.actors.core.ServiceLedger;
 import heyken.protocol.api.Problem;
 import heyken.protocol.api.service.ServiceRequest;
 import heyken.protocol.api.service.ServiceView;
@@ -29,8 +29,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The dynamic services' operations, for the Sandbox Manager's routes and the bot: what is wanted comes from the
- * CoreManager, what runs from the engine. Adding checks what only this side can (the image is loaded, the host ports
- * are free, the network exists) before the CoreManager records the service; the active core's reconciler then
+ * ServiceLedger, what runs from the engine. Adding checks what only this side can (the image is loaded, the host ports
+ * are free, the network exists) before the ServiceLedger records the service; the active core's reconciler then
  * creates the container.
  */
 public final class ServiceApi {
@@ -40,34 +40,34 @@ public final class ServiceApi {
   public static final List<String> ACTIONS = List.of("stop", "start", "restart", "remove");
 
   private final ActorSystem<?> system;
-  private final ActorRef<CoreManager.Command> coreManager;
+  private final ActorRef<ServiceLedger.Command> ledger;
   private final ServiceEngine engine;
   private final ServiceSettings settings;
   private final java.util.concurrent.Executor executor;
   private final Duration askTimeout;
 
-  public ServiceApi(ActorSystem<?> system, ActorRef<CoreManager.Command> coreManager, ServiceEngine engine,
+  public ServiceApi(ActorSystem<?> system, ActorRef<ServiceLedger.Command> ledger, ServiceEngine engine,
       ServiceSettings settings, java.util.concurrent.Executor executor, Duration askTimeout) {
     this.system = system;
-    this.coreManager = coreManager;
+    this.ledger = ledger;
     this.engine = engine;
     this.settings = settings;
     this.executor = executor;
     this.askTimeout = askTimeout;
   }
 
-  public static ServiceApi create(ActorSystem<?> system, ActorRef<CoreManager.Command> coreManager) {
+  public static ServiceApi create(ActorSystem<?> system, ActorRef<ServiceLedger.Command> ledger) {
     var runtime = ServiceRuntime.get(system);
-    return new ServiceApi(system, coreManager, runtime.engine(), runtime.settings(), runtime.executor(),
-        system.settings().config().getDuration("heyken.http.ask-timeout"));
+    return new ServiceApi(system, ledger, runtime.engine(), runtime.settings(), runtime.executor(),
+        heyken.actors.ClusterSettings.from(system.settings().config()).askTimeout());
   }
 
   public ServiceSettings settings() {
     return settings;
   }
 
-  private CompletionStage<CoreManager.ServicesState> wanted() {
-    return AskPattern.ask(coreManager, CoreManager.GetServices::new, askTimeout, system.scheduler());
+  private CompletionStage<ServiceLedger.ServicesState> wanted() {
+    return AskPattern.ask(ledger, ServiceLedger.GetServices::new, askTimeout, system.scheduler());
   }
 
   public CompletionStage<Outcome<ServiceView.Listing>> list() {
@@ -110,8 +110,8 @@ public final class ServiceApi {
       if (problem != null) {
         return done(Outcome.<ServiceView>refused(problem));
       }
-      return AskPattern.<CoreManager.Command, CoreManager.ServiceOutcome>ask(coreManager,
-              reply -> new CoreManager.AddService(spec, by, reply), askTimeout, system.scheduler())
+      return AskPattern.<ServiceLedger.Command, ServiceLedger.ServiceOutcome>ask(ledger,
+              reply -> new ServiceLedger.AddService(spec, by, reply), askTimeout, system.scheduler())
           .thenApply(o -> o.problem() != null ? Outcome.<ServiceView>refused(o.problem())
               : Outcome.ok(view(o.service(), List.of(), Map.of())));
     });
@@ -167,8 +167,8 @@ public final class ServiceApi {
     if (invalid != null) {
       return done(Outcome.refused(invalid));
     }
-    return AskPattern.<CoreManager.Command, CoreManager.ServiceOutcome>ask(coreManager,
-            reply -> new CoreManager.ChangeService(name, action, by, reply), askTimeout, system.scheduler())
+    return AskPattern.<ServiceLedger.Command, ServiceLedger.ServiceOutcome>ask(ledger,
+            reply -> new ServiceLedger.ChangeService(name, action, by, reply), askTimeout, system.scheduler())
         .thenApply(o -> {
           if (o.problem() != null) {
             return Outcome.refused(o.problem());
@@ -232,7 +232,7 @@ public final class ServiceApi {
     return "running".equals(view.state()) && ("healthy".equals(view.health()) || "none".equals(view.health()));
   }
 
-  private <T> CompletionStage<Outcome<T>> observe(CoreManager.ServicesState state,
+  private <T> CompletionStage<Outcome<T>> observe(ServiceLedger.ServicesState state,
       java.util.function.Supplier<Outcome<T>> read) {
     try {
       return done(read.get());

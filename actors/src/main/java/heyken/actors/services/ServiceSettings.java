@@ -39,7 +39,7 @@ public record ServiceSettings(
         c.getDuration("backoff-reset"),
         c.getInt("max-log-tail"),
         config.getString("heyken.components.docker-host"),
-        "http://" + config.getString("heyken.bind-host") + ":" + config.getInt("heyken.http.sandbox-port"));
+        c.getString("api-url"));
   }
 
   /** Whether the network can publish ports (a network of its own per container, or the host's). */

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import heyken.actors.core.CoreManager;
+import heyken.actors.core.DeploymentLedger;
 import heyken.actors.feature.Feature;
 import heyken.actors.feature.PipelineRun;
 import heyken.actors.support.TestStore;
@@ -50,10 +50,10 @@ class AuditTrailTest {
     return stage.toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
   }
 
-  /** A feature with a passed run, deployed by a CoreManager stand-in (core 2, epoch 9). */
+  /** A feature with a passed run, deployed by a DeploymentLedger stand-in (core 2, epoch 9). */
   private ActorRef<Feature.Command> livedFeature(String id) {
-    TestProbe<CoreManager.Command> coreManager = testKit.createTestProbe();
-    var feature = testKit.spawn(Feature.create(id, coreManager.ref()));
+    TestProbe<DeploymentLedger.Command> ledger = testKit.createTestProbe();
+    var feature = testKit.spawn(Feature.create(id, ledger.ref()));
     var replies = testKit.<Feature.FeatureReply>createTestProbe();
     feature.tell(new Feature.Create("audited" + id, "for the audit", new Feature.RevisionInfo("abc1234" + id,
         "first", "api", Instant.now(), true, true, "audited"), "alice", replies.ref()));
@@ -66,8 +66,8 @@ class AuditTrailTest {
     done.receiveMessage(Duration.ofSeconds(10));
     var deployed = testKit.<Feature.DeployReply>createTestProbe();
     feature.tell(new Feature.Deploy(null, null, "bob", deployed.ref()));
-    coreManager.expectMessageClass(CoreManager.ActivateDeployment.class, Duration.ofSeconds(10)).replyTo()
-        .tell(new CoreManager.DeploymentOutcome(2, 9, null));
+    ledger.expectMessageClass(DeploymentLedger.ActivateDeployment.class, Duration.ofSeconds(10)).replyTo()
+        .tell(new DeploymentLedger.DeploymentOutcome(2, 9, null));
     assertNull(deployed.receiveMessage(Duration.ofSeconds(10)).problem());
     return feature;
   }

@@ -181,10 +181,7 @@ class ConversationTest {
     startRoom(Duration.ofMillis(300));
     say("m1", "rollback 4", ADMIN);
     // the expiry timer records it
-    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-    while (decisions().isEmpty() && System.nanoTime() < deadline) {
-      Thread.sleep(20); // polling the journal with a deadline
-    }
+    heyken.testkit.Await.until("the expiry recorded", Duration.ofSeconds(5), () -> !decisions().isEmpty());
     assertEquals("expired", decisions().get(0).outcome());
     var late = say("m2", "yes", ADMIN);
     assertFalse(late.text().startsWith("done:"), late.text());

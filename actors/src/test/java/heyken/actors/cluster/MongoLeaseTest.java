@@ -364,17 +364,7 @@ class MongoLeaseTest {
 
   /** Polls until the condition holds; fails at the deadline. */
   static void awaitCondition(Duration max, String what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + max.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        fail("not within " + max + ": " + what);
-      }
-      try {
-        Thread.sleep(20); // poll interval, not synchronization
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
+    heyken.testkit.Await.until(what, max, condition);
   }
+
 }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import heyken.actors.store.MongoStore;
 import heyken.actors.support.TestStore;
+import heyken.testkit.Await;
 import java.time.Duration;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -121,7 +122,7 @@ class CoreManagerTest {
     awaitActive(epoch);
     // another core activates: the store hands out the next epoch
     long newer = fence.nextEpoch(2, 4242);
-    HeykenAwait.until("the stale core to notice the fence", () -> !node.isActive());
+    Await.until("the stale core to notice the fence", Duration.ofSeconds(10), () -> !node.isActive());
     assertTrue(node.fencedWritesRefused() >= 1);
     var view = active();
     assertTrue(view.fenced());
@@ -192,23 +193,6 @@ class CoreManagerTest {
   }
 
   private void awaitActive(long epoch) {
-    HeykenAwait.until("core 1 active under epoch " + epoch, () -> node.activeEpoch() == epoch);
-  }
-
-  /** Polling with a deadline: the activation is asynchronous (the epoch comes from the store). */
-  static final class HeykenAwait {
-    static void until(String what, java.util.function.BooleanSupplier condition) {
-      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-      while (!condition.getAsBoolean()) {
-        if (System.nanoTime() > deadline) {
-          throw new AssertionError("timed out waiting for " + what);
-        }
-        try {
-          Thread.sleep(20);
-        } catch (InterruptedException e) {
-          throw new AssertionError(e);
-        }
-      }
-    }
+    Await.until("core 1 active under epoch " + epoch, Duration.ofSeconds(10), () -> node.activeEpoch() == epoch);
   }
 }

@@ -12,6 +12,7 @@ import heyken.actors.services.ServiceSettings;
 import heyken.actors.services.ServiceSpec;
 import heyken.actors.store.MongoStore;
 import heyken.actors.support.TestStore;
+import heyken.testkit.Await;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -25,10 +26,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The CoreManager's side of dynamic services: the changes are events that survive a restart, refusals leave no
- * event, and its reconciler (here on an engine in memory) acts only under the current epoch.
+ * The ServiceLedger: service changes are events that survive a restart, refusals leave no
+ * event, and its reconciler (here on an engine in memory) acts only under the current epoch of a real CoreManager.
  */
-class CoreManagerServicesTest {
+class ServiceLedgerTest {
 
   private static TestStore store;
   private static ActorTestKit testKit;
@@ -39,7 +40,7 @@ class CoreManagerServicesTest {
   @BeforeAll
   static void start() {
     store = new TestStore();
-    testKit = ActorTestKit.create("core-manager-services-test",
+    testKit = ActorTestKit.create("service-ledger-test",
         EventSourcedBehaviorTestKit.config().withFallback(store.config("")));
     mongo = MongoStore.create(store.uri(), Duration.ofSeconds(2));
   }
@@ -52,7 +53,7 @@ class CoreManagerServicesTest {
     BLOCKING.shutdownNow();
   }
 
-  private EventSourcedBehaviorTestKit<CoreManager.Command, CoreManager.Event, CoreManager.State> kit;
+  private EventSourcedBehaviorTestKit<ServiceLedger.Command, ServiceLedger.Event, ServiceLedger.State> kit;
   private CoreNode node;
   private EpochFence fence;
   private FakeServiceEngine engine;
@@ -67,10 +68,10 @@ class CoreManagerServicesTest {
     var settings = new ServiceSettings("none", "127.0.0.1", Duration.ofMillis(100), Duration.ofMillis(200),
         Duration.ofSeconds(1), Duration.ofSeconds(30), 1000, "unix:///nowhere", "http://127.0.0.1:5010");
     var wiring = new ServiceReconciler.Wiring(engine, settings, BLOCKING, fence, () -> null);
-    kit = EventSourcedBehaviorTestKit.create(testKit.system(),
-        CoreManager.create(node, fence, Duration.ofMillis(100), pid, wiring));
-    kit.persistenceTestKit().expectNextPersistedClass(pid.id(), CoreManager.CoreActivated.class,
-        Duration.ofSeconds(5));
+    var coreManager = testKit.spawn(CoreManager.create(node, fence, Duration.ofMillis(100), pid));
+    var writes = new FencedWrites(fence, MongoStore.get(testKit.system()));
+    kit = EventSourcedBehaviorTestKit.create(testKit.system(), ServiceLedger.create(node, writes, coreManager, wiring,
+        PersistenceId.ofUniqueId("service-ledger-" + testNumber)));
     await("core 1 active", node::isActive);
   }
 
@@ -79,14 +80,22 @@ class CoreManagerServicesTest {
         List.of("18080:80"), List.of("sleep", "1000"), null, null), "127.0.0.1").spec();
   }
 
-  private EventSourcedBehaviorTestKit.CommandResultWithReply<CoreManager.Command, CoreManager.Event,
-      CoreManager.State, CoreManager.ServiceOutcome> add(ServiceSpec spec) {
-    return kit.runCommand(r -> new CoreManager.AddService(spec, "test", r));
+  private EventSourcedBehaviorTestKit.CommandResultWithReply<ServiceLedger.Command, ServiceLedger.Event,
+      ServiceLedger.State, ServiceLedger.ServiceOutcome> add(ServiceSpec spec) {
+    return kit.runCommand(r -> new ServiceLedger.AddService(spec, "test", r));
   }
 
-  private EventSourcedBehaviorTestKit.CommandResultWithReply<CoreManager.Command, CoreManager.Event,
-      CoreManager.State, CoreManager.ServiceOutcome> change(String name, String action) {
-    return kit.runCommand(r -> new CoreManager.ChangeService(name, action, "test", r));
+  private EventSourcedBehaviorTestKit.CommandResultWithReply<ServiceLedger.Command, ServiceLedger.Event,
+      ServiceLedger.State, ServiceLedger.ServiceOutcome> change(String name, String action) {
+    return kit.runCommand(r -> new ServiceLedger.ChangeService(name, action, "test", r));
+  }
+
+  @Test
+  void theInstallationIdIsTakenOverFromTheCoreManagersFirstActivation() {
+    var first = add(spec("web"));
+    assertNull(first.reply().problem());
+    assertNotNull(kit.getState().installationId());
+    assertTrue(kit.getState().imported());
   }
 
   @Test
@@ -147,7 +156,7 @@ class CoreManagerServicesTest {
     add(spec("web"));
     await("created", () -> engine.idsOf("web").size() == 1);
     String id = engine.idsOf("web").get(0);
-    kit.restart(); // a new incarnation of the CoreManager, as after a failover: a new epoch, a new reconciler
+    kit.restart(); // a new incarnation of the ledger, as after a hand-over: a new reconciler
     await("active again", node::isActive);
     int lists = engine.lists.get();
     await("a few passes of the new reconciler", () -> engine.lists.get() >= lists + 3);
@@ -177,8 +186,8 @@ class CoreManagerServicesTest {
     fence.nextEpoch(2, 4242); // the other core took over
     engine.setState(id, "exited", 137L); // ... and this core's reconciler sees a dead container
     int lists = engine.lists.get();
-    // either the reconciler runs once more and meets the fence, or the CoreManager meets it first and stops the
-    // reconciler before its next pass: in both cases nothing may be started
+    // either the reconciler runs once more and meets the fence, or the CoreManager meets it first and the ledger
+    // stops the reconciler before its next pass: in both cases nothing may be started
     await("the next pass or the core stepping down", () -> engine.lists.get() > lists || !node.isActive());
     await("the core to notice the fence", () -> !node.isActive());
     assertEquals(callsBefore, engine.calls.size(), "no start under a stale epoch: " + engine.calls);
@@ -188,16 +197,6 @@ class CoreManagerServicesTest {
   }
 
   private static void await(String what, java.util.function.BooleanSupplier condition) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for " + what);
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        throw new AssertionError(e);
-      }
-    }
+    Await.until(what, Duration.ofSeconds(10), condition);
   }
 }

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import heyken.actors.bot.ChatNews;
-import heyken.actors.core.CoreManager;
+import heyken.actors.core.DeploymentLedger;
 import heyken.actors.core.CoreNode;
 import heyken.actors.llm.OllamaModel;
 import heyken.actors.support.TestStore;
@@ -42,7 +42,7 @@ class FeatureAuthorTest {
   private static TestStore store;
   private static OllamaStandIn ollama;
   private static ActorTestKit testKit;
-  private static TestProbe<CoreManager.Command> coreManager;
+  private static TestProbe<DeploymentLedger.Command> ledger;
   private static FeatureService features;
   private static Path dataDir;
 
@@ -64,15 +64,13 @@ class FeatureAuthorTest {
         """.formatted(dataDir, ollama.url())));
     var cluster = Cluster.get(testKit.system());
     cluster.manager().tell(new Join(cluster.selfMember().address()));
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (cluster.selfMember().status() != MemberStatus.up() && System.nanoTime() < deadline) {
-      Thread.sleep(50); // polling the cluster state with a deadline
-    }
-    coreManager = testKit.createTestProbe();
-    Feature.init(testKit.system(), coreManager.ref());
+    heyken.testkit.Await.until("the one-node cluster up", Duration.ofSeconds(20),
+        () -> cluster.selfMember().status() == MemberStatus.up());
+    ledger = testKit.createTestProbe();
+    Feature.init(testKit.system(), ledger.ref());
     PipelineRun.init(testKit.system());
     var catalog = testKit.spawn(FeatureCatalog.create(), "catalog");
-    features = new FeatureService(testKit.system(), catalog, coreManager.ref(), new CoreNode(1));
+    features = new FeatureService(testKit.system(), catalog, new CoreNode(1));
     var model = OllamaModel.create(testKit.system().settings().config());
     features.enableAuthoring(model, true);
   }
@@ -143,12 +141,12 @@ class FeatureAuthorTest {
     assertEquals("awaiting_approval", view.authoring().state());
     assertEquals("waiting", view.authoring().step());
 
-    // approval: the deploy of the passing revision goes to the CoreManager like any other
+    // approval: the deploy of the passing revision goes to the DeploymentLedger like any other
     var deploy = features.deploy(new FeatureRef(id, null, null), "admin").toCompletableFuture();
-    var question = coreManager.expectMessageClass(CoreManager.ActivateDeployment.class, Duration.ofSeconds(10));
+    var question = ledger.expectMessageClass(DeploymentLedger.ActivateDeployment.class, Duration.ofSeconds(10));
     assertEquals(view.headRevision(), question.revision());
     assertEquals("echo", question.command());
-    question.replyTo().tell(new CoreManager.DeploymentOutcome(1, 1, null));
+    question.replyTo().tell(new DeploymentLedger.DeploymentOutcome(1, 1, null));
     assertEquals(view.headRevision(), deploy.get(10, TimeUnit.SECONDS).value().revision());
     var deployed = features.get(id).toCompletableFuture().get(10, TimeUnit.SECONDS).value();
     assertEquals("deployed", deployed.status());

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import heyken.actors.bot.ChatNews;
-import heyken.actors.core.CoreManager;
+import heyken.actors.core.DeploymentLedger;
 import heyken.actors.support.TestStore;
 import java.time.Duration;
 import java.time.Instant;
@@ -39,9 +39,9 @@ class FeatureNewsTest {
   void aFailedRunAndADeploymentAreAnnouncedInHeykenSystem() {
     var news = testKit.<ChatNews.Item>createTestProbe();
     ChatNews.get(testKit.system()).subscribe(news.ref());
-    var coreManager = testKit.<CoreManager.Command>createTestProbe();
+    var ledger = testKit.<DeploymentLedger.Command>createTestProbe();
     var kit = EventSourcedBehaviorTestKit.<Feature.Command, Feature.Event, Feature.State>create(testKit.system(),
-        Feature.create("41", coreManager.ref()));
+        Feature.create("41", ledger.ref()));
     kit.<Feature.FeatureReply>runCommand(r -> new Feature.Create("hello", "says hello", new Feature.RevisionInfo("aaaaaaa1bbbb",
         "commit", "api", Instant.now(), true, true, "hello"), "test", r));
 
@@ -57,8 +57,8 @@ class FeatureNewsTest {
     kit.<Done>runCommand(r -> new Feature.RunCompleted(passed, "aaaaaaa1bbbb", "passed", "passed", r));
     var replies = testKit.<Feature.DeployReply>createTestProbe();
     kit.runCommand(new Feature.Deploy(null, null, "chat:u1", replies.ref()));
-    var question = coreManager.expectMessageClass(CoreManager.ActivateDeployment.class);
-    question.replyTo().tell(new CoreManager.DeploymentOutcome(2, 9, null));
+    var question = ledger.expectMessageClass(DeploymentLedger.ActivateDeployment.class);
+    question.replyTo().tell(new DeploymentLedger.DeploymentOutcome(2, 9, null));
     replies.receiveMessage(Duration.ofSeconds(5));
     var deployed = news.receiveMessage(Duration.ofSeconds(5)); // the passed run said nothing
     assertTrue(deployed.text().startsWith("Feature #41 'hello' deployed: revision aaaaaaa1 on core 2 (epoch 9) by "

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import heyken.actors.core.CoreManager;
+import heyken.actors.core.DeploymentLedger;
 import heyken.actors.support.TestStore;
 import java.time.Duration;
 import java.time.Instant;
@@ -41,15 +41,15 @@ class FeatureTest {
     store.close();
   }
 
-  private TestProbe<CoreManager.Command> coreManager;
+  private TestProbe<DeploymentLedger.Command> ledger;
   private EventSourcedBehaviorTestKit<Feature.Command, Feature.Event, Feature.State> kit;
 
   @BeforeEach
   void fresh() {
     testNumber++;
-    coreManager = testKit.createTestProbe();
+    ledger = testKit.createTestProbe();
     kit = EventSourcedBehaviorTestKit.create(testKit.system(),
-        Feature.create(String.valueOf(testNumber), coreManager.ref()));
+        Feature.create(String.valueOf(testNumber), ledger.ref()));
   }
 
   private static Feature.RevisionInfo revision(String id, boolean testable) {
@@ -70,13 +70,13 @@ class FeatureTest {
     assertEquals(Done.getInstance(), result.reply());
   }
 
-  /** Sends Deploy; answers the CoreManager's question with {@code problem} (null: accepted by core 1, epoch 7). */
+  /** Sends Deploy; answers the DeploymentLedger's question with {@code problem} (null: accepted by core 1, epoch 7). */
   private Feature.DeployReply deploy(String revision, Integer target, heyken.protocol.api.Problem problem) {
     var replies = testKit.<Feature.DeployReply>createTestProbe();
     kit.runCommand(new Feature.Deploy(revision, target, "test", replies.ref()));
-    var question = coreManager.expectMessageClass(CoreManager.ActivateDeployment.class);
+    var question = ledger.expectMessageClass(DeploymentLedger.ActivateDeployment.class);
     assertEquals(target, question.targetCore());
-    question.replyTo().tell(new CoreManager.DeploymentOutcome(1, 7, problem));
+    question.replyTo().tell(new DeploymentLedger.DeploymentOutcome(1, 7, problem));
     return replies.receiveMessage(Duration.ofSeconds(5));
   }
 
@@ -117,7 +117,7 @@ class FeatureTest {
     var failed = kit.<Feature.DeployReply>runCommand(r -> new Feature.Deploy(null, null, "test", r)).reply();
     assertEquals("not_tested", failed.problem().error());
     assertTrue(failed.problem().detail().contains("failed"), failed.problem().detail());
-    coreManager.expectNoMessage(Duration.ofMillis(100));
+    ledger.expectNoMessage(Duration.ofMillis(100));
 
     finishRun(runTests().run().runId(), "passed");
     var deployed = deploy(null, 1, null);
@@ -154,9 +154,9 @@ class FeatureTest {
 
     var replies = testKit.<Feature.DeployReply>createTestProbe();
     kit.runCommand(new Feature.Rollback("test", replies.ref()));
-    var question = coreManager.expectMessageClass(CoreManager.ActivateDeployment.class);
+    var question = ledger.expectMessageClass(DeploymentLedger.ActivateDeployment.class);
     assertEquals("aaaaaaa1", question.revision());
-    question.replyTo().tell(new CoreManager.DeploymentOutcome(1, 7, null));
+    question.replyTo().tell(new DeploymentLedger.DeploymentOutcome(1, 7, null));
     var back = replies.receiveMessage();
     assertEquals("aaaaaaa1", back.deployment().revision());
     assertTrue(back.deployment().previous().isEmpty());
@@ -191,8 +191,8 @@ class FeatureTest {
     deploy(null, null, null);
     var replies = testKit.<Feature.FeatureReply>createTestProbe();
     kit.runCommand(new Feature.Delete("test", replies.ref()));
-    var question = coreManager.expectMessageClass(CoreManager.RemoveDeployment.class);
-    question.replyTo().tell(new CoreManager.DeploymentOutcome(1, 7, null));
+    var question = ledger.expectMessageClass(DeploymentLedger.RemoveDeployment.class);
+    question.replyTo().tell(new DeploymentLedger.DeploymentOutcome(1, 7, null));
     assertEquals("deleted", replies.receiveMessage().view().status());
     var get = kit.<Feature.FeatureReply>runCommand(Feature.Get::new).reply();
     assertEquals(404, get.problem().status());

@@ -11,6 +11,8 @@ import com.mongodb.client.MongoClients;
 import heyken.actors.bot.ChatGateway;
 import heyken.actors.bot.Conversation;
 import heyken.actors.core.CoreManager;
+import heyken.actors.core.DeploymentLedger;
+import heyken.actors.core.ServiceLedger;
 import heyken.actors.feature.Feature;
 import heyken.actors.feature.FeatureAuthor;
 import heyken.actors.feature.FeatureCatalog;
@@ -82,6 +84,10 @@ final class JournalFixture {
   static final List<Entity> ENTITIES = List.of(
       new Entity("core-manager", CoreManager.TAG, CoreManager.Event.class, CoreManager.State.class,
           id -> new CoreManager.State(null, 0, null, null, null, null, 0, Map.of(), null, Map.of())),
+      new Entity("core-deployments", CoreManager.TAG, DeploymentLedger.Event.class, DeploymentLedger.State.class,
+          id -> new DeploymentLedger.State(Map.of(), false)),
+      new Entity("core-services", CoreManager.TAG, ServiceLedger.Event.class, ServiceLedger.State.class,
+          id -> new ServiceLedger.State(null, Map.of(), false)),
       new Entity("feature-catalog", FeatureCatalog.TAG, FeatureCatalog.Event.class, FeatureCatalog.State.class,
           id -> new FeatureCatalog.State(new TreeMap<>(), 0)),
       new Entity("component-registry", ComponentRegistry.TAG, ComponentRegistry.Event.class,
@@ -137,6 +143,15 @@ final class JournalFixture {
     try {
       // through text, so that numbers compare as the recorded file reads them (an int epoch equals a long one)
       return (ObjectNode) CANONICAL.readTree(CANONICAL.writeValueAsString(node));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Any value as the canonical JSON the states are recorded in. */
+  static com.fasterxml.jackson.databind.JsonNode json(Object value) {
+    try {
+      return CANONICAL.readTree(CANONICAL.writeValueAsString(value));
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
@@ -211,23 +226,30 @@ final class JournalFixture {
     }
   }
 
-  /** Waits until the snapshot store holds {@code count} snapshots (they are saved after the events). */
-  static void awaitSnapshots(String mongoUri, long count, java.time.Duration within) throws InterruptedException {
+  /** Waits until the snapshot store holds a snapshot of each of {@code persistenceIds} (saved after the events). */
+  static void awaitSnapshots(String mongoUri, long count, java.time.Duration within, List<String> persistenceIds)
+      throws InterruptedException {
     long deadline = System.nanoTime() + within.toNanos();
     try (var client = MongoClients.create(mongoUri)) {
       var db = client.getDatabase(new com.mongodb.ConnectionString(mongoUri).getDatabase());
       while (true) {
-        long found = 0;
-        for (String name : db.listCollectionNames()) {
-          if (name.startsWith("pekko_persistence_snaps")) {
-            found += db.getCollection(name).countDocuments();
+        var missing = new ArrayList<String>();
+        for (String pid : persistenceIds) {
+          long found = 0;
+          for (String name : db.listCollectionNames()) {
+            if (name.startsWith("pekko_persistence_snaps")) {
+              found += db.getCollection(name).countDocuments(new Document("pid", pid));
+            }
+          }
+          if (found == 0) {
+            missing.add(pid);
           }
         }
-        if (found >= count) {
+        if (missing.isEmpty()) {
           return;
         }
         if (System.nanoTime() > deadline) {
-          throw new AssertionError(found + " snapshots saved, " + count + " expected");
+          throw new AssertionError("no snapshot saved for " + missing + " (" + count + " expected)");
         }
         Thread.sleep(100);
       }

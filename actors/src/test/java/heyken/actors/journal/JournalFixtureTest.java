@@ -7,6 +7,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import heyken.actors.bot.BotCommand;
 import heyken.actors.bot.Conversation;
+import heyken.actors.core.CoreManager;
+import heyken.actors.core.CoreNode;
+import heyken.actors.core.DeploymentLedger;
+import heyken.actors.core.EpochFence;
+import heyken.actors.core.FencedWrites;
+import heyken.actors.core.ServiceLedger;
+import heyken.actors.store.MongoStore;
 import heyken.actors.support.TestStore;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -78,6 +85,46 @@ class JournalFixtureTest {
       assertEquals(recorded.get(pid), recover(testKit, pid), "persistence id " + pid
           + " no longer recovers to the state recorded in the fixture: a persisted class, field or serializer"
           + " changed (see docs/journal-compatibility.md)");
+    }
+  }
+
+  /**
+   * The CoreManager recorded deployments and services in its own journal until they got their ledgers: started on
+   * that old journal, the real CoreManager and ledgers (through the real plugin) answer the same deployments,
+   * installation id and services as the old CoreManager's state held.
+   */
+  @Test
+  void theLedgersTakeOverTheDeploymentsAndServicesOfAnOldCoreManagerJournal() throws Exception {
+    var old = recorded.get("core-manager").get("state");
+    try (var own = new TestStore()) {
+      JournalFixture.load(own.uri(), JournalFixture.DIR);
+      var kit = ActorTestKit.create("journal-fixture-import", own.config(""));
+      try {
+        var node = new CoreNode(1);
+        var store = MongoStore.get(kit.system());
+        var fence = new EpochFence(store.database());
+        var writes = new FencedWrites(fence, store);
+        var coreManager = kit.spawn(CoreManager.create(node, fence, Duration.ofSeconds(1)));
+        var deploymentLedger = kit.spawn(DeploymentLedger.create(node, writes, coreManager));
+        var serviceLedger = kit.spawn(ServiceLedger.create(node, writes, coreManager, null));
+        var deployments = kit.<DeploymentLedger.Deployments>createTestProbe();
+        deploymentLedger.tell(new DeploymentLedger.GetDeployments(deployments.ref()));
+        assertEquals(old.get("deployments"),
+            JournalFixture.json(deployments.receiveMessage(Duration.ofSeconds(30)).byFeature()));
+        var services = kit.<ServiceLedger.ServicesState>createTestProbe();
+        serviceLedger.tell(new ServiceLedger.GetServices(services.ref()));
+        var wanted = services.receiveMessage(Duration.ofSeconds(30));
+        assertEquals(old.get("services"), JournalFixture.json(wanted.services()));
+        assertEquals(old.get("installationId").asText(), wanted.installationId());
+        // taken over once: restarted, the ledgers answer from their own journals
+        kit.stop(deploymentLedger);
+        var again = kit.spawn(DeploymentLedger.create(node, writes, coreManager));
+        again.tell(new DeploymentLedger.GetDeployments(deployments.ref()));
+        assertEquals(old.get("deployments"),
+            JournalFixture.json(deployments.receiveMessage(Duration.ofSeconds(30)).byFeature()));
+      } finally {
+        kit.shutdownTestKit();
+      }
     }
   }
 

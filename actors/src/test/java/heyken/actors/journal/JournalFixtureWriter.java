@@ -4,6 +4,8 @@ import heyken.actors.bot.BotCommand;
 import heyken.actors.bot.ChatGateway;
 import heyken.actors.bot.Conversation;
 import heyken.actors.core.CoreManager;
+import heyken.actors.core.DeploymentLedger;
+import heyken.actors.core.ServiceLedger;
 import heyken.actors.feature.Feature;
 import heyken.actors.feature.FeatureAuthor;
 import heyken.actors.feature.FeatureCatalog;
@@ -82,6 +84,27 @@ class JournalFixtureWriter {
         new CoreManager.CoreActivated(1, 3, 2, "failover: core 2 (epoch 2) was lost", t(14)));
     all.add(new Written("core-manager", core, 0));
     all.add(new Written("core-manager~snapshot", core, 12));
+    // ------------------------------------------------ the ledgers (since the CoreManager does only activation).
+    // Not under their production ids: the fixture's core-manager journal is also the old journal they import from.
+    var imported = new TreeMap<String, CoreManager.DeployedFeature>(Map.of(
+        "1", new CoreManager.DeployedFeature("abc1234", "weather", 1, t(2))));
+    List<Object> deployments = List.of(
+        new DeploymentLedger.DeploymentsImported(imported, t(15)),
+        new CoreManager.FeatureDeployed("4", "f00f00f", "echo", 3, t(16)),
+        new CoreManager.FeatureUndeployed("1", 3, t(17)),
+        new CoreManager.FeatureDeployed("5", "abcabca", null, 3, t(18)));
+    all.add(new Written("core-deployments~events", deployments, 0));
+    all.add(new Written("core-deployments~snapshot", deployments, 2));
+    List<Object> services = List.of(
+        new ServiceLedger.ServicesImported("0123456789abcdef0123456789abcdef", Map.of("cache",
+            new heyken.actors.services.DesiredService(spec, false, t(4), "alice")), t(15)),
+        new CoreManager.ServiceAdded(other, "carol", 3, t(16)),
+        new CoreManager.ServiceStarted("cache", "carol", 3, t(17)),
+        new CoreManager.ServiceStopped("web", "carol", 3, t(18)),
+        new CoreManager.ServiceRestarted("cache", "carol", 3, t(19)),
+        new CoreManager.ServiceRemoved("web", "carol", 3, t(20)));
+    all.add(new Written("core-services~events", services, 0));
+    all.add(new Written("core-services~snapshot", services, 3));
     // ------------------------------------------------ FeatureCatalog
     List<Object> catalog = List.of(
         new FeatureCatalog.NameReserved("1", "weather", "alice", t(20)),
@@ -259,19 +282,27 @@ class JournalFixtureWriter {
     }
   }
 
+  /**
+   * Adds the persistence ids the fixture does not hold yet. What it holds is loaded into the store first and dumped
+   * again unchanged: regenerating never rewrites the documents an earlier version wrote (they are the proof that old
+   * journals recover), nor their recorded states.
+   */
   @Test
   void writeTheFixture() throws Exception {
     Path dir = JournalFixture.DIR;
     Files.createDirectories(dir);
-    try (var files = Files.list(dir)) {
-      for (Path f : files.toList()) {
-        Files.delete(f);
-      }
-    }
     try (var store = new TestStore()) {
+      var states = JournalFixture.mapper().createObjectNode();
+      var statesFile = dir.resolve(JournalFixture.STATES);
+      if (Files.exists(statesFile)) {
+        JournalFixture.load(store.uri(), dir);
+        states = (com.fasterxml.jackson.databind.node.ObjectNode) JournalFixture.mapper().readTree(
+            Files.readString(statesFile));
+      }
       var testKit = ActorTestKit.create("journal-fixture-writer", store.config(""));
       try {
-        var written = journal();
+        var known = states;
+        var written = journal().stream().filter(w -> !known.has(w.persistenceId())).toList();
         for (var w : written) {
           var done = testKit.<Done>createTestProbe();
           var writer = testKit.spawn(writer(w.persistenceId()));
@@ -279,8 +310,10 @@ class JournalFixtureWriter {
           done.receiveMessage(Duration.ofSeconds(20));
           testKit.stop(writer);
         }
-        // the states as the real plugin recovers them (snapshots are saved asynchronously: poll until they match)
-        var states = JournalFixture.mapper().createObjectNode();
+        // the states as the real plugin recovers them (snapshots are saved after the events: wait for them)
+        long snapshots = written.stream().filter(w -> w.snapshotAfter() > 0).count();
+        JournalFixture.awaitSnapshots(store.uri(), snapshots, Duration.ofSeconds(30), written.stream()
+            .filter(w -> w.snapshotAfter() > 0).map(Written::persistenceId).toList());
         for (var w : written) {
           var entity = JournalFixture.entityOf(w.persistenceId());
           var expected = JournalFixture.canonical(entity.fold(JournalFixture.entityId(w.persistenceId()),
@@ -291,10 +324,19 @@ class JournalFixtureWriter {
           }
           states.set(w.persistenceId(), recovered);
         }
-        long snapshots = written.stream().filter(w -> w.snapshotAfter() > 0).count();
-        JournalFixture.awaitSnapshots(store.uri(), snapshots, Duration.ofSeconds(30));
+        try (var files = Files.list(dir)) {
+          for (Path f : files.toList()) {
+            Files.delete(f);
+          }
+        }
         JournalFixture.dump(store.uri(), dir);
-        Files.writeString(dir.resolve(JournalFixture.STATES), JournalFixture.mapper().writeValueAsString(states) + "\n",
+        var sorted = JournalFixture.mapper().createObjectNode();
+        var names = new java.util.TreeSet<String>();
+        states.fieldNames().forEachRemaining(names::add);
+        for (String name : names) {
+          sorted.set(name, states.get(name));
+        }
+        Files.writeString(statesFile, JournalFixture.mapper().writeValueAsString(sorted) + "\n",
             StandardCharsets.UTF_8);
       } finally {
         testKit.shutdownTestKit();

@@ -72,8 +72,18 @@ class LogQueryTest {
 
   @Test
   void theCursorRoundTrips() {
-    var cursor = new LogQuery.Cursor(NOW, new org.bson.types.ObjectId());
+    var cursor = new LogQuery.Cursor(LogRow.micros(NOW), 7_123_456_789_012L);
     assertEquals(cursor, ok(Map.of("after", cursor.token())).after());
+  }
+
+  @Test
+  void aCursorOfTheOlderMongoStoreIsStillAccepted() {
+    String raw = NOW.toEpochMilli() + ":" + new org.bson.types.ObjectId().toHexString();
+    String old = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes());
+    var cursor = ok(Map.of("after", old)).after();
+    // everything up to the end of that millisecond (its lines were copied over with new ids)
+    assertEquals(NOW.toEpochMilli() * 1000 + 999, cursor.micros());
+    assertEquals(Long.MAX_VALUE, cursor.id());
   }
 
   @Test

@@ -6,27 +6,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import com.mongodb.client.MongoCollection;
-import com.mongodb.client.model.Filters;
-import heyken.actors.store.MongoStore;
+import heyken.actors.postgres.PostgresDatabase;
 import heyken.actors.support.TestStore;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.bson.Document;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
-/** Lines logged through SLF4J reach the store through the real path: appender, bounded buffer, batching shipper. */
+/**
+ * Lines logged through SLF4J reach the log store (a real PostgreSQL) through the real path: appender, bounded buffer,
+ * batching shipper, COPY.
+ */
 class LogShippingTest {
 
   private static TestStore store;
   private static ActorTestKit testKit;
-  private static MongoCollection<Document> collection;
+  private static PostgresDatabase db;
   private static MongoLogAppender appender;
   private static final List<ch.qos.logback.classic.Logger> attached = new ArrayList<>();
 
@@ -34,7 +36,6 @@ class LogShippingTest {
   static void start() {
     store = new TestStore();
     testKit = ActorTestKit.create("log-shipping-test", store.config("""
-        heyken.logs.collection = "shipped_logs"
         heyken.logs.flush-interval = 50ms
         """));
     LogBuffer.configure(20_000, 2, () -> 7L);
@@ -49,7 +50,7 @@ class LogShippingTest {
       attached.add(logger);
     }
     testKit.spawn(LogShipper.create(), "log-shipper");
-    collection = MongoStore.get(testKit.system()).database().getCollection("shipped_logs");
+    db = PostgresDatabase.get(testKit.system());
   }
 
   @AfterAll
@@ -59,16 +60,55 @@ class LogShippingTest {
     store.close();
   }
 
-  private static Document awaitLine(String message) {
-    return testKit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
-      Document d = collection.find(Filters.eq("message", message)).first();
+  /** The stored row of a message (column name to value, mdc as its JSON text), or null. */
+  private static Map<String, Object> line(String message) {
+    if (!db.isReady()) {
+      return null;
+    }
+    return db.withConnection(c -> {
+      try (var s = c.prepareStatement("SELECT * FROM log_lines WHERE message = ? LIMIT 1")) {
+        s.setString(1, message);
+        try (var rs = s.executeQuery()) {
+          if (!rs.next()) {
+            return null;
+          }
+          var row = new LinkedHashMap<String, Object>();
+          for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
+            row.put(rs.getMetaData().getColumnName(i), rs.getObject(i) == null ? null : rs.getObject(i).toString());
+          }
+          return row;
+        }
+      }
+    });
+  }
+
+  private static long count(String where, String value) {
+    return db.withConnection(c -> {
+      try (var s = c.prepareStatement("SELECT count(*) FROM log_lines WHERE " + where)) {
+        s.setString(1, value);
+        try (var rs = s.executeQuery()) {
+          rs.next();
+          return rs.getLong(1);
+        }
+      }
+    });
+  }
+
+  private static Map<String, Object> awaitLine(String message) {
+    return testKit.createTestProbe().awaitAssert(Duration.ofSeconds(20), () -> {
+      var d = line(message);
       assertTrue(d != null, "not stored yet: " + message);
       return d;
     });
   }
 
+  private static String mdc(Map<String, Object> row, String key) throws Exception {
+    var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree((String) row.get("mdc"));
+    return json.path(key).isMissingNode() ? null : json.path(key).asText();
+  }
+
   @Test
-  void aLoggedLineIsStoredWithItsCoreEpochAndMdcIdsAtTheTopLevelToo() {
+  void aLoggedLineIsStoredWithItsCoreEpochAndMdcIdsAtTheTopLevelToo() throws Exception {
     var log = LoggerFactory.getLogger("heyken.test.shipping");
     MDC.put("feature", "42");
     MDC.put("run", "r-1");
@@ -79,22 +119,21 @@ class LogShippingTest {
       MDC.clear();
     }
     log.debug("below the stored level");
-    Document d = awaitLine("shipped with ids");
-    assertEquals("WARN", d.getString("level"));
-    assertEquals(30000, d.getInteger("lvl"));
-    assertEquals(2, d.getInteger("core"));
-    assertEquals(7L, d.getLong("epoch"));
-    assertEquals("42", d.getString("feature"));
-    assertEquals("r-1", d.getString("run"));
-    assertEquals("ROOM1", d.getString("room"));
-    var mdc = d.get("mdc", Document.class);
-    assertEquals("42", mdc.getString("feature"));
-    assertEquals("r-1", mdc.getString("run"));
-    assertNull(collection.find(Filters.eq("message", "below the stored level")).first());
+    var d = awaitLine("shipped with ids");
+    assertEquals("WARN", d.get("level"));
+    assertEquals("3", d.get("level_num"));
+    assertEquals("2", d.get("core"));
+    assertEquals("7", d.get("epoch"));
+    assertEquals("42", d.get("feature"));
+    assertEquals("r-1", d.get("run"));
+    assertEquals("ROOM1", d.get("room"));
+    assertEquals("42", mdc(d, "feature"));
+    assertEquals("r-1", mdc(d, "run"));
+    assertNull(line("below the stored level"));
   }
 
   @Test
-  void sandboxOutputIsStoredLineByLineTaggedWithFeatureRunAndJob() {
+  void sandboxOutputIsStoredLineByLineTaggedWithFeatureRunAndJob() throws Exception {
     var live = new StringBuilder();
     try (var output = new RunOutputLog((stream, text) -> live.append(text), "9", "run-out", "test", 1_000_000)) {
       output.output("stdout", "first li");
@@ -103,14 +142,16 @@ class LogShippingTest {
     }
     assertEquals("first line\nsecond line\nunfinishedan error\n", live.toString(), "the run log gets it all");
     for (String message : List.of("first line", "second line", "unfinished", "an error")) {
-      Document d = awaitLine(message);
-      assertEquals("9", d.getString("feature"));
-      assertEquals("run-out", d.getString("run"));
-      assertEquals("test", d.get("mdc", Document.class).getString("job"));
-      assertEquals("sandbox", d.getString("component"));
+      var d = awaitLine(message);
+      assertEquals("9", d.get("feature"));
+      assertEquals("run-out", d.get("run"));
+      assertEquals("test", d.get("job"));
+      assertEquals("test", mdc(d, "job"));
+      assertEquals("sandbox", d.get("component"));
     }
-    assertEquals("WARN", awaitLine("an error").getString("level"));
-    assertEquals("stderr", awaitLine("an error").get("mdc", Document.class).getString("stream"));
+    assertEquals("WARN", awaitLine("an error").get("level"));
+    assertEquals("stderr", awaitLine("an error").get("stream"));
+    assertEquals("stdout", awaitLine("first line").get("stream"));
   }
 
   @Test
@@ -120,7 +161,7 @@ class LogShippingTest {
       output.output("stdout", "this line passes the cap\n");
     }
     awaitLine("[output beyond 20 bytes is not logged]");
-    assertEquals(2, collection.countDocuments(Filters.eq("run", "run-cap")));
+    assertEquals(2, count("run = ?", "run-cap"));
   }
 
   @Test
@@ -131,7 +172,7 @@ class LogShippingTest {
       log.info("burst {}", i);
     }
     testKit.createTestProbe().awaitAssert(Duration.ofSeconds(20), () -> {
-      assertEquals(5_000, collection.countDocuments(Filters.regex("message", "^burst ")));
+      assertEquals(5_000, count("message LIKE ?", "burst %"));
       return null;
     });
     assertTrue(LogBuffer.get().written() - before >= 5_000);

@@ -6,14 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.mongodb.client.MongoCollection;
-import heyken.actors.store.MongoStore;
-import heyken.actors.support.TestStore;
+import heyken.actors.support.TestLogStore;
 import heyken.protocol.api.LogLine;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,39 +20,42 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.bson.Document;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The log store's queries, live tail and retention against the embedded MongoDB-protocol store. */
+/**
+ * The log store's queries, live tail and retention against a real PostgreSQL (a fresh database per test), the lines
+ * written by the ingest path's COPY ({@link LogWriter}).
+ */
 class LogStoreTest {
 
   private static final Instant NOW = Instant.now();
-  private static TestStore store;
   private static ActorTestKit testKit;
-  private static MongoCollection<Document> collection;
-  private static LogStore logs;
-  private static int collections;
+  private TestLogStore pg;
+  private LogStore logs;
 
   @BeforeAll
   static void start() {
-    store = new TestStore();
-    testKit = ActorTestKit.create("log-store-test", store.config(""));
+    testKit = ActorTestKit.create("log-store-test");
   }
 
   @AfterAll
   static void stop() {
     testKit.shutdownTestKit();
-    store.close();
   }
 
   @BeforeEach
-  void freshCollection() {
-    var settings = LogSettings.defaults("logs_" + (++collections), 1000);
-    logs = new LogStore(MongoStore.get(testKit.system()), settings);
-    collection = MongoStore.get(testKit.system()).database().getCollection(settings.collection());
+  void freshDatabase() {
+    pg = new TestLogStore(LogSettings.defaults("unused", 1000));
+    logs = pg.store();
+  }
+
+  @AfterEach
+  void closeDatabase() {
+    pg.close();
   }
 
   private static <T> T await(CompletionStage<T> stage) throws Exception {
@@ -63,20 +63,12 @@ class LogStoreTest {
   }
 
   /** A stored line as the appender writes it. */
-  private static Document line(Instant at, String level, String component, String message, Map<String, String> mdc) {
-    var doc = new Document("ts", Date.from(at)).append("level", level)
-        .append("lvl", LogQuery.levelValue(level)).append("core", 1).append("epoch", 3L)
-        .append("component", component).append("logger", "heyken.actors." + component + ".X")
-        .append("thread", "t").append("message", message);
-    if (!mdc.isEmpty()) {
-      doc.append("mdc", new Document(new HashMap<>(mdc)));
-      mdc.forEach((k, v) -> {
-        if (MongoLogAppender.INDEXED_MDC.contains(k)) {
-          doc.append(k, v);
-        }
-      });
-    }
-    return doc;
+  private static LogRow line(Instant at, String level, String component, String message, Map<String, String> mdc) {
+    return TestLogStore.row(at, level, component, message, mdc);
+  }
+
+  private void insert(List<LogRow> rows) {
+    pg.write(rows);
   }
 
   private static LogQuery query(Map<String, String> params) {
@@ -91,7 +83,7 @@ class LogStoreTest {
 
   @Test
   void featureAndRunFindTheLinesOfOneRunAndKeepTheirMdc() throws Exception {
-    collection.insertMany(List.of(
+    insert(List.of(
         line(NOW.minusSeconds(3), "INFO", "feature", "run r1 started", Map.of("feature", "7", "run", "r1")),
         line(NOW.minusSeconds(2), "INFO", "sandbox", "hello from the job", Map.of("feature", "7", "run", "r1",
             "job", "test")),
@@ -110,12 +102,12 @@ class LogStoreTest {
 
   @Test
   void pagesFollowTheNextTokenWithoutGapsOrRepeats() throws Exception {
-    var docs = new ArrayList<Document>();
+    var docs = new ArrayList<LogRow>();
     for (int i = 0; i < 25; i++) {
       // pairs with the same time: the cursor must order by id within a millisecond
       docs.add(line(NOW.minusMillis(1000 - (i / 2)), i % 5 == 0 ? "ERROR" : "INFO", "core", "line " + i, Map.of()));
     }
-    collection.insertMany(docs);
+    insert(docs);
     var seen = new ArrayList<String>();
     var params = new HashMap<String, String>(Map.of("limit", "10"));
     LogLine.Page page;
@@ -131,7 +123,7 @@ class LogStoreTest {
 
   @Test
   void theNewestPageComesFromTheRecentWindowsAndPagingReachesTheOldestLines() throws Exception {
-    collection.insertMany(List.of(
+    insert(List.of(
         line(NOW.minus(Duration.ofDays(30)), "INFO", "core", "a month ago", Map.of()),
         line(NOW.minus(Duration.ofDays(3)), "INFO", "core", "three days ago", Map.of()),
         line(NOW.minus(Duration.ofHours(5)), "INFO", "core", "five hours ago", Map.of()),
@@ -156,25 +148,25 @@ class LogStoreTest {
 
   @Test
   void sqlAndOperatorTextIsMatchedLiterallyAndBounded() throws Exception {
-    collection.insertMany(List.of(
+    insert(List.of(
         line(NOW, "INFO", "http", "name=' OR 1=1; DROP TABLE logs; --", Map.of()),
         line(NOW, "INFO", "http", "ordinary", Map.of())));
     assertEquals(1, await(logs.find(query(Map.of("contains", "' OR 1=1; DROP TABLE logs; --")))).logs().size());
     assertEquals(0, await(logs.find(query(Map.of("contains", ".*")))).logs().size(), "not a pattern");
     assertEquals(0, await(logs.find(query(Map.of("contains", "$(rm -rf /)")))).logs().size());
-    assertEquals(2, collection.countDocuments(), "nothing was dropped");
+    assertEquals(2, pg.count(), "nothing was dropped");
   }
 
   @Test
   void theTailSendsEachLineOnceIncludingLinesThatArriveLate() throws Exception {
     var tail = logs.tail(query(Map.of("component", "core")), NOW.minusSeconds(60));
-    collection.insertMany(List.of(
+    insert(List.of(
         line(NOW.minusSeconds(30), "INFO", "core", "a", Map.of()),
         line(NOW.minusSeconds(20), "INFO", "core", "b", Map.of()),
         line(NOW.minusSeconds(20), "INFO", "http", "other component", Map.of())));
     assertEquals(List.of("a", "b"), messages(await(tail.poll()).lines()));
     assertEquals(List.of(), await(tail.poll()).lines(), "nothing new, nothing repeated");
-    collection.insertMany(List.of(
+    insert(List.of(
         line(NOW.minusSeconds(22), "INFO", "core", "late, inside the overlap", Map.of()),
         line(NOW.minusSeconds(10), "INFO", "core", "c", Map.of()),
         line(NOW.minusSeconds(90), "INFO", "core", "before the start", Map.of())));
@@ -184,11 +176,11 @@ class LogStoreTest {
 
   @Test
   void theTailMovesOnThroughABacklogLargerThanABatch() throws Exception {
-    var docs = new ArrayList<Document>();
+    var docs = new ArrayList<LogRow>();
     for (int i = 0; i < 250; i++) {
       docs.add(line(NOW.minusSeconds(5), "INFO", "core", "burst " + i, Map.of())); // all in one millisecond
     }
-    collection.insertMany(docs);
+    insert(docs);
     var tail = logs.tail(query(Map.of("limit", "100")), NOW.minusSeconds(60));
     var got = new ArrayList<String>();
     LogTail.Batch batch;
@@ -211,23 +203,22 @@ class LogStoreTest {
 
   @Test
   void retentionDeletesByAgeThenTheOldestBeyondTheMaximum() {
-    var docs = new ArrayList<Document>();
+    var docs = new ArrayList<LogRow>();
     for (int day = 0; day < 10; day++) {
       docs.add(line(NOW.minus(Duration.ofHours(24L * day + 12)), "INFO", "core", "day " + day, Map.of()));
     }
-    collection.insertMany(docs);
+    insert(docs);
     var pruned = logs.prune(NOW, Duration.ofDays(5), 0);
     assertEquals(new LogStore.Pruned(5, 0), pruned, "days 5..9 are older than 5 days");
     assertEquals(new LogStore.Pruned(0, 0), logs.prune(NOW, Duration.ZERO, 5), "at the maximum: nothing to do");
     pruned = logs.prune(NOW, Duration.ZERO, 4);
     assertEquals(new LogStore.Pruned(0, 1), pruned, "one over four: down to four (a tenth of 4 rounds to 0)");
     for (int i = 0; i < 16; i++) {
-      collection.insertOne(line(NOW.minusSeconds(i), "INFO", "core", "new " + i, Map.of()));
+      insert(List.of(line(NOW.minusSeconds(i), "INFO", "core", "new " + i, Map.of())));
     }
     pruned = logs.prune(NOW, Duration.ZERO, 10);
     assertEquals(new LogStore.Pruned(0, 11), pruned, "20 lines, at most 10: down to 9, the newest");
-    var left = new ArrayList<String>();
-    collection.find().forEach(d -> left.add(d.getString("message")));
+    var left = new ArrayList<String>(pg.messages());
     left.sort(null);
     assertEquals(List.of("new 0", "new 1", "new 2", "new 3", "new 4", "new 5", "new 6", "new 7", "new 8"), left);
     assertEquals(new LogStore.Pruned(0, 0), logs.prune(NOW, Duration.ofDays(5), 10), "a second pass is a no-op");
@@ -235,12 +226,12 @@ class LogStoreTest {
 
   @Test
   void retentionRunsOnlyWhileTheCoreIsActive() {
-    collection.insertMany(List.of(
+    insert(List.of(
         line(NOW.minus(Duration.ofDays(30)), "INFO", "core", "old", Map.of()),
         line(NOW, "INFO", "core", "new", Map.of())));
     var s = logs.settings();
-    var fast = new LogStore(MongoStore.get(testKit.system()), new LogSettings(s.collection(), s.bufferSize(),
-        s.batchSize(), s.flushInterval(), s.maxQueryLimit(), s.maxConcurrentQueries(), s.dropReportInterval(), s.stream(),
+    var fast = new LogStore(pg.db(), new LogSettings(s.collection(), s.bufferSize(),
+        s.batchSize(), s.parallelWrites(), s.flushInterval(), s.maxQueryLimit(), s.maxConcurrentQueries(), s.dropReportInterval(), s.stream(),
         new LogSettings.Retention(Duration.ofDays(7), 0, Duration.ofMillis(100))));
     var active = new AtomicBoolean(false);
     var asked = new AtomicInteger();
@@ -254,38 +245,73 @@ class LogStoreTest {
       assertTrue(asked.get() >= 3);
       return null;
     });
-    assertEquals(2, collection.countDocuments());
+    assertEquals(2, pg.count());
     active.set(true);
     probe.awaitAssert(Duration.ofSeconds(10), () -> {
-      assertEquals(1, collection.countDocuments());
+      assertEquals(1, pg.count());
       return null;
     });
-    assertEquals("new", collection.find().first().getString("message"));
+    assertEquals(List.of("new"), pg.messages());
     testKit.stop(retention);
   }
 
   @Test
   void aQueryBeyondTheConcurrentMaximumIsRefusedAtOnceNotQueued() throws Exception {
     var s = logs.settings();
-    var none = new LogStore(MongoStore.get(testKit.system()), new LogSettings(s.collection(), s.bufferSize(),
-        s.batchSize(), s.flushInterval(), s.maxQueryLimit(), 0, s.dropReportInterval(), s.stream(), s.retention()));
+    var none = new LogStore(pg.db(), new LogSettings(s.collection(), s.bufferSize(),
+        s.batchSize(), s.parallelWrites(), s.flushInterval(), s.maxQueryLimit(), 0, s.dropReportInterval(), s.stream(), s.retention()));
     var failure = none.find(query(Map.of())).toCompletableFuture().handle((page, e) -> e).get(5, TimeUnit.SECONDS);
     assertTrue(failure instanceof LogStore.Busy, String.valueOf(failure));
     // the permits come back: a store with one answers query after query
-    collection.insertOne(line(NOW, "INFO", "core", "x", Map.of()));
+    insert(List.of(line(NOW, "INFO", "core", "x", Map.of())));
     for (int i = 0; i < 5; i++) {
       assertEquals(1, await(logs.find(query(Map.of()))).logs().size());
     }
   }
 
   @Test
-  void theIndexesOfTheQueriesAreCreatedAndCreatingThemAgainIsHarmless() throws Exception {
-    collection.insertOne(line(NOW, "INFO", "core", "x", Map.of()));
-    assertEquals(LogStore.INDEXES.size(), await(logs.ensureIndexes()));
-    assertEquals(LogStore.INDEXES.size(), await(logs.ensureIndexes()));
-    var keys = new ArrayList<String>();
-    collection.listIndexes().forEach(i -> keys.add(i.get("key", Document.class).toJson()));
-    assertNotNull(keys);
-    assertTrue(keys.stream().anyMatch(k -> k.contains("\"run\"")), () -> "indexes: " + keys);
+  void everyFilterIsServedByAnIndexInThePagesOrder() throws Exception {
+    insert(List.of(line(NOW, "INFO", "core", "x", Map.of("feature", "f", "run", "r", "room", "R"))));
+    for (String filter : List.of("level=WARN", "level=ERROR", "component=core", "core=1", "feature=f", "run=r",
+        "room=R", "since=-1h")) {
+      var params = new HashMap<String, String>();
+      params.put(filter.substring(0, filter.indexOf('=')), filter.substring(filter.indexOf('=') + 1));
+      String plan = explain(query(params));
+      // with scans and sorts made as expensive as possible, only an index giving (ts, id) order answers a page
+      assertFalse(plan.contains("Seq Scan"), () -> filter + ":\n" + plan);
+      assertFalse(plan.contains("Sort"), () -> filter + ":\n" + plan);
+    }
+    // contains: with the ordered index scans off too, the trigram index is what is left to answer it
+    String contains = explain(query(Map.of("contains", "needle")));
+    assertTrue(contains.contains("Bitmap Index Scan") && contains.contains("message"), contains);
+  }
+
+  private String explain(LogQuery q) {
+    return pg.db().withConnection(c -> {
+      var params = new ArrayList<Object>();
+      String sql = "EXPLAIN SELECT " + LogStore.COLUMNS + " FROM log_lines WHERE " + LogStore.where(q, params)
+          + " ORDER BY ts DESC, id DESC LIMIT 11";
+      var out = new StringBuilder();
+      try (var st = c.createStatement()) {
+        st.execute("SET enable_seqscan = off");
+        boolean text = q.contains() != null;
+        st.execute("SET enable_sort = " + (text ? "on" : "off"));
+        st.execute("SET enable_indexscan = " + (text ? "off" : "on"));
+        st.execute("SET enable_indexonlyscan = " + (text ? "off" : "on"));
+        st.execute("SET enable_bitmapscan = " + (text ? "on" : "off"));
+      }
+      try (var s = LogStore.prepare(c, sql, params)) {
+        try (var rs = s.executeQuery()) {
+          while (rs.next()) {
+            out.append(rs.getString(1)).append('\n');
+          }
+        }
+      } finally {
+        try (var st = c.createStatement()) {
+          st.execute("RESET ALL");
+        }
+      }
+      return out.toString();
+    });
   }
 }

@@ -4,16 +4,34 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+import heyken.testkit.postgres.PostgresServer;
 import java.io.File;
 
 /**
- * An embedded MongoDB-protocol store for actor tests, and the project's own application.conf pointed at it
- * (so that tests run with the configuration the cores run with, not a copy of it).
+ * An embedded MongoDB-protocol store for actor tests, a fresh database of the JVM's test PostgreSQL (the log store,
+ * {@link PostgresServer#shared()}), and the project's own application.conf pointed at both (so that tests run with
+ * the configuration the cores run with, not a copy of it).
  */
 public final class TestStore implements AutoCloseable {
 
   private final MongoServer server = new MongoServer(new MemoryBackend());
   private final String uri;
+  private String postgresDatabase;
+
+  /** The log store database of this store's configuration (created on first use). */
+  public synchronized String postgresDatabase() {
+    if (postgresDatabase == null) {
+      postgresDatabase = PostgresServer.shared().createDatabase("actors");
+    }
+    return postgresDatabase;
+  }
+
+  /** The log store settings of {@link #config}. */
+  public heyken.actors.postgres.PostgresSettings postgres() {
+    var pg = PostgresServer.shared();
+    return heyken.actors.postgres.PostgresSettings.of(pg.host(), pg.port(), postgresDatabase(), pg.user(),
+        pg.password());
+  }
 
   public TestStore() {
     server.bind("127.0.0.1", 0);
@@ -38,7 +56,9 @@ public final class TestStore implements AutoCloseable {
             pekko.cluster.downing-provider-class = ""
             pekko.cluster.singleton.use-lease = ""
             pekko.loglevel = INFO
-            """.formatted(uri)))
+            heyken.postgres { url = "", host = "%s", port = %d, database = "%s", user = "%s", password = "%s" }
+            """.formatted(uri, PostgresServer.shared().host(), PostgresServer.shared().port(), postgresDatabase(),
+            PostgresServer.shared().user(), PostgresServer.shared().password())))
         .withFallback(ConfigFactory.parseFile(root))
         .withFallback(ConfigFactory.defaultReference())
         .resolve();

@@ -1,0 +1,301 @@
+package heyken.actors.core;
+
+import heyken.actors.core.CoreManager.DeployedFeature;
+import heyken.actors.core.CoreManager.FeatureDeployed;
+import heyken.actors.core.CoreManager.FeatureUndeployed;
+import heyken.protocol.CborSerializable;
+import heyken.protocol.api.Problem;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The deployed features, cluster-wide: which revision of which feature answers which chat command. A singleton next to
+ * the {@link CoreManager}; a change is made only by the active core, under its epoch, confirmed by
+ * {@link FencedWrites} before it is persisted. Its events are the {@link CoreManager.FeatureDeployed} and
+ * {@link CoreManager.FeatureUndeployed} the CoreManager wrote before it had this ledger (same classes, same names in
+ * the audit); the deployments an older CoreManager journal holds are imported once ({@link DeploymentsImported}).
+ */
+public final class DeploymentLedger
+    extends EventSourcedBehavior<DeploymentLedger.Command, DeploymentLedger.Event, DeploymentLedger.State> {
+
+  public static final PersistenceId PERSISTENCE_ID = PersistenceId.ofUniqueId("core-deployments");
+  private static final Logger log = LoggerFactory.getLogger(DeploymentLedger.class);
+
+  // ---------------------------------------------------------------- protocol
+
+  public sealed interface Command extends CborSerializable {}
+
+  /**
+   * Makes {@code revision} the deployed revision of a feature cluster-wide (deploy and rollback). Refused when this
+   * core is not (or no longer) the active one, when {@code targetCore} is given and is not this core, or when another
+   * deployed feature answers to the same chat command.
+   */
+  public record ActivateDeployment(String featureId, String revision, String command, Integer targetCore,
+      ActorRef<DeploymentOutcome> replyTo) implements Command {}
+
+  /** Removes a feature's deployment (undeploy, delete). */
+  public record RemoveDeployment(String featureId, ActorRef<DeploymentOutcome> replyTo) implements Command {}
+
+  /** The deployed features, for routing chat commands and invocations. */
+  public record GetDeployments(ActorRef<Deployments> replyTo) implements Command {}
+
+  /** Sent by the singleton manager on hand-over. */
+  public enum Stop implements Command {
+    INSTANCE
+  }
+
+  /** Reply to a deployment change: the core and epoch that made it, or why not. */
+  public record DeploymentOutcome(int core, long epoch, Problem problem) implements CborSerializable {}
+
+  /** Every deployed feature: feature id → (revision, command). */
+  public record Deployments(Map<String, DeployedFeature> byFeature) implements CborSerializable {}
+
+  record ActivationChanged(long epoch) implements Command {}
+
+  record LegacyRead(CoreManager.Legacy legacy, String error) implements Command {}
+
+  enum RetryImport implements Command {
+    INSTANCE
+  }
+
+  record WriteChecked(Event event, ActorRef<DeploymentOutcome> replyTo, FencedWrites.Verdict verdict)
+      implements Command {}
+
+  // ---------------------------------------------------------------- events and state
+
+  /** The ledger's events: the CoreManager's two deployment events (kept where they are) and the import. */
+  public sealed interface Event extends CborSerializable permits FeatureDeployed, FeatureUndeployed,
+      DeploymentsImported {}
+
+  /** The deployments the CoreManager's own journal held before this ledger existed, taken over once. */
+  public record DeploymentsImported(Map<String, DeployedFeature> byFeature, Instant at) implements Event {}
+
+  public record State(Map<String, DeployedFeature> byFeature, boolean imported) implements CborSerializable {
+
+    public State {
+      byFeature = byFeature == null ? Map.of() : Map.copyOf(byFeature);
+    }
+
+    State apply(Event event) {
+      if (event instanceof DeploymentsImported i) {
+        return new State(i.byFeature(), true);
+      }
+      var next = new HashMap<>(byFeature);
+      if (event instanceof FeatureDeployed d) {
+        next.put(d.featureId(), new DeployedFeature(d.revision(), d.command(), d.epoch(), d.at()));
+      } else if (event instanceof FeatureUndeployed u) {
+        next.remove(u.featureId());
+      }
+      return new State(next, imported);
+    }
+
+    /** The feature other than {@code featureId} deployed under {@code command}, or null. */
+    String commandOwner(String command, String featureId) {
+      if (command == null) {
+        return null;
+      }
+      return byFeature.entrySet().stream()
+          .filter(e -> !e.getKey().equals(featureId) && command.equals(e.getValue().command()))
+          .map(Map.Entry::getKey).findFirst().orElse(null);
+    }
+  }
+
+  // ---------------------------------------------------------------- behaviour
+
+  /** The ledger of this core: fenced by {@code writes}, active while {@code node} is, importing from the CoreManager. */
+  public static Behavior<Command> create(CoreNode node, FencedWrites writes, ActorRef<CoreManager.Command> coreManager) {
+    return create(node, writes, coreManager, PERSISTENCE_ID);
+  }
+
+  static Behavior<Command> create(CoreNode node, FencedWrites writes, ActorRef<CoreManager.Command> coreManager,
+      PersistenceId persistenceId) {
+    return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+      var self = context.getSelf();
+      Runnable unfollow = node.onActivationChange(epoch -> self.tell(new ActivationChanged(epoch)));
+      return new DeploymentLedger(context, timers, unfollow, node, writes, coreManager, persistenceId);
+    }));
+  }
+
+  private final ActorContext<Command> context;
+  private final TimerScheduler<Command> timers;
+  private final Runnable unfollow;
+  private final CoreNode node;
+  private final FencedWrites writes;
+  private final ActorRef<CoreManager.Command> coreManager;
+  // not state: where this core stands, from the CoreManager's activation
+  private final Activation activation;
+
+  private DeploymentLedger(ActorContext<Command> context, TimerScheduler<Command> timers, Runnable unfollow,
+      CoreNode node,
+      FencedWrites writes, ActorRef<CoreManager.Command> coreManager, PersistenceId persistenceId) {
+    super(persistenceId, SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
+    this.context = context;
+    this.timers = timers;
+    this.unfollow = unfollow;
+    this.node = node;
+    this.writes = writes;
+    this.coreManager = coreManager;
+    this.activation = new Activation(node.coreId());
+  }
+
+  @Override
+  public State emptyState() {
+    return new State(Map.of(), false);
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(100, 2).withDeleteEventsOnSnapshot();
+  }
+
+  @Override
+  public Set<String> tagsFor(Event event) {
+    return Set.of(CoreManager.TAG);
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> {
+          if (!state.imported()) {
+            readLegacy();
+          }
+        })
+        .onSignal(org.apache.pekko.actor.typed.PostStop.instance(), state -> unfollow.run())
+        .build();
+  }
+
+  private void readLegacy() {
+    context.ask(CoreManager.Legacy.class, coreManager, Duration.ofSeconds(30), CoreManager.GetLegacy::new,
+        (legacy, error) -> new LegacyRead(legacy, error == null ? null : String.valueOf(error.getMessage())));
+  }
+
+  @Override
+  public CommandHandler<Command, Event, State> commandHandler() {
+    var builder = newCommandHandlerBuilder();
+    builder.forState(state -> !state.imported())
+        .onCommand(LegacyRead.class, this::onLegacyRead)
+        .onCommand(RetryImport.class, (state, retry) -> {
+          readLegacy();
+          return Effect().none();
+        });
+    builder.forState(state -> state.imported() && activation.active())
+        .onCommand(ActivateDeployment.class, this::onActivate)
+        .onCommand(RemoveDeployment.class, this::onRemove)
+        .onCommand(WriteChecked.class, this::onWriteChecked);
+    builder.forState(state -> state.imported() && activation.activating())
+        .onCommand(ActivateDeployment.class, (state, c) -> Effect().stash())
+        .onCommand(RemoveDeployment.class, (state, c) -> Effect().stash());
+    builder.forState(State::imported)
+        .onCommand(ActivateDeployment.class, (state, c) -> Effect().reply(c.replyTo(), refused()))
+        .onCommand(RemoveDeployment.class, (state, c) -> Effect().reply(c.replyTo(), refused()))
+        .onCommand(WriteChecked.class, (state, c) -> Effect().reply(c.replyTo(), c.verdict().allowed()
+            ? refused() : new DeploymentOutcome(node.coreId(), activation.epoch(), c.verdict().problem())))
+        .onCommand(GetDeployments.class, (state, get) ->
+            Effect().reply(get.replyTo(), new Deployments(state.byFeature())))
+        .onCommand(LegacyRead.class, (state, late) -> Effect().none())
+        .onCommand(RetryImport.class, (state, late) -> Effect().none());
+    builder.forAnyState()
+        .onCommand(ActivationChanged.class, (state, changed) -> {
+          activation.changed(changed.epoch());
+          return Effect().unstashAll();
+        })
+        .onCommand(Stop.class, (state, stop) -> Effect().stop())
+        .onAnyCommand(() -> Effect().stash());
+    return builder.build();
+  }
+
+  private Effect<Event, State> onLegacyRead(State state, LegacyRead read) {
+    if (read.legacy() == null) {
+      log.warn("the deployments of the CoreManager's journal could not be read yet ({}); retrying in 1 s. "
+          + "Deployment changes wait meanwhile; check scripts/status.sh", read.error());
+      timers.startSingleTimer(RetryImport.INSTANCE, Duration.ofSeconds(1));
+      return Effect().none();
+    }
+    var imported = new DeploymentsImported(read.legacy().deployments(), Instant.now());
+    return Effect().persist(imported)
+        .thenRun(s -> log.info("deployments taken over from the CoreManager's journal: {}", s.byFeature().keySet()))
+        .thenUnstashAll();
+  }
+
+  private DeploymentOutcome refused() {
+    return new DeploymentOutcome(node.coreId(), activation.epoch(), activation.notActive());
+  }
+
+  private Effect<Event, State> onActivate(State state, ActivateDeployment activate) {
+    long epoch = activation.epoch();
+    Problem refusal = null;
+    if (activate.targetCore() != null && activate.targetCore() != node.coreId()) {
+      refusal = activate.targetCore() != 1 && activate.targetCore() != 2
+          ? Problem.badRequest("invalid_target", "target_core must be 1 or 2, got " + activate.targetCore())
+          : Problem.conflict("target_not_active", "target_core " + activate.targetCore() + " is not the active core: "
+              + "core " + node.coreId() + " is (epoch " + epoch + "). Features are deployed to the active core; "
+              + "leave target_core out, give " + node.coreId() + ", or switch first: scripts/switch_core.sh "
+              + activate.targetCore());
+    }
+    String owner = state.commandOwner(activate.command(), activate.featureId());
+    if (refusal == null && owner != null) {
+      refusal = Problem.conflict("command_taken", "the chat command '" + activate.command()
+          + "' is already answered by deployed feature " + owner + ": undeploy it or change `command` in heyken.yml");
+    }
+    if (refusal != null) {
+      return Effect().reply(activate.replyTo(), new DeploymentOutcome(node.coreId(), epoch, refusal));
+    }
+    return fencedWrite(new FeatureDeployed(activate.featureId(), activate.revision(), activate.command(), epoch,
+        Instant.now()), activate.replyTo());
+  }
+
+  private Effect<Event, State> onRemove(State state, RemoveDeployment remove) {
+    if (!state.byFeature().containsKey(remove.featureId())) {
+      return Effect().reply(remove.replyTo(), new DeploymentOutcome(node.coreId(), activation.epoch(), null));
+    }
+    return fencedWrite(new FeatureUndeployed(remove.featureId(), activation.epoch(), Instant.now()),
+        remove.replyTo());
+  }
+
+  /** A deployment change is a side effect of the active core: the fence confirms the epoch before it is persisted. */
+  private Effect<Event, State> fencedWrite(Event event, ActorRef<DeploymentOutcome> replyTo) {
+    context.pipeToSelf(writes.check(activation.epoch()), (verdict, error) ->
+        new WriteChecked(event, replyTo, verdict != null ? verdict : FencedWrites.verdict(error)));
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onWriteChecked(State state, WriteChecked checked) {
+    var verdict = checked.verdict();
+    if (!verdict.allowed()) {
+      if (verdict.supersededBy() > 0) {
+        coreManager.tell(new CoreManager.Superseded(verdict.supersededBy(), "deployment change"));
+      }
+      return Effect().reply(checked.replyTo(),
+          new DeploymentOutcome(node.coreId(), activation.epoch(), verdict.problem()));
+    }
+    long epoch = activation.epoch();
+    return Effect().persist(checked.event())
+        .thenRun(s -> log.info("deployment change under epoch {}: {}", epoch, checked.event()))
+        .thenReply(checked.replyTo(), s -> new DeploymentOutcome(node.coreId(), epoch, null));
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder().forAnyState().onAnyEvent(State::apply);
+  }
+}

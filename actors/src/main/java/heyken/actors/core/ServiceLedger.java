@@ -1,0 +1,434 @@
+package heyken.actors.core;
+
+import heyken.actors.core.CoreManager.ServiceAdded;
+import heyken.actors.core.CoreManager.ServiceRemoved;
+import heyken.actors.core.CoreManager.ServiceRestarted;
+import heyken.actors.core.CoreManager.ServiceStarted;
+import heyken.actors.core.CoreManager.ServiceStopped;
+import heyken.actors.services.DesiredService;
+import heyken.actors.services.ServiceReconciler;
+import heyken.actors.services.ServiceSpec;
+import heyken.protocol.CborSerializable;
+import heyken.protocol.api.Problem;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The dynamic services an admin wants, and the installation id their containers are labelled with. A singleton next
+ * to the {@link CoreManager}: a change is made only by the active core, under its epoch, confirmed by
+ * {@link FencedWrites} before it is persisted, and the active core's {@link ServiceReconciler} (a child of this
+ * ledger while the core is active) keeps the engine at what is wanted. Its events are the CoreManager's
+ * {@code Service*} events (same classes, same names in the audit); the services and installation id an older
+ * CoreManager journal holds are imported once ({@link ServicesImported}).
+ */
+public final class ServiceLedger
+    extends EventSourcedBehavior<ServiceLedger.Command, ServiceLedger.Event, ServiceLedger.State> {
+
+  public static final PersistenceId PERSISTENCE_ID = PersistenceId.ofUniqueId("core-services");
+  private static final Logger log = LoggerFactory.getLogger(ServiceLedger.class);
+
+  // ---------------------------------------------------------------- protocol
+
+  public sealed interface Command extends CborSerializable {}
+
+  /** The wanted dynamic services, the installation id their containers are labelled with, and the last errors. */
+  public record GetServices(ActorRef<ServicesState> replyTo) implements Command {}
+
+  /** Adds a service; refused (409) when one of that name exists or another service publishes the same host port. */
+  public record AddService(ServiceSpec spec, String requestedBy, ActorRef<ServiceOutcome> replyTo)
+      implements Command {}
+
+  /** {@code stop}, {@code start}, {@code restart} or {@code remove} a service (404 when there is none of that name). */
+  public record ChangeService(String name, String action, String requestedBy, ActorRef<ServiceOutcome> replyTo)
+      implements Command {}
+
+  /** Sent by the singleton manager on hand-over. */
+  public enum Stop implements Command {
+    INSTANCE
+  }
+
+  public record ServicesState(String installationId, Map<String, DesiredService> services,
+      Map<String, String> errors) implements CborSerializable {}
+
+  /** Reply to a service change: the service as it is wanted now (null once removed), or why not. */
+  public record ServiceOutcome(DesiredService service, Problem problem) implements CborSerializable {}
+
+  record ActivationChanged(long epoch) implements Command {}
+
+  record LegacyRead(CoreManager.Legacy legacy, String error) implements Command {}
+
+  enum RetryImport implements Command {
+    INSTANCE
+  }
+
+  record WriteChecked(Event event, ActorRef<ServiceOutcome> replyTo, FencedWrites.Verdict verdict)
+      implements Command {}
+
+  record ServicesReconciled(Map<String, String> errors) implements Command {}
+
+  // ---------------------------------------------------------------- events and state
+
+  /** The ledger's events: the CoreManager's service events (kept where they are) and the import. */
+  public sealed interface Event extends CborSerializable permits ServiceAdded, ServiceStopped, ServiceStarted,
+      ServiceRestarted, ServiceRemoved, ServicesImported {}
+
+  /** The installation id and services the CoreManager's own journal held before this ledger existed, taken over. */
+  public record ServicesImported(String installationId, Map<String, DesiredService> services, Instant at)
+      implements Event {}
+
+  public record State(String installationId, Map<String, DesiredService> services, boolean imported)
+      implements CborSerializable {
+
+    public State {
+      services = services == null ? Map.of() : Map.copyOf(services);
+    }
+
+    private State withServices(Map<String, DesiredService> next) {
+      return new State(installationId, next, imported);
+    }
+
+    private State withService(String name, UnaryOperator<DesiredService> change) {
+      var next = new HashMap<>(services);
+      var current = next.get(name);
+      if (current != null) {
+        next.put(name, change.apply(current));
+      }
+      return withServices(next);
+    }
+
+    State apply(Event event) {
+      if (event instanceof ServicesImported i) {
+        return new State(i.installationId(), i.services(), true);
+      }
+      if (event instanceof ServiceAdded added) {
+        var next = new HashMap<>(services);
+        next.put(added.spec().name(), new DesiredService(added.spec(), true, added.at(), added.requestedBy()));
+        return withServices(next);
+      }
+      if (event instanceof ServiceStopped stopped) {
+        return withService(stopped.name(), d -> d.withRunning(false));
+      }
+      if (event instanceof ServiceStarted started) {
+        return withService(started.name(), d -> d.withRunning(true));
+      }
+      if (event instanceof ServiceRestarted restarted) {
+        return withService(restarted.name(), d -> d.withRunning(true));
+      }
+      var removed = (ServiceRemoved) event;
+      var next = new HashMap<>(services);
+      next.remove(removed.name());
+      return withServices(next);
+    }
+
+    /** The service other than {@code name} that publishes the same host port, as "service (port)", or null. */
+    String portOwner(ServiceSpec spec) {
+      for (var other : services.values()) {
+        if (other.spec().name().equals(spec.name())) {
+          continue;
+        }
+        for (var mine : spec.ports()) {
+          for (var theirs : other.spec().ports()) {
+            if (mine.hostPort() == theirs.hostPort() && mine.protocol().equals(theirs.protocol())) {
+              return other.spec().name() + " (" + theirs.hostPort() + "/" + theirs.protocol() + ")";
+            }
+          }
+        }
+      }
+      return null;
+    }
+  }
+
+  private static String serviceName(Event event) {
+    if (event instanceof ServiceAdded a) {
+      return a.spec().name();
+    }
+    if (event instanceof ServiceStopped e) {
+      return e.name();
+    }
+    if (event instanceof ServiceStarted e) {
+      return e.name();
+    }
+    if (event instanceof ServiceRestarted e) {
+      return e.name();
+    }
+    if (event instanceof ServiceRemoved e) {
+      return e.name();
+    }
+    return null;
+  }
+
+  // ---------------------------------------------------------------- behaviour
+
+  /** {@code services} null runs no reconciler (tests of other rules). */
+  public static Behavior<Command> create(CoreNode node, FencedWrites writes, ActorRef<CoreManager.Command> coreManager,
+      ServiceReconciler.Wiring services) {
+    return create(node, writes, coreManager, services, PERSISTENCE_ID);
+  }
+
+  static Behavior<Command> create(CoreNode node, FencedWrites writes, ActorRef<CoreManager.Command> coreManager,
+      ServiceReconciler.Wiring services, PersistenceId persistenceId) {
+    return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+      var self = context.getSelf();
+      Runnable unfollow = node.onActivationChange(epoch -> self.tell(new ActivationChanged(epoch)));
+      return new ServiceLedger(context, timers, unfollow, node, writes, coreManager, services, persistenceId);
+    }));
+  }
+
+  private final ActorContext<Command> context;
+  private final TimerScheduler<Command> timers;
+  private final Runnable unfollow;
+  private final CoreNode node;
+  private final FencedWrites writes;
+  private final ActorRef<CoreManager.Command> coreManager;
+  private final ServiceReconciler.Wiring services;
+  // not state: where this core stands, the reconciler while active, and what it reported last
+  private final Activation activation;
+  private ActorRef<ServiceReconciler.Command> reconciler;
+  private long reconcilerEpoch;
+  private Map<String, String> errors = Map.of();
+
+  private ServiceLedger(ActorContext<Command> context, TimerScheduler<Command> timers, Runnable unfollow,
+      CoreNode node,
+      FencedWrites writes, ActorRef<CoreManager.Command> coreManager, ServiceReconciler.Wiring services,
+      PersistenceId persistenceId) {
+    super(persistenceId, SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
+    this.context = context;
+    this.timers = timers;
+    this.unfollow = unfollow;
+    this.node = node;
+    this.writes = writes;
+    this.coreManager = coreManager;
+    this.services = services;
+    this.activation = new Activation(node.coreId());
+  }
+
+  @Override
+  public State emptyState() {
+    return new State(null, Map.of(), false);
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(100, 2).withDeleteEventsOnSnapshot();
+  }
+
+  @Override
+  public Set<String> tagsFor(Event event) {
+    return Set.of(CoreManager.TAG);
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> {
+          if (!state.imported()) {
+            readLegacy();
+          }
+        })
+        .onSignal(org.apache.pekko.actor.typed.PostStop.instance(), state -> unfollow.run())
+        .build();
+  }
+
+  private void readLegacy() {
+    context.ask(CoreManager.Legacy.class, coreManager, Duration.ofSeconds(30), CoreManager.GetLegacy::new,
+        (legacy, error) -> new LegacyRead(legacy, error == null ? null : String.valueOf(error.getMessage())));
+  }
+
+  @Override
+  public CommandHandler<Command, Event, State> commandHandler() {
+    var builder = newCommandHandlerBuilder();
+    builder.forState(state -> !state.imported())
+        .onCommand(LegacyRead.class, this::onLegacyRead)
+        .onCommand(ActivationChanged.class, (state, changed) -> {
+          activation.changed(changed.epoch());
+          return Effect().none();
+        })
+        .onCommand(RetryImport.class, (state, retry) -> {
+          readLegacy();
+          return Effect().none();
+        });
+    builder.forState(state -> state.imported() && activation.active())
+        .onCommand(AddService.class, this::onAdd)
+        .onCommand(ChangeService.class, this::onChange)
+        .onCommand(WriteChecked.class, this::onWriteChecked);
+    builder.forState(state -> state.imported() && activation.activating())
+        .onCommand(AddService.class, (state, c) -> Effect().stash())
+        .onCommand(ChangeService.class, (state, c) -> Effect().stash());
+    builder.forState(State::imported)
+        .onCommand(AddService.class, (state, c) -> Effect().reply(c.replyTo(), refused()))
+        .onCommand(ChangeService.class, (state, c) -> Effect().reply(c.replyTo(), refused()))
+        .onCommand(WriteChecked.class, (state, c) -> Effect().reply(c.replyTo(),
+            c.verdict().allowed() ? refused() : new ServiceOutcome(null, c.verdict().problem())))
+        .onCommand(GetServices.class, (state, get) -> Effect().reply(get.replyTo(),
+            new ServicesState(state.installationId(), state.services(), errors)))
+        .onCommand(ActivationChanged.class, this::onActivationChanged)
+        .onCommand(LegacyRead.class, (state, late) -> Effect().none())
+        .onCommand(RetryImport.class, (state, late) -> Effect().none());
+    builder.forAnyState()
+        .onCommand(ServicesReconciled.class, (state, r) -> {
+          errors = Map.copyOf(r.errors());
+          return Effect().none();
+        })
+        .onCommand(Stop.class, (state, stop) -> Effect().stop())
+        .onAnyCommand(() -> Effect().stash());
+    return builder.build();
+  }
+
+  private Effect<Event, State> onLegacyRead(State state, LegacyRead read) {
+    if (read.legacy() == null) {
+      log.warn("the services of the CoreManager's journal could not be read yet ({}); retrying in 1 s. "
+          + "Service changes wait meanwhile; check scripts/status.sh", read.error());
+      timers.startSingleTimer(RetryImport.INSTANCE, Duration.ofSeconds(1));
+      return Effect().none();
+    }
+    var imported = new ServicesImported(read.legacy().installationId(), read.legacy().services(), Instant.now());
+    return Effect().persist(imported)
+        .thenRun(s -> {
+          log.info("services taken over from the CoreManager's journal: {} (installation {})", s.services().keySet(),
+              s.installationId());
+          followActivation(s);
+        })
+        .thenUnstashAll();
+  }
+
+  private Effect<Event, State> onActivationChanged(State state, ActivationChanged changed) {
+    activation.changed(changed.epoch());
+    followActivation(state);
+    return Effect().unstashAll();
+  }
+
+  /** The reconciler runs while this core is active, under its epoch, and nowhere else. */
+  private void followActivation(State state) {
+    if (reconciler != null && (!activation.active() || reconcilerEpoch != activation.epoch())) {
+      context.stop(reconciler);
+      reconciler = null;
+    }
+    if (services == null || reconciler != null || !activation.active()) {
+      return;
+    }
+    var self = context.getSelf();
+    reconcilerEpoch = activation.epoch();
+    reconciler = context.spawn(ServiceReconciler.create(services, reconcilerEpoch,
+        report -> self.tell(new ServicesReconciled(report.errors()))), "service-reconciler-" + reconcilerEpoch);
+    reconciler.tell(new ServiceReconciler.Desired(state.installationId(), state.services()));
+  }
+
+  private ServiceOutcome refused() {
+    return new ServiceOutcome(null, activation.notActive());
+  }
+
+  private Effect<Event, State> onAdd(State state, AddService add) {
+    String name = add.spec().name();
+    Problem refusal = null;
+    if (state.services().containsKey(name)) {
+      refusal = Problem.conflict("service_exists", "a service named '" + name + "' exists already (image "
+          + state.services().get(name).spec().image() + "): DELETE /api/services/" + name + " first, or pick another "
+          + "name");
+    }
+    String portOwner = refusal == null ? state.portOwner(add.spec()) : null;
+    if (portOwner != null) {
+      refusal = Problem.conflict("port_in_use", "the host port is already published by service " + portOwner);
+    }
+    if (refusal != null) {
+      return Effect().reply(add.replyTo(), new ServiceOutcome(null, refusal));
+    }
+    return fencedWrite(new ServiceAdded(add.spec(), add.requestedBy(), activation.epoch(), Instant.now()),
+        add.replyTo());
+  }
+
+  private Effect<Event, State> onChange(State state, ChangeService change) {
+    var current = state.services().get(change.name());
+    if (current == null) {
+      return Effect().reply(change.replyTo(), new ServiceOutcome(null, Problem.notFound("unknown_service",
+          "no service named '" + change.name() + "'; GET /api/services lists them")));
+    }
+    Instant now = Instant.now();
+    String by = change.requestedBy();
+    long epoch = activation.epoch();
+    Event event;
+    switch (change.action()) {
+      case "stop":
+        if (!current.running()) {
+          return Effect().reply(change.replyTo(), new ServiceOutcome(current, null));
+        }
+        event = new ServiceStopped(change.name(), by, epoch, now);
+        break;
+      case "start":
+        if (current.running()) {
+          return Effect().reply(change.replyTo(), new ServiceOutcome(current, null));
+        }
+        event = new ServiceStarted(change.name(), by, epoch, now);
+        break;
+      case "restart":
+        event = new ServiceRestarted(change.name(), by, epoch, now);
+        break;
+      case "remove":
+        event = new ServiceRemoved(change.name(), by, epoch, now);
+        break;
+      default:
+        return Effect().reply(change.replyTo(), new ServiceOutcome(null, Problem.badRequest("invalid_action",
+            "a service can be stopped, started, restarted or removed, not '" + change.action() + "'")));
+    }
+    return fencedWrite(event, change.replyTo());
+  }
+
+  /** Like a deployment change: the fence confirms the epoch before the service change is persisted. */
+  private Effect<Event, State> fencedWrite(Event event, ActorRef<ServiceOutcome> replyTo) {
+    context.pipeToSelf(writes.check(activation.epoch()), (verdict, error) ->
+        new WriteChecked(event, replyTo, verdict != null ? verdict : FencedWrites.verdict(error)));
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onWriteChecked(State state, WriteChecked checked) {
+    var verdict = checked.verdict();
+    if (!verdict.allowed()) {
+      if (verdict.supersededBy() > 0) {
+        coreManager.tell(new CoreManager.Superseded(verdict.supersededBy(), "service change"));
+      }
+      return Effect().reply(checked.replyTo(), new ServiceOutcome(null, verdict.problem()));
+    }
+    // checked again: a second add of the same name may have passed the fence check meanwhile
+    if (checked.event() instanceof ServiceAdded added && state.services().containsKey(added.spec().name())) {
+      return onAdd(state, new AddService(added.spec(), added.requestedBy(), checked.replyTo()));
+    }
+    String name = serviceName(checked.event());
+    if (!(checked.event() instanceof ServiceAdded) && !state.services().containsKey(name)) {
+      return onChange(state, new ChangeService(name, "stop", null, checked.replyTo()));
+    }
+    long epoch = activation.epoch();
+    return Effect().persist(checked.event()).thenRun(s -> {
+      log.info("service change under epoch {}: {}", epoch, checked.event());
+      if (reconciler != null) {
+        reconciler.tell(new ServiceReconciler.Desired(s.installationId(), s.services()));
+        if (checked.event() instanceof ServiceRestarted r) {
+          reconciler.tell(new ServiceReconciler.RestartNow(r.name()));
+        }
+      }
+    }).thenReply(checked.replyTo(), s -> new ServiceOutcome(s.services().get(name), null));
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder().forAnyState().onAnyEvent(State::apply);
+  }
+}
