@@ -21,6 +21,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/lib/common.sh
 source "$ROOT/scripts/lib/common.sh"
+# shellcheck source=bench/lib/installation.sh
+source "$ROOT/bench/lib/installation.sh"
 
 messages=200
 kinds=(question command)
@@ -43,14 +45,8 @@ while (($#)); do
   shift
 done
 require_java
-cd "$ROOT"
-if ((build)); then
-  info "building the jar and the test classes (mvn -o -q -DskipTests package) ..."
-  mvn -o -B -q -DskipTests package
-fi
-jar=$ROOT/cores/target/heyken-core.jar
-[[ -f $jar && -d $ROOT/cores/target/test-classes && -d $ROOT/testkit/target/classes ]] ||
-  die "the jar or the compiled test classes are missing: run without --no-build"
+bench_java_classes "$build"
+jar=$BENCH_JAR
 # the stand-ins and the bench run on the jar's libraries plus the testkit's classes; each kind gets a fresh
 # installation
 figures=()

@@ -270,7 +270,9 @@ if ((use_store)) && [[ ${before[store]} == stopped ]]; then
   end=$((SECONDS + 30))
   until port_open "$port"; do
     live_pid "$(supervisor_pid_file store)" >/dev/null || fail_with_log store "the store stopped while starting."
-    ((SECONDS < end)) || fail_with_log store "the store did not open port $port within 30 s."
+    # a large file takes longer: go on while the store logs progress
+    waited_too_long "$end" "$(log_file store)" &&
+      fail_with_log store "the store did not open port $port within $((SECONDS - end + 30)) s ($(waited_for_progress))."
     sleep 0.2
   done
   ok "heyken-store listens on 127.0.0.1:$port (pid $(read_pid "$(pid_file store)"))."
@@ -298,9 +300,9 @@ if [[ ${before[core-1]} == stopped && ${before[core-2]} == stopped ]]; then
   until http_get "$ready" 2 >/dev/null; do
     live_pid "$(supervisor_pid_file core-1)" >/dev/null ||
       { echo; fail_with_log core-1 "core-1 stopped while starting (its supervisor exited)."; }
-    if ((SECONDS >= end)); then
+    if waited_too_long "$end" "$(log_file core-1)"; then
       echo
-      warn "core-1 is not Up after ${timeout}s; starting core-2 anyway (see $(log_file core-1))."
+      warn "core-1 is not Up after $((SECONDS - start))s ($(waited_for_progress)); starting core-2 anyway (see $(log_file core-1))."
       break
     fi
     printf '.'
@@ -335,7 +337,9 @@ while :; do
   if status=$(http_get "$monitor" 2) && [[ -n $status ]]; then
     problems=$(status_py healthy <<<"$status") && break
   fi
-  if ((SECONDS >= end)); then
+  logs=()
+  for name in "${started[@]}"; do logs+=("$(log_file "$name")"); done
+  if waited_too_long "$end" "${logs[@]}"; then
     echo
     if [[ -z $status ]]; then
       for name in "${started[@]}"; do tail -n 15 "$(log_file "$name")" | sed "s/^/  $name| /" >&2; done

@@ -10,6 +10,9 @@
 #      It also installs Debian's chromium (scripts/browser.sh) for the dashboard tests and sets
 #      HEYKEN_REQUIRE_BROWSER=true: a missing browser fails them; and Debian's postgresql
 #      (scripts/postgres.sh --install): the log store tests start a real PostgreSQL (testkit PostgresServer);
+#      HEYKEN_REQUIRE_BROWSER=true: a missing browser fails them; and iproute2 and iptables (apt-get,
+#      when missing) for the partition tests (PartitionIT: store and cores in network namespaces of
+#      their own), setting HEYKEN_REQUIRE_NETNS=true: a machine without namespaces fails them;
 #   3. mvn -B verify at the repository root: the unit tests, the sandbox tests against the real
 #      engine and bubblewrap, and the integration tests, which start the store and both cores as
 #      real JVMs and kill them;
@@ -52,6 +55,7 @@ init
 check grep -qx "HEYKEN_API_TOKEN=$token" "$scratch/.env"
 check grep -q '^ROCKETCHAT_BOT_PASSWORD=..*' "$scratch/.env"
 check test "$(grep -c '^HEYKEN_API_TOKEN=' "$scratch/.env")" = 1
+check "$HEYKEN_ROOT/scripts/lib/test_waiting.sh"
 if command -v shellcheck >/dev/null; then
   shellcheck -x "$HEYKEN_ROOT"/scripts/*.sh "$HEYKEN_ROOT"/scripts/lib/*.sh "$HEYKEN_ROOT"/bench/*.sh ||
     { err "shellcheck found problems in the scripts"; script_failures=$((script_failures + 1)); }
@@ -69,6 +73,20 @@ HEYKEN_BROWSER=$("$HEYKEN_ROOT/scripts/browser.sh") || die "scripts/browser.sh f
 ok "sandbox: ok"
 # the log store tests run a real PostgreSQL server (heyken.testkit.postgres.PostgresServer): no skip without it
 "$HEYKEN_ROOT/scripts/postgres.sh" --install || die "scripts/postgres.sh --install failed (see above): the log store tests need Debian's postgresql."
+
+# ---------------------------------------------------------------- 2b. test hosts for the partition tests
+info "== partition tests: network namespaces (iproute2, iptables)"
+missing_pkgs=()
+command -v ip >/dev/null || missing_pkgs+=(iproute2)
+command -v iptables >/dev/null || missing_pkgs+=(iptables)
+if ((${#missing_pkgs[@]})); then
+  info "installing ${missing_pkgs[*]} with apt-get (PartitionIT runs the cores in network namespaces)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_pkgs[@]}" >/dev/null; } ||
+    die "could not install ${missing_pkgs[*]}: the partition tests need them (apt-get install ${missing_pkgs[*]})"
+fi
+# a missing capability (root, namespaces) fails PartitionIT instead of skipping it
+export HEYKEN_REQUIRE_NETNS=true
+ok "partition tests: ok"
 
 # ---------------------------------------------------------------- 3. Maven
 info "== mvn -B verify (unit tests and the failover integration tests with real JVMs)"

@@ -28,3 +28,46 @@ bench_require_free_ports() {
   done
   return 0
 }
+
+# bench_start_installation WHAT RUN_HEYKEN_ARGS...: init.sh and run_heyken.sh for the bench installation in
+# $BENCH_DIR (HEYKEN_DATA_DIR and HEYKEN_ENV_FILE set by the caller); dies with run_heyken.sh's output on failure.
+bench_start_installation() {
+  local what=$1
+  shift
+  "$ROOT/scripts/init.sh" >/dev/null
+  heyken_load_env
+  info "Starting the $what installation in $BENCH_DIR (monitor port $HEYKEN_MONITOR_PORT) ..."
+  if ! "$ROOT/scripts/run_heyken.sh" "$@" >"$BENCH_DIR/run.out" 2>&1; then
+    cat "$BENCH_DIR/run.out" >&2
+    die "the $what installation did not start."
+  fi
+}
+
+# bench_stop_installation WHAT RC KEEP: stops the bench installation, keeps $BENCH_DIR when KEEP is 1 or RC is not
+# 0 (and says where), removes it otherwise; prints the exit status to use (RC, or 1 when stopping failed).
+bench_stop_installation() {
+  local what=$1 rc=$2 keep=$3
+  echo >&2
+  info "Stopping the $what installation ..." >&2
+  "$ROOT/scripts/stop.sh" >"$BENCH_DIR/stop.out" 2>&1 || { cat "$BENCH_DIR/stop.out" >&2; rc=1; }
+  if ((keep || rc != 0)); then
+    info "Kept $BENCH_DIR (logs in data/logs/); remove it with: rm -rf $BENCH_DIR" >&2
+  else
+    rm -rf "$BENCH_DIR"
+  fi
+  echo "$rc"
+# bench_java_classes BUILD: with BUILD=1 builds the jar and the test classes (mvn -o -q -DskipTests package) from the
+# repository root; then checks they exist and sets BENCH_JAR and BENCH_CLASSPATH (the jar's libraries, the testkit and
+# the cores' test classes: where the Java benchmarks live).
+bench_java_classes() {
+  cd "$HEYKEN_ROOT"
+  if (($1)); then
+    info "building the jar and the test classes (mvn -o -q -DskipTests package) ..."
+    mvn -o -B -q -DskipTests package
+  fi
+  BENCH_JAR=$HEYKEN_ROOT/cores/target/heyken-core.jar
+  [[ -f $BENCH_JAR && -d $HEYKEN_ROOT/cores/target/test-classes && -d $HEYKEN_ROOT/testkit/target/classes ]] ||
+    die "the jar or the compiled test classes are missing: run without --no-build"
+  BENCH_CLASSPATH=$BENCH_JAR:$HEYKEN_ROOT/testkit/target/classes:$HEYKEN_ROOT/cores/target/test-classes
+  export BENCH_JAR BENCH_CLASSPATH
+}

@@ -226,3 +226,37 @@ require_java() {
 json_number() {
   sed -nE "s/.*\"$1\"[[:space:]]*:[[:space:]]*(-?[0-9]+).*/\1/p" | head -n 1
 }
+
+# Waiting for a start that shows progress. The store and the cores log lines through the logger heyken.progress
+# while they open a large file or recover ("heyken.progress - opening store: 45% (100 MB of 224 MB)"). A script
+# that waits for them calls `waited_too_long END LOG...` in its loop instead of `((SECONDS >= END))`: it is true
+# only when SECONDS is past END *and* no new progress line appeared in any LOG for HEYKEN_START_QUIET seconds
+# (default 30); each new progress line is printed once ("  still starting: ..."). `waited_for_progress` says what
+# was seen last, for the message of a script that gives up.
+_progress_lines=-1
+_progress_at=0
+_progress_last=''
+waited_too_long() {
+  local end=$1 n=0 f c line=''
+  shift
+  for f in "$@"; do
+    [[ -f $f ]] || continue
+    c=$(grep -c ' heyken.progress - ' "$f" || true)
+    n=$((n + c))
+    ((c > 0)) && line=$(grep ' heyken.progress - ' "$f" | tail -n 1 | sed 's/.* heyken\.progress - //')
+  done
+  if ((n != _progress_lines)); then
+    ((_progress_lines >= 0 && n > _progress_lines)) && [[ -n $line ]] && printf '\n  still starting: %s\n' "$line"
+    _progress_lines=$n
+    _progress_at=$SECONDS
+    [[ -n $line ]] && _progress_last=$line
+  fi
+  ((SECONDS >= end && SECONDS - _progress_at >= ${HEYKEN_START_QUIET:-30}))
+}
+waited_for_progress() {
+  if [[ -n $_progress_last ]]; then
+    echo "no progress for ${HEYKEN_START_QUIET:-30} s; last: $_progress_last"
+  else
+    echo "no progress reported"
+  fi
+}

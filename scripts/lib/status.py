@@ -46,6 +46,12 @@ def problems(doc):
         c = core(doc, n)
         if c.get("status") != "up":
             out.append("core-%d is %s" % (n, c.get("status", "absent")))
+        if c.get("reason"):
+            # a partition: which link, since when (cores[].reachable / unreachable_since / reason)
+            out.append("core-%d: %s" % (n, c.get("reason")))
+    me = doc.get("this_core") or {}
+    if me and not me.get("active") and me.get("reason"):
+        out.append("core-%s (which answered) is not active: %s" % (me.get("id"), me.get("reason")))
     active = [c.get("id") for c in doc.get("cores") or [] if c.get("active")]
     if len(active) != 1:
         out.append("%d active cores (%s), expected exactly one"
@@ -82,6 +88,14 @@ def table(doc, local):
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(str(v).ljust(widths[i]) for i, v in enumerate(r)).rstrip())
+    for n in (1, 2):
+        c = core(doc, n) if doc else {}
+        if c.get("reachable") is False or c.get("reason"):
+            print("core-%d PARTITIONED: %s" % (n, c.get("reason") or "unreachable since %s"
+                                               % fmt(c.get("unreachable_since"))))
+    me = (doc or {}).get("this_core") or {}
+    if me and not me.get("active"):
+        print("answered by core-%s, not active: %s" % (fmt(me.get("id")), fmt(me.get("reason"))))
     comps = doc.get("components") or [] if doc else []
     if comps:
         print()

@@ -82,6 +82,7 @@ public final class CoreRuntime {
         }
       });
       join(system, rejoin);
+      CompletableFuture.runAsync(() -> leaveWhenStoreLost(system), MongoStore.get(system).blockingExecutor());
       system.getWhenTerminated().toCompletableFuture().join();
       var reason = CoordinatedShutdown.get(system).getShutdownReason();
       if (switching.get()) {
@@ -234,6 +235,57 @@ public final class CoreRuntime {
     } catch (RuntimeException e) {
       log.warn("could not take the bootstrap lease ({}); core-1 seeds itself as on every cold start", e.getMessage());
       return true;
+    }
+  }
+
+  /**
+   * The singletons run on the oldest member and need their leases in the store. When this core, the oldest, loses a
+   * singleton lease (its renewals did not get through: the store is away, or this JVM stalled), the singleton stops
+   * and starts again here once the lease can be had, but the singleton proxies of the cluster never find the new
+   * incarnation (Pekko's proxy identifies a singleton again only when the oldest member changes), and with the store
+   * still away nobody could be active at all. So the core leaves: its peer becomes the oldest and takes over, and the
+   * supervisor restarts this core as standby (partition tests: the active core cut from the store only, a lease lost
+   * under load). While the peer is unreachable the split brain resolver decides instead; a core without a peer stays
+   * (it takes the lease again when it can; its proxies then wait for the next membership change).
+   */
+  private void leaveWhenStoreLost(ActorSystem<?> system) {
+    var cluster = Cluster.get(system);
+    var started = java.time.Instant.now();
+    while (!system.whenTerminated().isCompleted()) {
+      try {
+        Thread.sleep(500); // a watchdog on the blocking pool, not synchronization
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+      var loss = MongoLease.lastLoss();
+      // singletons behind a ClusterSingletonProxy (CoreManager, the registry, ...); the sharding coordinators' regions
+      // find a restarted coordinator by themselves
+      if (loss == null || !loss.at().isAfter(started) || !loss.name().contains("/singletonManager")) {
+        continue;
+      }
+      var state = cluster.state();
+      var self = cluster.selfMember();
+      if (self.status() != MemberStatus.up()) {
+        continue;
+      }
+      org.apache.pekko.cluster.Member peer = null;
+      boolean oldest = true;
+      for (var m : state.getMembers()) {
+        if (!m.equals(self) && m.hasRole("core") && m.status() == MemberStatus.up()) {
+          peer = m;
+          oldest &= self.isOlderThan(m);
+        }
+      }
+      // only with a peer that can take over: a lone core that leaves would only restart and wait for a peer
+      boolean peerReachable = peer != null && !state.getUnreachable().contains(peer);
+      if (oldest && peerReachable) {
+        log.warn("core-{} lost the lease [{}] at {} ({}): leaving the cluster so that core-{} takes over; this core "
+            + "restarts as standby. Check the network between this core and the store, and the machine's load",
+            node.coreId(), loss.name(), loss.at(), loss.why(), node.peerId());
+        cluster.manager().tell(new org.apache.pekko.cluster.typed.Leave(self.address()));
+        return;
+      }
     }
   }
 

@@ -120,10 +120,10 @@ public final class Guardian {
       context.spawn(LogRetention.create(logs, node::isActive, new heyken.actors.logs.MongoLogImport(postgres,
               store.database(), logSettings.collection(), config.getString("heyken.logs.run-log-collection")),
           postgres.settings().partitionsAhead()), "log-retention");
-      var logQuestions = new LogQuestions(QuestionSettings.from(config), model,
-          store.database().getCollection(settings.logsCollection()), store.blockingExecutor(),
-          java.time.Clock.systemUTC());
+      var logQuestions = new LogQuestions(QuestionSettings.from(config), model, postgres, java.time.Clock.systemUTC());
       system.getWhenTerminated().thenRun(logQuestions::close);
+      context.spawn(heyken.actors.projection.RunProjection.create(postgres, node::isActive,
+          heyken.actors.projection.RunProjection.Settings.from(config)), "run-projection");
       var bot = BotSettings.from(config);
       var chat = ChatSettings.from(config);
       if (chat.enabled()) {

@@ -10,6 +10,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.model.Filters;
 import heyken.testkit.HeykenProcesses;
+import heyken.testkit.history.HistoryChecker;
+import heyken.testkit.history.WriteLog;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,6 +35,8 @@ class FailoverIT {
 
   private static final Duration START = Duration.ofSeconds(90);
   private HeykenProcesses heyken;
+  // what the tests' writers were told; the history checker proves the journal against it after each test
+  private final WriteLog writes = new WriteLog();
 
   @BeforeEach
   void start() throws Exception {
@@ -49,7 +53,14 @@ class FailoverIT {
   @AfterEach
   void stop() {
     if (heyken != null) {
-      heyken.close();
+      try {
+        // epochs increasing, no side effect outside its epoch, no stale epoch accepted, no acknowledged write lost
+        var report = new HistoryChecker(heyken.mongoUri()).check(writes, List.of());
+        System.out.println(report);
+        report.assertSafe();
+      } finally {
+        heyken.close();
+      }
     }
   }
 
@@ -97,6 +108,8 @@ class FailoverIT {
             heyken.inspectionPort("registry", 2)}) {
           var r = heyken.post(port, "/api/components", "{\"name\":\"" + name + "\",\"url\":\"http://127.0.0.1:1/\"}",
               heyken.token());
+          writes.record(new WriteLog.Write("registration", name, java.time.Instant.now(), java.time.Instant.now(),
+              r.status(), ""));
           if (r.status() == 201) {
             acknowledged.add(name);
             break;

@@ -29,12 +29,17 @@ class LogStoreIT {
     Path jar = Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar"));
     assertTrue(Files.exists(jar), "the fat jar is built before the integration tests: " + jar);
     var heyken = new HeykenProcesses(jar, Files.createTempDirectory("heyken-logstore-"), postgres);
-    heyken.startStore();
-    heyken.startCore(1);
-    heyken.startCore(2);
-    heyken.awaitStatus("core 1 active and both cores up", START,
-        s -> s.path("healthy").asBoolean() && s.path("active_core").asInt() == 1);
-    return heyken;
+    try {
+      heyken.startStore();
+      heyken.startCore(1);
+      heyken.startCore(2);
+      heyken.awaitStatus("core 1 active and both cores up", START,
+          s -> s.path("healthy").asBoolean() && s.path("active_core").asInt() == 1);
+      return heyken;
+    } catch (Exception | AssertionError e) {
+      heyken.close(); // an installation that did not come up leaves no process behind
+      throw e;
+    }
   }
 
   /** Requests for distinct paths at core {@code id}'s inspection port: each answered one is an access-log line. */

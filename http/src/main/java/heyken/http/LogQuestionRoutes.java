@@ -10,9 +10,9 @@ import org.apache.pekko.http.javadsl.server.Route;
 import static org.apache.pekko.http.javadsl.server.Directives.*;
 
 /**
- * Text2sql on the Logger API: {@code POST /api/logs/query {"question": "..."}} answers with the structured query that
- * ran and its rows or groups (see {@link LogQuestions}); 422 with example questions when the question cannot be
- * turned into a query, 413 for an oversized question or body.
+ * Text2sql on the Logger API: {@code POST /api/logs/query {"question": "..."}} answers with the SQL that ran and its
+ * records, or the structured query and its rows or groups (see {@link LogQuestions}); 422 with example questions when
+ * the question cannot be turned into a query, 413 for an oversized question or body.
  */
 public final class LogQuestionRoutes {
 
@@ -25,7 +25,8 @@ public final class LogQuestionRoutes {
     var settings = questions.settings();
     // a question of the allowed length in the worst JSON escaping (\\uXXXX), plus the envelope
     this.maxBodyBytes = settings.maxQuestionChars() * 6L + 1024;
-    this.requestTimeout = settings.llmTimeout().plus(settings.timeout()).plusSeconds(5);
+    // the model's SQL (bounded by llm-timeout), then the structured query (llm-timeout again) and its read
+    this.requestTimeout = settings.llmTimeout().multipliedBy(2).plus(settings.timeout()).plusSeconds(5);
   }
 
   public Route route() {

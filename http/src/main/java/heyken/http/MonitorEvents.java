@@ -146,8 +146,8 @@ public final class MonitorEvents {
         return CompletableFuture.completedFuture(out);
       }
       String text = json(status);
-      // the uptimes change every second; a status is new when anything else changed
-      String comparable = text.replaceAll("\"uptime_s\":[0-9]+", "");
+      // the uptimes and the lease's renewal times change every second; a status is new when anything else changed
+      String comparable = text.replaceAll("\"uptime_s\":[0-9]+", "").replaceAll("\"lease\":\\{[^}]*}", "");
       if (!comparable.equals(sent.status)) {
         sent.status = comparable;
         out.add(ServerSentEvent.create(text, "status"));

@@ -111,12 +111,34 @@
       return row(['core ' + c.id, badge(c.status), c.active ? 'active' : 'standby', c.pid, duration(c.uptime_s),
         action]);
     }));
+    showPartition(s);
     fill('components', (s.components || []).map((c) => {
       const r = row([c.name, badge(c.status.replace('_', ' '), c.status), c.detail]);
       r.lastChild.className = 'detail';
       return r;
     }));
   }
+
+  // ---- partitions (issue #12): a core cut off from the cluster, since when and which link; and the answering
+  // core's own view when it is not active. Fields: cores[].reachable / unreachable_since / reason, this_core.
+  function showPartition(s) {
+    let box = $('partition');
+    if (!box) {
+      box = el('div', '', 'partition');
+      box.id = 'partition';
+      $('cores').insertAdjacentElement('afterend', box);
+    }
+    box.textContent = '';
+    (s.cores || []).filter((c) => c.reachable === false || c.reason).forEach((c) => {
+      box.appendChild(el('p', 'core ' + c.id + ' partitioned' + (c.unreachable_since ? ' since '
+        + when(c.unreachable_since) : '') + ': ' + (c.reason || 'unreachable'), 'partitioned'));
+    });
+    const me = s.this_core;
+    if (me && !me.active) {
+      box.appendChild(el('p', 'core ' + me.id + ' (answering this page) is not active: ' + me.reason, 'not-active'));
+    }
+  }
+  // ---- end of partitions
 
   function showMembers(m) {
     fill('members', (m.members || []).map((x) => row([x.address + (x.leader ? ' (leader)' : ''), badge(x.status),

@@ -216,7 +216,7 @@ class MonitorEventsTest {
         new SystemStatus.CoreStatus(2, "pekko://heyken@127.0.0.1:2552", "up", active == 2, 22L, uptime, "m2", "i2"));
     return new SystemStatus(active, epoch, "2026-11-29T06:00:00Z", "first start", 2, cores,
         List.of(new SystemStatus.ComponentStatus("store", "up", "answers")), 0, 0, true,
-        new SystemStatus.LogCounts(0, 0, 0));
+        new SystemStatus.LogCounts(0, 0, 0), null, null);
   }
 
   private static final class FakeSources implements MonitorEvents.Sources {

@@ -2,6 +2,7 @@ package heyken.testkit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import heyken.testkit.netns.TestHosts;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -22,6 +23,11 @@ import java.util.function.Predicate;
  * A whole Heyken installation for tests: the store and both cores as separate JVMs from the real fat jar,
  * on ports of their own, with a supervisor that restarts a crashed core at once with {@code --rejoin}
  * (as scripts/lib/supervise.sh does). Kill, freeze and thaw them for real.
+ *
+ * <p>On {@link TestHosts} the store and each core run in their own network namespace with their own address,
+ * configured as on separate machines (HEYKEN_CORE1_HOST, HEYKEN_CORE2_HOST, HEYKEN_MONGO_URI, HEYKEN_BIND_HOST),
+ * on the default ports; this class's HTTP calls then go through the test host's gateway, a documented port to
+ * whichever core binds it.
  */
 public final class HeykenProcesses implements AutoCloseable {
 
@@ -38,24 +44,43 @@ public final class HeykenProcesses implements AutoCloseable {
   private volatile boolean closing;
   private Process store;
   private final String token = "test-token-" + Long.toHexString(System.nanoTime());
+  private final TestHosts hosts;
+  private final Map<String, Map<String, String>> hostEnv = new HashMap<>();
+  // the core that answered on a documented port last: asked first next time
+  private volatile int documentedHolder = 1;
 
   private final heyken.testkit.postgres.PostgresServer postgres;
   private final String postgresDatabase;
 
   /** An installation whose log store is a fresh database on this JVM's shared test PostgreSQL. */
   public HeykenProcesses(Path jar, Path dir) throws IOException {
-    this(jar, dir, heyken.testkit.postgres.PostgresServer.shared());
+    this(jar, dir, heyken.testkit.postgres.PostgresServer.shared(), null);
   }
 
   /** An installation whose log store is a fresh database on {@code postgres} (a server of its own to kill). */
   public HeykenProcesses(Path jar, Path dir, heyken.testkit.postgres.PostgresServer postgres) throws IOException {
+    this(jar, dir, postgres, null);
+  }
+
+  /**
+   * On test hosts ({@code hosts} non-null): every process in its own namespace, on the default ports. The shared test
+   * PostgreSQL listens on the host's loopback, which the namespaces do not reach: there the cores' log lines are
+   * dropped and counted, as with any absent log store.
+   */
+  public HeykenProcesses(Path jar, Path dir, TestHosts hosts) throws IOException {
+    this(jar, dir, heyken.testkit.postgres.PostgresServer.shared(), hosts);
+  }
+
+  private HeykenProcesses(Path jar, Path dir, heyken.testkit.postgres.PostgresServer postgres, TestHosts hosts)
+      throws IOException {
     this.jar = jar;
     this.dir = dir;
+    this.hosts = hosts;
     this.postgres = postgres;
     this.postgresDatabase = postgres.createDatabase("heyken_it");
     Files.createDirectories(dir.resolve("logs"));
     // a block of free ports: the documented ones and their inspection offsets must all be free
-    int base = freeBase();
+    int base = hosts == null ? freeBase() : 0;
     ports.put("store", base);
     ports.put("core1", base + 1);
     ports.put("core2", base + 2);
@@ -80,6 +105,37 @@ public final class HeykenProcesses implements AutoCloseable {
     env.putAll(postgres.environment(postgresDatabase));
     env.put("DOCKER_HOST", "unix://" + dir.resolve("no-docker.sock"));
     env.put("OLLAMA_URL", "http://127.0.0.1:" + (base + 50));
+    if (hosts != null) {
+      onHosts();
+    }
+  }
+
+  /** The default ports, and the settings a user gives cores on two machines. */
+  private void onHosts() {
+    ports.putAll(Map.of("store", 27017, "core1", 2551, "core2", 2552, "mgmt1", 7626, "mgmt2", 7627,
+        "registry", 5002, "sandbox", 5010, "logger", 5020, "monitor", 5021));
+    ports.forEach((name, port) -> {
+      String key = switch (name) {
+        case "store" -> "HEYKEN_STORE_PORT";
+        case "core1" -> "HEYKEN_CORE1_PORT";
+        case "core2" -> "HEYKEN_CORE2_PORT";
+        case "mgmt1" -> "HEYKEN_CORE1_MANAGEMENT_PORT";
+        case "mgmt2" -> "HEYKEN_CORE2_MANAGEMENT_PORT";
+        default -> "HEYKEN_" + name.toUpperCase() + "_PORT";
+      };
+      env.put(key, String.valueOf(port));
+    });
+    env.put("HEYKEN_CORE1_HOST", "core1");
+    env.put("HEYKEN_CORE2_HOST", "core2");
+    env.put("HEYKEN_MONGO_URI", "mongodb://store:27017/heyken");
+    env.put("OLLAMA_URL", "http://127.0.0.1:11434"); // the core's own loopback: nothing listens there
+    hostEnv.put("store", Map.of("HEYKEN_BIND_HOST", hosts.address("store"), "HEYKEN_STORE_HOST", hosts.address("store")));
+    hostEnv.put("core-1", Map.of("HEYKEN_BIND_HOST", hosts.address("core1")));
+    hostEnv.put("core-2", Map.of("HEYKEN_BIND_HOST", hosts.address("core2")));
+  }
+
+  public TestHosts hosts() {
+    return hosts;
   }
 
   /** Sets an environment variable of the processes started from now on (e.g. the sandbox backend). */
@@ -122,6 +178,10 @@ public final class HeykenProcesses implements AutoCloseable {
   }
 
   public String mongoUri() {
+    if (hosts != null) {
+      var store = hosts.forward("store", ports.get("store"));
+      return "mongodb://127.0.0.1:" + store.getPort() + "/heyken?directConnection=true&serverSelectionTimeoutMS=5000";
+    }
     return "mongodb://127.0.0.1:" + ports.get("store") + "/heyken";
   }
 
@@ -144,12 +204,17 @@ public final class HeykenProcesses implements AutoCloseable {
   }
 
   private Process launch(String logName, List<String> args) throws IOException {
-    var command = new ArrayList<String>(List.of(javaBin(), "-Xms64m", "-Xmx512m", "-XX:+ExitOnOutOfMemoryError",
+    var command = new ArrayList<String>();
+    if (hosts != null) {
+      command.addAll(hosts.onHost(logName.equals("store") ? "store" : logName.replace("-", "")));
+    }
+    command.addAll(List.of(javaBin(), "-Xms64m", "-Xmx512m", "-XX:+ExitOnOutOfMemoryError",
         "-XX:TieredStopAtLevel=1", "-jar", jar.toString()));
     command.addAll(args);
     var pb = new ProcessBuilder(command).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log(logName).toFile()));
     pb.environment().putAll(env);
+    pb.environment().putAll(hostEnv.getOrDefault(logName, Map.of()));
     Process p = pb.start();
     synchronized (allPids) {
       allPids.add(p.pid());
@@ -164,6 +229,9 @@ public final class HeykenProcesses implements AutoCloseable {
   public void startStore() throws IOException {
     store = launch("store", List.of("store"));
     await("store listening", Duration.ofSeconds(30), () -> {
+      if (hosts != null) {
+        return hosts.accepts("store", ports.get("store"));
+      }
       try (var s = new java.net.Socket("127.0.0.1", ports.get("store"))) {
         return true;
       } catch (IOException e) {
@@ -217,17 +285,58 @@ public final class HeykenProcesses implements AutoCloseable {
   public record Response(int status, JsonNode body, String raw) {}
 
   public Response get(int port, String path) {
-    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).GET());
+    return sendTo(port, path, b -> b.GET());
   }
 
   public Response post(int port, String path, String json, String bearer) {
-    var b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(json));
-    if (bearer != null) {
-      b.header("Authorization", "Bearer " + bearer);
+    return sendTo(port, path, b -> {
+      b.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json));
+      if (bearer != null) {
+        b.header("Authorization", "Bearer " + bearer);
+      }
+      return b;
+    });
+  }
+
+  /** GET from core {@code id}'s host (test hosts only: both cores use the same port numbers). */
+  public Response getFrom(int id, int port, String path) {
+    var target = hosts.forward("core" + id, port);
+    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.getPort() + path)).GET());
+  }
+
+  private Response sendTo(int port, String path,
+      java.util.function.UnaryOperator<HttpRequest.Builder> request) {
+    if (hosts == null) {
+      return send(request.apply(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))));
     }
-    return send(b);
+    // a documented port is bound by the active core only: the other core's host refuses (nothing delivered)
+    List<Integer> candidates = List.of(documentedHolder, 3 - documentedHolder);
+    for (int id = 1; id <= 2; id++) {
+      if (port == ports.get("mgmt" + id)) {
+        candidates = List.of(id);
+      }
+      for (String api : List.of("registry", "sandbox", "logger", "monitor")) {
+        if (port == ports.get(api) + 100 * id) {
+          candidates = List.of(id);
+        }
+      }
+    }
+    Response last = null;
+    for (int id : candidates) {
+      if (candidates.size() > 1 && !hosts.accepts("core" + id, port)) {
+        last = new Response(-1, null, "core " + id + " does not accept on " + port);
+        continue;
+      }
+      var target = hosts.forward("core" + id, port);
+      last = send(request.apply(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.getPort() + path))));
+      if (last.status() != -1) {
+        if (candidates.size() > 1) {
+          documentedHolder = id;
+        }
+        return last;
+      }
+    }
+    return last;
   }
 
   public Response send(HttpRequest.Builder request) {

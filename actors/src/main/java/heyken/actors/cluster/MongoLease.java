@@ -64,6 +64,28 @@ public final class MongoLease extends Lease {
   public record Holder(String name, String owner, Instant expiresAt, Instant acquiredAt, Instant renewedAt,
       long version) {}
 
+  /** The last lease this JVM lost, why and when (the store's reachability as the holder saw it). */
+  public record Loss(String name, String why, Instant at) {}
+
+  private static final java.util.concurrent.atomic.AtomicReference<Loss> LAST_LOSS =
+      new java.util.concurrent.atomic.AtomicReference<>();
+  // the last renewal failure of this JVM (null after a successful renewal): "store unreachable since"
+  private static final java.util.concurrent.atomic.AtomicReference<Instant> FAILING_SINCE =
+      new java.util.concurrent.atomic.AtomicReference<>();
+
+  private static final java.util.concurrent.atomic.AtomicReference<Instant> LAST_WRITE =
+      new java.util.concurrent.atomic.AtomicReference<>();
+
+  /** The last lease this JVM lost (null if none), for /api/status. */
+  public static Loss lastLoss() {
+    return LAST_LOSS.get();
+  }
+
+  /** Since when this JVM's lease renewals fail (null while they succeed). */
+  public static Instant renewalsFailingSince() {
+    return FAILING_SINCE.get();
+  }
+
   private final LeaseSettings settings;
   private final String owner;
   private final String name;
@@ -75,6 +97,7 @@ public final class MongoLease extends Lease {
   private final long safetyMarginNanos;
   private final MongoDatabase database;
   private final String collection;
+  private final java.nio.file.Path storeLog;
   private final Executor blocking;
   private final ExecutionContext blockingContext;
   private final org.apache.pekko.actor.Scheduler scheduler;
@@ -102,10 +125,11 @@ public final class MongoLease extends Lease {
           + " must be shorter than heartbeat-timeout " + ttl);
     }
     this.safetyMarginNanos = interval.dividedBy(2).toNanos();
-    MongoStore store = MongoStore.get(Adapter.toTyped(system));
+    LeaseStore store = LeaseStore.get(Adapter.toTyped(system));
     this.database = store.database();
-    this.collection = system.settings().config().getString("heyken.lease.collection");
-    this.blocking = store.blockingExecutor();
+    this.collection = store.settings().collection();
+    this.storeLog = store.settings().storeLog();
+    this.blocking = store.executor();
     this.blockingContext = blocking instanceof ExecutionContext context ? context : ExecutionContext.fromExecutor(blocking);
     this.scheduler = system.scheduler();
   }
@@ -143,6 +167,8 @@ public final class MongoLease extends Lease {
       }
       lostCallback = callback;
       lastDenial = null;
+      FAILING_SINCE.set(null);
+      LAST_WRITE.set(Instant.now());
       extend(attempt.sentAt());
       return () -> {};
     }
@@ -172,6 +198,9 @@ public final class MongoLease extends Lease {
       held = false;
       generation++;
       lostCallback = null;
+    }
+    if (wasHeld) {
+      LeaseRenewals.get().released(owner);
     }
     return withTimeout("release", () -> delete(database, collection, name, owner), released -> {
       if (released) {
@@ -215,10 +244,15 @@ public final class MongoLease extends Lease {
     LeaseException reason = null;
     try {
       boolean stillOwner = write(database, collection, name, owner, ttl, false).ours();
+      if (stillOwner) {
+        measured(Duration.ofNanos(System.nanoTime() - sentAt));
+      }
       String holder = stillOwner ? "" : describeHolder();
       synchronized (lock) {
         if (held && gen == generation) {
           if (stillOwner) {
+            FAILING_SINCE.set(null);
+            LAST_WRITE.set(Instant.now());
             extend(sentAt);
           } else {
             reason = new LeaseException("lease " + name + " was taken over: " + holder);
@@ -228,6 +262,7 @@ public final class MongoLease extends Lease {
       }
     } catch (RuntimeException e) {
       // keep trying every interval; the expiry check declares the loss if this goes on for too long
+      FAILING_SINCE.compareAndSet(null, Instant.now());
       log.warn("Lease [{}] of [{}]: renewal failed: {}", name, owner, e.toString());
     } finally {
       synchronized (lock) {
@@ -235,6 +270,19 @@ public final class MongoLease extends Lease {
       }
     }
     notifyLost(lostNow, reason);
+  }
+
+  /** Counts a successful renewal's time, and says so when it took more than half the TTL. */
+  private void measured(Duration took) {
+    if (LeaseRenewals.get().record(owner, took, ttl)) {
+      log.warn("lease renewal took {} s (TTL {} s, more than half): the store is slow; check {} (lease [{}] of [{}])",
+          seconds(took), seconds(ttl), storeLog, name, owner);
+    }
+  }
+
+  private static String seconds(Duration d) {
+    double s = d.toMillis() / 1000.0;
+    return s == Math.rint(s) ? Long.toString((long) s) : String.format(java.util.Locale.ROOT, "%.1f", s);
   }
 
   /** Blocking, for log lines only. */
@@ -267,6 +315,8 @@ public final class MongoLease extends Lease {
     Consumer<Optional<Throwable>> lostNow = null;
     synchronized (lock) {
       if (held && gen == generation && System.nanoTime() - validUntilNanos >= 0) {
+        // a renewal that hangs has not failed yet: the store is away since the last write that got through
+        FAILING_SINCE.compareAndSet(null, LAST_WRITE.get() == null ? Instant.now() : LAST_WRITE.get());
         lostNow = markLost("not renewed within " + ttl);
       }
     }
@@ -276,9 +326,12 @@ public final class MongoLease extends Lease {
   /** Caller holds lock. Returns the callback to run (outside the lock), so that it runs exactly once. */
   private Consumer<Optional<Throwable>> markLost(String why) {
     log.warn("Lease [{}] lost by [{}]: {}", name, owner, why);
+    Instant failing = FAILING_SINCE.get();
+    LAST_LOSS.set(new Loss(name, why + (failing == null ? "" : ", store unreachable since " + failing), Instant.now()));
     stopRenewing();
     held = false;
     generation++;
+    LeaseRenewals.get().released(owner);
     Consumer<Optional<Throwable>> callback = lostCallback;
     lostCallback = null;
     return callback;

@@ -314,7 +314,7 @@ public final class CoreManager
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), state -> takeEpoch())
-        .onSignal(PostStop.instance(), state -> stepDown("stopped"))
+        .onSignal(PostStop.instance(), state -> stepDown("the singleton stopped (hand-over, lease lost or cluster left)"))
         .build();
   }
 
@@ -328,7 +328,7 @@ public final class CoreManager
   private void stepDown(String why) {
     if (myEpoch > 0) {
       log.info("core {} steps down from epoch {}: {}", node.coreId(), myEpoch, why);
-      node.deactivated(myEpoch);
+      node.deactivated(myEpoch, why);
     }
   }
 
@@ -536,7 +536,7 @@ public final class CoreManager
     if (phase != Phase.FENCED) {
       phase = Phase.FENCED;
       timers.cancel(HeartbeatTick.INSTANCE);
-      node.deactivated(myEpoch);
+      node.deactivated(myEpoch, "fenced: epoch " + newerEpoch + " is newer (" + what + " refused)");
     }
   }
 

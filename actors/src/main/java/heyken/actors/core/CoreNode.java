@@ -22,6 +22,9 @@ public final class CoreNode {
   private final AtomicLong fencedWritesRefused = new AtomicLong();
   private final java.util.List<ActivationListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
   private volatile Runnable switchAway = () -> {};
+  // why this core last stopped acting (null: it never did), and when; shown by /api/status as this_core.reason
+  private volatile String stepDownReason;
+  private volatile Instant stepDownAt;
 
   public CoreNode(int coreId) {
     if (coreId != 1 && coreId != 2) {
@@ -70,9 +73,21 @@ public final class CoreNode {
 
   /** Clears the active epoch only if it is still the given one (a newer activation wins). */
   void deactivated(long epoch) {
+    deactivated(epoch, "stopped");
+  }
+
+  void deactivated(long epoch, String why) {
     if (activeEpoch.compareAndSet(epoch, 0)) {
+      stepDownReason = "stopped acting under epoch " + epoch + ": " + why;
+      stepDownAt = Instant.now();
       listeners.forEach(l -> l.accept(0));
     }
+  }
+
+  /** Why this core last stopped acting as the active core, with when; null if it never did. */
+  public String stepDownReason() {
+    String why = stepDownReason;
+    return why == null ? null : why + " (at " + stepDownAt + ")";
   }
 
   /**

@@ -36,6 +36,9 @@ public final class Metrics {
       "Language-model calls, by model and outcome (ok, or the failure kind)", "model", "outcome");
   public static final MetricRegistry.Histogram LLM_DURATION = REGISTRY.histogram("heyken_llm_call_duration_seconds",
       "Time of language-model calls including the wait for a turn and retries, by model", LLM_BUCKETS, "model");
+  public static final MetricRegistry.Histogram LEASE_RENEWAL = REGISTRY.histogram("heyken_lease_renewal_seconds",
+      "Time of this core's lease renewals, from sending the write to the store's answer (a renewal slower than the "
+          + "TTL loses the lease)", new double[] {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8});
   public static final MetricRegistry.Counter ACTIVATIONS = REGISTRY.counter("heyken_core_activations_total",
       "Times this core became the active one, by kind (first_start, planned_switch, failover, restart)", "kind");
 

@@ -1,8 +1,10 @@
 package heyken.actors.monitor;
 
+import heyken.actors.cluster.LeaseRenewals;
 import heyken.actors.core.CoreNode;
 import heyken.actors.logs.LogBuffer;
 import heyken.protocol.CborSerializable;
+import heyken.protocol.api.SystemStatus;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -21,7 +23,8 @@ public final class CoreInfo {
 
   public record Info(
       int coreId, String address, long pid, long startedAtMillis, long activeEpoch,
-      long fencedWritesRefused, long logLinesDropped, long logLinesWritten, long logLinesBuffered)
+      long fencedWritesRefused, long logLinesDropped, long logLinesWritten, long logLinesBuffered,
+      SystemStatus.LeaseStatus lease)
       implements CborSerializable {}
 
   public static Behavior<Command> create(CoreNode node) {
@@ -32,7 +35,7 @@ public final class CoreInfo {
           .onMessage(GetInfo.class, get -> {
             get.replyTo().tell(new Info(node.coreId(), address, node.pid(), node.startedAt().toEpochMilli(),
                 node.activeEpoch(), node.fencedWritesRefused(), LogBuffer.get().dropped(),
-                LogBuffer.get().written(), LogBuffer.get().buffered()));
+                LogBuffer.get().written(), LogBuffer.get().buffered(), LeaseRenewals.get().snapshot()));
             return Behaviors.same();
           })
           .build();

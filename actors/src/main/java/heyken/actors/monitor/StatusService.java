@@ -1,5 +1,6 @@
 package heyken.actors.monitor;
 
+import heyken.actors.cluster.LeaseRenewals;
 import heyken.actors.core.CoreManager;
 import heyken.actors.core.CoreNode;
 import heyken.actors.logs.LogBuffer;
@@ -46,6 +47,7 @@ public final class StatusService {
   // hundreds of requests per second each one asking the cluster again costs more than the answer is worth
   private final long maxAgeNanos;
   private CompletableFuture<SystemStatus> recent;
+  private final ReachabilityLog reachability;
   private long recentAtNanos;
 
   public StatusService(
@@ -61,6 +63,7 @@ public final class StatusService {
     this.monitorPort = settings.monitorPort();
     this.inspectionOffset = settings.inspectionOffset();
     this.maxAgeNanos = settings.maxAge().toNanos();
+    this.reachability = ReachabilityLog.start(system);
   }
 
   public CompletionStage<CoreManager.ActiveCore> active() {
@@ -138,6 +141,7 @@ public final class StatusService {
       CoreManager.ActiveCore active, Map<Integer, CoreInfo.Info> infos, List<ComponentStatus> components) {
     var cluster = Cluster.get(system).state();
     var cores = new ArrayList<CoreStatus>();
+    var peerTrouble = new StringBuilder();
     long now = System.currentTimeMillis();
     boolean knownActive = active != null && !active.fenced() && active.core() != null;
     int activeCount = 0;
@@ -154,9 +158,11 @@ public final class StatusService {
         }
       }
       String status = member == null ? "absent" : memberStatus(member);
+      Member unreachableMember = null;
       for (Member m : cluster.getUnreachable()) {
         if (m.hasRole("core-" + id)) {
           status = "unreachable";
+          unreachableMember = m;
         }
       }
       var info = infos.get(id);
@@ -174,15 +180,28 @@ public final class StatusService {
         written += info.logLinesWritten();
         buffered += info.logLinesBuffered();
       }
-      String address = member != null ? member.address().toString()
-          : "pekko://" + system.name() + "@" + hosts.get(id) + ":" + clusterPorts.get(id);
+      var clusterAddress = member != null ? member.address()
+          : new org.apache.pekko.actor.Address("pekko", system.name(), hosts.get(id), clusterPorts.get(id));
+      String address = clusterAddress.toString();
+      Instant since = reachability.unreachableSince(clusterAddress);
+      String linkReason = linkReason(id, status, since);
+      if (unreachableMember != null || !"up".equals(status)) {
+        peerTrouble.append(linkReason == null ? "" : linkReason + "; ");
+      }
       cores.add(new CoreStatus(
           id, address, status, isActive,
           info == null ? null : info.pid(),
           info == null ? null : Math.max(0, (now - info.startedAtMillis()) / 1000),
           "http://" + hosts.get(id) + ":" + managementPorts.get(id),
-          "http://" + hosts.get(id) + ":" + (monitorPort + inspectionOffset * id)));
+          "http://" + hosts.get(id) + ":" + (monitorPort + inspectionOffset * id),
+          member == null ? null : unreachableMember == null,
+          unreachableMember != null && since != null ? since.toString() : null,
+          linkReason));
     }
+    // the lease as the active core renews it; this core's own figures when the active core did not answer
+    var activeInfo = activeCore(knownActive ? active.core() : null, infos);
+    SystemStatus.LeaseStatus lease = activeInfo != null && activeInfo.lease() != null ? activeInfo.lease()
+        : LeaseRenewals.get().snapshot();
     boolean storeUp = components.stream().anyMatch(c -> c.name().equals("store") && c.status().equals("up"));
     Integer activeCore = knownActive ? active.core() : null;
     return new SystemStatus(
@@ -196,7 +215,59 @@ public final class StatusService {
         dropped,
         refused,
         storeUp && upCount == 2 && activeCount == 1,
-        new SystemStatus.LogCounts(written, dropped, buffered));
+        new SystemStatus.LogCounts(written, dropped, buffered),
+        lease,
+        thisCore(activeCore, components, peerTrouble.toString()));
+  }
+
+  /** Which link a core is cut off by, in words; null while it is up and reachable. */
+  private String linkReason(int id, String status, Instant since) {
+    int self = node.coreId();
+    String when = since == null ? "" : " since " + since;
+    if ("unreachable".equals(status)) {
+      return id == self
+          ? "core " + (3 - self) + " does not hear core " + self + ": the cluster link from core " + self
+              + " to core " + (3 - self) + " is down" + when
+          : "core " + self + " does not hear core " + id + ": the cluster link between them is down" + when;
+    }
+    if ("absent".equals(status) && id != self) {
+      return since == null ? "core " + id + " is not a member of core " + self + "'s cluster"
+          : "core " + id + " is not a member of core " + self + "'s cluster: unreachable" + when
+              + ", then removed by the split brain resolver";
+    }
+    return null;
+  }
+
+  /** The answering core as it sees itself: acting or not, and why not. */
+  private SystemStatus.ThisCore thisCore(Integer activeCore, List<ComponentStatus> components, String peerTrouble) {
+    if (node.isActive()) {
+      return new SystemStatus.ThisCore(node.coreId(), true, node.activeEpoch(),
+          "active under epoch " + node.activeEpoch());
+    }
+    var why = new ArrayList<String>();
+    why.add(activeCore != null && activeCore != node.coreId() ? "standby: core " + activeCore + " is active"
+        : "not active");
+    var failing = heyken.actors.cluster.MongoLease.renewalsFailingSince();
+    var loss = heyken.actors.cluster.MongoLease.lastLoss();
+    if (loss != null) {
+      why.add("lease lost at " + loss.at() + ": " + loss.why());
+    } else if (failing != null) {
+      why.add("store unreachable since " + failing);
+    }
+    components.stream().filter(c -> c.name().equals("store") && !c.status().equals(ComponentStatus.UP))
+        .findFirst().ifPresent(c -> why.add("store " + c.status() + ": " + c.detail()));
+    if (!peerTrouble.isEmpty()) {
+      why.add(peerTrouble.substring(0, peerTrouble.length() - 2));
+    }
+    String stepDown = node.stepDownReason();
+    if (stepDown != null) {
+      why.add(stepDown);
+    }
+    return new SystemStatus.ThisCore(node.coreId(), false, 0, String.join("; ", why));
+  }
+
+  private static CoreInfo.Info activeCore(Integer core, Map<Integer, CoreInfo.Info> infos) {
+    return core == null ? null : infos.get(core);
   }
 
   private static String memberStatus(Member m) {

@@ -27,7 +27,14 @@ class PostgresDatabaseTest {
         var second = new PostgresDatabase(settings(server, db), executor).startMigrating()) {
       int a = first.ready().toCompletableFuture().get(60, TimeUnit.SECONDS);
       int b = second.ready().toCompletableFuture().get(60, TimeUnit.SECONDS);
-      assertEquals(1, a + b, "V1 is applied by exactly one of the two");
+      long migrations = first.async(c -> {
+        try (var rs = c.createStatement().executeQuery("SELECT count(*) FROM flyway_schema_history WHERE success")) {
+          rs.next();
+          return rs.getLong(1);
+        }
+      }).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      assertTrue(migrations >= 1, "V1 at least");
+      assertEquals(migrations, a + b, "each migration is applied by exactly one of the two");
       var columns = first.async(c -> {
         var names = new ArrayList<String>();
         try (var rs = c.createStatement().executeQuery("SELECT column_name FROM information_schema.columns "

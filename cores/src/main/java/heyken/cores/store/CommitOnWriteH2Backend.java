@@ -102,6 +102,12 @@ public class CommitOnWriteH2Backend extends H2Backend {
   }
 
   @Override
+  protected de.bwaldvogel.mongo.MongoDatabase openOrCreateDatabase(String databaseName) {
+    // called from H2Backend's constructor too, for every database in the file
+    return new FastOpenH2Database(databaseName, getMvStore(), getCursorRegistry());
+  }
+
+  @Override
   public void close() {
     if (syncer != null) {
       syncer.shutdownNow();

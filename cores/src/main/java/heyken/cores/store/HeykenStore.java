@@ -1,7 +1,6 @@
 package heyken.cores.store;
 
 import com.typesafe.config.Config;
-import de.bwaldvogel.mongo.MongoServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.BindException;
@@ -50,7 +49,12 @@ public final class HeykenStore {
    * (H2 default fill rate 90 %) works while the store is idle.
    */
   public record Settings(String host, int port, Path file, int cacheSizeMb, Duration retention, Duration syncInterval,
-      Duration closeCompactTime) {
+      Duration closeCompactTime, String controlCollection, int dataThreads) {
+
+    /** The control backend's file (the lease collection), next to the data file. */
+    public Path controlFile() {
+      return file.resolveSibling("control.mv");
+    }
 
     public static Settings from(Config config) {
       Path file = Path.of(config.getString("heyken.store.file"));
@@ -64,7 +68,9 @@ public final class HeykenStore {
           config.hasPath("heyken.store.cache-size-mb") ? config.getInt("heyken.store.cache-size-mb") : 64,
           optionalDuration(config, "heyken.store.retention", Duration.ofSeconds(10)),
           optionalDuration(config, "heyken.store.sync-interval", Duration.ofSeconds(1)),
-          optionalDuration(config, "heyken.store.close-compact-time", Duration.ofSeconds(5)));
+          optionalDuration(config, "heyken.store.close-compact-time", Duration.ofSeconds(5)),
+          config.hasPath("heyken.lease.collection") ? config.getString("heyken.lease.collection") : "heyken_leases",
+          config.hasPath("heyken.store.data-threads") ? config.getInt("heyken.store.data-threads") : 4);
     }
 
     private static Duration optionalDuration(Config config, String path, Duration fallback) {
@@ -84,8 +90,7 @@ public final class HeykenStore {
   private static final int KEYS_PER_PAGE = 16;
 
   private final Settings settings;
-  private MongoServer server;
-  private CommitOnWriteH2Backend backend;
+  private StoreServer server;
 
   public HeykenStore(Settings settings) {
     this.settings = settings;
@@ -98,28 +103,38 @@ public final class HeykenStore {
   /** Opens the file and binds the port; returns the bound address (useful with port 0). */
   public synchronized InetSocketAddress start() {
     if (server != null) {
-      return server.getLocalAddress();
+      return server.localAddress();
     }
     // check the port before touching the file: a second store on the same data dir would otherwise fail on the file
     // lock and hide the real cause
     checkPortIsFree();
-    MVStore mvStore = open();
-    backend = new CommitOnWriteH2Backend(mvStore, settings.syncInterval(), (int) settings.closeCompactTime().toMillis());
-    MongoServer candidate = new MongoServer(backend);
+    MVStore dataStore = open(settings.file());
+    MVStore controlStore;
     try {
-      candidate.bind(settings.host(), settings.port());
-    } catch (Exception e) {
-      candidate.shutdownNow(); // closes the backend and the file too
-      backend = null;
+      controlStore = open(settings.controlFile());
+    } catch (RuntimeException e) {
+      dataStore.close();
+      throw e;
+    }
+    int compactMillis = (int) settings.closeCompactTime().toMillis();
+    StoreServer candidate = new StoreServer(
+        new CommitOnWriteH2Backend(dataStore, settings.syncInterval(), compactMillis),
+        new CommitOnWriteH2Backend(controlStore, settings.syncInterval(), compactMillis),
+        settings.controlCollection(), settings.dataThreads());
+    InetSocketAddress bound;
+    try {
+      bound = candidate.bind(settings.host(), settings.port());
+    } catch (RuntimeException e) {
+      candidate.shutdownNow(); // closes the backends and the files too
       if (isBindFailure(e)) {
         throw portInUse(e);
       }
       throw e;
     }
     server = candidate;
-    log.info("heyken-store started on {}:{} with {}", settings.host(), server.getLocalAddress().getPort(),
-        settings.file());
-    return server.getLocalAddress();
+    log.info("heyken-store started on {}:{} with {} (collection {} in {})", settings.host(), bound.getPort(),
+        settings.file(), settings.controlCollection(), settings.controlFile());
+    return bound;
   }
 
   /** Closes client connections, commits and compacts the file, and closes it. Idempotent. */
@@ -127,9 +142,8 @@ public final class HeykenStore {
     if (server == null) {
       return;
     }
-    server.shutdownNow(); // ends with backend.close(): commit, compact, close the MVStore
+    server.shutdownNow(); // ends with the backends' close(): commit, compact, close the MVStores
     server = null;
-    backend = null;
     log.info("heyken-store stopped ({})", settings.file());
   }
 
@@ -147,8 +161,11 @@ public final class HeykenStore {
     }
   }
 
-  private MVStore open() {
-    Path file = settings.file();
+  private static final Logger progress = LoggerFactory.getLogger("heyken.progress");
+
+  private MVStore open(Path file) {
+    long size = file.toFile().length();
+    progress.info("opening store: {} ({} MB)", file.getFileName(), size >> 20);
     try {
       Files.createDirectories(file.getParent());
     } catch (IOException e) {
@@ -162,6 +179,7 @@ public final class HeykenStore {
           .keysPerPage(KEYS_PER_PAGE)
           .open();
       store.setRetentionTime((int) settings.retention().toMillis()); // not persisted in the file: set on every open
+      progress.info("opening store: {} read, opening its databases", file.getFileName());
       return store;
     } catch (MVStoreException e) {
       if (e.getErrorCode() == DataUtils.ERROR_FILE_LOCKED) {

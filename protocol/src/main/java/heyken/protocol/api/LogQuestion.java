@@ -3,6 +3,7 @@ package heyken.protocol.api;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Text2sql of the Logger API ({@code POST :5020/api/logs/query}): a question in plain words, the constrained
@@ -28,12 +29,21 @@ public final class LogQuestion {
   public record Group(Object key, long count) {}
 
   /**
-   * The answer: {@code source} is {@code llm} or {@code rules}; {@code rows} (newest first) or, with {@code group_by},
-   * {@code groups}; {@code summary} in one line; {@code note} says what was adjusted or why the rules answered.
+   * The answer: {@code source} is {@code llm} or {@code rules}; {@code sql} is the SQL statement that ran. When the
+   * model's own SELECT answered, {@code columns} and {@code records} (one object per row, keyed by column) hold its
+   * result and {@code query} is absent; otherwise {@code query} is the structured query and {@code rows} (newest
+   * first) or, with {@code group_by}, {@code groups} its result. {@code summary} in one line; {@code note} says what
+   * was adjusted or why a fallback answered.
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record Answer(String question, String source, Query query, List<LogLine> rows, List<Group> groups,
-      String summary, String note) {}
+      String summary, String note, String sql, List<String> columns, List<Map<String, Object>> records) {
+
+    public Answer(String question, String source, Query query, List<LogLine> rows, List<Group> groups, String summary,
+        String note) {
+      this(question, source, query, rows, groups, summary, note, null, null, null);
+    }
+  }
 
   /** The question could not be turned into a query (422), with questions that can. */
   public record NotUnderstood(String error, String detail, List<String> examples) {}

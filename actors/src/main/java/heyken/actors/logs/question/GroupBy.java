@@ -4,7 +4,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import org.bson.Document;
 
 /** What a counting question groups the matching lines by, and the stored field (or bucket) each key comes from. */
 enum GroupBy {
@@ -34,15 +33,15 @@ enum GroupBy {
     return Arrays.stream(values()).filter(g -> g.wire.equals(v)).findFirst();
   }
 
-  /** The {@code _id} expression of the {@code $group} stage: a field path or a UTC time bucket, never user text. */
-  Object key() {
+  /** The SQL expression the lines are grouped by: a column or a UTC time bucket, fixed text, never user text. */
+  String key() {
     return switch (this) {
-      case LEVEL -> "$level";
-      case COMPONENT -> "$component";
-      case CORE -> "$core";
-      case FEATURE -> "$mdc.feature";
-      case HOUR -> new Document("$dateToString", new Document("format", "%Y-%m-%dT%H:00:00Z").append("date", "$ts"));
-      case DAY -> new Document("$dateToString", new Document("format", "%Y-%m-%d").append("date", "$ts"));
+      case LEVEL -> "level";
+      case COMPONENT -> "component";
+      case CORE -> "core";
+      case FEATURE -> "feature";
+      case HOUR -> "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:00:00\"Z\"')";
+      case DAY -> "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
     };
   }
 

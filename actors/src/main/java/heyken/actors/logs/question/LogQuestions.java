@@ -1,7 +1,7 @@
 package heyken.actors.logs.question;
 
-import com.mongodb.client.MongoCollection;
 import heyken.actors.llm.LanguageModel;
+import heyken.actors.postgres.PostgresDatabase;
 import heyken.protocol.api.LogQuestion;
 import java.time.Clock;
 import java.time.Instant;
@@ -18,15 +18,16 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
-import org.bson.Document;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Text2sql over the stored log lines ({@code POST :5020/api/logs/query}): a question becomes a constrained structured
- * query — written by the language model when it is up, by the {@link RuleParser} when it is not (or its answers were
- * rejected) — which is validated, run read-only and bounded, and answered with the query, the rows or groups and a
- * one-line summary. A question that cannot be turned into a query is refused with example questions.
+ * Text2sql over the log store ({@code POST :5020/api/logs/query}). With the model up, it writes ONE {@code SELECT}
+ * over the read-only views ({@link SqlTranslator}: checked by the {@link SqlGuard}, run as the read-only role); if
+ * that SQL is refused or fails twice, the model fills the constrained structured query ({@link LlmTranslator}); when
+ * the model is away (or that fails too), the {@link RuleParser} drafts it. A structured query is validated and run
+ * read-only with parameters ({@link QueryExecutor}). Every answer carries the SQL that ran. A question that cannot be
+ * turned into a query is refused with example questions.
  */
 public final class LogQuestions implements AutoCloseable {
 
@@ -44,24 +45,31 @@ public final class LogQuestions implements AutoCloseable {
   private final QuestionSettings settings;
   private final LanguageModel model;
   private final QueryExecutor executor;
+  private final SqlTranslator sql;
   private final Executor blocking;
   private final Clock clock;
   private final QueryValidator validator;
   private final RuleParser rules = new RuleParser();
   // model calls wait for their turn and may take long: their own few threads, so they never hold the store's pool
   private final ThreadPoolExecutor llmCalls;
+  private final ReadOnlyQueries queries;
+  private final CompletableFuture<Void> prepared;
 
   /**
-   * @param model      the language model, or null to answer with the rules only
-   * @param collection the log lines ({@code heyken.logs.collection})
-   * @param blocking   where store reads and model calls run
+   * @param model the language model, or null to answer with the rules only
+   * @param db    the log store: the structured query reads its {@code logs} view in read-only transactions; the
+   *              model's SQL runs through a pool of its own as the read-only role {@code heyken_query}
    */
-  public LogQuestions(QuestionSettings settings, LanguageModel model, MongoCollection<Document> collection,
-      Executor blocking, Clock clock) {
+  public LogQuestions(QuestionSettings settings, LanguageModel model, PostgresDatabase db, Clock clock) {
     this.settings = settings;
     this.model = model;
-    this.executor = new QueryExecutor(collection, blocking, settings.timeout(), settings.components());
-    this.blocking = blocking;
+    this.executor = new QueryExecutor(db, settings.timeout(), settings.components());
+    this.queries = new ReadOnlyQueries(db.settings(), settings.timeout(), settings.sqlMaxCost(), settings.maxLimit());
+    this.sql = model == null ? null : new SqlTranslator(model, settings,
+        new SqlGuard(settings.defaultLimit(), settings.maxLimit()), queries);
+    this.blocking = db.executor();
+    this.prepared = db.ready().thenAcceptAsync(applied -> ReadOnlyQueries.applyPassword(db), db.executor())
+        .toCompletableFuture();
     this.clock = clock;
     this.validator = new QueryValidator(settings);
     var threads = new AtomicInteger();
@@ -78,6 +86,12 @@ public final class LogQuestions implements AutoCloseable {
   @Override
   public void close() {
     llmCalls.shutdownNow();
+    queries.close();
+  }
+
+  /** Completes once the schema is current and the read-only role's password is set (tests wait for it). */
+  public CompletionStage<Void> prepared() {
+    return prepared;
   }
 
   public QuestionSettings settings() {
@@ -103,25 +117,72 @@ public final class LogQuestions implements AutoCloseable {
     }
     Instant now = clock.instant();
     Collection<String> components = executor.components();
+    boolean modelOn = settings.useLlm() && model != null;
+    if (modelOn && settings.useSql() && queries.configured()) {
+      return call(() -> sql.answer(question, now), SqlTranslator.Outcome.failed("the language model did not answer "
+              + "within " + settings.llmTimeout().toSeconds() + " s", true),
+          e -> SqlTranslator.Outcome.failed(errorText(e), false))
+          .thenCompose(o -> {
+            if (o.failure() == null) {
+              return done(new Answered(sqlAnswer(question, o)));
+            }
+            return structured(question, now, components, !o.modelAway(), o.failure());
+          });
+    }
+    if (modelOn && settings.useSql()) {
+      return structured(question, now, components, true, "the read-only role has no password "
+          + "(HEYKEN_POSTGRES_QUERY_PASSWORD), so the model's SQL is not run");
+    }
+    return structured(question, now, components, modelOn, null);
+  }
+
+  private static String errorText(Throwable e) {
+    Throwable cause = rootCause(e);
+    if (cause instanceof PostgresDatabase.Unavailable) {
+      return "the log store could not run the model's SQL (" + cause.getMessage() + ")";
+    }
+    return "the model's SQL could not be run (" + QueryValidator.shorten(String.valueOf(cause.getMessage())) + ")";
+  }
+
+  /** A model call on its own threads, bounded by the model timeout. */
+  private <T> CompletionStage<T> call(java.util.function.Supplier<T> work, T late,
+      java.util.function.Function<Throwable, T> failed) {
+    CompletableFuture<T> call;
+    try {
+      call = CompletableFuture.supplyAsync(work, llmCalls);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      return done(failed.apply(new IllegalStateException("too many questions wait for the language model")));
+    }
+    return call.completeOnTimeout(late, settings.llmTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .exceptionally(failed);
+  }
+
+  private LogQuestion.Answer sqlAnswer(String question, SqlTranslator.Outcome o) {
+    var table = o.table();
+    int n = table.records().size();
+    String summary = n == 0 ? "No rows." : n + " row" + (n == 1 ? "" : "s") + " of " + String.join(", ",
+        table.columns()) + (n == settings.maxLimit() ? " (the first " + n + "; there may be more)" : "") + ".";
+    String note = o.notes().isEmpty() ? null : String.join("; ", o.notes());
+    return new LogQuestion.Answer(question, "llm", null, null, null, summary, note, o.sql(), table.columns(),
+        table.records());
+  }
+
+  /** The structured query: the model fills it (when {@code askModel}), else or then the rules. */
+  private CompletionStage<Outcome> structured(String question, Instant now, Collection<String> components,
+      boolean askModel, String earlier) {
     CompletionStage<Translated> translated;
-    if (settings.useLlm() && model != null) {
+    if (askModel) {
       var translator = new LlmTranslator(model, settings, validator);
-      CompletableFuture<LlmTranslator.Translation> call;
-      try {
-        call = CompletableFuture.supplyAsync(() -> translator.translate(question, now, components), llmCalls);
-      } catch (java.util.concurrent.RejectedExecutionException e) {
-        call = CompletableFuture.completedFuture(LlmTranslator.Translation.failed(
-            "too many questions wait for the language model"));
-      }
-      translated = call
-          .completeOnTimeout(LlmTranslator.Translation.failed("the language model did not answer within "
-              + settings.llmTimeout().toSeconds() + " s"), settings.llmTimeout().toMillis(), TimeUnit.MILLISECONDS)
-          .exceptionally(e -> LlmTranslator.Translation.failed("the language model call failed ("
+      translated = call(() -> translator.translate(question, now, components),
+          LlmTranslator.Translation.failed("the language model did not answer within "
+              + settings.llmTimeout().toSeconds() + " s"),
+          e -> LlmTranslator.Translation.failed("the language model call failed ("
               + QueryValidator.shorten(String.valueOf(rootCause(e).getMessage())) + ")"))
-          .thenApply(t -> t.query() != null ? new Translated("llm", t.query(), t.notes(), null)
-              : fromRules(question, now, components, t.failure()));
+          .thenApply(t -> t.query() != null ? new Translated("llm", t.query(),
+                  withEarlier(earlier == null ? null : earlier + "; answered by the structured query", t.notes()), null)
+              : fromRules(question, now, components, earlier == null ? t.failure() : earlier + "; " + t.failure()));
     } else {
-      translated = done(fromRules(question, now, components, null));
+      translated = done(fromRules(question, now, components, earlier));
     }
     return translated.thenCompose(t -> {
       if (t.query() == null) {
@@ -131,7 +192,8 @@ public final class LogQuestions implements AutoCloseable {
       return executor.run(t.query()).<Outcome>thenApply(result -> new Answered(answer(question, t, result)))
           .exceptionally(e -> {
             Throwable cause = rootCause(e);
-            if (cause instanceof TimeoutException || cause instanceof com.mongodb.MongoExecutionTimeoutException) {
+            if (cause instanceof TimeoutException || cause instanceof java.sql.SQLException sql
+                && "57014".equals(sql.getSQLState())) {
               return new Refused(503, "query_timeout", "the log store did not answer within "
                   + settings.timeout().toSeconds() + " s; ask about a shorter time range or a narrower filter",
                   List.of());
@@ -141,6 +203,16 @@ public final class LogQuestions implements AutoCloseable {
                 + cause.getClass().getSimpleName() + "); retry in a moment", List.of());
           });
     });
+  }
+
+  private static List<String> withEarlier(String earlier, List<String> notes) {
+    if (earlier == null) {
+      return notes;
+    }
+    var all = new ArrayList<String>();
+    all.add(earlier);
+    all.addAll(notes);
+    return all;
   }
 
   /** The query a question turned into, where it came from, and the notes for the answer; or why there is none. */
@@ -176,7 +248,7 @@ public final class LogQuestions implements AutoCloseable {
     log.info("log question answered source={} query={} rows={} groups={}", t.source(), t.query().view(),
         result.rows() == null ? null : result.rows().size(), result.groups() == null ? null : result.groups().size());
     return new LogQuestion.Answer(question, t.source(), t.query().view(), result.rows(), result.groups(), summary,
-        note);
+        note, result.sql(), null, null);
   }
 
   private static Throwable rootCause(Throwable e) {

@@ -21,10 +21,12 @@ import java.util.Objects;
  * @param numCtx           context window of the translation call ({@code options.num_ctx})
  * @param zone             the zone of "today" and "yesterday"
  * @param components       components the parser and the schema know besides the ones found in the stored lines
+ * @param useSql           ask the model for one SELECT over the views first (then the structured query, then rules)
+ * @param sqlMaxCost       the model's SELECT is refused when PostgreSQL's EXPLAIN estimates a higher total cost
  */
 public record QuestionSettings(int maxQuestionChars, int defaultLimit, int maxLimit, Duration defaultWindow,
     Duration timeout, boolean useLlm, String model, Duration llmTimeout, int llmAttempts, int numCtx, ZoneId zone,
-    List<String> components) {
+    List<String> components, boolean useSql, double sqlMaxCost) {
 
   public static final List<String> DEFAULT_COMPONENTS = List.of("audit", "bot", "cluster", "core", "cores", "feature",
       "http", "llm", "logs", "monitor", "pekko", "persistence", "registry", "sandbox", "store", "other");
@@ -46,6 +48,9 @@ public record QuestionSettings(int maxQuestionChars, int defaultLimit, int maxLi
     if (numCtx < 256) {
       throw new IllegalArgumentException("heyken.logs.query.num-ctx must be at least 256: " + numCtx);
     }
+    if (!(sqlMaxCost > 0)) {
+      throw new IllegalArgumentException("heyken.logs.query.sql-max-cost must be positive: " + sqlMaxCost);
+    }
     model = model == null ? "" : model.trim();
     Objects.requireNonNull(zone, "zone");
     components = components.stream().map(String::trim).filter(c -> QueryValidator.COMPONENT.matcher(c).matches())
@@ -54,7 +59,7 @@ public record QuestionSettings(int maxQuestionChars, int defaultLimit, int maxLi
 
   public static QuestionSettings defaults() {
     return new QuestionSettings(2000, 50, 500, Duration.ofDays(7), Duration.ofSeconds(10), true, "",
-        Duration.ofSeconds(30), 2, 4096, ZoneId.of("UTC"), DEFAULT_COMPONENTS);
+        Duration.ofSeconds(30), 2, 4096, ZoneId.of("UTC"), DEFAULT_COMPONENTS, true, 1e7);
   }
 
   public static QuestionSettings from(Config config) {
@@ -72,22 +77,34 @@ public record QuestionSettings(int maxQuestionChars, int defaultLimit, int maxLi
         config.hasPath(p + "llm-attempts") ? config.getInt(p + "llm-attempts") : d.llmAttempts(),
         config.hasPath(p + "num-ctx") ? config.getInt(p + "num-ctx") : d.numCtx(),
         config.hasPath(p + "time-zone") ? ZoneId.of(config.getString(p + "time-zone")) : d.zone(),
-        config.hasPath(p + "components") ? config.getStringList(p + "components") : d.components());
+        config.hasPath(p + "components") ? config.getStringList(p + "components") : d.components(),
+        config.hasPath(p + "use-sql") ? config.getBoolean(p + "use-sql") : d.useSql(),
+        config.hasPath(p + "sql-max-cost") ? config.getDouble(p + "sql-max-cost") : d.sqlMaxCost());
   }
 
   public QuestionSettings withUseLlm(boolean value) {
     return new QuestionSettings(maxQuestionChars, defaultLimit, maxLimit, defaultWindow, timeout, value, model,
-        llmTimeout, llmAttempts, numCtx, zone, components);
+        llmTimeout, llmAttempts, numCtx, zone, components, useSql, sqlMaxCost);
   }
 
   public QuestionSettings withMaxQuestionChars(int value) {
     return new QuestionSettings(value, defaultLimit, maxLimit, defaultWindow, timeout, useLlm, model, llmTimeout,
-        llmAttempts, numCtx, zone, components);
+        llmAttempts, numCtx, zone, components, useSql, sqlMaxCost);
   }
 
   public QuestionSettings withLlmTimeout(Duration value) {
     return new QuestionSettings(maxQuestionChars, defaultLimit, maxLimit, defaultWindow, timeout, useLlm, model, value,
-        llmAttempts, numCtx, zone, components);
+        llmAttempts, numCtx, zone, components, useSql, sqlMaxCost);
+  }
+
+  public QuestionSettings withUseSql(boolean value) {
+    return new QuestionSettings(maxQuestionChars, defaultLimit, maxLimit, defaultWindow, timeout, useLlm, model,
+        llmTimeout, llmAttempts, numCtx, zone, components, value, sqlMaxCost);
+  }
+
+  public QuestionSettings withSqlMaxCost(double value) {
+    return new QuestionSettings(maxQuestionChars, defaultLimit, maxLimit, defaultWindow, timeout, useLlm, model,
+        llmTimeout, llmAttempts, numCtx, zone, components, useSql, value);
   }
 
   private static void positive(Duration d, String key) {

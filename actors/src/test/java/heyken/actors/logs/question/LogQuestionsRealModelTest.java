@@ -3,11 +3,7 @@ package heyken.actors.logs.question;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
-import com.mongodb.client.MongoClient;
-import com.mongodb.client.MongoClients;
 import com.typesafe.config.ConfigFactory;
-import de.bwaldvogel.mongo.MongoServer;
-import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import heyken.actors.llm.LlmSettings;
 import heyken.actors.llm.OllamaModel;
 import heyken.protocol.api.LogQuestion;
@@ -29,37 +25,36 @@ import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
 @EnabledIfEnvironmentVariable(named = "OLLAMA_URL", matches = ".+")
 class LogQuestionsRealModelTest {
 
-  private static MongoServer server;
-  private static MongoClient client;
+  private static heyken.actors.postgres.PostgresDatabase db;
   private static ExecutorService blocking;
   private static OllamaModel model;
   private static LogQuestions questions;
 
   @BeforeAll
   static void start() {
-    server = new MongoServer(new MemoryBackend());
-    server.bind("127.0.0.1", 0);
-    client = MongoClients.create("mongodb://127.0.0.1:" + server.getLocalAddress().getPort());
-    var logs = client.getDatabase("heyken").getCollection("heyken_logs");
-    LogQuestionsTest.seed(logs);
     blocking = Executors.newFixedThreadPool(4);
+    db = QuestionDatabase.create("realmodel", blocking);
+    db.withConnection(c -> {
+      LogQuestionsTest.seed(c);
+      return null;
+    });
     String name = System.getenv("OLLAMA_MODEL");
     model = new OllamaModel(LlmSettings.from(ConfigFactory.parseMap(Map.of(
         "heyken.components.ollama-url", System.getenv("OLLAMA_URL"),
         "heyken.llm.model", name == null || name.isBlank() ? LlmSettings.DEFAULT_MODEL : name,
         "heyken.llm.request-timeout", "300s"))));
     // a cold load of an 8B model on CPU takes minutes
-    questions = new LogQuestions(QuestionSettings.defaults().withLlmTimeout(Duration.ofMinutes(5)), model, logs,
-        blocking, Clock.fixed(LogQuestionsTest.NOW, ZoneOffset.UTC));
+    // the structured query: these questions check its fields (the model's own SQL is LogQuestionsSqlTest's)
+    questions = new LogQuestions(QuestionSettings.defaults().withLlmTimeout(Duration.ofMinutes(5)).withUseSql(false),
+        model, db, Clock.fixed(LogQuestionsTest.NOW, ZoneOffset.UTC));
   }
 
   @AfterAll
   static void stop() {
     questions.close();
     model.close();
+    db.close();
     blocking.shutdownNow();
-    client.close();
-    server.shutdownNow();
   }
 
   private static LogQuestion.Query translated(String question) {

@@ -6,14 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.mongodb.client.MongoClient;
-import com.mongodb.client.MongoClients;
-import com.mongodb.client.MongoCollection;
 import com.typesafe.config.ConfigFactory;
-import de.bwaldvogel.mongo.MongoServer;
-import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import heyken.actors.llm.LlmSettings;
 import heyken.actors.llm.OllamaModel;
+import heyken.actors.postgres.PostgresDatabase;
+import heyken.actors.postgres.PostgresSettings;
 import heyken.protocol.api.LogLine;
 import heyken.protocol.api.LogQuestion;
 import heyken.testkit.ollama.OllamaStandIn;
@@ -23,25 +20,21 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import org.bson.Document;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Questions end to end against a real (embedded) MongoDB-protocol store and the Ollama stand-in. */
+/** Questions end to end against a real PostgreSQL (the structured query and the rules) and the Ollama stand-in. */
 class LogQuestionsTest {
 
   static final Instant NOW = Instant.parse("2026-11-25T12:34:56Z");
 
-  private MongoServer server;
-  private MongoClient client;
-  private MongoCollection<Document> logs;
+  private PostgresDatabase db;
   private ExecutorService blocking;
   private OllamaStandIn ollama;
   private OllamaModel model;
@@ -49,12 +42,12 @@ class LogQuestionsTest {
 
   @BeforeEach
   void start() {
-    server = new MongoServer(new MemoryBackend());
-    server.bind("127.0.0.1", 0);
-    client = MongoClients.create("mongodb://127.0.0.1:" + server.getLocalAddress().getPort());
-    logs = client.getDatabase("heyken").getCollection("heyken_logs");
     blocking = Executors.newFixedThreadPool(4);
-    seed(logs);
+    db = QuestionDatabase.create("questions", blocking);
+    db.withConnection(c -> {
+      seed(c);
+      return null;
+    });
   }
 
   @AfterEach
@@ -68,46 +61,33 @@ class LogQuestionsTest {
     if (ollama != null) {
       ollama.close();
     }
+    db.close();
     blocking.shutdownNow();
-    client.close();
-    server.shutdownNow();
   }
 
   /** A day of lines: sandbox, http and bot errors, warnings on both cores, a feature's run, a regex-looking line. */
-  static void seed(MongoCollection<Document> logs) {
-    var lines = new ArrayList<Document>();
-    lines.add(line(10, "ERROR", "sandbox", 1, "weather", "container exited 137 (out of memory)"));
-    lines.add(line(20, "ERROR", "sandbox", 2, "weather", "job test failed: timeout after 30 s"));
-    lines.add(line(50, "WARN", "sandbox", 2, null, "image sandbox/python:1 is old"));
-    lines.add(line(90, "ERROR", "sandbox", 1, null, "docker engine unreachable"));      // 1.5 h ago
-    lines.add(line(30, "ERROR", "http", 1, null, "internal error on POST /api/features"));
-    lines.add(line(40, "WARN", "core", 2, null, "core 2 is ACTIVE (epoch 7)"));
-    lines.add(line(70, "INFO", "core", 2, null, "rebalanced shards"));
-    lines.add(line(5, "INFO", "bot", 1, null, "answered message m1 a.*b (x+)+$"));
-    lines.add(line(6, "INFO", "bot", 1, null, "answered message m2 axxb"));
-    lines.add(line(13 * 60, "ERROR", "bot", 1, null, "Rocket.Chat login failed yesterday"));  // yesterday 23:34
-    lines.add(line(40 * 60, "ERROR", "store", 1, null, "too old for 'since yesterday'"));     // two days ago
-    logs.insertMany(lines);
+  static void seed(java.sql.Connection c) throws java.sql.SQLException {
+    line(c, 10, "ERROR", "sandbox", 1, "weather", "container exited 137 (out of memory)");
+    line(c, 20, "ERROR", "sandbox", 2, "weather", "job test failed: timeout after 30 s");
+    line(c, 50, "WARN", "sandbox", 2, null, "image sandbox/python:1 is old");
+    line(c, 90, "ERROR", "sandbox", 1, null, "docker engine unreachable");      // 1.5 h ago
+    line(c, 30, "ERROR", "http", 1, null, "internal error on POST /api/features");
+    line(c, 40, "WARN", "core", 2, null, "core 2 is ACTIVE (epoch 7)");
+    line(c, 70, "INFO", "core", 2, null, "rebalanced shards");
+    line(c, 5, "INFO", "bot", 1, null, "answered message m1 a.*b (x+)+$");
+    line(c, 6, "INFO", "bot", 1, null, "answered message m2 axxb");
+    line(c, 13 * 60, "ERROR", "bot", 1, null, "Rocket.Chat login failed yesterday");  // yesterday 23:34
+    line(c, 40 * 60, "ERROR", "store", 1, null, "too old for 'since yesterday'");     // two days ago
+    line(c, 7, "INFO", "bot", 1, null, "answered 100% of m3_x");
   }
 
-  static Document line(long minutesAgo, String level, String component, int core, String feature, String message) {
-    int lvl = switch (level) {
-      case "ERROR" -> 40000;
-      case "WARN" -> 30000;
-      case "INFO" -> 20000;
-      default -> 10000;
-    };
-    var doc = new Document("ts", Date.from(NOW.minusSeconds(minutesAgo * 60))).append("level", level)
-        .append("lvl", lvl).append("core", core).append("epoch", 7L).append("component", component)
-        .append("logger", "heyken." + component + ".X").append("thread", "t").append("message", message);
-    if (feature != null) {
-      doc.append("mdc", new Document("feature", feature).append("run", "r1"));
-    }
-    return doc;
+  static void line(java.sql.Connection c, long minutesAgo, String level, String component, int core, String feature,
+      String message) throws java.sql.SQLException {
+    QuestionDatabase.line(c, NOW.minusSeconds(minutesAgo * 60), level, component, core, feature, message);
   }
 
   private LogQuestions rulesOnly() {
-    questions = new LogQuestions(QuestionSettings.defaults(), null, logs, blocking, Clock.fixed(NOW, ZoneOffset.UTC));
+    questions = new LogQuestions(QuestionSettings.defaults(), null, db, Clock.fixed(NOW, ZoneOffset.UTC));
     return questions;
   }
 
@@ -119,7 +99,7 @@ class LogQuestionsTest {
         "heyken.llm.connect-timeout", "10s", // the availability probe is bounded by it: generous on a loaded machine
         "heyken.llm.stream-idle-timeout", "5s",
         "heyken.llm.retries", 0))));
-    questions = new LogQuestions(settings, model, logs, blocking, Clock.fixed(NOW, ZoneOffset.UTC));
+    questions = new LogQuestions(settings.withUseSql(false), model, db, Clock.fixed(NOW, ZoneOffset.UTC));
     return questions;
   }
 
@@ -225,23 +205,32 @@ class LogQuestionsTest {
     assertEquals(500, answer.query().limit());
     assertTrue(answer.note().contains("clamped to the maximum 500"), answer.note());
     assertTrue(answer.note().contains("ignored words: ignore"), answer.note());
-    assertEquals(11, answer.rows().size(), "the default window (7 days) holds every seeded line");
+    assertEquals(12, answer.rows().size(), "the default window (7 days) holds every seeded line");
   }
 
   @Test
-  void aStoreThatIsAwayIsA503ThatSaysSo() {
-    var away = new MongoServer(new MemoryBackend());
-    away.bind("127.0.0.1", 0);
-    int port = away.getLocalAddress().getPort();
-    away.shutdownNow();
-    try (var unreachable = heyken.actors.store.MongoStore.create("mongodb://127.0.0.1:" + port, Duration.ofMillis(300))) {
-      questions = new LogQuestions(QuestionSettings.defaults(), null,
-          unreachable.getDatabase("heyken").getCollection("heyken_logs"), blocking, Clock.fixed(NOW, ZoneOffset.UTC));
+  void aStoreThatIsAwayIsA503ThatSaysSo() throws Exception {
+    int port;
+    try (var socket = new java.net.ServerSocket(0)) {
+      port = socket.getLocalPort(); // nothing listens there once it is closed
+    }
+    try (var away = new PostgresDatabase(PostgresSettings.of("127.0.0.1", port, "heyken", "heyken", "x"), blocking)
+        .startMigrating()) {
+      questions = new LogQuestions(QuestionSettings.defaults(), null, away, Clock.fixed(NOW, ZoneOffset.UTC));
       var refused = assertInstanceOf(LogQuestions.Refused.class, ask(questions, "errors from sandbox today"));
       assertEquals(503, refused.status());
       assertEquals("store_unavailable", refused.error());
       assertTrue(refused.detail().contains("retry"), refused.detail());
     }
+  }
+
+  @Test
+  void theStructuredQueryShowsTheSqlItRanAndMatchesPercentAndUnderscoreLiterally() {
+    var answer = answered(ask(rulesOnly(), "lines containing \"100% of m3_x\""));
+    assertEquals(List.of("answered 100% of m3_x"), messages(answer));
+    assertTrue(answer.sql().startsWith("SELECT id, ts, level"), answer.sql());
+    assertTrue(answer.sql().contains("message ILIKE '%100\\% of m3\\_x%'"), answer.sql());
+    assertEquals(List.of(), answered(ask(rulesOnly(), "lines containing \"100%m3\"")).rows());
   }
 
   // ------------------------------------------------------------------ language model

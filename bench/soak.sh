@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Usage: bench/soak.sh [--minutes N] [--lines-per-s N] [--status-rps N] [--port-shift N] [--jfr] [--keep] [--no-build]
+#
+# The soak benchmark (not a timed test): a separate Heyken installation (run_heyken.sh on ports shifted by
+# --port-shift, default 37000: store 64017, heyken-pg 42442, monitor 42021, ...; a temporary data directory)
+# under everything at once for --minutes (default 10):
+#   - log lines at --lines-per-s (default 20000) through the real ingest path into PostgreSQL (a producer JVM with
+#     the cores' appender, buffer and shipper);
+#   - 10 log queries/s on GET /api/logs with various filters;
+#   - chat in 5 rooms (POST /api/chat, bot.sh-style: each room waits for its answer) and a component registration
+#     every 200 ms;
+#   - an open load of --status-rps (default 1000) on GET /api/status, latency counted from when each request was
+#     due (wrk2-style).
+# Then it prints: lease losses, failovers (epoch changes), failed /api/status requests, /api/status p50/p99/max,
+# acknowledged writes lost (registrations and chat answers checked afterwards), the lease renewal p50/p99/max
+# (GET /api/status: lease), and the machine's load (uptime) before and after.
+# --jfr records a flight recording of the store and both cores (data/jfr/, implies --keep): where the time goes.
+# Targets: 0 lease losses, 0 failovers, 0 failed /api/status, p99 <= 10 ms, nothing lost.
+# The load generator is bench/lib/SoakLoad.java (a single-file program on the core's jar; loopback only).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib/common.sh
+source "$ROOT/scripts/lib/common.sh"
+# shellcheck source=bench/lib/installation.sh
+source "$ROOT/bench/lib/installation.sh"
+
+minutes=10
+lines=20000
+status_rps=1000
+port_shift=37000
+keep=0
+jfr=0
+run_args=(--timeout 180)
+while (($#)); do
+  case $1 in
+    -h | --help) print_help "$0"; exit 0 ;;
+    --minutes) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--minutes needs a positive number"; minutes=$2; shift ;;
+    --lines-per-s) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--lines-per-s needs a number"; lines=$2; shift ;;
+    --status-rps) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--status-rps needs a positive number"; status_rps=$2; shift ;;
+    --port-shift) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--port-shift needs a number"; port_shift=$2; shift ;;
+    --jfr) jfr=1 ;;
+    --keep) keep=1 ;;
+    --no-build) run_args+=(--no-build) ;;
+    *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
+  esac
+  shift
+done
+seconds=$((minutes * 60))
+
+bench_shift_ports "$port_shift"
+unset HEYKEN_MONGO_URI HEYKEN_POSTGRES_URL HEYKEN_API_TOKEN
+bench_require_free_ports
+
+BENCH_DIR=$(mktemp -d /tmp/heyken-soak.XXXXXX)
+chmod o+x "$BENCH_DIR"
+export HEYKEN_DATA_DIR=$BENCH_DIR/data HEYKEN_ENV_FILE=$BENCH_DIR/.env
+heyken_set_paths
+if ((jfr)); then
+  keep=1
+  mkdir -p "$HEYKEN_DATA_DIR/jfr"
+  export JAVA_OPTS="$(heyken_java_opts) -XX:StartFlightRecording=filename=$HEYKEN_DATA_DIR/jfr/,settings=profile"
+fi
+producer=''
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [[ -n $producer ]] && kill "$producer" 2>/dev/null || true
+  echo
+  info "Stopping the soak installation ..."
+  "$ROOT/scripts/stop.sh" >"$BENCH_DIR/stop.out" 2>&1 || { cat "$BENCH_DIR/stop.out" >&2; rc=1; }
+  if ((keep || rc != 0)); then
+    info "Kept $BENCH_DIR (logs in data/logs/); remove it with: rm -rf $BENCH_DIR"
+  else
+    rm -rf "$BENCH_DIR"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+"$ROOT/scripts/init.sh" >/dev/null
+heyken_load_env
+info "Starting the soak installation in $BENCH_DIR (monitor port $HEYKEN_MONITOR_PORT) ..."
+if ! "$ROOT/scripts/run_heyken.sh" "${run_args[@]}" >"$BENCH_DIR/run.out" 2>&1; then
+  cat "$BENCH_DIR/run.out" >&2
+  die "the soak installation did not start."
+fi
+MONITOR=http://127.0.0.1:$HEYKEN_MONITOR_PORT
+deadline=$((SECONDS + 120))
+until body=$(http_get "$MONITOR/api/status" 2) && [[ -n $(json_number active_core <<<"$body") ]]; do
+  ((SECONDS < deadline)) || die "no active core on $MONITOR within 120 s"
+  sleep 0.5
+done
+epoch0=$(json_number epoch <<<"$body")
+lost_before=$(cat "$HEYKEN_LOG_DIR"/core-*.log | grep -c 'Lease \[.*\] lost by' || true)
+load_before=$(uptime)
+info "core-$(json_number active_core <<<"$body") is active (epoch $epoch0); soaking for $minutes min on $(nproc) CPUs."
+info "machine before: $load_before"
+
+require_java
+if ((lines > 0)); then
+  java -Xmx512m -Dlogback.configurationFile="$ROOT/bench/lib/soak-logback.xml" -cp "$HEYKEN_JAR" \
+    "$ROOT/bench/lib/SoakLoad.java" logs "$lines" "$seconds" >"$BENCH_DIR/producer.out" 2>&1 &
+  producer=$!
+fi
+http_out=$(java -Xmx512m -cp "$HEYKEN_JAR" "$ROOT/bench/lib/SoakLoad.java" http "$MONITOR" \
+  "http://127.0.0.1:$HEYKEN_LOGGER_PORT" "http://127.0.0.1:$HEYKEN_REGISTRY_PORT" "$HEYKEN_API_TOKEN" "$seconds" \
+  "$status_rps" 2>&1 | tee "$BENCH_DIR/http.out" | grep '^http ' || true)
+logs_out=''
+if [[ -n $producer ]]; then
+  wait "$producer" || true
+  producer=''
+  logs_out=$(grep '^logs ' "$BENCH_DIR/producer.out" || true)
+fi
+load_after=$(uptime)
+[[ -n $http_out ]] || { tail -n 30 "$BENCH_DIR/http.out" >&2; die "the HTTP load printed no figures (see above)"; }
+
+body=$(http_get "$MONITOR/api/status" 5) || body='{}'
+epoch1=$(json_number epoch <<<"$body")
+lost_after=$(cat "$HEYKEN_LOG_DIR"/core-*.log | grep -c 'Lease \[.*\] lost by' || true)
+field() { local v; v=$(sed -nE "s/.*(^| )$1=([^ ]*).*/\2/p" <<<"$2"); echo "${v:-?}"; }
+lease=$(python3 -c 'import json,sys; l=json.load(sys.stdin).get("lease") or {}; print(l.get("renewal_ms_p50"), l.get("renewal_ms_p99"), l.get("renewal_ms_max"), l.get("renewals"), l.get("slow_renewals"))' <<<"$body" 2>/dev/null || echo '? ? ? ? ?')
+read -r l50 l99 lmax lcount lslow <<<"$lease"
+lease_losses=$((lost_after - lost_before))
+failovers=$((${epoch1:-0} - ${epoch0:-0}))
+lost=$(($(field chat_lost "$http_out" | tr -c -d 0-9) + $(field registrations_lost "$http_out" | tr -c -d 0-9) + 0))
+
+echo
+echo "soak: $minutes min, $lines log lines/s offered, $status_rps req/s on /api/status, 10 log queries/s, chat in 5 rooms"
+if [[ -n $logs_out ]]; then
+  echo "  log lines:             offered $(field offered "$logs_out") at $(field rate "$logs_out")/s, written $(field written "$logs_out"), dropped $(field dropped "$logs_out")"
+fi
+echo "  lease losses:          $lease_losses"
+echo "  failovers:             $failovers (epoch $epoch0 -> ${epoch1:-?})"
+echo "  /api/status failed:    $(field status_failed "$http_out") of $(field status_sent "$http_out")"
+echo "  /api/status latency:   p50 $(field status_p50_ms "$http_out") ms, p99 $(field status_p99_ms "$http_out") ms, max $(field status_max_ms "$http_out") ms (from when each request was due)"
+echo "  log queries:           $(field queries "$http_out"), failed $(field queries_failed "$http_out"), p50 $(field query_p50_ms "$http_out") ms, p99 $(field query_p99_ms "$http_out") ms"
+echo "  chat:                  $(field chat_answered "$http_out") answered, $(field chat_failed "$http_out") failed, $(field chat_lost "$http_out") of the first and last 50 per room not remembered afterwards"
+echo "  registrations:         $(field registrations "$http_out") acknowledged, $(field registrations_failed "$http_out") failed, $(field registrations_lost "$http_out") missing afterwards"
+echo "  acknowledged lost:     $lost"
+echo "  lease renewal:         p50 $l50 ms, p99 $l99 ms, max $lmax ms ($lcount renewals, $lslow slower than half the TTL)"
+echo "  machine before:        $load_before"
+echo "  machine after:         $load_after"
+p99=$(field status_p99_ms "$http_out")
+if ((lease_losses == 0 && failovers == 0 && lost == 0)) && [[ $(field status_failed "$http_out") == 0 ]] &&
+  awk -v p="$p99" 'BEGIN { exit !(p <= 10) }'; then
+  ok "soak: every target held"
+else
+  warn "soak: a target was missed (targets: 0 lease losses, 0 failovers, 0 failed /api/status, p99 <= 10 ms, 0 lost)"
+fi
