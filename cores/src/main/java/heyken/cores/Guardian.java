@@ -26,6 +26,7 @@ import heyken.actors.logs.LogStore;
 import heyken.actors.logs.question.LogQuestions;
 import heyken.actors.logs.question.QuestionSettings;
 import heyken.actors.monitor.ComponentProbes;
+import heyken.actors.metrics.MetricsHistory;
 import heyken.actors.monitor.CoreInfo;
 import heyken.actors.monitor.EpochHistory;
 import heyken.actors.monitor.StatusService;
@@ -43,6 +44,7 @@ import heyken.http.Auth;
 import heyken.http.LoggerRoutes;
 import heyken.http.LogQuestionRoutes;
 import heyken.http.MonitorEvents;
+import heyken.http.MetricsHistoryRoutes;
 import heyken.http.MonitorRoutes;
 import heyken.http.MonitorSources;
 import heyken.http.PortBinder;
@@ -142,21 +144,26 @@ public final class Guardian {
               model.settings().model(), store.blockingExecutor())
               .useUpgrade(heyken.actors.upgrade.Upgrade.chatStarter(upgrade, system)),
           bot.confirmationTtl(), bot.username());
-      var monitorEvents = new MonitorEvents(new MonitorSources(system, node.coreId(), status, new EpochHistory(system),
+      var epochs = new EpochHistory(system);
+      var monitorEvents = new MonitorEvents(new MonitorSources(system, node.coreId(), status, epochs,
           features, logs, settings.monitorMaxFeatures(), settings.maxQueryLimit()),
           MonitorEvents.Settings.from(config));
+      MetricsHistory.configure(MetricsHistory.Settings.from(config));
+      context.spawn(MetricsHistory.sampler(), "metrics-history");
+      var sandboxRoutes = new SandboxRoutes(node, auth, features, new ServiceRoutes(serviceApi));
       var apis = List.of(
           new PortBinder.Api("Component Registry", settings.registryPort(),
               new RegistryRoutes(system, registry, auth).route()),
-          new PortBinder.Api("Sandbox Manager", settings.sandboxPort(), new SandboxRoutes(node, auth, features,
-              new ServiceRoutes(serviceApi)).route()),
+          new PortBinder.Api("Sandbox Manager", settings.sandboxPort(), sandboxRoutes.route()),
           new PortBinder.Api("Logger API", settings.loggerPort(),
               new LoggerRoutes(logs, auth, settings.maxQueryLimit(),
                   new AuditRoutes(new AuditTrail(system)), new LogQuestionRoutes(logQuestions)).route()),
           new PortBinder.Api("System Monitor", settings.monitorPort(),
               new MonitorRoutes(system, status, coreManager, auth,
                   new ChatRoutes(system, bot.answerTimeout()), monitorEvents,
-                  new heyken.http.UpgradeRoutes(system, upgrade)).route()));
+                  new heyken.http.UpgradeRoutes(system, upgrade),
+                  new MetricsHistoryRoutes(node.coreId(), epochs::recent).route(), sandboxRoutes.dashboardRoute())
+                  .route()));
       var binder = context.spawn(PortBinder.create(settings.host(), node.coreId(), settings.inspectionOffset(), apis,
           settings.rebindInterval(), settings.drainDeadline()), "http");
       var unfollow = node.onActivationChange(epoch -> binder.tell(new PortBinder.ActivationChanged(epoch)));

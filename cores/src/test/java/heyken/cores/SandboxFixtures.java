@@ -96,4 +96,29 @@ final class SandboxFixtures {
     });
     return last[0];
   }
+
+  /** Runs the docker CLI; its output (stdout and stderr). A failure is an AssertionError, except removing a network. */
+  static String docker(String... args) throws java.io.IOException, InterruptedException {
+    var command = new java.util.ArrayList<String>();
+    command.add("docker");
+    command.addAll(java.util.List.of(args));
+    var p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    if (p.waitFor() != 0 && !(args[0].equals("network") && args[1].equals("rm"))) {
+      throw new AssertionError("docker " + String.join(" ", args) + " failed: " + out);
+    }
+    return out;
+  }
+
+  /** Whatever a test did: no container of this installation outlives it. */
+  static void removeContainers(String installation) throws java.io.IOException, InterruptedException {
+    if (installation == null || installation.isEmpty()) {
+      return;
+    }
+    for (String id : docker("ps", "-aq", "--filter", "label=heyken.installation=" + installation).split("\\s+")) {
+      if (!id.isBlank()) {
+        docker("rm", "-f", id);
+      }
+    }
+  }
 }

@@ -56,14 +56,7 @@ class ServicesIT {
   @AfterAll
   static void stop() throws Exception {
     try {
-      if (installation != null && !installation.isEmpty()) {
-        // whatever happened above: no container of this installation outlives the test
-        for (String id : docker("ps", "-aq", "--filter", "label=heyken.installation=" + installation).split("\\s+")) {
-          if (!id.isBlank()) {
-            docker("rm", "-f", id);
-          }
-        }
-      }
+      SandboxFixtures.removeContainers(installation);
     } finally {
       if (heyken != null) {
         heyken.close();
@@ -289,14 +282,6 @@ class ServicesIT {
 
   /** The docker CLI (it comes with the engine); its output, or an AssertionError with it. */
   private static String docker(String... args) throws IOException, InterruptedException {
-    var command = new java.util.ArrayList<String>();
-    command.add("docker");
-    command.addAll(List.of(args));
-    var p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (p.waitFor() != 0 && !(args[0].equals("network") && args[1].equals("rm"))) {
-      throw new AssertionError("docker " + String.join(" ", args) + " failed: " + out);
-    }
-    return out;
+    return SandboxFixtures.docker(args);
   }
 }

@@ -33,8 +33,15 @@ public final class MonitorRoutes {
   private final MonitorEvents events;
   private final UpgradeRoutes upgrade;
 
+  private final Route[] more;
+
+  /**
+   * {@code more}: further routes served on this port, such as the metrics history and the Sandbox Manager's feature and
+   * service routes the dashboard calls (its page may only talk to its own origin).
+   */
   public MonitorRoutes(ActorSystem<?> system, StatusService status, ActorRef<CoreManager.Command> coreManager,
-      Auth auth, ChatRoutes chat, MonitorEvents events, UpgradeRoutes upgrade) {
+      Auth auth, ChatRoutes chat, MonitorEvents events, UpgradeRoutes upgrade, Route... more) {
+    this.more = more;
     this.system = system;
     this.upgrade = upgrade;
     this.events = events;
@@ -56,7 +63,8 @@ public final class MonitorRoutes {
         chat.route(),
         upgrade.route(),
         metrics(),
-        Dashboard.route())));
+        Dashboard.route(),
+        concat(reject(), more))));
   }
 
   /** {@code GET /metrics}: this core's metrics in the Prometheus text format 0.0.4. */

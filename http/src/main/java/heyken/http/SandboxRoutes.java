@@ -52,6 +52,19 @@ public final class SandboxRoutes {
   public Route route() {
     return ApiErrors.handled(auth.mutating(() -> pathPrefix("api", () -> concat(
         path("health", () -> get(() -> complete(StatusCodes.OK, health(), Json.marshaller()))),
+        work()))));
+  }
+
+  /**
+   * The feature and service routes without the health check, also served by the System Monitor (:5021) under the same
+   * paths: the dashboard may only talk to its own origin (its Content-Security-Policy says connect-src 'self').
+   */
+  public Route dashboardRoute() {
+    return ApiErrors.handled(auth.mutating(() -> pathPrefix("api", this::work)));
+  }
+
+  private Route work() {
+    return concat(
         services == null ? reject() : services.route(),
         pathPrefix("features", () -> concat(
             pathEndOrSingleSlash(() -> get(() -> onSuccess(features.list(),
@@ -71,6 +84,11 @@ public final class SandboxRoutes {
                     entity(Json.unmarshaller(NewRevision.class), revision ->
                         answer(features.addRevision(id, revision.files(), revision.message(), BY),
                             StatusCodes.CREATED))))),
+                path(PathMatchers.segment("revisions").slash(PathMatchers.segment()).slash("diff"), revision ->
+                    get(() -> onSuccess(features.diff(id, revision), outcome -> outcome.problem() != null
+                        ? ApiErrors.problem(outcome.problem())
+                        : complete(HttpResponse.create().withStatus(StatusCodes.OK)
+                            .withEntity(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, outcome.value())))))),
                 path("rollback", () -> post(() -> answer(features.rollback(id, BY), StatusCodes.OK))),
                 path("undeploy", () -> post(() -> onSuccess(features.undeploy(id, BY), outcome ->
                     outcome.problem() != null ? ApiErrors.problem(outcome.problem())
@@ -80,7 +98,7 @@ public final class SandboxRoutes {
                     entity(Unmarshaller.entityToByteString(), body -> invoke(id, body.toArray()))))),
                 pathPrefix(PathMatchers.segment("runs").slash(PathMatchers.segment()), runId -> concat(
                     pathEndOrSingleSlash(() -> get(() -> answer(features.run(id, runId), StatusCodes.OK))),
-                    path("log", () -> get(() -> runLog(id, runId)))))))))))));
+                    path("log", () -> get(() -> runLog(id, runId))))))))));
   }
 
   private Map<String, Object> health() {

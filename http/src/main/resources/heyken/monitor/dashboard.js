@@ -1,64 +1,23 @@
-// Heyken System Monitor: live view of the cluster over Server-Sent Events (/api/events) and the web chat console
-// (/api/chat). Plain JavaScript, no dependencies. Everything shown is set with textContent (never as HTML).
+// Heyken System Monitor, the overview page (#/): live view of the cluster over Server-Sent Events (/api/events) and
+// the web chat console (/api/chat). Helpers and the API token are in common.js. Text is set with textContent only.
 'use strict';
 
 (function () {
+  if (!window.heyken) {
+    // common.js did not load (the core was switching when the page loaded): load the page again
+    setTimeout(() => location.reload(), 3000);
+    return;
+  }
+  window.heyken.loaded.push('dashboard');
   const WATCHDOG_MS = 7000;      // pings come every 2 s: this much silence means a dead connection
   const LOG_LINES_KEPT = 300;
-  const monitor = window.heykenMonitor = { states: [], servedBy: null, status: null, events: 0 };
+  const monitor = window.heykenMonitor;
   let source = null;
   let watchdog = null;
   let retryTimer = null;
   let reconnectMs = 1000;
 
-  const $ = (id) => document.getElementById(id);
-
-  function el(tag, text, cls) {
-    const e = document.createElement(tag);
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    if (cls) e.className = cls;
-    return e;
-  }
-
-  function badge(text, cls) {
-    return el('span', text, 'badge ' + (cls || text));
-  }
-
-  function row(cells) {
-    const tr = document.createElement('tr');
-    for (const c of cells) {
-      const td = document.createElement('td');
-      if (c instanceof Node) td.appendChild(c); else td.textContent = c === null || c === undefined ? '' : String(c);
-      tr.appendChild(td);
-    }
-    return tr;
-  }
-
-  function fill(tableId, rows) {
-    const body = $(tableId).querySelector('tbody');
-    body.replaceChildren(...rows);
-  }
-
-  function ago(iso) {
-    if (!iso) return '';
-    const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-    if (s < 60) return s + ' s ago';
-    if (s < 3600) return Math.round(s / 60) + ' min ago';
-    if (s < 86400) return (s / 3600).toFixed(1) + ' h ago';
-    return (s / 86400).toFixed(1) + ' d ago';
-  }
-
-  function when(iso) {
-    if (!iso) return '—';
-    return new Date(iso).toLocaleString() + ' (' + ago(iso) + ')';
-  }
-
-  function duration(seconds) {
-    if (seconds === null || seconds === undefined) return '';
-    if (seconds < 60) return seconds + ' s';
-    if (seconds < 3600) return Math.floor(seconds / 60) + ' min';
-    return (seconds / 3600).toFixed(1) + ' h';
-  }
+  const { $, el, badge, row, fill, ago, when, duration, link } = window.heyken;
 
   // ------------------------------------------------------------------ connection
 
@@ -204,7 +163,9 @@
       }
       const deployed = x.deployed_revision
         ? x.deployed_revision.substring(0, 10) + (x.deployed_at ? ' (' + ago(x.deployed_at) + ')' : '') : '—';
-      return row([x.feature_id, x.name, badge(x.status), x.command ? '!' + x.command : '', deployed, runCell]);
+      return row([link(x.feature_id, '#/features/' + encodeURIComponent(x.feature_id)),
+        link(x.name, '#/features/' + encodeURIComponent(x.feature_id)), badge(x.status),
+        x.command ? '!' + x.command : '', deployed, runCell]);
     }));
   }
 
@@ -240,12 +201,10 @@
   async function switchTo(core) {
     if (!window.confirm('Hand the active role over to core ' + core + '?')) return;
     try {
-      const r = await fetch('/api/cores/switch', { method: 'POST', headers: headers(),
-        body: JSON.stringify({ target_core: core }) });
-      const body = await r.json().catch(() => ({}));
-      if (r.status !== 202) window.alert('switch refused (' + r.status + '): ' + (body.detail || body.error || ''));
+      await window.heyken.api('POST', '/api/cores/switch', { target_core: core });
+      window.heyken.notify('Core ' + core + ' takes over: the page reconnects by itself.');
     } catch (e) {
-      window.alert('the switch request did not get through: ' + e);
+      window.heyken.notify(e.describe ? e.describe('the switch') : String(e), true);
     }
   }
 
@@ -290,7 +249,7 @@
     }
   }
 
-  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const sleep = window.heyken.sleep;
 
   async function send(text) {
     say('you', text);
@@ -326,16 +285,16 @@
   }
 
   function setupChat() {
-    const saved = sessionStorage.getItem('heyken.token');
+    const saved = window.heyken.token();
     if (saved) $('token').value = saved;
-    $('token').addEventListener('change', () => sessionStorage.setItem('heyken.token', token()));
+    $('token').addEventListener('change', () => window.heyken.setToken(token()));
     $('chat-note').textContent = 'room web:' + chatSession();
     $('chat-form').addEventListener('submit', (e) => {
       e.preventDefault();
       const input = $('chat-input');
       const text = input.value.trim();
       if (!text) return;
-      sessionStorage.setItem('heyken.token', token());
+      if (token()) window.heyken.setToken(token());
       input.value = '';
       send(text);
     });

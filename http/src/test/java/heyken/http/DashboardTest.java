@@ -64,6 +64,29 @@ class DashboardTest {
   }
 
   @Test
+  void everyPagesScriptIsServedAndKeepsToTheStrictPolicy() throws Exception {
+    String page = get("/").body();
+    // no inline script, no inline style, no handler attributes: the policy would block them
+    assertFalse(page.matches("(?s).*<script(?![^>]*\\bsrc=)[^>]*>.*"), "no inline script");
+    assertFalse(page.matches("(?s).*(<style|\\sstyle=|\\son[a-z]+=).*"), "no inline style or handler");
+    for (String file : new String[] {"common.js", "dashboard.js", "feature.js", "services.js", "plots.js",
+        "upgrade.js"}) {
+      assertTrue(page.contains("<script src=\"/static/" + file + "\" defer></script>"), file + " is loaded");
+      var script = get("/static/" + file);
+      assertEquals(200, script.statusCode(), file);
+      String body = script.body();
+      for (String forbidden : new String[] {"innerHTML", "outerHTML", "insertAdjacentHTML", "eval(", "new Function",
+          "document.write", "setAttribute('style'", "fetch('http", "EventSource('http"}) {
+        assertFalse(body.contains(forbidden), file + " uses " + forbidden);
+      }
+    }
+    for (String id : new String[] {"page-overview", "page-feature", "page-new", "page-services", "page-plots",
+        "token-dialog", "upload-files", "run-log", "plot-requests", "plot-jobs", "plot-logs", "plot-failover"}) {
+      assertTrue(page.contains("id=\"" + id + "\""), id);
+    }
+  }
+
+  @Test
   void nothingOutsideTheDashboardsFilesIsServed() throws Exception {
     for (String path : new String[] {"/static/nope.js", "/static/../http/Json.class", "/static/%2e%2e/http/Json.class",
         "/static/", "/index.html", "/static/..%2f..%2fapplication.conf"}) {

@@ -337,6 +337,27 @@ public final class FeatureService {
     return view.withAuthoring(status, authoring);
   }
 
+  /** The biggest diff one answer carries; a longer one is cut with a line that says so. */
+  static final int MAX_DIFF_BYTES = 1 << 20;
+
+  /**
+   * What a revision of the feature changed against the one before it, as a unified diff (the feature's git repository
+   * read on the sandbox dispatcher); an unknown feature or revision is a 404 problem.
+   */
+  public CompletionStage<Outcome<String>> diff(String featureId, String revision) {
+    return get(featureId).thenCompose(feature -> {
+      if (feature.problem() != null) {
+        return CompletableFuture.completedFuture(Outcome.<String>refused(feature.problem()));
+      }
+      return runtime.blocking(() -> Outcome.ok(runtime.repositories().diff(featureId, revision, MAX_DIFF_BYTES)))
+          .exceptionallyCompose(error -> {
+            Problem problem = problemOf(error);
+            return problem == null ? CompletableFuture.failedFuture(error)
+                : CompletableFuture.completedFuture(Outcome.<String>refused(problem));
+          });
+    });
+  }
+
   public CompletionStage<FeatureListing> list() {
     return AskPattern.<FeatureCatalog.Command, FeatureCatalog.Reply>ask(catalog, FeatureCatalog.ListAll::new,
             askTimeout, system.scheduler())

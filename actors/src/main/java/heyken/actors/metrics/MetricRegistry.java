@@ -168,6 +168,13 @@ public final class MetricRegistry {
       return total;
     }
 
+    /** Every label combination counted so far with its value. */
+    public Map<List<String>, Long> values() {
+      var copy = new java.util.HashMap<List<String>, Long>();
+      series.forEach((labels, count) -> copy.put(labels, count.sum()));
+      return copy;
+    }
+
     /** The current value (0 for a combination never counted). */
     public long value(String... labelValues) {
       LongAdder s = series.get(List.of(labelValues));

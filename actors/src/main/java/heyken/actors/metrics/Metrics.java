@@ -42,6 +42,10 @@ public final class Metrics {
   public static final MetricRegistry.Counter ACTIVATIONS = REGISTRY.counter("heyken_core_activations_total",
       "Times this core became the active one, by kind (first_start, planned_switch, failover, restart)", "kind");
 
+  public static final MetricRegistry.Counter LOG_LINES = REGISTRY.counter("heyken_log_lines_total",
+      "Log lines this core handed to the log store, by level (what is stored: HEYKEN_LOG_STORE_LEVEL and above)",
+      "level");
+
   static {
     REGISTRY.counterFunction("heyken_log_lines_written_total", "Log lines written to the log store by this core",
         () -> LogBuffer.get().written());
@@ -74,6 +78,12 @@ public final class Metrics {
   public static void sandboxJob(String backend, String result, long millis) {
     SANDBOX_JOBS.inc(backend, result);
     SANDBOX_DURATION.observe(millis / 1000.0, backend);
+    MetricsHistory.get().job(backend, result, millis, java.time.Instant.now());
+  }
+
+  /** A log line of {@code level} went to the log store's buffer. */
+  public static void logLine(String level) {
+    LOG_LINES.inc(level);
   }
 
   /** Returns {@code result} after counting it (for one-line hooks around a call). */
@@ -99,7 +109,8 @@ public final class Metrics {
     ACTIVATIONS.inc(activationKind(reason));
   }
 
-  static String activationKind(String reason) {
+  /** The kind of an activation from the CoreManager's reason: failover, planned_switch, first_start, restart or other. */
+  public static String activationKind(String reason) {
     String r = reason == null ? "" : reason.toLowerCase(Locale.ROOT);
     if (r.startsWith("failover")) {
       return "failover";

@@ -427,6 +427,56 @@ public final class FeatureRepositories {
     });
   }
 
+  /**
+   * What {@code revision} changed, as a unified diff (git's format, 3 lines of context) against its first parent, or
+   * against nothing for the first revision; cut at {@code maxBytes} with a last line that says so.
+   *
+   * @throws UnknownRevisionException when the revision is unknown
+   */
+  public String diff(String featureId, String revision, int maxBytes) {
+    PathGuard.checkFeatureId(featureId);
+    return io(() -> {
+      try (Repository repo = open(featureId); RevWalk walk = new RevWalk(repo);
+          ObjectReader reader = repo.newObjectReader()) {
+        RevCommit commit = resolveCommit(repo, walk, featureId, revision);
+        var out = new java.io.ByteArrayOutputStream();
+        var capped = new OutputStream() {
+          boolean cut;
+
+          @Override
+          public void write(int b) {
+            if (out.size() < maxBytes) {
+              out.write(b);
+            } else {
+              cut = true;
+            }
+          }
+
+          @Override
+          public void write(byte[] b, int off, int len) {
+            int room = Math.max(0, maxBytes - out.size());
+            out.write(b, off, Math.min(room, len));
+            cut |= len > room;
+          }
+        };
+        try (var formatter = new org.eclipse.jgit.diff.DiffFormatter(capped)) {
+          formatter.setRepository(repo);
+          formatter.setDetectRenames(true);
+          var newTree = new org.eclipse.jgit.treewalk.CanonicalTreeParser(null, reader, commit.getTree());
+          org.eclipse.jgit.treewalk.AbstractTreeIterator oldTree = commit.getParentCount() == 0
+              ? new EmptyTreeIterator()
+              : new org.eclipse.jgit.treewalk.CanonicalTreeParser(null, reader,
+                  walk.parseCommit(commit.getParent(0)).getTree());
+          formatter.format(oldTree, newTree);
+          formatter.flush();
+        }
+        String text = out.toString(StandardCharsets.UTF_8);
+        return capped.cut ? text + "\n… the diff is longer than " + ByteSize.format(maxBytes) + ": cut here\n"
+            : text;
+      }
+    });
+  }
+
   /** Every revision of the feature, newest first. */
   public List<Revision> log(String featureId) {
     return log(featureId, Integer.MAX_VALUE);

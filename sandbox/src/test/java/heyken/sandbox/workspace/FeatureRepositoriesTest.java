@@ -113,6 +113,23 @@ class FeatureRepositoriesTest {
   }
 
   @Test
+  void aRevisionsDiffIsAgainstTheOneBeforeItAndTheFirstOneAgainstNothing() {
+    Revision first = repos.create("f1", Map.of("main.py", "print('hello')\n", "keep.txt", "same\n"), "c", "alice");
+    Revision second = repos.commit("f1", Map.of("main.py", "print('HELLO')\n", "new.txt", "added\n"), "c", "alice");
+    String initial = repos.diff("f1", first.id(), 1 << 20);
+    assertTrue(initial.contains("--- /dev/null\n+++ b/main.py") && initial.contains("+print('hello')"), initial);
+    assertTrue(initial.contains("+++ b/keep.txt"), initial);
+    String change = repos.diff("f1", second.shortId(), 1 << 20);
+    assertTrue(change.contains("-print('hello')\n+print('HELLO')"), change);
+    assertTrue(change.contains("+++ b/new.txt") && change.contains("+added"), change);
+    assertFalse(change.contains("keep.txt"), "an unchanged file is not in the diff: " + change);
+    String cut = repos.diff("f1", first.id(), 40);
+    assertTrue(cut.startsWith(initial.substring(0, 40)) && cut.contains("the diff is longer than"), cut);
+    assertThrows(UnknownRevisionException.class, () -> repos.diff("f1", "abcdef1234", 1 << 20));
+    assertThrows(UnknownRevisionException.class, () -> repos.diff("f1", "not-a-revision", 1 << 20));
+  }
+
+  @Test
   void aSkeletonIsAParsableManifestAndAReadme() {
     Revision r = repos.createSkeleton("draft-1", "Weather: \"now\"", "Tells the weather\nof a city", "alice");
     assertEquals(List.of("README.md", "heyken.yml"), r.files());

@@ -227,6 +227,27 @@ public final class HeadlessChromium implements AutoCloseable {
         + state + (last == null ? "" : "; last error: " + last.getMessage()));
   }
 
+  /**
+   * Chooses {@code files} in the page's file input {@code selector} (DOM.setFileInputFiles), as a user picking them
+   * would; for an {@code <input webkitdirectory>} give the folder, and the page sees its files with their paths.
+   */
+  public void setFileInputFiles(String selector, List<Path> files) {
+    ObjectNode find = JSON.createObjectNode().put("expression", "document.querySelector(" + JSON.valueToTree(selector)
+        + ")").put("returnByValue", false);
+    JsonNode found = send("Runtime.evaluate", find, Duration.ofSeconds(20)).path("result");
+    if (!found.has("objectId")) {
+      throw new IllegalStateException("no element " + selector + " in the page: " + found);
+    }
+    ObjectNode params = JSON.createObjectNode().put("objectId", found.get("objectId").asText());
+    var array = params.putArray("files");
+    files.forEach(f -> array.add(f.toAbsolutePath().toString()));
+    send("DOM.setFileInputFiles", params, Duration.ofSeconds(20));
+    // the page hears of the choice as a user's: input and change events
+    evaluate("(() => { const e = document.querySelector(" + JSON.valueToTree(selector) + ");"
+        + " e.dispatchEvent(new Event('input', {bubbles: true})); e.dispatchEvent(new Event('change', {bubbles: true}));"
+        + " return e.files.length; })()");
+  }
+
   /** A PNG of the whole page. */
   public void screenshot(Path png) throws IOException {
     ObjectNode params = JSON.createObjectNode().put("format", "png").put("captureBeyondViewport", true);
