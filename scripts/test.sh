@@ -10,14 +10,12 @@
 #      It also installs Debian's chromium (scripts/browser.sh) for the dashboard tests and sets
 #      HEYKEN_REQUIRE_BROWSER=true: a missing browser fails them; and Debian's postgresql
 #      (scripts/postgres.sh --install): the log store tests start a real PostgreSQL (testkit PostgresServer);
-#      HEYKEN_REQUIRE_BROWSER=true: a missing browser fails them; and iproute2 and iptables (apt-get,
+#      and iproute2 and iptables (apt-get,
 #      when missing) for the partition tests (PartitionIT: store and cores in network namespaces of
 #      their own), setting HEYKEN_REQUIRE_NETNS=true: a machine without namespaces fails them;
 #   3. mvn -B verify at the repository root: the unit tests, the sandbox tests against the real
 #      engine and bubblewrap, and the integration tests, which start the store and both cores as
 #      real JVMs and kill them;
-#   4. scripts/check_deployment.sh: docker-compose config of docker/, and the core image built from
-#      the jar and run once until /ready answers.
 #   4. scripts/check_deployment.sh: `docker-compose config` validates docker/docker-compose.yml, and the core
 #      image (docker/Dockerfile on the locally made base image) is built from the jar and run until /ready is 200.
 #   5. scripts/check_fresh_machine.sh: a clean clone in a scratch directory, run_heyken.sh with no engine for that

@@ -56,6 +56,8 @@ bench_stop_installation() {
     rm -rf "$BENCH_DIR"
   fi
   echo "$rc"
+}
+
 # bench_java_classes BUILD: with BUILD=1 builds the jar and the test classes (mvn -o -q -DskipTests package) from the
 # repository root; then checks they exist and sets BENCH_JAR and BENCH_CLASSPATH (the jar's libraries, the testkit and
 # the cores' test classes: where the Java benchmarks live).
