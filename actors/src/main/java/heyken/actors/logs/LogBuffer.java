@@ -33,6 +33,19 @@ public final class LogBuffer {
     return instance;
   }
 
+  // who counts the lines handed over, by level: the metrics set it, so that logs needs nothing of metrics
+  private static volatile java.util.function.Consumer<String> levelCounter = level -> { };
+
+  /** Counts every line handed to the log store by its level with {@code counter} (set once by the metrics). */
+  public static void countLevelsWith(java.util.function.Consumer<String> counter) {
+    levelCounter = counter;
+  }
+
+  /** A line of {@code level} was handed to the log store. */
+  public static void countLevel(String level) {
+    levelCounter.accept(level);
+  }
+
   /** Resizes the buffer once at start-up (lines already buffered are kept up to the new capacity). */
   public static synchronized void configure(int capacity, int coreId, LongSupplier epoch) {
     LogBuffer next = new LogBuffer(capacity);

@@ -67,7 +67,7 @@ public final class MongoLogAppender extends AppenderBase<ILoggingEvent> {
         mdc == null ? null : mdc.get("job"),
         mdc == null ? null : mdc.get("room"),
         mdc == null ? null : mdc.get("stream")));
-    heyken.actors.metrics.Metrics.logLine(event.getLevel().toString());
+    LogBuffer.countLevel(event.getLevel().toString());
   }
 
   /** The MDC's {@code component} when set, else the part of the system the logger belongs to. */

@@ -47,6 +47,7 @@ public final class Metrics {
       "level");
 
   static {
+    LogBuffer.countLevelsWith(Metrics::logLine);
     REGISTRY.counterFunction("heyken_log_lines_written_total", "Log lines written to the log store by this core",
         () -> LogBuffer.get().written());
     REGISTRY.counterFunction("heyken_log_lines_dropped_total", "Log lines this core dropped: buffer full or the store "
