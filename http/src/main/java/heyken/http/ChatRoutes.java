@@ -38,7 +38,7 @@ public final class ChatRoutes {
   public Route route() {
     return pathPrefix(PathMatchers.segment("api").slash("chat"), () -> concat(
         pathEndOrSingleSlash(() -> post(() -> withRequestTimeout(answerTimeout.plusSeconds(5), () ->
-            entity(Json.unmarshaller(ChatExchange.Request.class), this::chat)))),
+            RequestBodies.atMostDefault(() -> entity(Json.unmarshaller(ChatExchange.Request.class), this::chat))))),
         path(PathMatchers.segment(), session -> get(() -> {
           if (!SESSION.matcher(session).matches()) {
             return invalidSession();

@@ -31,7 +31,7 @@ public final class LogQuestionRoutes {
 
   public Route route() {
     return path(PathMatchers.segment("api").slash("logs").slash("query"), () -> post(() ->
-        withRequestTimeout(requestTimeout, () -> withSizeLimit(maxBodyBytes, () ->
+        withRequestTimeout(requestTimeout, () -> RequestBodies.atMost(maxBodyBytes, () ->
             entity(Json.unmarshaller(LogQuestion.Request.class), request -> {
               if (request == null) {
                 return ApiErrors.error(StatusCodes.BAD_REQUEST, "missing_question",

@@ -58,7 +58,7 @@ public final class MonitorRoutes {
             path("status", () -> get(() ->
                 onSuccess(status.status(), s -> complete(StatusCodes.OK, s, Json.marshaller())))),
             path(PathMatchers.segment("cores").slash("switch"), () -> post(() ->
-                entity(Json.unmarshaller(SwitchRequest.class), this::switchCore))),
+                RequestBodies.atMostDefault(() -> entity(Json.unmarshaller(SwitchRequest.class), this::switchCore)))),
             events.route())),
         chat.route(),
         upgrade.route(),

@@ -37,7 +37,7 @@ public final class RegistryRoutes {
         pathEndOrSingleSlash(() -> concat(
             get(() -> answer(ask(ComponentRegistry.ListAll::new), StatusCodes.OK,
                 r -> new RegisteredComponent.Listing(r.components()))),
-            post(() -> entity(Json.unmarshaller(ComponentRegistration.class), this::register)))),
+            post(() -> RequestBodies.atMostDefault(() -> entity(Json.unmarshaller(ComponentRegistration.class), this::register))))),
         path(PathMatchers.segment(), name -> byName(name, () -> concat(
             get(() -> answer(ask(reply -> new ComponentRegistry.Get(name, reply)), StatusCodes.OK,
                 ComponentRegistry.Reply::component)),

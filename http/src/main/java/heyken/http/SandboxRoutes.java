@@ -71,18 +71,18 @@ public final class SandboxRoutes {
         pathPrefix("features", () -> concat(
             pathEndOrSingleSlash(() -> get(() -> onSuccess(features.list(),
                 listing -> complete(StatusCodes.OK, listing, Json.marshaller())))),
-            path("create", () -> post(() -> withSizeLimit(MAX_CREATE_BODY, () ->
+            path("create", () -> post(() -> RequestBodies.atMost(MAX_CREATE_BODY, () ->
                 entity(Json.unmarshaller(CreateFeatureRequest.class), request ->
                     answer(features.create(request, BY), StatusCodes.CREATED))))),
-            path("test", () -> post(() -> entity(Json.unmarshaller(FeatureRef.class), ref ->
-                answer(features.test(ref, BY), StatusCodes.ACCEPTED)))),
-            path("deploy", () -> post(() -> entity(Json.unmarshaller(FeatureRef.class), ref ->
-                answer(features.deploy(ref, BY), StatusCodes.OK)))),
+            path("test", () -> post(() -> RequestBodies.atMostDefault(() -> entity(Json.unmarshaller(FeatureRef.class), ref ->
+                answer(features.test(ref, BY), StatusCodes.ACCEPTED))))),
+            path("deploy", () -> post(() -> RequestBodies.atMostDefault(() -> entity(Json.unmarshaller(FeatureRef.class), ref ->
+                answer(features.deploy(ref, BY), StatusCodes.OK))))),
             pathPrefix(PathMatchers.segment(), id -> concat(
                 pathEndOrSingleSlash(() -> concat(
                     get(() -> answer(features.get(id), StatusCodes.OK)),
                     delete(() -> answer(features.delete(id, BY), StatusCodes.OK)))),
-                path("revisions", () -> post(() -> withSizeLimit(MAX_CREATE_BODY, () ->
+                path("revisions", () -> post(() -> RequestBodies.atMost(MAX_CREATE_BODY, () ->
                     entity(Json.unmarshaller(NewRevision.class), revision ->
                         answer(features.addRevision(id, revision.files(), revision.message(), BY),
                             StatusCodes.CREATED))))),
@@ -96,7 +96,7 @@ public final class SandboxRoutes {
                     outcome.problem() != null ? ApiErrors.problem(outcome.problem())
                         : complete(StatusCodes.OK, Map.of("feature_id", id, "status", "undeployed"),
                             Json.marshaller())))),
-                path("invoke", () -> post(() -> withSizeLimit(MAX_INVOKE_BODY, () ->
+                path("invoke", () -> post(() -> RequestBodies.atMost(MAX_INVOKE_BODY, () ->
                     entity(Unmarshaller.entityToByteString(), body -> invoke(id, body.toArray()))))),
                 pathPrefix(PathMatchers.segment("runs").slash(PathMatchers.segment()), runId -> concat(
                     pathEndOrSingleSlash(() -> get(() -> answer(features.run(id, runId), StatusCodes.OK))),

@@ -37,7 +37,7 @@ public final class ServiceRoutes {
     return pathPrefix("services", () -> concat(
         pathEndOrSingleSlash(() -> concat(
             get(() -> answer(services.list(), StatusCodes.OK)),
-            post(() -> withSizeLimit(MAX_BODY, () -> entity(Json.unmarshaller(ServiceRequest.class), request ->
+            post(() -> RequestBodies.atMost(MAX_BODY, () -> entity(Json.unmarshaller(ServiceRequest.class), request ->
                 answer(services.add(request, BY), StatusCodes.CREATED)))))),
         pathPrefix(PathMatchers.segment(), name -> concat(
             pathEndOrSingleSlash(() -> concat(

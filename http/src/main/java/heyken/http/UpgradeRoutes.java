@@ -33,7 +33,7 @@ public final class UpgradeRoutes {
     return path(PathMatchers.segment("api").slash("upgrade"), () -> concat(
         get(() -> onSuccess(AskPattern.<Upgrade.Command, UpgradeView.Status>ask(upgrade, Upgrade.Get::new,
             askTimeout, system.scheduler()), s -> complete(StatusCodes.OK, s, Json.marshaller()))),
-        post(() -> entity(Json.unmarshaller(UpgradeView.Request.class), this::start))));
+        post(() -> RequestBodies.atMostDefault(() -> entity(Json.unmarshaller(UpgradeView.Request.class), this::start)))));
   }
 
   private Route start(UpgradeView.Request request) {
