@@ -23,7 +23,10 @@ class PackageCyclesTest {
 
 
   private static final Pattern PACKAGE = Pattern.compile("^package\\s+([\\w.]+);", Pattern.MULTILINE);
-  private static final Pattern CODE_ONLY = Pattern.compile("//[^\n]*|/\\*[\\s\\S]*?\\*/|'(?:\\\\.|[^'\\\\])'|\"(?:\\\\.|[^\"\\\\])*\"");
+  private static final Pattern CODE_ONLY = Pattern.compile("//[^\n]*"
+      + "|/\\*[\\s\\S]*?\\*/"
+      + "|'(?:\\\\.|[^'\\\\])'"
+      + "|\"(?:\\\\.|[^\"\\\\])*\"");
   private static final Pattern USES = Pattern.compile("\\b(heyken\\.actors(?:\\.[a-z]\\w*)+)\\.[A-Z]");
 
   static Map<String, Set<String>> uses(Path sources) throws IOException {
