@@ -48,6 +48,6 @@ done
 ((EUID == 0)) || die "the partition benchmark needs root (network namespaces); run it as root"
 require_java
 bench_java_classes "$build"
-info "== $rounds rounds per fault, ${flap} s of flapping, ${slow} min of slow link (this takes a while)"
+info "== faults $faults: $rounds rounds each, ${flap} s of flapping, ${slow} min of slow link (this takes a while)"
 java -Xmx512m -Dbench.rounds="$rounds" -Dbench.faults="$faults" -Dbench.slow-minutes="$slow" -Dbench.flap-seconds="$flap" \
   -cp "$BENCH_CLASSPATH" heyken.cores.bench.PartitionBench "$BENCH_JAR" "$ROOT" 2>&1 | grep -v --line-buffered " INFO "
