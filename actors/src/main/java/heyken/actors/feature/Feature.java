@@ -65,7 +65,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   public record RunTests(String revision, String requestedBy, ActorRef<RunReply> replyTo) implements Command {}
 
   /** Sent by the {@link PipelineRun} until acknowledged. */
-  public record RunCompleted(String runId, String revision, String status, String detail, ActorRef<Done> replyTo)
+  public record RunCompleted(String runId, String revision, RunStatus status, String detail, ActorRef<Done> replyTo)
       implements Command {}
 
   /** Deploys {@code revision} (null: the newest); {@code targetCore}, when given, must be the active core. */
@@ -83,8 +83,36 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   record LedgerAnswered(PendingChange change, DeploymentLedger.DeploymentOutcome outcome, String error)
       implements Command {}
 
+  /** What a deployment change does. */
+  enum Change {
+    DEPLOY, ROLLBACK, UNDEPLOY, DELETE;
+
+    /** Deploy and rollback make a revision the deployed one; undeploy and delete remove the deployment. */
+    boolean activates() {
+      return this == DEPLOY || this == ROLLBACK;
+    }
+  }
+
+  /**
+   * A feature's status, derived from its events (never persisted): draft (no pipeline yet), ready (the newest
+   * revision is untested), testing, passed, failed, deployed (the newest revision is deployed), deleted.
+   */
+  public enum Status {
+    DRAFT, READY, TESTING, PASSED, FAILED, DEPLOYED, DELETED;
+
+    /** The name in the API's JSON ({@code status} of a feature). */
+    public String json() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    @Override
+    public String toString() {
+      return json();
+    }
+  }
+
   /** A deployment change waiting for the DeploymentLedger. */
-  record PendingChange(String kind, String revision, String command, String requestedBy,
+  record PendingChange(Change kind, String revision, String command, String requestedBy,
       ActorRef<DeployReply> deployReply, ActorRef<FeatureReply> deleteReply) implements CborSerializable {}
 
   public record FeatureReply(FeatureView view, Problem problem) implements CborSerializable {}
@@ -100,7 +128,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   public record RevisionInfo(String id, String message, String source, Instant at, boolean testable,
       boolean runnable, String command) implements CborSerializable {}
 
-  public record RunInfo(String runId, String revision, String status, String detail, Instant startedAt,
+  public record RunInfo(String runId, String revision, RunStatus status, String detail, Instant startedAt,
       Instant finishedAt) implements CborSerializable {}
 
   public record DeploymentInfo(String revision, String command, Instant at, int core, long epoch)
@@ -115,7 +143,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
 
   public record TestRunStarted(String runId, String revision, String requestedBy, Instant at) implements Event {}
 
-  public record TestRunFinished(String runId, String revision, String status, String detail, Instant at)
+  public record TestRunFinished(String runId, String revision, RunStatus status, String detail, Instant at)
       implements Event {}
 
   public record Deployed(String revision, String command, int core, long epoch, String requestedBy, Instant at)
@@ -164,8 +192,8 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       return matches.size() == 1 ? matches.get(0) : null;
     }
 
-    /** "passed", "failed", "error" of the newest finished run of {@code revision}, or null when never tested. */
-    String testResult(String revision) {
+    /** Passed, failed or error: the newest finished run of {@code revision}, or null when never tested. */
+    RunStatus testResult(String revision) {
       for (int i = runs.size() - 1; i >= 0; i--) {
         var run = runs.get(i);
         if (run.revision().equals(revision) && run.finishedAt() != null) {
@@ -175,25 +203,25 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       return null;
     }
 
-    String status() {
+    Status status() {
       if (deleted) {
-        return "deleted";
+        return Status.DELETED;
       }
       if (runningRun() != null) {
-        return "testing";
+        return Status.TESTING;
       }
       var head = head();
       if (head == null) {
-        return "draft";
+        return Status.DRAFT;
       }
       if (deployment != null && deployment.revision().equals(head.id())) {
-        return "deployed";
+        return Status.DEPLOYED;
       }
-      String result = testResult(head.id());
+      RunStatus result = testResult(head.id());
       if (result != null) {
-        return result.equals("passed") ? "passed" : "failed";
+        return result == RunStatus.PASSED ? Status.PASSED : Status.FAILED;
       }
-      return head.testable() ? "ready" : "draft";
+      return head.testable() ? Status.READY : Status.DRAFT;
     }
 
     State apply(Event event) {
@@ -208,7 +236,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       }
       if (event instanceof TestRunStarted s) {
         var next = new ArrayList<>(runs);
-        next.add(new RunInfo(s.runId(), s.revision(), "running", null, s.at(), null));
+        next.add(new RunInfo(s.runId(), s.revision(), RunStatus.RUNNING, null, s.at(), null));
         return new State(featureId, name, description, createdAt, revisions, next, deployment, previous, deleted);
       }
       if (event instanceof TestRunFinished f) {
@@ -254,7 +282,8 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
             runId = run.runId();
           }
         }
-        String tests = testResult(r.id());
+        RunStatus result = testResult(r.id());
+        String tests = result == null ? null : result.json();
         if (tests == null) {
           var running = runningRun();
           tests = running != null && running.revision().equals(r.id()) ? "running"
@@ -266,11 +295,11 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       var runViews = new ArrayList<FeatureView.RunSummary>();
       for (int i = runs.size() - 1; i >= 0; i--) {
         var run = runs.get(i);
-        runViews.add(new FeatureView.RunSummary(run.runId(), run.revision(), run.status(),
+        runViews.add(new FeatureView.RunSummary(run.runId(), run.revision(), run.status().json(),
             run.startedAt().toString(), run.finishedAt() == null ? null : run.finishedAt().toString()));
       }
       var head = head();
-      return new FeatureView(featureId, name, description, status(), head == null ? null : head.command(),
+      return new FeatureView(featureId, name, description, status().json(), head == null ? null : head.command(),
           createdAt == null ? null : createdAt.toString(), head == null ? null : head.id(), revisionViews, runViews,
           deploymentView());
     }
@@ -457,7 +486,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
               PipelineRun.shortRev(revision.id()), run.requestedBy());
           startRun(runId, revision.id(), run.requestedBy());
         })
-        .thenReply(run.replyTo(), s -> new RunReply(new RunAccepted(featureId, runId, revision.id(), "running",
+        .thenReply(run.replyTo(), s -> new RunReply(new RunAccepted(featureId, runId, revision.id(), RunStatus.RUNNING.json(),
             "/api/features/" + featureId + "/runs/" + runId, "/api/features/" + featureId + "/runs/" + runId + "/log"),
             null));
   }
@@ -477,7 +506,12 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
             Instant.now()))
         .thenRun(s -> log.info("feature {}: test run {} {} ({})", featureId, done.runId(), done.status(),
             done.detail()))
-        .thenRun(s -> { if (!"passed".equals(done.status())) SystemNews.runFailed(context.getSystem(), featureId, s.name(), done.runId(), done.revision(), done.status(), done.detail()); })
+        .thenRun(s -> {
+          if (done.status() != RunStatus.PASSED) {
+            SystemNews.runFailed(context.getSystem(), featureId, s.name(), done.runId(), done.revision(),
+                done.status().json(), done.detail());
+          }
+        })
         .thenRun(this::passivateIfGone)
         .thenReply(done.replyTo(), s -> Done.getInstance());
   }
@@ -493,9 +527,9 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
     if (revision == null) {
       return Effect().reply(deploy.replyTo(), new DeployReply(null, unknownRevision(state, deploy.revision())));
     }
-    String result = state.testResult(revision.id());
+    RunStatus result = state.testResult(revision.id());
     var running = state.runningRun();
-    if (!"passed".equals(result)) {
+    if (result != RunStatus.PASSED) {
       String why = running != null && running.revision().equals(revision.id())
           ? "its test run " + running.runId() + " is still running"
           : result == null ? "it has not been tested: POST /api/features/test {\"feature_id\":\"" + featureId + "\"}"
@@ -511,7 +545,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
     if (state.deployment() != null && state.deployment().revision().equals(revision.id())) {
       return Effect().reply(deploy.replyTo(), new DeployReply(state.deploymentView(), null));
     }
-    return askLedger(new PendingChange("deploy", revision.id(), revision.command(), deploy.requestedBy(),
+    return askLedger(new PendingChange(Change.DEPLOY, revision.id(), revision.command(), deploy.requestedBy(),
         deploy.replyTo(), null), deploy.targetCore());
   }
 
@@ -529,7 +563,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
                   + " is the first deployed revision: there is no earlier one to go back to (undeploy instead)")));
     }
     var back = state.previous().get(state.previous().size() - 1);
-    return askLedger(new PendingChange("rollback", back.revision(), back.command(), rollback.requestedBy(),
+    return askLedger(new PendingChange(Change.ROLLBACK, back.revision(), back.command(), rollback.requestedBy(),
         rollback.replyTo(), null), null);
   }
 
@@ -544,7 +578,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       return Effect().reply(undeploy.replyTo(), new DeployReply(null, Problem.conflict("not_deployed",
           "feature " + featureId + " is not deployed")));
     }
-    return askLedger(new PendingChange("undeploy", state.deployment().revision(), null, undeploy.requestedBy(),
+    return askLedger(new PendingChange(Change.UNDEPLOY, state.deployment().revision(), null, undeploy.requestedBy(),
         undeploy.replyTo(), null), null);
   }
 
@@ -556,7 +590,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       return gone(delete.replyTo(), new FeatureReply(null, notFound()));
     }
     if (state.deployment() != null) {
-      return askLedger(new PendingChange("delete", state.deployment().revision(), null, delete.requestedBy(),
+      return askLedger(new PendingChange(Change.DELETE, state.deployment().revision(), null, delete.requestedBy(),
           null, delete.replyTo()), null);
     }
     return deleted(delete.requestedBy(), delete.replyTo());
@@ -572,8 +606,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   private Effect<Event, State> askLedger(PendingChange change, Integer targetCore) {
     pending = change;
     context.ask(DeploymentLedger.DeploymentOutcome.class, deployments, LEDGER_TIMEOUT,
-        (ActorRef<DeploymentLedger.DeploymentOutcome> replyTo) -> change.kind().equals("deploy")
-            || change.kind().equals("rollback")
+        (ActorRef<DeploymentLedger.DeploymentOutcome> replyTo) -> change.kind().activates()
             ? new DeploymentLedger.ActivateDeployment(featureId, change.revision(), change.command(), targetCore, replyTo)
             : new DeploymentLedger.RemoveDeployment(featureId, replyTo),
         (outcome, error) -> new LedgerAnswered(change, outcome, error == null ? null : error.toString()));
@@ -599,25 +632,25 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
     long epoch = answer.outcome().epoch();
     Instant now = Instant.now();
     return switch (change.kind()) {
-      case "deploy" -> Effect().persist(new Deployed(change.revision(), change.command(), core, epoch,
+      case DEPLOY -> Effect().persist(new Deployed(change.revision(), change.command(), core, epoch,
               change.requestedBy(), now))
           .thenRun(s -> log.info("feature {}: revision {} deployed on core {} (epoch {}) by {}", featureId,
               PipelineRun.shortRev(change.revision()), core, epoch, change.requestedBy()))
           .thenRun(s -> SystemNews.deployed(context.getSystem(), featureId, s.name(), "deployed", change.revision(), change.command(), core, epoch, change.requestedBy(), now))
           .thenReply(change.deployReply(), s -> new DeployReply(s.deploymentView(), null))
           .thenUnstashAll();
-      case "rollback" -> Effect().persist(new RolledBack(state.deployment().revision(), change.revision(), core, epoch,
+      case ROLLBACK -> Effect().persist(new RolledBack(state.deployment().revision(), change.revision(), core, epoch,
               change.requestedBy(), now))
           .thenRun(s -> log.info("feature {}: rolled back to revision {} by {}", featureId,
               PipelineRun.shortRev(change.revision()), change.requestedBy()))
           .thenRun(s -> SystemNews.deployed(context.getSystem(), featureId, s.name(), "rolled back", change.revision(), null, core, epoch, change.requestedBy(), now))
           .thenReply(change.deployReply(), s -> new DeployReply(s.deploymentView(), null))
           .thenUnstashAll();
-      case "undeploy" -> Effect().persist(new Undeployed(change.revision(), core, epoch, change.requestedBy(), now))
+      case UNDEPLOY -> Effect().persist(new Undeployed(change.revision(), core, epoch, change.requestedBy(), now))
           .thenRun(s -> log.info("feature {}: undeployed by {}", featureId, change.requestedBy()))
           .thenReply(change.deployReply(), s -> new DeployReply(null, null))
           .thenUnstashAll();
-      default -> Effect().persist(List.of(new Undeployed(change.revision(), core, epoch, change.requestedBy(), now),
+      case DELETE -> Effect().persist(List.of(new Undeployed(change.revision(), core, epoch, change.requestedBy(), now),
               new FeatureDeleted(change.requestedBy(), now)))
           .thenRun(s -> log.info("feature {} '{}' undeployed and deleted by {}", featureId, s.name(),
               change.requestedBy()))

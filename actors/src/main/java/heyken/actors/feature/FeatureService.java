@@ -324,14 +324,14 @@ public final class FeatureService {
       return view.withAuthoring("authoring", null);
     }
     String status = view.status();
-    if (authoring.state().equals("awaiting_approval") && status.equals("deployed")) {
+    if (authoring.state().equals("awaiting_approval") && status.equals(Feature.Status.DEPLOYED.json())) {
       // approved (deploy in chat or over the API): the loop's wait is over
       authoring = new heyken.protocol.api.feature.AuthoringView("deployed", "done", authoring.attempt(),
           authoring.maxAttempts(), authoring.model(), authoring.reason(), authoring.attempts());
     }
     if (authoring.state().equals("failed")) {
-      status = status.equals("deployed") ? status : "failed";
-    } else if (authoring.state().equals("authoring") && !status.equals("testing")) {
+      status = status.equals(Feature.Status.DEPLOYED.json()) ? status : Feature.Status.FAILED.json();
+    } else if (authoring.state().equals("authoring") && !status.equals(Feature.Status.TESTING.json())) {
       status = "authoring";
     }
     return view.withAuthoring(status, authoring);
@@ -376,7 +376,7 @@ public final class FeatureService {
           }
           return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
               .thenApply(x -> new FeatureListing(asks.stream().map(CompletableFuture::join)
-                  .filter(i -> !i.status().equals("deleted")).toList()));
+                  .filter(i -> !i.status().equals(Feature.Status.DELETED.json())).toList()));
         });
   }
 

@@ -101,13 +101,13 @@ public final class PipelineRun
   public record JobFinished(int attempt, int index, JobRecord job, int core, Instant at) implements Event {}
 
   /** {@code status}: passed, failed, or error (the pipeline could not run at all). */
-  public record RunFinished(String status, String detail, Instant at) implements Event {}
+  public record RunFinished(RunStatus status, String detail, Instant at) implements Event {}
 
   public record RunReported(Instant at) implements Event {}
 
   public record State(String runId, String featureId, String revision, int attempts, Integer core,
       List<PlannedJob> jobs,
-      List<String> warnings, List<JobRecord> outcomes, String status, String detail, Instant requestedAt,
+      List<String> warnings, List<JobRecord> outcomes, RunStatus status, String detail, Instant requestedAt,
       Instant finishedAt, boolean reported) implements CborSerializable {
 
     @JsonCreator
@@ -132,7 +132,7 @@ public final class PipelineRun
     State apply(Event event) {
       if (event instanceof RunRequested r) {
         return new State(r.runId(), r.featureId(), r.revision(), 0, null, jobs, warnings, outcomes,
-            "running", null, r.at(), null, false);
+            RunStatus.RUNNING, null, r.at(), null, false);
       }
       if (event instanceof AttemptStarted a) {
         return new State(runId, featureId, revision, a.attempt(), a.core(), jobs, warnings, outcomes, status,
@@ -175,7 +175,7 @@ public final class PipelineRun
           views.add(new JobView(j.name(), j.stage(), s, null, null, null, null, j.image(), null, null));
         }
       }
-      return new RunView(runId, featureId, revision, status, detail, attempts, core,
+      return new RunView(runId, featureId, revision, status == null ? null : status.json(), detail, attempts, core,
           requestedAt == null ? null : requestedAt.toString(), finishedAt == null ? null : finishedAt.toString(),
           warnings, views);
     }
@@ -380,19 +380,19 @@ public final class PipelineRun
       return Effect().none();
     }
     if (planned.error() != null) {
-      return Effect().persist(new RunFinished("error", planned.error(), Instant.now())).thenRun(this::afterFinish);
+      return Effect().persist(new RunFinished(RunStatus.ERROR, planned.error(), Instant.now())).thenRun(this::afterFinish);
     }
     ciFile = planned.file();
     var jobs = ciFile.jobsInOrder().stream()
         .map(j -> new PlannedJob(j.name(), j.stage(), runtime.settings().resolveImage(j.image()))).toList();
     if (jobs.isEmpty()) {
-      return Effect().persist(new RunFinished("error", CI_FILE + " defines no job to run", Instant.now()))
+      return Effect().persist(new RunFinished(RunStatus.ERROR, CI_FILE + " defines no job to run", Instant.now()))
           .thenRun(this::afterFinish);
     }
     if (state.planned()) {
       if (!state.jobs().stream().map(PlannedJob::name).toList().equals(jobs.stream().map(PlannedJob::name).toList())) {
         // the same revision always yields the same plan; anything else means the repository changed under us
-        return Effect().persist(new RunFinished("error", "the pipeline of revision " + state.revision()
+        return Effect().persist(new RunFinished(RunStatus.ERROR, "the pipeline of revision " + state.revision()
             + " is not the one planned before the restart", Instant.now())).thenRun(this::afterFinish);
       }
       step(state);
@@ -425,13 +425,13 @@ public final class PipelineRun
     busy = true;
     if (status == PipelineStatus.SKIPPED) {
       // a pipeline whose jobs are all manual or `when: never` tested nothing: it must not count as passed
-      context.getSelf().tell(new Finish("error", "no job ran (all are manual or when: never): nothing was tested"));
+      context.getSelf().tell(new Finish(RunStatus.ERROR, "no job ran (all are manual or when: never): nothing was tested"));
       return;
     }
-    context.getSelf().tell(new Finish(failed ? "failed" : "passed", detail));
+    context.getSelf().tell(new Finish(failed ? RunStatus.FAILED : RunStatus.PASSED, detail));
   }
 
-  record Finish(String status, String detail) implements Command {}
+  record Finish(RunStatus status, String detail) implements Command {}
 
   private Effect<Event, State> onFinish(State state, Finish finish) {
     busy = false;
@@ -443,7 +443,7 @@ public final class PipelineRun
   }
 
   private void afterFinish(State state) {
-    heyken.actors.metrics.Metrics.pipelineRun(state.status());
+    heyken.actors.metrics.Metrics.pipelineRun(state.status().json());
     withMdc(state, () -> log.info("run {} of feature {} revision {}: {} ({})", runId, state.featureId(),
         shortRev(state.revision()), state.status(), state.detail()));
     report(state);

@@ -62,7 +62,7 @@ class AuditTrailTest {
     feature.tell(new Feature.RunTests(null, "alice", runs.ref()));
     String runId = runs.receiveMessage(Duration.ofSeconds(10)).run().runId();
     var done = testKit.<Done>createTestProbe();
-    feature.tell(new Feature.RunCompleted(runId, "abc1234" + id, "passed", "1 of 1 jobs passed", done.ref()));
+    feature.tell(new Feature.RunCompleted(runId, "abc1234" + id, heyken.actors.feature.RunStatus.PASSED, "1 of 1 jobs passed", done.ref()));
     done.receiveMessage(Duration.ofSeconds(10));
     var deployed = testKit.<Feature.DeployReply>createTestProbe();
     feature.tell(new Feature.Deploy(null, null, "bob", deployed.ref()));

@@ -66,7 +66,7 @@ class FeatureTest {
   }
 
   private void finishRun(String runId, String status) {
-    var result = kit.<Done>runCommand(r -> new Feature.RunCompleted(runId, "aaaaaaa1", status, status, r));
+    var result = kit.<Done>runCommand(r -> new Feature.RunCompleted(runId, "aaaaaaa1", RunStatus.of(status), status, r));
     assertEquals(Done.getInstance(), result.reply());
   }
 
@@ -149,7 +149,7 @@ class FeatureTest {
     kit.<Feature.FeatureReply>runCommand(r -> new Feature.AddRevision(revision("bbbbbbb2", true), "test", r));
     var run = runTests().run();
     assertEquals("bbbbbbb2", run.revision());
-    kit.<Done>runCommand(r -> new Feature.RunCompleted(run.runId(), "bbbbbbb2", "passed", "ok", r));
+    kit.<Done>runCommand(r -> new Feature.RunCompleted(run.runId(), "bbbbbbb2", RunStatus.PASSED, "ok", r));
     assertEquals("bbbbbbb2", deploy(null, null, null).deployment().revision());
 
     var replies = testKit.<Feature.DeployReply>createTestProbe();
@@ -167,7 +167,7 @@ class FeatureTest {
     create(true);
     String runId = runTests().run().runId();
     finishRun(runId, "passed");
-    var again = kit.<Done>runCommand(r -> new Feature.RunCompleted(runId, "aaaaaaa1", "passed", "", r));
+    var again = kit.<Done>runCommand(r -> new Feature.RunCompleted(runId, "aaaaaaa1", RunStatus.PASSED, "", r));
     assertEquals(Done.getInstance(), again.reply());
     assertTrue(again.events().isEmpty());
   }
