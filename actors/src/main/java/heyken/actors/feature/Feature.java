@@ -394,22 +394,37 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
         .tell(new PipelineRun.Start(featureId, revision, requestedBy));
   }
 
+  /**
+   * Three states, tried in this order: changing its deployment (not persisted: the DeploymentLedger's answer is
+   * awaited and every other request waits for it), unknown (never created, or deleted), and existing. The answer of
+   * the ledger, a run's report and a Create are handled the same in all of them.
+   */
   @Override
   public CommandHandler<Command, Event, State> commandHandler() {
-    return newCommandHandlerBuilder().forAnyState()
+    var builder = newCommandHandlerBuilder();
+    builder.forAnyState()
         .onCommand(LedgerAnswered.class, this::onLedgerAnswered)
         .onCommand(RunCompleted.class, this::onRunCompleted)
-        .onCommand(Get.class, (state, get) -> pending != null ? Effect().stash()
-            : state.exists() ? Effect().reply(get.replyTo(), new FeatureReply(state.view(), null))
-            : gone(get.replyTo(), new FeatureReply(null, notFound())))
-        .onCommand(Create.class, this::onCreate)
+        .onCommand(Create.class, this::onCreate);
+    builder.forState(state -> pending != null)
+        .onAnyCommand(command -> Effect().stash());
+    builder.forState(state -> !state.exists())
+        .onCommand(Get.class, (state, get) -> gone(get.replyTo(), new FeatureReply(null, notFound())))
+        .onCommand(AddRevision.class, (state, add) -> gone(add.replyTo(), new FeatureReply(null, notFound())))
+        .onCommand(RunTests.class, (state, run) -> gone(run.replyTo(), new RunReply(null, notFound())))
+        .onCommand(Deploy.class, (state, deploy) -> gone(deploy.replyTo(), new DeployReply(null, notFound())))
+        .onCommand(Rollback.class, (state, back) -> gone(back.replyTo(), new DeployReply(null, notFound())))
+        .onCommand(Undeploy.class, (state, undeploy) -> gone(undeploy.replyTo(), new DeployReply(null, notFound())))
+        .onCommand(Delete.class, (state, delete) -> gone(delete.replyTo(), new FeatureReply(null, notFound())));
+    builder.forAnyState()
+        .onCommand(Get.class, (state, get) -> Effect().reply(get.replyTo(), new FeatureReply(state.view(), null)))
         .onCommand(AddRevision.class, this::onAddRevision)
         .onCommand(RunTests.class, this::onRunTests)
         .onCommand(Deploy.class, this::onDeploy)
         .onCommand(Rollback.class, this::onRollback)
         .onCommand(Undeploy.class, this::onUndeploy)
-        .onCommand(Delete.class, this::onDelete)
-        .build();
+        .onCommand(Delete.class, this::onDelete);
+    return builder.build();
   }
 
   /** The answer for a feature that does not exist (any more); the entity then leaves the shard. */
@@ -442,12 +457,6 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   }
 
   private Effect<Event, State> onAddRevision(State state, AddRevision add) {
-    if (pending != null) {
-      return Effect().stash();
-    }
-    if (!state.exists()) {
-      return gone(add.replyTo(), new FeatureReply(null, notFound()));
-    }
     if (state.revisions().stream().anyMatch(r -> r.id().equals(add.revision().id()))) {
       // a commit that changed nothing returns the current head: nothing new to record
       return Effect().reply(add.replyTo(), new FeatureReply(state.view(), null));
@@ -457,12 +466,6 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   }
 
   private Effect<Event, State> onRunTests(State state, RunTests run) {
-    if (pending != null) {
-      return Effect().stash();
-    }
-    if (!state.exists()) {
-      return gone(run.replyTo(), new RunReply(null, notFound()));
-    }
     var running = state.runningRun();
     if (running != null) {
       return Effect().reply(run.replyTo(), new RunReply(null, Problem.conflict("run_in_progress",
@@ -517,12 +520,6 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   }
 
   private Effect<Event, State> onDeploy(State state, Deploy deploy) {
-    if (pending != null) {
-      return Effect().stash();
-    }
-    if (!state.exists()) {
-      return gone(deploy.replyTo(), new DeployReply(null, notFound()));
-    }
     var revision = state.revision(deploy.revision());
     if (revision == null) {
       return Effect().reply(deploy.replyTo(), new DeployReply(null, unknownRevision(state, deploy.revision())));
@@ -550,12 +547,6 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   }
 
   private Effect<Event, State> onRollback(State state, Rollback rollback) {
-    if (pending != null) {
-      return Effect().stash();
-    }
-    if (!state.exists()) {
-      return gone(rollback.replyTo(), new DeployReply(null, notFound()));
-    }
     if (state.deployment() == null || state.previous().isEmpty()) {
       return Effect().reply(rollback.replyTo(), new DeployReply(null, Problem.conflict("nothing_to_roll_back",
           state.deployment() == null ? "feature " + featureId + " is not deployed"
@@ -568,12 +559,6 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   }
 
   private Effect<Event, State> onUndeploy(State state, Undeploy undeploy) {
-    if (pending != null) {
-      return Effect().stash();
-    }
-    if (!state.exists()) {
-      return gone(undeploy.replyTo(), new DeployReply(null, notFound()));
-    }
     if (state.deployment() == null) {
       return Effect().reply(undeploy.replyTo(), new DeployReply(null, Problem.conflict("not_deployed",
           "feature " + featureId + " is not deployed")));
@@ -583,12 +568,6 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   }
 
   private Effect<Event, State> onDelete(State state, Delete delete) {
-    if (pending != null) {
-      return Effect().stash();
-    }
-    if (!state.exists()) {
-      return gone(delete.replyTo(), new FeatureReply(null, notFound()));
-    }
     if (state.deployment() != null) {
       return askLedger(new PendingChange(Change.DELETE, state.deployment().revision(), null, delete.requestedBy(),
           null, delete.replyTo()), null);
