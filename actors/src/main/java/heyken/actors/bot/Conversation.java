@@ -118,17 +118,7 @@ public final class Conversation
 
     @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
     public static AnswerKind of(String json) {
-      for (var value : values()) {
-        if (value.json().equals(json)) {
-          return value;
-        }
-      }
-      return OTHER;
-    }
-
-    @Override
-    public String toString() {
-      return json();
+      return persisted(values(), json, OTHER);
     }
   }
 
@@ -149,18 +139,18 @@ public final class Conversation
 
     @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
     public static Decision of(String json) {
-      for (var value : values()) {
-        if (value.json().equals(json)) {
-          return value;
-        }
-      }
-      return OTHER;
+      return persisted(values(), json, OTHER);
     }
+  }
 
-    @Override
-    public String toString() {
-      return json();
+  /** The constant whose lower-case name {@code json} is, or {@code other}. */
+  private static <E extends Enum<E>> E persisted(E[] values, String json, E other) {
+    for (var value : values) {
+      if (value.name().toLowerCase(Locale.ROOT).equals(json)) {
+        return value;
+      }
     }
+    return other;
   }
 
   public record MessageAnswered(String messageId, String userId, String username, String question, String answer,
@@ -382,7 +372,7 @@ public final class Conversation
     context.pipeToSelf(work, (text, error) -> new Executed(handle.messageId(), handle.text(),
         error == null ? text : "Sorry, that failed: " + Failures.message(error), kind, token, speaker, handle.replyTo()));
     inRoom(() -> log.info("room {}: message {} of {}: runs {} ({})", room, handle.messageId(), speaker.userId(),
-        command.action(), kind));
+        command.action(), kind.json()));
     logDecisions(before);
     // decisions made before the execution (an expiry noticed just now) are recorded at once; the answer follows
     return before.isEmpty() ? Effect().none() : Effect().persist(before);
@@ -509,12 +499,12 @@ public final class Conversation
     inRoom(() -> {
       for (Event e : events) {
         if (e instanceof ActionDecided d) {
-          log.info("room {}: {} by {} {} ({})", room, d.action(), d.userId(), d.outcome(), d.detail());
+          log.info("room {}: {} by {} {} ({})", room, d.action(), d.userId(), d.outcome().json(), d.detail());
         } else if (e instanceof ConfirmationRequested c) {
           log.info("room {}: {} by {} waits for confirmation until {}", room, c.command().action(), c.userId(),
               c.expiresAt());
         } else if (e instanceof MessageAnswered a) {
-          log.info("room {}: answered message {} of {} ({})", room, a.messageId(), a.userId(), a.kind());
+          log.info("room {}: answered message {} of {} ({})", room, a.messageId(), a.userId(), a.kind().json());
         }
       }
     });

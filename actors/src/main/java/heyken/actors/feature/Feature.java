@@ -7,7 +7,6 @@ import heyken.protocol.CborSerializable;
 import heyken.protocol.api.Problem;
 import heyken.protocol.api.feature.DeploymentView;
 import heyken.protocol.api.feature.FeatureView;
-import heyken.protocol.api.feature.RunAccepted;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -115,11 +114,41 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   record PendingChange(Change kind, String revision, String command, String requestedBy,
       ActorRef<DeployReply> deployReply, ActorRef<FeatureReply> deleteReply) implements CborSerializable {}
 
-  public record FeatureReply(FeatureView view, Problem problem) implements CborSerializable {}
+  /** The feature, or why not: {@code refused} is null when {@code view} is given. */
+  public record FeatureReply(FeatureView view, Refusal refused) implements CborSerializable {}
 
-  public record RunReply(RunAccepted run, Problem problem) implements CborSerializable {}
+  /** The run that was started, or why not. */
+  public record RunReply(RunStarted run, Refusal refused) implements CborSerializable {}
 
-  public record DeployReply(DeploymentView deployment, Problem problem) implements CborSerializable {}
+  /** The deployment after the change (null after an undeploy), or why not. */
+  public record DeployReply(DeploymentView deployment, Refusal refused) implements CborSerializable {}
+
+  /** A test run that was started: the API shows it as {@link FeatureApi#runAccepted}. */
+  public record RunStarted(String featureId, String runId, String revision) implements CborSerializable {}
+
+  /**
+   * Why the feature refused, in its own terms: the kind and the facts the caller needs to say so. The edge
+   * ({@link FeatureApi#problem}) turns it into the API's error, status, detail and hints. Only the facts of the kind
+   * are set: {@code revision} is the revision concerned (or the one asked for, for UNKNOWN_REVISION), {@code runId}
+   * the run still running, {@code lastResult} the last finished run's result, {@code revisions} how many the feature
+   * has, {@code ledger} the DeploymentLedger's own refusal.
+   */
+  public record Refusal(Kind kind, String featureId, String revision, String runId, RunStatus lastResult,
+      int revisions, Problem ledger) implements CborSerializable {
+
+    public enum Kind {
+      UNKNOWN_FEATURE, FEATURE_EXISTS, RUN_IN_PROGRESS, UNKNOWN_REVISION, NOT_TESTABLE, NOT_TESTED, NOT_RUNNABLE,
+      NOTHING_TO_ROLL_BACK, NOT_DEPLOYED, LEDGER_UNAVAILABLE, LEDGER_REFUSED
+    }
+
+    static Refusal of(Kind kind, String featureId) {
+      return new Refusal(kind, featureId, null, null, null, 0, null);
+    }
+
+    static Refusal about(Kind kind, String featureId, String revision) {
+      return new Refusal(kind, featureId, revision, null, null, 0, null);
+    }
+  }
 
   /**
    * A commit of the feature's repository as the feature knows it: whether it has a pipeline ({@code testable}) and a
@@ -438,15 +467,14 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
     }
   }
 
-  private Problem notFound() {
-    return Problem.notFound("unknown_feature", "no feature with feature_id '" + FeatureCatalog.printable(featureId)
-        + "' (GET /api/features lists them)");
+  private Refusal notFound() {
+    return Refusal.of(Refusal.Kind.UNKNOWN_FEATURE, featureId);
   }
 
   private Effect<Event, State> onCreate(State state, Create create) {
     if (state.name() != null) {
-      return Effect().reply(create.replyTo(), new FeatureReply(null, Problem.conflict("feature_exists",
-          "feature " + featureId + " exists already")));
+      return Effect().reply(create.replyTo(), new FeatureReply(null,
+          Refusal.of(Refusal.Kind.FEATURE_EXISTS, featureId)));
     }
     var created = new FeatureCreated(featureId, create.name(), create.description(), create.requestedBy(),
         Instant.now());
@@ -468,18 +496,16 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   private Effect<Event, State> onRunTests(State state, RunTests run) {
     var running = state.runningRun();
     if (running != null) {
-      return Effect().reply(run.replyTo(), new RunReply(null, Problem.conflict("run_in_progress",
-          "run " + running.runId() + " of revision " + PipelineRun.shortRev(running.revision())
-              + " is still running; follow it at /api/features/" + featureId + "/runs/" + running.runId())));
+      return Effect().reply(run.replyTo(), new RunReply(null, new Refusal(Refusal.Kind.RUN_IN_PROGRESS, featureId,
+          running.revision(), running.runId(), null, 0, null)));
     }
     var revision = state.revision(run.revision());
     if (revision == null) {
       return Effect().reply(run.replyTo(), new RunReply(null, unknownRevision(state, run.revision())));
     }
     if (!revision.testable()) {
-      return Effect().reply(run.replyTo(), new RunReply(null, Problem.conflict("not_testable",
-          "revision " + PipelineRun.shortRev(revision.id()) + " has no .gitlab-ci.yml, so there is nothing to run "
-              + "(the feature is a draft): add code and a pipeline first")));
+      return Effect().reply(run.replyTo(), new RunReply(null,
+          Refusal.about(Refusal.Kind.NOT_TESTABLE, featureId, revision.id())));
     }
     String runId = featureId + "-" + (state.runs().size() + 1);
     var started = new TestRunStarted(runId, revision.id(), run.requestedBy(), Instant.now());
@@ -489,15 +515,11 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
               PipelineRun.shortRev(revision.id()), run.requestedBy());
           startRun(runId, revision.id(), run.requestedBy());
         })
-        .thenReply(run.replyTo(), s -> new RunReply(new RunAccepted(featureId, runId, revision.id(), RunStatus.RUNNING.json(),
-            "/api/features/" + featureId + "/runs/" + runId, "/api/features/" + featureId + "/runs/" + runId + "/log"),
-            null));
+        .thenReply(run.replyTo(), s -> new RunReply(new RunStarted(featureId, runId, revision.id()), null));
   }
 
-  private Problem unknownRevision(State state, String asked) {
-    return Problem.notFound("unknown_revision", "feature " + featureId + " has no revision '"
-        + FeatureCatalog.printable(String.valueOf(asked)) + "' (give a full commit id or a unique prefix; "
-        + "GET /api/features/" + featureId + " lists its " + state.revisions().size() + " revisions)");
+  private Refusal unknownRevision(State state, String asked) {
+    return new Refusal(Refusal.Kind.UNKNOWN_REVISION, featureId, asked, null, null, state.revisions().size(), null);
   }
 
   private Effect<Event, State> onRunCompleted(State state, RunCompleted done) {
@@ -527,17 +549,13 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
     RunStatus result = state.testResult(revision.id());
     var running = state.runningRun();
     if (result != RunStatus.PASSED) {
-      String why = running != null && running.revision().equals(revision.id())
-          ? "its test run " + running.runId() + " is still running"
-          : result == null ? "it has not been tested: POST /api/features/test {\"feature_id\":\"" + featureId + "\"}"
-          : "its last test run " + result;
-      return Effect().reply(deploy.replyTo(), new DeployReply(null, Problem.conflict("not_tested",
-          "revision " + PipelineRun.shortRev(revision.id()) + " cannot be deployed: " + why)));
+      String stillRunning = running != null && running.revision().equals(revision.id()) ? running.runId() : null;
+      return Effect().reply(deploy.replyTo(), new DeployReply(null, new Refusal(Refusal.Kind.NOT_TESTED, featureId,
+          revision.id(), stillRunning, result, 0, null)));
     }
     if (!revision.runnable()) {
-      return Effect().reply(deploy.replyTo(), new DeployReply(null, Problem.conflict("not_runnable",
-          "revision " + PipelineRun.shortRev(revision.id()) + " has no `run` command in heyken.yml, so there is "
-              + "nothing to invoke")));
+      return Effect().reply(deploy.replyTo(), new DeployReply(null,
+          Refusal.about(Refusal.Kind.NOT_RUNNABLE, featureId, revision.id())));
     }
     if (state.deployment() != null && state.deployment().revision().equals(revision.id())) {
       return Effect().reply(deploy.replyTo(), new DeployReply(state.deploymentView(), null));
@@ -548,10 +566,8 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
 
   private Effect<Event, State> onRollback(State state, Rollback rollback) {
     if (state.deployment() == null || state.previous().isEmpty()) {
-      return Effect().reply(rollback.replyTo(), new DeployReply(null, Problem.conflict("nothing_to_roll_back",
-          state.deployment() == null ? "feature " + featureId + " is not deployed"
-              : "revision " + PipelineRun.shortRev(state.deployment().revision())
-                  + " is the first deployed revision: there is no earlier one to go back to (undeploy instead)")));
+      return Effect().reply(rollback.replyTo(), new DeployReply(null, Refusal.about(Refusal.Kind.NOTHING_TO_ROLL_BACK,
+          featureId, state.deployment() == null ? null : state.deployment().revision())));
     }
     var back = state.previous().get(state.previous().size() - 1);
     return askLedger(new PendingChange(Change.ROLLBACK, back.revision(), back.command(), rollback.requestedBy(),
@@ -560,8 +576,8 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
 
   private Effect<Event, State> onUndeploy(State state, Undeploy undeploy) {
     if (state.deployment() == null) {
-      return Effect().reply(undeploy.replyTo(), new DeployReply(null, Problem.conflict("not_deployed",
-          "feature " + featureId + " is not deployed")));
+      return Effect().reply(undeploy.replyTo(), new DeployReply(null,
+          Refusal.of(Refusal.Kind.NOT_DEPLOYED, featureId)));
     }
     return askLedger(new PendingChange(Change.UNDEPLOY, state.deployment().revision(), null, undeploy.requestedBy(),
         undeploy.replyTo(), null), null);
@@ -595,10 +611,10 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   private Effect<Event, State> onLedgerAnswered(State state, LedgerAnswered answer) {
     var change = answer.change();
     pending = null;
-    Problem problem = answer.error() != null
-        ? Problem.unavailable("core_manager_unavailable", "the active core did not answer in time (a hand-over may "
-            + "be in progress): nothing was changed, try again")
-        : answer.outcome().problem();
+    Refusal problem = answer.error() != null ? Refusal.of(Refusal.Kind.LEDGER_UNAVAILABLE, featureId)
+        : answer.outcome().problem() != null
+        ? new Refusal(Refusal.Kind.LEDGER_REFUSED, featureId, change.revision(), null, null, 0, answer.outcome().problem())
+        : null;
     if (problem != null) {
       if (change.deployReply() != null) {
         change.deployReply().tell(new DeployReply(null, problem));

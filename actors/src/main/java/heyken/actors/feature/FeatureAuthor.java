@@ -589,7 +589,7 @@ public final class FeatureAuthor
         })
         .thenCompose(info -> feature().<Feature.FeatureReply>ask(
                 reply -> new Feature.AddRevision(info, BY, reply), ASK)
-            .thenApply(reply -> reply.problem() != null ? new Committed(n, null, reply.problem().detail())
+            .thenApply(reply -> reply.refused() != null ? new Committed(n, null, detail(reply.refused()))
                 : new Committed(n, info.id(), null)));
     context.pipeToSelf(work, (c, error) -> error != null ? new Committed(n, null, Failures.message(error)) : c);
   }
@@ -619,8 +619,8 @@ public final class FeatureAuthor
     String revision = attempt.revision();
     CompletionStage<RunAdopted> work = feature().<Feature.FeatureReply>ask(Feature.Get::new, ASK)
         .thenCompose(reply -> {
-          if (reply.problem() != null) {
-            return CompletableFuture.completedFuture(new RunAdopted(n, null, false, reply.problem().detail()));
+          if (reply.refused() != null) {
+            return CompletableFuture.completedFuture(new RunAdopted(n, null, false, detail(reply.refused())));
           }
           for (var run : reply.view().runs()) { // newest first
             if (run.revision().equals(revision)) {
@@ -628,8 +628,9 @@ public final class FeatureAuthor
             }
           }
           return feature().<Feature.RunReply>ask(reply2 -> new Feature.RunTests(revision, BY, reply2), ASK)
-              .thenApply(r -> r.problem() == null ? new RunAdopted(n, r.run().runId(), false, null)
-                  : new RunAdopted(n, null, r.problem().error().equals("run_in_progress"), r.problem().detail()));
+              .thenApply(r -> r.refused() == null ? new RunAdopted(n, r.run().runId(), false, null)
+                  : new RunAdopted(n, null, r.refused().kind() == Feature.Refusal.Kind.RUN_IN_PROGRESS,
+                      detail(r.refused())));
         });
     context.pipeToSelf(work, (r, error) -> error != null ? new RunAdopted(n, null, true, Failures.message(error)) : r);
   }
@@ -659,9 +660,9 @@ public final class FeatureAuthor
     String runId = attempt.runId();
     CompletionStage<RunPolled> work = feature().<Feature.FeatureReply>ask(Feature.Get::new, ASK)
         .thenCompose(reply -> {
-          if (reply.problem() != null) {
+          if (reply.refused() != null) {
             return CompletableFuture.completedFuture(new RunPolled(n, runId, null, null, null,
-                reply.problem().detail()));
+                detail(reply.refused())));
           }
           FeatureView.RunSummary run = reply.view().runs().stream().filter(r -> r.runId().equals(runId)).findFirst()
               .orElse(null);
@@ -745,7 +746,7 @@ public final class FeatureAuthor
     context.pipeToSelf(feature().<Feature.DeployReply>ask(
             reply -> new Feature.Deploy(revision, null, BY + " (autodeploy)", reply), ASK),
         (reply, error) -> new DeployAnswered(revision, state.command(),
-            error != null ? Failures.message(error) : reply.problem() == null ? null : reply.problem().detail()));
+            error != null ? Failures.message(error) : reply.refused() == null ? null : detail(reply.refused())));
   }
 
   private Effect<Event, State> onDeployAnswered(State state, DeployAnswered answer) {
@@ -790,6 +791,11 @@ public final class FeatureAuthor
         attempt, error));
     timers.startSingleTimer(new Tick(attempt), settings.pollInterval().multipliedBy(2));
     return Effect().none();
+  }
+
+  /** A refusal of the feature as the loop records and announces it: the API's detail. */
+  private static String detail(Feature.Refusal refused) {
+    return FeatureApi.problem(refused).detail();
   }
 
   private static boolean isTransient(String error) {
