@@ -2,8 +2,11 @@ package heyken.http;
 
 import heyken.actors.bot.BotActions;
 import heyken.actors.bot.Conversation;
+import com.fasterxml.jackson.core.type.TypeReference;
 import heyken.protocol.api.ChatExchange;
+import heyken.protocol.api.ChatHistory;
 import java.time.Duration;
+import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Pattern;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -44,7 +47,7 @@ public final class ChatRoutes {
             return invalidSession();
           }
           return onSuccess(room(session).<Conversation.History>ask(Conversation.GetHistory::new, Duration.ofSeconds(5)),
-              history -> complete(StatusCodes.OK, history, Json.marshaller()));
+              history -> complete(StatusCodes.OK, view(history), Json.marshaller()));
         }))));
   }
 
@@ -70,6 +73,22 @@ public final class ChatRoutes {
         answer -> complete(StatusCodes.OK, new ChatExchange.Response(room, answer.messageId(), answer.text(),
             answer.duplicate()), Json.marshaller()));
   }
+
+  /** The room's history as the API shows it; the entity's records stay its own. */
+  static ChatHistory view(Conversation.History history) {
+    var turns = history.turns().stream()
+        .map(t -> new ChatHistory.Turn(t.userId(), t.username(), t.question(), t.answer(), t.at())).toList();
+    var pending = history.pending();
+    var partial = history.partial();
+    return new ChatHistory(history.room(), turns,
+        pending == null ? null : new ChatHistory.Pending(pending.token(), pending.userId(),
+            pending.command() == null ? null : Json.MAPPER.convertValue(pending.command(), COMMAND_JSON),
+            pending.expiresAt()),
+        partial == null ? null : new ChatHistory.Partial(partial.messageId(), partial.question(), partial.text(),
+            partial.queuePosition()));
+  }
+
+  private static final TypeReference<Map<String, Object>> COMMAND_JSON = new TypeReference<>() {};
 
   private org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef<Conversation.Command> room(String session) {
     return ClusterSharding.get(system).entityRefFor(Conversation.ENTITY_KEY, "web:" + session);

@@ -3,6 +3,7 @@ package heyken.actors.bot;
 import heyken.actors.chat.ChatMdc;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonValue;
 import heyken.actors.Failures;
 import heyken.actors.llm.LanguageModel;
 import heyken.protocol.CborSerializable;
@@ -91,7 +92,7 @@ public final class Conversation
   public record Partial(@JsonProperty("message_id") String messageId, String question, String text,
       @JsonProperty("queue_position") int queuePosition) implements CborSerializable {}
 
-  record Executed(String messageId, String question, String answer, String kind, String token,
+  record Executed(String messageId, String question, String answer, AnswerKind kind, String token,
       BotActions.Speaker speaker, ActorRef<Answer> replyTo) implements Command {}
 
   record Expire(String token) implements Command {}
@@ -100,15 +101,66 @@ public final class Conversation
 
   public sealed interface Event extends CborSerializable {}
 
-  /** {@code kind}: command, llm, feature, confirmation, denied, usage. */
+  /**
+   * What answered a message: a chat command, the language model ({@code llm}), a deployed feature, the confirmation
+   * dialogue, a refusal to a non-admin ({@code denied}), or a usage hint. Persisted as its lower-case name. Only logged,
+   * never part of the state: a name this version does not know (the journal fixture holds "question") reads as
+   * {@link #OTHER} instead of failing the room's recovery.
+   */
+  public enum AnswerKind {
+    COMMAND, LLM, FEATURE, CONFIRMATION, DENIED, USAGE,
+    /** A persisted name this version does not know; never written by it. */
+    OTHER;
+
+    @JsonValue
+    public String json() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
+    public static AnswerKind of(String json) {
+      return persisted(values(), json, OTHER);
+    }
+  }
+
+  /**
+   * How a confirmation ended: executed, denied (not an admin), cancelled (the user said no), expired. Persisted as
+   * its lower-case name; only logged and audited, never part of the state, so a name this version does not know
+   * (the journal fixture holds "confirmed") reads as {@link #OTHER}.
+   */
+  public enum Decision {
+    EXECUTED, DENIED, CANCELLED, EXPIRED,
+    /** A persisted name this version does not know; never written by it. */
+    OTHER;
+
+    @JsonValue
+    public String json() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
+    public static Decision of(String json) {
+      return persisted(values(), json, OTHER);
+    }
+  }
+
+  /** The constant whose lower-case name {@code json} is, or {@code other}. */
+  private static <E extends Enum<E>> E persisted(E[] values, String json, E other) {
+    for (var value : values) {
+      if (value.name().toLowerCase(Locale.ROOT).equals(json)) {
+        return value;
+      }
+    }
+    return other;
+  }
+
   public record MessageAnswered(String messageId, String userId, String username, String question, String answer,
-      String kind, Instant at) implements Event {}
+      AnswerKind kind, Instant at) implements Event {}
 
   public record ConfirmationRequested(String token, String userId, BotCommand command, Instant expiresAt,
       Instant at) implements Event {}
 
-  /** {@code outcome}: executed, denied (not an admin), cancelled (the user said no), expired. */
-  public record ActionDecided(String token, String userId, String action, String outcome, String detail, Instant at)
+  public record ActionDecided(String token, String userId, String action, Decision outcome, String detail, Instant at)
       implements Event {}
 
   public record Turn(@JsonProperty("user_id") String userId, String username, String question, String answer,
@@ -242,7 +294,7 @@ public final class Conversation
     var pending = state.pending();
     var events = new ArrayList<Event>();
     if (pending != null && !now.isBefore(pending.expiresAt())) {
-      events.add(new ActionDecided(pending.token(), pending.userId(), pending.command().action(), "expired",
+      events.add(new ActionDecided(pending.token(), pending.userId(), pending.command().action(), Decision.EXPIRED,
           "no answer within " + confirmationTtl.toSeconds() + " s", now));
       pending = null;
     }
@@ -252,9 +304,9 @@ public final class Conversation
     if (pending != null && (yes || no) && pending.userId().equals(speaker.userId())) {
       if (no) {
         String answer = "Cancelled: " + describe(pending.command()) + " was not done.";
-        events.add(new ActionDecided(pending.token(), speaker.userId(), pending.command().action(), "cancelled",
+        events.add(new ActionDecided(pending.token(), speaker.userId(), pending.command().action(), Decision.CANCELLED,
             "the user said no", now));
-        events.add(answered(handle, answer, "confirmation", now));
+        events.add(answered(handle, answer, AnswerKind.CONFIRMATION, now));
         return persistAndAnswer(events, handle, answer);
       }
       return execute(state, events, handle, pending.command(), pending.token());
@@ -262,20 +314,20 @@ public final class Conversation
     if (expiredConfirmationAnswer(state, events, yes || no)) {
       String answer = "There is nothing to confirm: the last request expired after " + confirmationTtl.toSeconds()
           + " s. Ask again.";
-      events.add(answered(handle, answer, "confirmation", now));
+      events.add(answered(handle, answer, AnswerKind.CONFIRMATION, now));
       return persistAndAnswer(events, handle, answer);
     }
     if ((yes || no) && pending == null) {
       // a bare yes or no is never a question for the model: most likely the request it answers has expired
       String answer = "There is nothing to confirm: no request waits for a yes or no in this room (a confirmation "
           + "expires after " + confirmationTtl.toSeconds() + " s). Ask again.";
-      events.add(answered(handle, answer, "confirmation", now));
+      events.add(answered(handle, answer, AnswerKind.CONFIRMATION, now));
       return persistAndAnswer(events, handle, answer);
     }
     BotCommand command = BotCommand.parse(handle.text(), botUsername);
     if (command instanceof BotCommand.Malformed m) {
       String answer = "Usage: " + m.usage();
-      events.add(answered(handle, answer, "usage", now));
+      events.add(answered(handle, answer, AnswerKind.USAGE, now));
       return persistAndAnswer(events, handle, answer);
     }
     if (command.adminOnly()) {
@@ -283,15 +335,15 @@ public final class Conversation
       if (!speaker.admin()) {
         String answer = "Only an admin may " + describe(command) + ". (Admins: the Rocket.Chat admin role or "
             + "HEYKEN_CHAT_ADMINS, by user id.)";
-        events.add(new ActionDecided(token, speaker.userId(), command.action(), "denied", "not an admin", now));
-        events.add(answered(handle, answer, "denied", now));
+        events.add(new ActionDecided(token, speaker.userId(), command.action(), Decision.DENIED, "not an admin", now));
+        events.add(answered(handle, answer, AnswerKind.DENIED, now));
         return persistAndAnswer(events, handle, answer);
       }
       Instant expires = now.plus(confirmationTtl);
       String answer = "Confirm: " + describe(command) + "? Answer yes or no within " + confirmationTtl.toSeconds()
           + " s.";
       events.add(new ConfirmationRequested(token, speaker.userId(), command, expires, now));
-      events.add(answered(handle, answer, "confirmation", now));
+      events.add(answered(handle, answer, AnswerKind.CONFIRMATION, now));
       timers.startSingleTimer(new Expire(token), confirmationTtl);
       return persistAndAnswer(events, handle, answer);
     }
@@ -300,7 +352,7 @@ public final class Conversation
 
   /** A yes/no after the only request had already expired (and was recorded as expired just now). */
   private static boolean expiredConfirmationAnswer(State state, List<Event> events, boolean yesOrNo) {
-    return yesOrNo && events.stream().anyMatch(e -> e instanceof ActionDecided d && d.outcome().equals("expired"))
+    return yesOrNo && events.stream().anyMatch(e -> e instanceof ActionDecided d && d.outcome() == Decision.EXPIRED)
         && state.pending() != null;
   }
 
@@ -316,12 +368,12 @@ public final class Conversation
     } else {
       work = actions.execute(command, speaker);
     }
-    String kind = command instanceof BotCommand.Question ? "llm"
-        : command instanceof BotCommand.Invoke ? "feature" : "command";
+    AnswerKind kind = command instanceof BotCommand.Question ? AnswerKind.LLM
+        : command instanceof BotCommand.Invoke ? AnswerKind.FEATURE : AnswerKind.COMMAND;
     context.pipeToSelf(work, (text, error) -> new Executed(handle.messageId(), handle.text(),
         error == null ? text : "Sorry, that failed: " + Failures.message(error), kind, token, speaker, handle.replyTo()));
     inRoom(() -> log.info("room {}: message {} of {}: runs {} ({})", room, handle.messageId(), speaker.userId(),
-        command.action(), kind));
+        command.action(), kind.json()));
     logDecisions(before);
     // decisions made before the execution (an expiry noticed just now) are recorded at once; the answer follows
     return before.isEmpty() ? Effect().none() : Effect().persist(before);
@@ -380,7 +432,7 @@ public final class Conversation
     if (done.token() != null) {
       var pending = state.pending();
       String action = pending != null ? pending.command().action() : "?";
-      events.add(new ActionDecided(done.token(), done.speaker().userId(), action, "executed",
+      events.add(new ActionDecided(done.token(), done.speaker().userId(), action, Decision.EXECUTED,
           done.answer().length() > 300 ? done.answer().substring(0, 300) + "…" : done.answer(), now));
     }
     events.add(new MessageAnswered(done.messageId(), done.speaker().userId(), done.speaker().username(),
@@ -401,7 +453,7 @@ public final class Conversation
       return Effect().none();
     }
     var expired = new ActionDecided(pending.token(), pending.userId(), pending.command().action(),
-        "expired", "no answer within " + confirmationTtl.toSeconds() + " s", Instant.now());
+        Decision.EXPIRED, "no answer within " + confirmationTtl.toSeconds() + " s", Instant.now());
     logDecisions(List.of(expired));
     return Effect().persist(expired);
   }
@@ -412,7 +464,7 @@ public final class Conversation
         .thenReply(handle.replyTo(), s -> new Answer(handle.messageId(), answer, false));
   }
 
-  private static MessageAnswered answered(Handle handle, String answer, String kind, Instant now) {
+  private static MessageAnswered answered(Handle handle, String answer, AnswerKind kind, Instant now) {
     return new MessageAnswered(handle.messageId(), handle.speaker().userId(), handle.speaker().username(),
         handle.text(), answer, kind, now);
   }
@@ -448,12 +500,12 @@ public final class Conversation
     inRoom(() -> {
       for (Event e : events) {
         if (e instanceof ActionDecided d) {
-          log.info("room {}: {} by {} {} ({})", room, d.action(), d.userId(), d.outcome(), d.detail());
+          log.info("room {}: {} by {} {} ({})", room, d.action(), d.userId(), d.outcome().json(), d.detail());
         } else if (e instanceof ConfirmationRequested c) {
           log.info("room {}: {} by {} waits for confirmation until {}", room, c.command().action(), c.userId(),
               c.expiresAt());
         } else if (e instanceof MessageAnswered a) {
-          log.info("room {}: answered message {} of {} ({})", room, a.messageId(), a.userId(), a.kind());
+          log.info("room {}: answered message {} of {} ({})", room, a.messageId(), a.userId(), a.kind().json());
         }
       }
     });

@@ -7,7 +7,6 @@ import heyken.protocol.CborSerializable;
 import heyken.protocol.api.Problem;
 import heyken.protocol.api.feature.DeploymentView;
 import heyken.protocol.api.feature.FeatureView;
-import heyken.protocol.api.feature.RunAccepted;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -65,7 +64,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   public record RunTests(String revision, String requestedBy, ActorRef<RunReply> replyTo) implements Command {}
 
   /** Sent by the {@link PipelineRun} until acknowledged. */
-  public record RunCompleted(String runId, String revision, String status, String detail, ActorRef<Done> replyTo)
+  public record RunCompleted(String runId, String revision, RunStatus status, String detail, ActorRef<Done> replyTo)
       implements Command {}
 
   /** Deploys {@code revision} (null: the newest); {@code targetCore}, when given, must be the active core. */
@@ -83,15 +82,73 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   record LedgerAnswered(PendingChange change, DeploymentLedger.DeploymentOutcome outcome, String error)
       implements Command {}
 
+  /** What a deployment change does. */
+  enum Change {
+    DEPLOY, ROLLBACK, UNDEPLOY, DELETE;
+
+    /** Deploy and rollback make a revision the deployed one; undeploy and delete remove the deployment. */
+    boolean activates() {
+      return this == DEPLOY || this == ROLLBACK;
+    }
+  }
+
+  /**
+   * A feature's status, derived from its events (never persisted): draft (no pipeline yet), ready (the newest
+   * revision is untested), testing, passed, failed, deployed (the newest revision is deployed), deleted.
+   */
+  public enum Status {
+    DRAFT, READY, TESTING, PASSED, FAILED, DEPLOYED, DELETED;
+
+    /** The name in the API's JSON ({@code status} of a feature). */
+    public String json() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    @Override
+    public String toString() {
+      return json();
+    }
+  }
+
   /** A deployment change waiting for the DeploymentLedger. */
-  record PendingChange(String kind, String revision, String command, String requestedBy,
+  record PendingChange(Change kind, String revision, String command, String requestedBy,
       ActorRef<DeployReply> deployReply, ActorRef<FeatureReply> deleteReply) implements CborSerializable {}
 
-  public record FeatureReply(FeatureView view, Problem problem) implements CborSerializable {}
+  /** The feature, or why not: {@code refused} is null when {@code view} is given. */
+  public record FeatureReply(FeatureView view, Refusal refused) implements CborSerializable {}
 
-  public record RunReply(RunAccepted run, Problem problem) implements CborSerializable {}
+  /** The run that was started, or why not. */
+  public record RunReply(RunStarted run, Refusal refused) implements CborSerializable {}
 
-  public record DeployReply(DeploymentView deployment, Problem problem) implements CborSerializable {}
+  /** The deployment after the change (null after an undeploy), or why not. */
+  public record DeployReply(DeploymentView deployment, Refusal refused) implements CborSerializable {}
+
+  /** A test run that was started: the API shows it as {@link FeatureApi#runAccepted}. */
+  public record RunStarted(String featureId, String runId, String revision) implements CborSerializable {}
+
+  /**
+   * Why the feature refused, in its own terms: the kind and the facts the caller needs to say so. The edge
+   * ({@link FeatureApi#problem}) turns it into the API's error, status, detail and hints. Only the facts of the kind
+   * are set: {@code revision} is the revision concerned (or the one asked for, for UNKNOWN_REVISION), {@code runId}
+   * the run still running, {@code lastResult} the last finished run's result, {@code revisions} how many the feature
+   * has, {@code ledger} the DeploymentLedger's own refusal.
+   */
+  public record Refusal(Kind kind, String featureId, String revision, String runId, RunStatus lastResult,
+      int revisions, Problem ledger) implements CborSerializable {
+
+    public enum Kind {
+      UNKNOWN_FEATURE, FEATURE_EXISTS, RUN_IN_PROGRESS, UNKNOWN_REVISION, NOT_TESTABLE, NOT_TESTED, NOT_RUNNABLE,
+      NOTHING_TO_ROLL_BACK, NOT_DEPLOYED, LEDGER_UNAVAILABLE, LEDGER_REFUSED
+    }
+
+    static Refusal of(Kind kind, String featureId) {
+      return new Refusal(kind, featureId, null, null, null, 0, null);
+    }
+
+    static Refusal about(Kind kind, String featureId, String revision) {
+      return new Refusal(kind, featureId, revision, null, null, 0, null);
+    }
+  }
 
   /**
    * A commit of the feature's repository as the feature knows it: whether it has a pipeline ({@code testable}) and a
@@ -100,7 +157,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   public record RevisionInfo(String id, String message, String source, Instant at, boolean testable,
       boolean runnable, String command) implements CborSerializable {}
 
-  public record RunInfo(String runId, String revision, String status, String detail, Instant startedAt,
+  public record RunInfo(String runId, String revision, RunStatus status, String detail, Instant startedAt,
       Instant finishedAt) implements CborSerializable {}
 
   public record DeploymentInfo(String revision, String command, Instant at, int core, long epoch)
@@ -115,7 +172,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
 
   public record TestRunStarted(String runId, String revision, String requestedBy, Instant at) implements Event {}
 
-  public record TestRunFinished(String runId, String revision, String status, String detail, Instant at)
+  public record TestRunFinished(String runId, String revision, RunStatus status, String detail, Instant at)
       implements Event {}
 
   public record Deployed(String revision, String command, int core, long epoch, String requestedBy, Instant at)
@@ -164,8 +221,8 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       return matches.size() == 1 ? matches.get(0) : null;
     }
 
-    /** "passed", "failed", "error" of the newest finished run of {@code revision}, or null when never tested. */
-    String testResult(String revision) {
+    /** Passed, failed or error: the newest finished run of {@code revision}, or null when never tested. */
+    RunStatus testResult(String revision) {
       for (int i = runs.size() - 1; i >= 0; i--) {
         var run = runs.get(i);
         if (run.revision().equals(revision) && run.finishedAt() != null) {
@@ -175,25 +232,25 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       return null;
     }
 
-    String status() {
+    Status status() {
       if (deleted) {
-        return "deleted";
+        return Status.DELETED;
       }
       if (runningRun() != null) {
-        return "testing";
+        return Status.TESTING;
       }
       var head = head();
       if (head == null) {
-        return "draft";
+        return Status.DRAFT;
       }
       if (deployment != null && deployment.revision().equals(head.id())) {
-        return "deployed";
+        return Status.DEPLOYED;
       }
-      String result = testResult(head.id());
+      RunStatus result = testResult(head.id());
       if (result != null) {
-        return result.equals("passed") ? "passed" : "failed";
+        return result == RunStatus.PASSED ? Status.PASSED : Status.FAILED;
       }
-      return head.testable() ? "ready" : "draft";
+      return head.testable() ? Status.READY : Status.DRAFT;
     }
 
     State apply(Event event) {
@@ -208,7 +265,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       }
       if (event instanceof TestRunStarted s) {
         var next = new ArrayList<>(runs);
-        next.add(new RunInfo(s.runId(), s.revision(), "running", null, s.at(), null));
+        next.add(new RunInfo(s.runId(), s.revision(), RunStatus.RUNNING, null, s.at(), null));
         return new State(featureId, name, description, createdAt, revisions, next, deployment, previous, deleted);
       }
       if (event instanceof TestRunFinished f) {
@@ -254,7 +311,8 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
             runId = run.runId();
           }
         }
-        String tests = testResult(r.id());
+        RunStatus result = testResult(r.id());
+        String tests = result == null ? null : result.json();
         if (tests == null) {
           var running = runningRun();
           tests = running != null && running.revision().equals(r.id()) ? "running"
@@ -266,11 +324,11 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       var runViews = new ArrayList<FeatureView.RunSummary>();
       for (int i = runs.size() - 1; i >= 0; i--) {
         var run = runs.get(i);
-        runViews.add(new FeatureView.RunSummary(run.runId(), run.revision(), run.status(),
+        runViews.add(new FeatureView.RunSummary(run.runId(), run.revision(), run.status().json(),
             run.startedAt().toString(), run.finishedAt() == null ? null : run.finishedAt().toString()));
       }
       var head = head();
-      return new FeatureView(featureId, name, description, status(), head == null ? null : head.command(),
+      return new FeatureView(featureId, name, description, status().json(), head == null ? null : head.command(),
           createdAt == null ? null : createdAt.toString(), head == null ? null : head.id(), revisionViews, runViews,
           deploymentView());
     }
@@ -365,22 +423,37 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
         .tell(new PipelineRun.Start(featureId, revision, requestedBy));
   }
 
+  /**
+   * Three states, tried in this order: changing its deployment (not persisted: the DeploymentLedger's answer is
+   * awaited and every other request waits for it), unknown (never created, or deleted), and existing. The answer of
+   * the ledger, a run's report and a Create are handled the same in all of them.
+   */
   @Override
   public CommandHandler<Command, Event, State> commandHandler() {
-    return newCommandHandlerBuilder().forAnyState()
+    var builder = newCommandHandlerBuilder();
+    builder.forAnyState()
         .onCommand(LedgerAnswered.class, this::onLedgerAnswered)
         .onCommand(RunCompleted.class, this::onRunCompleted)
-        .onCommand(Get.class, (state, get) -> pending != null ? Effect().stash()
-            : state.exists() ? Effect().reply(get.replyTo(), new FeatureReply(state.view(), null))
-            : gone(get.replyTo(), new FeatureReply(null, notFound())))
-        .onCommand(Create.class, this::onCreate)
+        .onCommand(Create.class, this::onCreate);
+    builder.forState(state -> pending != null)
+        .onAnyCommand(command -> Effect().stash());
+    builder.forState(state -> !state.exists())
+        .onCommand(Get.class, (state, get) -> gone(get.replyTo(), new FeatureReply(null, notFound())))
+        .onCommand(AddRevision.class, (state, add) -> gone(add.replyTo(), new FeatureReply(null, notFound())))
+        .onCommand(RunTests.class, (state, run) -> gone(run.replyTo(), new RunReply(null, notFound())))
+        .onCommand(Deploy.class, (state, deploy) -> gone(deploy.replyTo(), new DeployReply(null, notFound())))
+        .onCommand(Rollback.class, (state, back) -> gone(back.replyTo(), new DeployReply(null, notFound())))
+        .onCommand(Undeploy.class, (state, undeploy) -> gone(undeploy.replyTo(), new DeployReply(null, notFound())))
+        .onCommand(Delete.class, (state, delete) -> gone(delete.replyTo(), new FeatureReply(null, notFound())));
+    builder.forAnyState()
+        .onCommand(Get.class, (state, get) -> Effect().reply(get.replyTo(), new FeatureReply(state.view(), null)))
         .onCommand(AddRevision.class, this::onAddRevision)
         .onCommand(RunTests.class, this::onRunTests)
         .onCommand(Deploy.class, this::onDeploy)
         .onCommand(Rollback.class, this::onRollback)
         .onCommand(Undeploy.class, this::onUndeploy)
-        .onCommand(Delete.class, this::onDelete)
-        .build();
+        .onCommand(Delete.class, this::onDelete);
+    return builder.build();
   }
 
   /** The answer for a feature that does not exist (any more); the entity then leaves the shard. */
@@ -394,15 +467,14 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
     }
   }
 
-  private Problem notFound() {
-    return Problem.notFound("unknown_feature", "no feature with feature_id '" + FeatureCatalog.printable(featureId)
-        + "' (GET /api/features lists them)");
+  private Refusal notFound() {
+    return Refusal.of(Refusal.Kind.UNKNOWN_FEATURE, featureId);
   }
 
   private Effect<Event, State> onCreate(State state, Create create) {
     if (state.name() != null) {
-      return Effect().reply(create.replyTo(), new FeatureReply(null, Problem.conflict("feature_exists",
-          "feature " + featureId + " exists already")));
+      return Effect().reply(create.replyTo(), new FeatureReply(null,
+          Refusal.of(Refusal.Kind.FEATURE_EXISTS, featureId)));
     }
     var created = new FeatureCreated(featureId, create.name(), create.description(), create.requestedBy(),
         Instant.now());
@@ -413,12 +485,6 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   }
 
   private Effect<Event, State> onAddRevision(State state, AddRevision add) {
-    if (pending != null) {
-      return Effect().stash();
-    }
-    if (!state.exists()) {
-      return gone(add.replyTo(), new FeatureReply(null, notFound()));
-    }
     if (state.revisions().stream().anyMatch(r -> r.id().equals(add.revision().id()))) {
       // a commit that changed nothing returns the current head: nothing new to record
       return Effect().reply(add.replyTo(), new FeatureReply(state.view(), null));
@@ -428,26 +494,18 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   }
 
   private Effect<Event, State> onRunTests(State state, RunTests run) {
-    if (pending != null) {
-      return Effect().stash();
-    }
-    if (!state.exists()) {
-      return gone(run.replyTo(), new RunReply(null, notFound()));
-    }
     var running = state.runningRun();
     if (running != null) {
-      return Effect().reply(run.replyTo(), new RunReply(null, Problem.conflict("run_in_progress",
-          "run " + running.runId() + " of revision " + PipelineRun.shortRev(running.revision())
-              + " is still running; follow it at /api/features/" + featureId + "/runs/" + running.runId())));
+      return Effect().reply(run.replyTo(), new RunReply(null, new Refusal(Refusal.Kind.RUN_IN_PROGRESS, featureId,
+          running.revision(), running.runId(), null, 0, null)));
     }
     var revision = state.revision(run.revision());
     if (revision == null) {
       return Effect().reply(run.replyTo(), new RunReply(null, unknownRevision(state, run.revision())));
     }
     if (!revision.testable()) {
-      return Effect().reply(run.replyTo(), new RunReply(null, Problem.conflict("not_testable",
-          "revision " + PipelineRun.shortRev(revision.id()) + " has no .gitlab-ci.yml, so there is nothing to run "
-              + "(the feature is a draft): add code and a pipeline first")));
+      return Effect().reply(run.replyTo(), new RunReply(null,
+          Refusal.about(Refusal.Kind.NOT_TESTABLE, featureId, revision.id())));
     }
     String runId = featureId + "-" + (state.runs().size() + 1);
     var started = new TestRunStarted(runId, revision.id(), run.requestedBy(), Instant.now());
@@ -457,15 +515,11 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
               PipelineRun.shortRev(revision.id()), run.requestedBy());
           startRun(runId, revision.id(), run.requestedBy());
         })
-        .thenReply(run.replyTo(), s -> new RunReply(new RunAccepted(featureId, runId, revision.id(), "running",
-            "/api/features/" + featureId + "/runs/" + runId, "/api/features/" + featureId + "/runs/" + runId + "/log"),
-            null));
+        .thenReply(run.replyTo(), s -> new RunReply(new RunStarted(featureId, runId, revision.id()), null));
   }
 
-  private Problem unknownRevision(State state, String asked) {
-    return Problem.notFound("unknown_revision", "feature " + featureId + " has no revision '"
-        + FeatureCatalog.printable(String.valueOf(asked)) + "' (give a full commit id or a unique prefix; "
-        + "GET /api/features/" + featureId + " lists its " + state.revisions().size() + " revisions)");
+  private Refusal unknownRevision(State state, String asked) {
+    return new Refusal(Refusal.Kind.UNKNOWN_REVISION, featureId, asked, null, null, state.revisions().size(), null);
   }
 
   private Effect<Event, State> onRunCompleted(State state, RunCompleted done) {
@@ -477,86 +531,61 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
             Instant.now()))
         .thenRun(s -> log.info("feature {}: test run {} {} ({})", featureId, done.runId(), done.status(),
             done.detail()))
-        .thenRun(s -> { if (!"passed".equals(done.status())) SystemNews.runFailed(context.getSystem(), featureId, s.name(), done.runId(), done.revision(), done.status(), done.detail()); })
+        .thenRun(s -> {
+          if (done.status() != RunStatus.PASSED) {
+            SystemNews.runFailed(context.getSystem(), featureId, s.name(), done.runId(), done.revision(),
+                done.status().json(), done.detail());
+          }
+        })
         .thenRun(this::passivateIfGone)
         .thenReply(done.replyTo(), s -> Done.getInstance());
   }
 
   private Effect<Event, State> onDeploy(State state, Deploy deploy) {
-    if (pending != null) {
-      return Effect().stash();
-    }
-    if (!state.exists()) {
-      return gone(deploy.replyTo(), new DeployReply(null, notFound()));
-    }
     var revision = state.revision(deploy.revision());
     if (revision == null) {
       return Effect().reply(deploy.replyTo(), new DeployReply(null, unknownRevision(state, deploy.revision())));
     }
-    String result = state.testResult(revision.id());
+    RunStatus result = state.testResult(revision.id());
     var running = state.runningRun();
-    if (!"passed".equals(result)) {
-      String why = running != null && running.revision().equals(revision.id())
-          ? "its test run " + running.runId() + " is still running"
-          : result == null ? "it has not been tested: POST /api/features/test {\"feature_id\":\"" + featureId + "\"}"
-          : "its last test run " + result;
-      return Effect().reply(deploy.replyTo(), new DeployReply(null, Problem.conflict("not_tested",
-          "revision " + PipelineRun.shortRev(revision.id()) + " cannot be deployed: " + why)));
+    if (result != RunStatus.PASSED) {
+      String stillRunning = running != null && running.revision().equals(revision.id()) ? running.runId() : null;
+      return Effect().reply(deploy.replyTo(), new DeployReply(null, new Refusal(Refusal.Kind.NOT_TESTED, featureId,
+          revision.id(), stillRunning, result, 0, null)));
     }
     if (!revision.runnable()) {
-      return Effect().reply(deploy.replyTo(), new DeployReply(null, Problem.conflict("not_runnable",
-          "revision " + PipelineRun.shortRev(revision.id()) + " has no `run` command in heyken.yml, so there is "
-              + "nothing to invoke")));
+      return Effect().reply(deploy.replyTo(), new DeployReply(null,
+          Refusal.about(Refusal.Kind.NOT_RUNNABLE, featureId, revision.id())));
     }
     if (state.deployment() != null && state.deployment().revision().equals(revision.id())) {
       return Effect().reply(deploy.replyTo(), new DeployReply(state.deploymentView(), null));
     }
-    return askLedger(new PendingChange("deploy", revision.id(), revision.command(), deploy.requestedBy(),
+    return askLedger(new PendingChange(Change.DEPLOY, revision.id(), revision.command(), deploy.requestedBy(),
         deploy.replyTo(), null), deploy.targetCore());
   }
 
   private Effect<Event, State> onRollback(State state, Rollback rollback) {
-    if (pending != null) {
-      return Effect().stash();
-    }
-    if (!state.exists()) {
-      return gone(rollback.replyTo(), new DeployReply(null, notFound()));
-    }
     if (state.deployment() == null || state.previous().isEmpty()) {
-      return Effect().reply(rollback.replyTo(), new DeployReply(null, Problem.conflict("nothing_to_roll_back",
-          state.deployment() == null ? "feature " + featureId + " is not deployed"
-              : "revision " + PipelineRun.shortRev(state.deployment().revision())
-                  + " is the first deployed revision: there is no earlier one to go back to (undeploy instead)")));
+      return Effect().reply(rollback.replyTo(), new DeployReply(null, Refusal.about(Refusal.Kind.NOTHING_TO_ROLL_BACK,
+          featureId, state.deployment() == null ? null : state.deployment().revision())));
     }
     var back = state.previous().get(state.previous().size() - 1);
-    return askLedger(new PendingChange("rollback", back.revision(), back.command(), rollback.requestedBy(),
+    return askLedger(new PendingChange(Change.ROLLBACK, back.revision(), back.command(), rollback.requestedBy(),
         rollback.replyTo(), null), null);
   }
 
   private Effect<Event, State> onUndeploy(State state, Undeploy undeploy) {
-    if (pending != null) {
-      return Effect().stash();
-    }
-    if (!state.exists()) {
-      return gone(undeploy.replyTo(), new DeployReply(null, notFound()));
-    }
     if (state.deployment() == null) {
-      return Effect().reply(undeploy.replyTo(), new DeployReply(null, Problem.conflict("not_deployed",
-          "feature " + featureId + " is not deployed")));
+      return Effect().reply(undeploy.replyTo(), new DeployReply(null,
+          Refusal.of(Refusal.Kind.NOT_DEPLOYED, featureId)));
     }
-    return askLedger(new PendingChange("undeploy", state.deployment().revision(), null, undeploy.requestedBy(),
+    return askLedger(new PendingChange(Change.UNDEPLOY, state.deployment().revision(), null, undeploy.requestedBy(),
         undeploy.replyTo(), null), null);
   }
 
   private Effect<Event, State> onDelete(State state, Delete delete) {
-    if (pending != null) {
-      return Effect().stash();
-    }
-    if (!state.exists()) {
-      return gone(delete.replyTo(), new FeatureReply(null, notFound()));
-    }
     if (state.deployment() != null) {
-      return askLedger(new PendingChange("delete", state.deployment().revision(), null, delete.requestedBy(),
+      return askLedger(new PendingChange(Change.DELETE, state.deployment().revision(), null, delete.requestedBy(),
           null, delete.replyTo()), null);
     }
     return deleted(delete.requestedBy(), delete.replyTo());
@@ -572,8 +601,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   private Effect<Event, State> askLedger(PendingChange change, Integer targetCore) {
     pending = change;
     context.ask(DeploymentLedger.DeploymentOutcome.class, deployments, LEDGER_TIMEOUT,
-        (ActorRef<DeploymentLedger.DeploymentOutcome> replyTo) -> change.kind().equals("deploy")
-            || change.kind().equals("rollback")
+        (ActorRef<DeploymentLedger.DeploymentOutcome> replyTo) -> change.kind().activates()
             ? new DeploymentLedger.ActivateDeployment(featureId, change.revision(), change.command(), targetCore, replyTo)
             : new DeploymentLedger.RemoveDeployment(featureId, replyTo),
         (outcome, error) -> new LedgerAnswered(change, outcome, error == null ? null : error.toString()));
@@ -583,10 +611,10 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   private Effect<Event, State> onLedgerAnswered(State state, LedgerAnswered answer) {
     var change = answer.change();
     pending = null;
-    Problem problem = answer.error() != null
-        ? Problem.unavailable("core_manager_unavailable", "the active core did not answer in time (a hand-over may "
-            + "be in progress): nothing was changed, try again")
-        : answer.outcome().problem();
+    Refusal problem = answer.error() != null ? Refusal.of(Refusal.Kind.LEDGER_UNAVAILABLE, featureId)
+        : answer.outcome().problem() != null
+        ? new Refusal(Refusal.Kind.LEDGER_REFUSED, featureId, change.revision(), null, null, 0, answer.outcome().problem())
+        : null;
     if (problem != null) {
       if (change.deployReply() != null) {
         change.deployReply().tell(new DeployReply(null, problem));
@@ -599,25 +627,25 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
     long epoch = answer.outcome().epoch();
     Instant now = Instant.now();
     return switch (change.kind()) {
-      case "deploy" -> Effect().persist(new Deployed(change.revision(), change.command(), core, epoch,
+      case DEPLOY -> Effect().persist(new Deployed(change.revision(), change.command(), core, epoch,
               change.requestedBy(), now))
           .thenRun(s -> log.info("feature {}: revision {} deployed on core {} (epoch {}) by {}", featureId,
               PipelineRun.shortRev(change.revision()), core, epoch, change.requestedBy()))
           .thenRun(s -> SystemNews.deployed(context.getSystem(), featureId, s.name(), "deployed", change.revision(), change.command(), core, epoch, change.requestedBy(), now))
           .thenReply(change.deployReply(), s -> new DeployReply(s.deploymentView(), null))
           .thenUnstashAll();
-      case "rollback" -> Effect().persist(new RolledBack(state.deployment().revision(), change.revision(), core, epoch,
+      case ROLLBACK -> Effect().persist(new RolledBack(state.deployment().revision(), change.revision(), core, epoch,
               change.requestedBy(), now))
           .thenRun(s -> log.info("feature {}: rolled back to revision {} by {}", featureId,
               PipelineRun.shortRev(change.revision()), change.requestedBy()))
           .thenRun(s -> SystemNews.deployed(context.getSystem(), featureId, s.name(), "rolled back", change.revision(), null, core, epoch, change.requestedBy(), now))
           .thenReply(change.deployReply(), s -> new DeployReply(s.deploymentView(), null))
           .thenUnstashAll();
-      case "undeploy" -> Effect().persist(new Undeployed(change.revision(), core, epoch, change.requestedBy(), now))
+      case UNDEPLOY -> Effect().persist(new Undeployed(change.revision(), core, epoch, change.requestedBy(), now))
           .thenRun(s -> log.info("feature {}: undeployed by {}", featureId, change.requestedBy()))
           .thenReply(change.deployReply(), s -> new DeployReply(null, null))
           .thenUnstashAll();
-      default -> Effect().persist(List.of(new Undeployed(change.revision(), core, epoch, change.requestedBy(), now),
+      case DELETE -> Effect().persist(List.of(new Undeployed(change.revision(), core, epoch, change.requestedBy(), now),
               new FeatureDeleted(change.requestedBy(), now)))
           .thenRun(s -> log.info("feature {} '{}' undeployed and deleted by {}", featureId, s.name(),
               change.requestedBy()))

@@ -153,6 +153,24 @@ public final class FeatureAuthor
       return featureId != null;
     }
 
+    /**
+     * No outcome yet: attempts are being written and tested (a step's result, the only command this state adds,
+     * comes after the start).
+     */
+    boolean authoring() {
+      return outcome == null;
+    }
+
+    /** Failed, or deployed: nothing more to do. */
+    boolean done() {
+      return "failed".equals(outcome) || "deployed".equals(outcome);
+    }
+
+    /** A revision passed its tests: waiting for an admin's deploy or the autodeploy's answer. */
+    boolean passed() {
+      return "passed".equals(outcome);
+    }
+
     Attempt last() {
       return attempts.isEmpty() ? null : attempts.get(attempts.size() - 1);
     }
@@ -213,10 +231,10 @@ public final class FeatureAuthor
 
     /** Where the loop is, for GET /api/features/{id}. */
     String step(boolean autodeploy) {
-      if ("failed".equals(outcome) || "deployed".equals(outcome)) {
+      if (done()) {
         return "done";
       }
-      if ("passed".equals(outcome)) {
+      if (passed()) {
         return autodeploy && !autoDeployTried ? "deploying" : "waiting";
       }
       var l = last();
@@ -314,38 +332,51 @@ public final class FeatureAuthor
         .build();
   }
 
+  /**
+   * The loop's states, tried in this order: not started (only Start does something), authoring (attempts are
+   * planned, committed and tested), passed (waiting for an admin, or for the autodeploy's answer) and done (failed or
+   * deployed). A step's result that arrives in a later state (the loop failed meanwhile) changes nothing.
+   */
   @Override
   public CommandHandler<Command, Event, State> commandHandler() {
-    return newCommandHandlerBuilder().forAnyState()
+    var builder = newCommandHandlerBuilder();
+    builder.forState(state -> !state.started())
         .onCommand(Start.class, this::onStart)
         .onCommand(Get.class, (state, get) -> {
-          if (!state.started()) {
-            passivate(); // asked about a feature that was never authored: nothing to keep alive
-            return Effect().reply(get.replyTo(), new AuthorReply(null));
-          }
-          return Effect().reply(get.replyTo(), new AuthorReply(state.view(settings.autodeploy())));
-        })
-        .onCommand(Resume.class, (state, r) -> {
-          step(state);
-          return Effect().none();
-        })
-        .onCommand(Tick.class, (state, t) -> {
-          step(state);
-          return Effect().none();
-        })
+          passivate(); // asked about a feature that was never authored: nothing to keep alive
+          return Effect().reply(get.replyTo(), new AuthorReply(null));
+        });
+    builder.forAnyState()
+        .onCommand(Start.class, (state, start) -> Effect().none())
+        .onCommand(Get.class, (state, get) ->
+            Effect().reply(get.replyTo(), new AuthorReply(state.view(settings.autodeploy()))))
+        .onCommand(Resume.class, (state, r) -> stepNow(state))
+        .onCommand(Tick.class, (state, t) -> stepNow(state));
+    builder.forState(State::authoring)
         .onCommand(Answered.class, this::onAnswered)
         .onCommand(Committed.class, this::onCommitted)
         .onCommand(RunAdopted.class, this::onRunAdopted)
         .onCommand(RunPolled.class, this::onRunPolled)
-        .onCommand(DeployAnswered.class, this::onDeployAnswered)
-        .onCommand(FailNow.class, this::onFailNow)
-        .build();
+        .onCommand(FailNow.class, this::onFailNow);
+    builder.forState(State::passed)
+        .onCommand(DeployAnswered.class, this::onDeployAnswered);
+    builder.forAnyState()
+        .onAnyCommand(this::lateResult);
+    return builder.build();
+  }
+
+  private Effect<Event, State> stepNow(State state) {
+    step(state);
+    return Effect().none();
+  }
+
+  /** The result of a step that no longer matters (the loop ended, or is past that step): it is not busy any more. */
+  private Effect<Event, State> lateResult(Command command) {
+    busy = false;
+    return Effect().none();
   }
 
   private Effect<Event, State> onStart(State state, Start start) {
-    if (state.started()) {
-      return Effect().none();
-    }
     var started = new AuthoringStarted(start.featureId(), start.name(), start.command(), start.description(),
         settings.maxAttempts(), wiring.model() == null ? "none" : modelName(), start.requestedBy(), Instant.now());
     return Effect().persist(started)
@@ -371,11 +402,11 @@ public final class FeatureAuthor
     if (busy || !state.started()) {
       return;
     }
-    if ("failed".equals(state.outcome()) || "deployed".equals(state.outcome())) {
+    if (state.done()) {
       passivate();
       return;
     }
-    if ("passed".equals(state.outcome())) {
+    if (state.passed()) {
       if (settings.autodeploy() && !state.autoDeployTried()) {
         deploy(state);
       } else {
@@ -495,7 +526,7 @@ public final class FeatureAuthor
 
   private Effect<Event, State> onAnswered(State state, Answered answered) {
     busy = false;
-    if (state.outcome() != null || expected(state) != answered.attempt()) {
+    if (expected(state) != answered.attempt()) {
       return Effect().none();
     }
     int n = answered.attempt();
@@ -558,7 +589,7 @@ public final class FeatureAuthor
         })
         .thenCompose(info -> feature().<Feature.FeatureReply>ask(
                 reply -> new Feature.AddRevision(info, BY, reply), ASK)
-            .thenApply(reply -> reply.problem() != null ? new Committed(n, null, reply.problem().detail())
+            .thenApply(reply -> reply.refused() != null ? new Committed(n, null, detail(reply.refused()))
                 : new Committed(n, info.id(), null)));
     context.pipeToSelf(work, (c, error) -> error != null ? new Committed(n, null, Failures.message(error)) : c);
   }
@@ -566,7 +597,7 @@ public final class FeatureAuthor
   private Effect<Event, State> onCommitted(State state, Committed committed) {
     busy = false;
     var last = state.last();
-    if (state.outcome() != null || last == null || last.n() != committed.attempt() || last.revision() != null) {
+    if (last == null || last.n() != committed.attempt() || last.revision() != null) {
       return Effect().none();
     }
     if (committed.error() != null) {
@@ -588,8 +619,8 @@ public final class FeatureAuthor
     String revision = attempt.revision();
     CompletionStage<RunAdopted> work = feature().<Feature.FeatureReply>ask(Feature.Get::new, ASK)
         .thenCompose(reply -> {
-          if (reply.problem() != null) {
-            return CompletableFuture.completedFuture(new RunAdopted(n, null, false, reply.problem().detail()));
+          if (reply.refused() != null) {
+            return CompletableFuture.completedFuture(new RunAdopted(n, null, false, detail(reply.refused())));
           }
           for (var run : reply.view().runs()) { // newest first
             if (run.revision().equals(revision)) {
@@ -597,8 +628,9 @@ public final class FeatureAuthor
             }
           }
           return feature().<Feature.RunReply>ask(reply2 -> new Feature.RunTests(revision, BY, reply2), ASK)
-              .thenApply(r -> r.problem() == null ? new RunAdopted(n, r.run().runId(), false, null)
-                  : new RunAdopted(n, null, r.problem().error().equals("run_in_progress"), r.problem().detail()));
+              .thenApply(r -> r.refused() == null ? new RunAdopted(n, r.run().runId(), false, null)
+                  : new RunAdopted(n, null, r.refused().kind() == Feature.Refusal.Kind.RUN_IN_PROGRESS,
+                      detail(r.refused())));
         });
     context.pipeToSelf(work, (r, error) -> error != null ? new RunAdopted(n, null, true, Failures.message(error)) : r);
   }
@@ -606,7 +638,7 @@ public final class FeatureAuthor
   private Effect<Event, State> onRunAdopted(State state, RunAdopted adopted) {
     busy = false;
     var last = state.last();
-    if (state.outcome() != null || last == null || last.n() != adopted.attempt() || last.runId() != null) {
+    if (last == null || last.n() != adopted.attempt() || last.runId() != null) {
       return Effect().none();
     }
     if (adopted.runId() == null) {
@@ -628,9 +660,9 @@ public final class FeatureAuthor
     String runId = attempt.runId();
     CompletionStage<RunPolled> work = feature().<Feature.FeatureReply>ask(Feature.Get::new, ASK)
         .thenCompose(reply -> {
-          if (reply.problem() != null) {
+          if (reply.refused() != null) {
             return CompletableFuture.completedFuture(new RunPolled(n, runId, null, null, null,
-                reply.problem().detail()));
+                detail(reply.refused())));
           }
           FeatureView.RunSummary run = reply.view().runs().stream().filter(r -> r.runId().equals(runId)).findFirst()
               .orElse(null);
@@ -666,7 +698,7 @@ public final class FeatureAuthor
   private Effect<Event, State> onRunPolled(State state, RunPolled polled) {
     busy = false;
     var last = state.last();
-    if (state.outcome() != null || last == null || last.n() != polled.attempt() || last.testStatus() != null) {
+    if (last == null || last.n() != polled.attempt() || last.testStatus() != null) {
       return Effect().none();
     }
     if (polled.error() != null) {
@@ -714,12 +746,12 @@ public final class FeatureAuthor
     context.pipeToSelf(feature().<Feature.DeployReply>ask(
             reply -> new Feature.Deploy(revision, null, BY + " (autodeploy)", reply), ASK),
         (reply, error) -> new DeployAnswered(revision, state.command(),
-            error != null ? Failures.message(error) : reply.problem() == null ? null : reply.problem().detail()));
+            error != null ? Failures.message(error) : reply.refused() == null ? null : detail(reply.refused())));
   }
 
   private Effect<Event, State> onDeployAnswered(State state, DeployAnswered answer) {
     busy = false;
-    if (state.autoDeployTried() || !"passed".equals(state.outcome())) {
+    if (state.autoDeployTried()) {
       return Effect().none();
     }
     return Effect().persist(new AutoDeployTried(answer.revision(), answer.problem(), Instant.now()))
@@ -742,7 +774,7 @@ public final class FeatureAuthor
 
   private Effect<Event, State> onFailNow(State state, FailNow failNow) {
     busy = false;
-    return state.outcome() != null ? Effect().none() : failEffect(failNow.reason());
+    return failEffect(failNow.reason());
   }
 
   private Effect<Event, State> failEffect(String reason) {
@@ -759,6 +791,11 @@ public final class FeatureAuthor
         attempt, error));
     timers.startSingleTimer(new Tick(attempt), settings.pollInterval().multipliedBy(2));
     return Effect().none();
+  }
+
+  /** A refusal of the feature as the loop records and announces it: the API's detail. */
+  private static String detail(Feature.Refusal refused) {
+    return FeatureApi.problem(refused).detail();
   }
 
   private static boolean isTransient(String error) {

@@ -142,8 +142,8 @@ public final class FeatureService {
                   reply -> new Feature.Create(request.name(), request.description(), revision, requestedBy, reply),
                   askTimeout))
               .thenApply(reply -> {
-                if (reply.problem() != null) {
-                  return Outcome.<FeatureCreated>refused(reply.problem());
+                if (reply.refused() != null) {
+                  return Outcome.<FeatureCreated>refused(FeatureApi.problem(reply.refused()));
                 }
                 if (authored(request)) {
                   ClusterSharding.get(system).entityRefFor(FeatureAuthor.ENTITY_KEY, id).tell(new FeatureAuthor.Start(
@@ -277,7 +277,7 @@ public final class FeatureService {
           })
           .thenCompose(info -> entity(featureId).<Feature.FeatureReply>ask(
               reply -> new Feature.AddRevision(info, requestedBy, reply), askTimeout))
-          .thenApply(r -> toGitLab(featureId, new Outcome<>(r.view(), r.problem())))
+          .thenApply(r -> toGitLab(featureId, new Outcome<>(r.view(), FeatureApi.problem(r.refused()))))
           .exceptionallyCompose(error -> {
             Problem problem = problemOf(error);
             return problem == null ? CompletableFuture.failedFuture(error)
@@ -294,8 +294,8 @@ public final class FeatureService {
     }
     return entity(featureId).<Feature.FeatureReply>ask(Feature.Get::new, askTimeout)
         .thenCompose(r -> {
-          if (r.problem() != null) {
-            return CompletableFuture.completedFuture(Outcome.<FeatureView>refused(r.problem()));
+          if (r.refused() != null) {
+            return CompletableFuture.completedFuture(Outcome.<FeatureView>refused(FeatureApi.problem(r.refused())));
           }
           var revisions = r.view().revisions();
           boolean byAuthor = !revisions.isEmpty()
@@ -331,14 +331,14 @@ public final class FeatureService {
       return view.withAuthoring("authoring", null);
     }
     String status = view.status();
-    if (authoring.state().equals("awaiting_approval") && status.equals("deployed")) {
+    if (authoring.state().equals("awaiting_approval") && status.equals(Feature.Status.DEPLOYED.json())) {
       // approved (deploy in chat or over the API): the loop's wait is over
       authoring = new heyken.protocol.api.feature.AuthoringView("deployed", "done", authoring.attempt(),
           authoring.maxAttempts(), authoring.model(), authoring.reason(), authoring.attempts());
     }
     if (authoring.state().equals("failed")) {
-      status = status.equals("deployed") ? status : "failed";
-    } else if (authoring.state().equals("authoring") && !status.equals("testing")) {
+      status = status.equals(Feature.Status.DEPLOYED.json()) ? status : Feature.Status.FAILED.json();
+    } else if (authoring.state().equals("authoring") && !status.equals(Feature.Status.TESTING.json())) {
       status = "authoring";
     }
     return view.withAuthoring(status, authoring);
@@ -383,7 +383,7 @@ public final class FeatureService {
           }
           return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
               .thenApply(x -> new FeatureListing(asks.stream().map(CompletableFuture::join)
-                  .filter(i -> !i.status().equals("deleted")).toList()));
+                  .filter(i -> !i.status().equals(Feature.Status.DELETED.json())).toList()));
         });
   }
 
@@ -410,7 +410,8 @@ public final class FeatureService {
   public CompletionStage<Outcome<heyken.protocol.api.feature.RunAccepted>> test(FeatureRef ref, String requestedBy) {
     return withFeature(ref, id -> entity(id).<Feature.RunReply>ask(
             reply -> new Feature.RunTests(ref.revision(), requestedBy, reply), askTimeout)
-        .thenApply(r -> toGitLab(id, new Outcome<>(r.run(), r.problem()))));
+        .thenApply(r -> toGitLab(id, new Outcome<>(r.run() == null ? null : FeatureApi.runAccepted(r.run()),
+            FeatureApi.problem(r.refused())))));
   }
 
   public CompletionStage<Outcome<heyken.protocol.api.feature.DeploymentView>> deploy(FeatureRef ref,
@@ -427,32 +428,32 @@ public final class FeatureService {
               check.problem()))
           : entity(id).<Feature.DeployReply>ask(reply -> new Feature.Deploy(
                   check.revision() != null ? check.revision() : ref.revision(), ref.targetCore(), requestedBy, reply),
-              askTimeout).thenApply(r -> new Outcome<>(r.deployment(), r.problem()))));
+              askTimeout).thenApply(r -> new Outcome<>(r.deployment(), FeatureApi.problem(r.refused())))));
     }
     return withFeature(ref, id -> entity(id).<Feature.DeployReply>ask(
             reply -> new Feature.Deploy(ref.revision(), ref.targetCore(), requestedBy, reply), askTimeout)
-        .thenApply(r -> new Outcome<>(r.deployment(), r.problem())));
+        .thenApply(r -> new Outcome<>(r.deployment(), FeatureApi.problem(r.refused()))));
   }
 
   public CompletionStage<Outcome<heyken.protocol.api.feature.DeploymentView>> rollback(String featureId,
       String requestedBy) {
     return withFeature(new FeatureRef(featureId, null, null), id -> entity(id).<Feature.DeployReply>ask(
             reply -> new Feature.Rollback(requestedBy, reply), askTimeout)
-        .thenApply(r -> new Outcome<>(r.deployment(), r.problem())));
+        .thenApply(r -> new Outcome<>(r.deployment(), FeatureApi.problem(r.refused()))));
   }
 
   public CompletionStage<Outcome<heyken.protocol.api.feature.DeploymentView>> undeploy(String featureId,
       String requestedBy) {
     return withFeature(new FeatureRef(featureId, null, null), id -> entity(id).<Feature.DeployReply>ask(
             reply -> new Feature.Undeploy(requestedBy, reply), askTimeout)
-        .thenApply(r -> new Outcome<>(r.deployment(), r.problem())));
+        .thenApply(r -> new Outcome<>(r.deployment(), FeatureApi.problem(r.refused()))));
   }
 
   public CompletionStage<Outcome<FeatureView>> delete(String featureId, String requestedBy) {
     return withFeature(new FeatureRef(featureId, null, null), id -> entity(id).<Feature.FeatureReply>ask(
             reply -> new Feature.Delete(requestedBy, reply), askTimeout)
         .thenApply(r -> {
-          if (r.problem() == null) {
+          if (r.refused() == null) {
             catalog.tell(new FeatureCatalog.Release(id, "deleted by " + requestedBy, system.ignoreRef()));
             var runIds = r.view().runs().stream().map(FeatureView.RunSummary::runId).toList();
             runtime.blocking(() -> {
@@ -465,7 +466,7 @@ public final class FeatureService {
               }
             });
           }
-          return new Outcome<>(r.view(), r.problem());
+          return new Outcome<>(r.view(), FeatureApi.problem(r.refused()));
         }));
   }
 

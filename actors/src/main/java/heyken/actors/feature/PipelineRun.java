@@ -101,13 +101,13 @@ public final class PipelineRun
   public record JobFinished(int attempt, int index, JobRecord job, int core, Instant at) implements Event {}
 
   /** {@code status}: passed, failed, or error (the pipeline could not run at all). */
-  public record RunFinished(String status, String detail, Instant at) implements Event {}
+  public record RunFinished(RunStatus status, String detail, Instant at) implements Event {}
 
   public record RunReported(Instant at) implements Event {}
 
   public record State(String runId, String featureId, String revision, int attempts, Integer core,
       List<PlannedJob> jobs,
-      List<String> warnings, List<JobRecord> outcomes, String status, String detail, Instant requestedAt,
+      List<String> warnings, List<JobRecord> outcomes, RunStatus status, String detail, Instant requestedAt,
       Instant finishedAt, boolean reported) implements CborSerializable {
 
     @JsonCreator
@@ -132,7 +132,7 @@ public final class PipelineRun
     State apply(Event event) {
       if (event instanceof RunRequested r) {
         return new State(r.runId(), r.featureId(), r.revision(), 0, null, jobs, warnings, outcomes,
-            "running", null, r.at(), null, false);
+            RunStatus.RUNNING, null, r.at(), null, false);
       }
       if (event instanceof AttemptStarted a) {
         return new State(runId, featureId, revision, a.attempt(), a.core(), jobs, warnings, outcomes, status,
@@ -175,7 +175,7 @@ public final class PipelineRun
           views.add(new JobView(j.name(), j.stage(), s, null, null, null, null, j.image(), null, null));
         }
       }
-      return new RunView(runId, featureId, revision, status, detail, attempts, core,
+      return new RunView(runId, featureId, revision, status == null ? null : status.json(), detail, attempts, core,
           requestedAt == null ? null : requestedAt.toString(), finishedAt == null ? null : finishedAt.toString(),
           warnings, views);
     }
@@ -243,42 +243,64 @@ public final class PipelineRun
         .build();
   }
 
+  /**
+   * The run's states, tried in this order: not requested yet (only Start does something), running (its jobs run one
+   * at a time), finished and reporting to its feature until acknowledged, reported. A step's late result (a job or a
+   * plan of an earlier attempt, a repeated Start) changes nothing.
+   */
   @Override
   public CommandHandler<Command, Event, State> commandHandler() {
-    return newCommandHandlerBuilder().forAnyState()
-        .onCommand(Start.class, this::onStart)
-        .onCommand(Get.class, (state, get) -> Effect().reply(get.replyTo(), state.view()))
+    var builder = newCommandHandlerBuilder();
+    builder.forAnyState()
+        .onCommand(Get.class, (state, get) -> Effect().reply(get.replyTo(), state.view()));
+    builder.forState(state -> !state.requested())
+        .onCommand(Start.class, this::onStart);
+    builder.forState(state -> !state.finished())
+        .onCommand(Start.class, (state, start) -> Effect().none())
         .onCommand(Resume.class, (state, resume) -> onResume(state))
         .onCommand(Planned.class, this::onPlanned)
         .onCommand(JobDone.class, this::onJobDone)
-        .onCommand(ReportTick.class, (state, tick) -> {
-          report(state);
-          return Effect().none();
-        })
-        .onCommand(Reported.class, this::onReported)
         .onCommand(Finish.class, this::onFinish)
-        .build();
+        .onCommand(ReportTick.class, (state, tick) -> Effect().none())
+        .onCommand(Reported.class, this::onReported);
+    builder.forState(state -> !state.reported())
+        .onCommand(Resume.class, (state, resume) -> reportNow(state))
+        .onCommand(ReportTick.class, (state, tick) -> reportNow(state))
+        .onCommand(Reported.class, this::onReported)
+        .onAnyCommand(this::lateResult);
+    builder.forAnyState()
+        .onCommand(Resume.class, (state, resume) -> Effect().none())
+        .onCommand(ReportTick.class, (state, tick) -> Effect().none())
+        .onCommand(Reported.class, (state, reported) -> Effect().none())
+        .onAnyCommand(this::lateResult);
+    return builder.build();
+  }
+
+  /** A repeated Start, or the plan, a job or the end of a run that is over already: the step is no longer busy. */
+  private Effect<Event, State> lateResult(Command command) {
+    if (command instanceof Planned || command instanceof JobDone || command instanceof Finish) {
+      busy = false;
+    }
+    return Effect().none();
+  }
+
+  private Effect<Event, State> reportNow(State state) {
+    report(state);
+    return Effect().none();
   }
 
   private Effect<Event, State> onStart(State state, Start start) {
-    if (state.requested()) {
-      return Effect().none();
-    }
     var requested = new RunRequested(runId, start.featureId(), start.revision(), start.requestedBy(), Instant.now());
     return Effect().persist(List.of(requested, new AttemptStarted(1, coreId, Instant.now())))
         .thenRun(this::step);
   }
 
   private Effect<Event, State> onResume(State state) {
-    if (!state.finished()) {
-      int attempt = state.attempts() + 1;
-      withMdc(state, () -> log.info("run {} of feature {} resumes on core {} as attempt {} ({} of {} jobs done)",
-          runId, state.featureId(), coreId, attempt, state.outcomes().stream().filter(o -> o != null).count(),
-          state.jobs().size()));
-      return Effect().persist(new AttemptStarted(attempt, coreId, Instant.now())).thenRun(this::step);
-    }
-    report(state);
-    return Effect().none();
+    int attempt = state.attempts() + 1;
+    withMdc(state, () -> log.info("run {} of feature {} resumes on core {} as attempt {} ({} of {} jobs done)",
+        runId, state.featureId(), coreId, attempt, state.outcomes().stream().filter(o -> o != null).count(),
+        state.jobs().size()));
+    return Effect().persist(new AttemptStarted(attempt, coreId, Instant.now())).thenRun(this::step);
   }
 
   /** Starts whatever comes next: planning, the next job, or the end of the run. One step at a time. */
@@ -376,23 +398,23 @@ public final class PipelineRun
 
   private Effect<Event, State> onPlanned(State state, Planned planned) {
     busy = false;
-    if (planned.attempt() != state.attempts() || state.finished()) {
+    if (planned.attempt() != state.attempts()) {
       return Effect().none();
     }
     if (planned.error() != null) {
-      return Effect().persist(new RunFinished("error", planned.error(), Instant.now())).thenRun(this::afterFinish);
+      return Effect().persist(new RunFinished(RunStatus.ERROR, planned.error(), Instant.now())).thenRun(this::afterFinish);
     }
     ciFile = planned.file();
     var jobs = ciFile.jobsInOrder().stream()
         .map(j -> new PlannedJob(j.name(), j.stage(), runtime.settings().resolveImage(j.image()))).toList();
     if (jobs.isEmpty()) {
-      return Effect().persist(new RunFinished("error", CI_FILE + " defines no job to run", Instant.now()))
+      return Effect().persist(new RunFinished(RunStatus.ERROR, CI_FILE + " defines no job to run", Instant.now()))
           .thenRun(this::afterFinish);
     }
     if (state.planned()) {
       if (!state.jobs().stream().map(PlannedJob::name).toList().equals(jobs.stream().map(PlannedJob::name).toList())) {
         // the same revision always yields the same plan; anything else means the repository changed under us
-        return Effect().persist(new RunFinished("error", "the pipeline of revision " + state.revision()
+        return Effect().persist(new RunFinished(RunStatus.ERROR, "the pipeline of revision " + state.revision()
             + " is not the one planned before the restart", Instant.now())).thenRun(this::afterFinish);
       }
       step(state);
@@ -403,7 +425,7 @@ public final class PipelineRun
 
   private Effect<Event, State> onJobDone(State state, JobDone done) {
     busy = false;
-    if (done.attempt() != state.attempts() || state.finished() || state.outcomes().get(done.index()) != null) {
+    if (done.attempt() != state.attempts() || state.outcomes().get(done.index()) != null) {
       return Effect().none();
     }
     withMdc(state, () -> log.info("run {} of feature {}: job {} {} (reason={} exit_code={} duration_ms={})", runId,
@@ -425,34 +447,29 @@ public final class PipelineRun
     busy = true;
     if (status == PipelineStatus.SKIPPED) {
       // a pipeline whose jobs are all manual or `when: never` tested nothing: it must not count as passed
-      context.getSelf().tell(new Finish("error", "no job ran (all are manual or when: never): nothing was tested"));
+      context.getSelf().tell(new Finish(RunStatus.ERROR, "no job ran (all are manual or when: never): nothing was tested"));
       return;
     }
-    context.getSelf().tell(new Finish(failed ? "failed" : "passed", detail));
+    context.getSelf().tell(new Finish(failed ? RunStatus.FAILED : RunStatus.PASSED, detail));
   }
 
-  record Finish(String status, String detail) implements Command {}
+  record Finish(RunStatus status, String detail) implements Command {}
 
   private Effect<Event, State> onFinish(State state, Finish finish) {
     busy = false;
-    if (state.finished()) {
-      return Effect().none();
-    }
     return Effect().persist(new RunFinished(finish.status(), finish.detail(), Instant.now()))
         .thenRun(this::afterFinish);
   }
 
   private void afterFinish(State state) {
-    heyken.actors.metrics.Metrics.pipelineRun(state.status());
+    heyken.actors.metrics.Metrics.pipelineRun(state.status().json());
     withMdc(state, () -> log.info("run {} of feature {} revision {}: {} ({})", runId, state.featureId(),
         shortRev(state.revision()), state.status(), state.detail()));
     report(state);
   }
 
+  /** Tells the feature the result of the finished run (the handlers call it only while it is unreported). */
   private void report(State state) {
-    if (state.reported() || !state.finished()) {
-      return;
-    }
     var feature = ClusterSharding.get(context.getSystem()).entityRefFor(Feature.ENTITY_KEY, state.featureId());
     context.ask(Done.class, feature,
         Duration.ofSeconds(5), (ActorRef<Done> replyTo) -> new Feature.RunCompleted(runId, state.revision(),
@@ -461,9 +478,6 @@ public final class PipelineRun
   }
 
   private Effect<Event, State> onReported(State state, Reported reported) {
-    if (state.reported()) {
-      return Effect().none();
-    }
     if (!reported.acknowledged()) {
       log.warn("run {}: feature {} did not acknowledge the result ({}); retrying in 2 s", runId, state.featureId(),
           reported.error());

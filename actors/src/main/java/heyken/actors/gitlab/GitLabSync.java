@@ -230,7 +230,7 @@ public final class GitLabSync extends EventSourcedBehavior<GitLabSync.Command, G
     var askTimeout = heyken.actors.ClusterSettings.from(system.settings().config()).askTimeout();
     Function<String, CompletionStage<FeatureView>> features = id -> sharding.entityRefFor(Feature.ENTITY_KEY, id)
         .<Feature.FeatureReply>ask(Feature.Get::new, askTimeout)
-        .thenApply(reply -> reply.problem() != null ? null : reply.view());
+        .thenApply(reply -> reply.refused() != null ? null : reply.view());
     var wiring = new Wiring(new GitLabHost(settings), settings,
         id -> SandboxRuntime.get(system).repositories().gitDir(id), features,
         system.dispatchers().lookup(DispatcherSelector.fromConfig("heyken-blocking-dispatcher")));

@@ -250,7 +250,7 @@ public final class RunProjection {
           job.exitCode(), job.backend(), job.image(), job.detail(), f.attempt(), f.core(), started, f.at(),
           job.durationMs());
     } else if (event instanceof PipelineRun.RunFinished f) {
-      update(c, "UPDATE projected_runs SET status = ?, detail = ?, finished_at = ? WHERE run_id = ?", f.status(),
+      update(c, "UPDATE projected_runs SET status = ?, detail = ?, finished_at = ? WHERE run_id = ?", f.status().json(),
           f.detail(), f.at(), runId);
       update(c, "UPDATE projected_jobs SET status = 'skipped' WHERE run_id = ? AND status = 'pending'", runId);
     }

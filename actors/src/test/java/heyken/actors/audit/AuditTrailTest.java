@@ -57,18 +57,18 @@ class AuditTrailTest {
     var replies = testKit.<Feature.FeatureReply>createTestProbe();
     feature.tell(new Feature.Create("audited" + id, "for the audit", new Feature.RevisionInfo("abc1234" + id,
         "first", "api", Instant.now(), true, true, "audited"), "alice", replies.ref()));
-    assertNull(replies.receiveMessage(Duration.ofSeconds(10)).problem());
+    assertNull(replies.receiveMessage(Duration.ofSeconds(10)).refused());
     var runs = testKit.<Feature.RunReply>createTestProbe();
     feature.tell(new Feature.RunTests(null, "alice", runs.ref()));
     String runId = runs.receiveMessage(Duration.ofSeconds(10)).run().runId();
     var done = testKit.<Done>createTestProbe();
-    feature.tell(new Feature.RunCompleted(runId, "abc1234" + id, "passed", "1 of 1 jobs passed", done.ref()));
+    feature.tell(new Feature.RunCompleted(runId, "abc1234" + id, heyken.actors.feature.RunStatus.PASSED, "1 of 1 jobs passed", done.ref()));
     done.receiveMessage(Duration.ofSeconds(10));
     var deployed = testKit.<Feature.DeployReply>createTestProbe();
     feature.tell(new Feature.Deploy(null, null, "bob", deployed.ref()));
     ledger.expectMessageClass(DeploymentLedger.ActivateDeployment.class, Duration.ofSeconds(10)).replyTo()
         .tell(new DeploymentLedger.DeploymentOutcome(2, 9, null));
-    assertNull(deployed.receiveMessage(Duration.ofSeconds(10)).problem());
+    assertNull(deployed.receiveMessage(Duration.ofSeconds(10)).refused());
     return feature;
   }
 

@@ -261,7 +261,7 @@ class ChatGatewayTest {
     var decisions = eventsOf("Conversation|rc:" + rid).stream()
         .filter(e -> e instanceof Conversation.ActionDecided).map(e -> ((Conversation.ActionDecided) e).outcome())
         .toList();
-    assertEquals(List.of("denied"), decisions);
+    assertEquals(List.of(Conversation.Decision.DENIED), decisions);
   }
 
   @Test
@@ -273,7 +273,7 @@ class ChatGatewayTest {
     await("the expiry recorded", Duration.ofSeconds(20), () -> {
       try {
         return eventsOf(base).stream().anyMatch(e -> e instanceof Conversation.ActionDecided d
-            && d.outcome().equals("expired") && d.action().equals("rollback"));
+            && d.outcome() == Conversation.Decision.EXPIRED && d.action().equals("rollback"));
       } catch (Exception e) {
         return false;
       }

@@ -117,7 +117,7 @@ class ConversationTest {
     var answer = say("m1", "deploy 3", USER);
     assertTrue(answer.text().startsWith("Only an admin"), answer.text());
     assertTrue(actions.executed.isEmpty());
-    assertEquals("denied", decisions().get(0).outcome());
+    assertEquals(Conversation.Decision.DENIED, decisions().get(0).outcome());
   }
 
   @Test
@@ -163,7 +163,7 @@ class ConversationTest {
     var done = say("m3", "yes", ADMIN);
     assertEquals(List.of(new BotCommand.Deploy("3")), actions.executed);
     assertTrue(done.text().startsWith("done:"), done.text());
-    assertEquals("executed", decisions().get(0).outcome());
+    assertEquals(Conversation.Decision.EXECUTED, decisions().get(0).outcome());
     assertNull(kit.getState().pending());
   }
 
@@ -173,7 +173,7 @@ class ConversationTest {
     var answer = say("m2", "no", ADMIN);
     assertTrue(answer.text().startsWith("Cancelled"), answer.text());
     assertTrue(actions.executed.isEmpty());
-    assertEquals("cancelled", decisions().get(0).outcome());
+    assertEquals(Conversation.Decision.CANCELLED, decisions().get(0).outcome());
   }
 
   @Test
@@ -182,7 +182,7 @@ class ConversationTest {
     say("m1", "rollback 4", ADMIN);
     // the expiry timer records it
     heyken.testkit.Await.until("the expiry recorded", Duration.ofSeconds(5), () -> !decisions().isEmpty());
-    assertEquals("expired", decisions().get(0).outcome());
+    assertEquals(Conversation.Decision.EXPIRED, decisions().get(0).outcome());
     var late = say("m2", "yes", ADMIN);
     assertFalse(late.text().startsWith("done:"), late.text());
     assertTrue(late.text().startsWith("There is nothing to confirm"), late.text());

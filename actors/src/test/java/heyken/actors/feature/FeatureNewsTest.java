@@ -47,14 +47,14 @@ class FeatureNewsTest {
 
     String failed = kit.<Feature.RunReply>runCommand(r -> new Feature.RunTests(null, "test", r)).reply().run().runId();
     assertEquals(Done.getInstance(), kit.<Done>runCommand(r -> new Feature.RunCompleted(failed, "aaaaaaa1bbbb",
-        "failed", "job test: exit code 1", r)).reply());
+        RunStatus.FAILED, "job test: exit code 1", r)).reply());
     var item = news.receiveMessage(Duration.ofSeconds(5));
     assertEquals(ChatNews.SYSTEM, item.channel());
     assertEquals("Test run " + failed + " of feature #41 'hello' (revision aaaaaaa1) failed: job test: exit code 1. "
         + "Log: GET :5010/api/features/41/runs/" + failed + "/log", item.text());
 
     String passed = kit.<Feature.RunReply>runCommand(r -> new Feature.RunTests(null, "test", r)).reply().run().runId();
-    kit.<Done>runCommand(r -> new Feature.RunCompleted(passed, "aaaaaaa1bbbb", "passed", "passed", r));
+    kit.<Done>runCommand(r -> new Feature.RunCompleted(passed, "aaaaaaa1bbbb", RunStatus.PASSED, "passed", r));
     var replies = testKit.<Feature.DeployReply>createTestProbe();
     kit.runCommand(new Feature.Deploy(null, null, "chat:u1", replies.ref()));
     var question = ledger.expectMessageClass(DeploymentLedger.ActivateDeployment.class);

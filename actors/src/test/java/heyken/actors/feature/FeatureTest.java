@@ -66,7 +66,7 @@ class FeatureTest {
   }
 
   private void finishRun(String runId, String status) {
-    var result = kit.<Done>runCommand(r -> new Feature.RunCompleted(runId, "aaaaaaa1", status, status, r));
+    var result = kit.<Done>runCommand(r -> new Feature.RunCompleted(runId, "aaaaaaa1", RunStatus.of(status), status, r));
     assertEquals(Done.getInstance(), result.reply());
   }
 
@@ -85,8 +85,8 @@ class FeatureTest {
     assertEquals("draft", create(false).view().status());
     var reply = runTests();
     assertNull(reply.run());
-    assertEquals(409, reply.problem().status());
-    assertEquals("not_testable", reply.problem().error());
+    assertEquals(409, FeatureApi.problem(reply.refused()).status());
+    assertEquals("not_testable", FeatureApi.problem(reply.refused()).error());
   }
 
   @Test
@@ -103,25 +103,25 @@ class FeatureTest {
     create(true);
     runTests();
     var second = runTests();
-    assertEquals("run_in_progress", second.problem().error());
+    assertEquals("run_in_progress", FeatureApi.problem(second.refused()).error());
   }
 
   @Test
   void deployIsRefusedUntilTestsPass() {
     create(true);
     var untested = kit.<Feature.DeployReply>runCommand(r -> new Feature.Deploy(null, null, "test", r)).reply();
-    assertEquals("not_tested", untested.problem().error());
+    assertEquals("not_tested", FeatureApi.problem(untested.refused()).error());
 
     String runId = runTests().run().runId();
     finishRun(runId, "failed");
     var failed = kit.<Feature.DeployReply>runCommand(r -> new Feature.Deploy(null, null, "test", r)).reply();
-    assertEquals("not_tested", failed.problem().error());
-    assertTrue(failed.problem().detail().contains("failed"), failed.problem().detail());
+    assertEquals("not_tested", FeatureApi.problem(failed.refused()).error());
+    assertTrue(FeatureApi.problem(failed.refused()).detail().contains("failed"), FeatureApi.problem(failed.refused()).detail());
     ledger.expectNoMessage(Duration.ofMillis(100));
 
     finishRun(runTests().run().runId(), "passed");
     var deployed = deploy(null, 1, null);
-    assertNull(deployed.problem());
+    assertNull(deployed.refused());
     assertEquals("aaaaaaa1", deployed.deployment().revision());
     assertEquals(7, deployed.deployment().epoch());
     assertEquals("deployed", kit.<Feature.FeatureReply>runCommand(Feature.Get::new).reply().view().status());
@@ -132,7 +132,7 @@ class FeatureTest {
     create(true);
     finishRun(runTests().run().runId(), "passed");
     var refused = deploy(null, 2, heyken.protocol.api.Problem.conflict("target_not_active", "core 1 is active"));
-    assertEquals("target_not_active", refused.problem().error());
+    assertEquals("target_not_active", FeatureApi.problem(refused.refused()).error());
     var view = kit.<Feature.FeatureReply>runCommand(Feature.Get::new).reply().view();
     assertNull(view.deployment());
     assertEquals("passed", view.status());
@@ -144,12 +144,12 @@ class FeatureTest {
     finishRun(runTests().run().runId(), "passed");
     deploy(null, null, null);
     var none = kit.<Feature.DeployReply>runCommand(r -> new Feature.Rollback("test", r)).reply();
-    assertEquals("nothing_to_roll_back", none.problem().error());
+    assertEquals("nothing_to_roll_back", FeatureApi.problem(none.refused()).error());
 
     kit.<Feature.FeatureReply>runCommand(r -> new Feature.AddRevision(revision("bbbbbbb2", true), "test", r));
     var run = runTests().run();
     assertEquals("bbbbbbb2", run.revision());
-    kit.<Done>runCommand(r -> new Feature.RunCompleted(run.runId(), "bbbbbbb2", "passed", "ok", r));
+    kit.<Done>runCommand(r -> new Feature.RunCompleted(run.runId(), "bbbbbbb2", RunStatus.PASSED, "ok", r));
     assertEquals("bbbbbbb2", deploy(null, null, null).deployment().revision());
 
     var replies = testKit.<Feature.DeployReply>createTestProbe();
@@ -167,7 +167,7 @@ class FeatureTest {
     create(true);
     String runId = runTests().run().runId();
     finishRun(runId, "passed");
-    var again = kit.<Done>runCommand(r -> new Feature.RunCompleted(runId, "aaaaaaa1", "passed", "", r));
+    var again = kit.<Done>runCommand(r -> new Feature.RunCompleted(runId, "aaaaaaa1", RunStatus.PASSED, "", r));
     assertEquals(Done.getInstance(), again.reply());
     assertTrue(again.events().isEmpty());
   }
@@ -195,7 +195,89 @@ class FeatureTest {
     question.replyTo().tell(new DeploymentLedger.DeploymentOutcome(1, 7, null));
     assertEquals("deleted", replies.receiveMessage().view().status());
     var get = kit.<Feature.FeatureReply>runCommand(Feature.Get::new).reply();
-    assertEquals(404, get.problem().status());
+    assertEquals(404, FeatureApi.problem(get.refused()).status());
     assertInstanceOf(Feature.State.class, kit.getState());
+  }
+
+  private void createTested() {
+    kit.<Feature.FeatureReply>runCommand(r -> new Feature.Create("hello", "says hello",
+        new Feature.RevisionInfo("aaaaaaa1", "commit", "api", Instant.now(), true, true, "hello"), "test", r));
+    String runId = kit.<Feature.RunReply>runCommand(r -> new Feature.RunTests(null, "test", r)).reply().run()
+        .runId();
+    kit.<Done>runCommand(r -> new Feature.RunCompleted(runId, "aaaaaaa1", RunStatus.PASSED, "ok", r));
+  }
+
+  private static String error(Feature.Refusal refused) {
+    return refused == null ? null : FeatureApi.problem(refused).error();
+  }
+
+  // ------------------------------------------------ the states of the handlers: a deployment change under way, an
+  // unknown feature, an existing one
+
+  @Test
+  void whileTheLedgerIsAskedOtherRequestsWaitAndAreAnsweredInOrderAfterwards() {
+    createTested();
+    var deployed = testKit.<Feature.DeployReply>createTestProbe();
+    kit.runCommand(new Feature.Deploy(null, null, "test", deployed.ref()));
+    var question = ledger.expectMessageClass(DeploymentLedger.ActivateDeployment.class);
+
+    var got = testKit.<Feature.FeatureReply>createTestProbe();
+    var undeployed = testKit.<Feature.DeployReply>createTestProbe();
+    kit.runCommand(new Feature.Get(got.ref()));
+    kit.runCommand(new Feature.Undeploy("test", undeployed.ref()));
+    var created = kit.<Feature.FeatureReply>runCommand(r -> new Feature.Create("again", "", null, "test", r));
+    assertEquals("feature_exists", error(created.reply().refused()), "Create is answered at once, in any state");
+    got.expectNoMessage(Duration.ofMillis(300));
+
+    question.replyTo().tell(new DeploymentLedger.DeploymentOutcome(1, 3, null));
+    assertEquals("aaaaaaa1", deployed.receiveMessage().deployment().revision());
+    assertEquals("deployed", got.receiveMessage().view().status(), "the waiting Get sees the deployment");
+    // the waiting Undeploy asks the ledger in its turn
+    ledger.expectMessageClass(DeploymentLedger.RemoveDeployment.class).replyTo()
+        .tell(new DeploymentLedger.DeploymentOutcome(1, 3, null));
+    var undeploy = undeployed.receiveMessage();
+    assertNull(undeploy.refused());
+    assertNull(undeploy.deployment());
+  }
+
+  @Test
+  void everyRequestToAnUnknownFeatureIsUnknownFeature() {
+    assertEquals("unknown_feature", error(kit.<Feature.FeatureReply>runCommand(Feature.Get::new).reply().refused()));
+    assertEquals("unknown_feature", error(kit.<Feature.FeatureReply>runCommand(r -> new Feature.AddRevision(
+        new Feature.RevisionInfo("b", "m", "api", Instant.now(), true, true, null), "test", r)).reply().refused()));
+    assertEquals("unknown_feature", error(kit.<Feature.RunReply>runCommand(
+        r -> new Feature.RunTests(null, "test", r)).reply().refused()));
+    assertEquals("unknown_feature", error(kit.<Feature.DeployReply>runCommand(
+        r -> new Feature.Deploy(null, null, "test", r)).reply().refused()));
+    assertEquals("unknown_feature", error(kit.<Feature.DeployReply>runCommand(
+        r -> new Feature.Rollback("test", r)).reply().refused()));
+    assertEquals("unknown_feature", error(kit.<Feature.DeployReply>runCommand(
+        r -> new Feature.Undeploy("test", r)).reply().refused()));
+    var delete = kit.<Feature.FeatureReply>runCommand(r -> new Feature.Delete("test", r));
+    assertEquals("unknown_feature", error(delete.reply().refused()));
+    assertTrue(delete.events().isEmpty());
+    ledger.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
+  void undeployIsRefusedWhenNothingIsDeployedAndOtherwiseAsksTheLedger() {
+    createTested();
+    var refused = kit.<Feature.DeployReply>runCommand(r -> new Feature.Undeploy("test", r));
+    assertEquals("not_deployed", error(refused.reply().refused()));
+    assertTrue(refused.events().isEmpty());
+  }
+
+  @Test
+  void aLedgerThatDoesNotAnswerChangesNothingAndTheFeatureAnswersAgain() {
+    createTested();
+    var deployed = testKit.<Feature.DeployReply>createTestProbe();
+    kit.runCommand(new Feature.Deploy(null, null, "test", deployed.ref()));
+    ledger.expectMessageClass(DeploymentLedger.ActivateDeployment.class); // and never answered
+    var answer = deployed.receiveMessage(Duration.ofSeconds(15));
+    assertEquals("core_manager_unavailable", error(answer.refused()));
+    assertEquals(503, FeatureApi.problem(answer.refused()).status());
+    var view = kit.<Feature.FeatureReply>runCommand(Feature.Get::new).reply().view();
+    assertEquals("passed", view.status());
+    assertNull(view.deployment());
   }
 }

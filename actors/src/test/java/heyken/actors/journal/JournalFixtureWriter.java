@@ -12,6 +12,7 @@ import heyken.actors.feature.Feature;
 import heyken.actors.feature.FeatureAuthor;
 import heyken.actors.feature.FeatureCatalog;
 import heyken.actors.feature.PipelineRun;
+import heyken.actors.feature.RunStatus;
 import heyken.actors.gitlab.GitLabSync;
 import heyken.actors.registry.ComponentRegistry;
 import heyken.actors.services.ServiceSpec;
@@ -139,11 +140,11 @@ class JournalFixtureWriter {
         new Feature.FeatureCreated("1", "weather", "the weather for a city", "alice", t(50)),
         new Feature.RevisionAdded(r1, "alice"),
         new Feature.TestRunStarted("run-1", "abc1234", "alice", t(53)),
-        new Feature.TestRunFinished("run-1", "abc1234", "passed", "1 of 1 jobs passed", t(54)),
+        new Feature.TestRunFinished("run-1", "abc1234", RunStatus.PASSED, "1 of 1 jobs passed", t(54)),
         new Feature.Deployed("abc1234", "weather", 1, 1, "bob", t(55)),
         new Feature.RevisionAdded(r2, "alice"),
         new Feature.TestRunStarted("run-2", "bcd2345", "alice", t(56)),
-        new Feature.TestRunFinished("run-2", "bcd2345", "passed", "1 of 1 jobs passed", t(57)),
+        new Feature.TestRunFinished("run-2", "bcd2345", RunStatus.PASSED, "1 of 1 jobs passed", t(57)),
         new Feature.Deployed("bcd2345", "weather", 2, 2, "bob", t(58)),
         new Feature.RolledBack("bcd2345", "abc1234", 2, 2, "bob", t(59)),
         new Feature.Undeployed("abc1234", 2, 2, "bob", t(60)),
@@ -167,7 +168,7 @@ class JournalFixtureWriter {
         new PipelineRun.AttemptStarted(2, 2, t(74)),
         new PipelineRun.JobFinished(2, 1, new PipelineRun.JobRecord("test", "test", "failed", 1, "exit status 1",
             80L, "bubblewrap", null, "1 failing", "FAIL x\n"), 2, t(75)),
-        new PipelineRun.RunFinished("failed", "1 of 2 jobs failed", t(76)),
+        new PipelineRun.RunFinished(RunStatus.FAILED, "1 of 2 jobs failed", t(76)),
         new PipelineRun.RunReported(t(77)));
     all.add(new Written("PipelineRun|run-1", run, 0));
     all.add(new Written("PipelineRun|run-2", run, 4));
@@ -200,8 +201,10 @@ class JournalFixtureWriter {
         new BotCommand.ServiceChange("add", "cache", "redis:7", List.of("redis-server")), new BotCommand.WhoAmI(),
         new BotCommand.Invoke("weather", "Paris"), new BotCommand.Question("why?"),
         new BotCommand.Malformed("!deploy <feature-id>"));
+    // the committed fixture holds the kind "question" and the outcome "confirmed", written before these were typed and
+    // never by the entity itself: they prove that an unknown name reads as OTHER (a regeneration writes "other")
     var conversation = new ArrayList<Object>();
-    conversation.add(new Conversation.MessageAnswered("m1", "u1", "alice", "!status", "core 1 is active", "command",
+    conversation.add(new Conversation.MessageAnswered("m1", "u1", "alice", "!status", "core 1 is active", Conversation.AnswerKind.COMMAND,
         t(100)));
     int i = 0;
     for (var command : commands) {
@@ -209,10 +212,10 @@ class JournalFixtureWriter {
       conversation.add(new Conversation.ConfirmationRequested("tok-" + i, "u1", command, t(200 + i), t(100 + i)));
       if (i % 2 == 0) {
         conversation.add(new Conversation.ActionDecided("tok-" + i, "u1", command.action(),
-            i % 4 == 0 ? "confirmed" : "cancelled", "done", t(101 + i)));
+            i % 4 == 0 ? Conversation.Decision.of("confirmed") : Conversation.Decision.CANCELLED, "done", t(101 + i)));
       }
     }
-    conversation.add(new Conversation.MessageAnswered("m2", "u2", "bob", "what is heyken?", "a system", "question",
+    conversation.add(new Conversation.MessageAnswered("m2", "u2", "bob", "what is heyken?", "a system", Conversation.AnswerKind.of("question"),
         t(130)));
     all.add(new Written("Conversation|GENERAL", conversation, 0));
     all.add(new Written("Conversation|room-2", conversation, 10));
@@ -236,7 +239,7 @@ class JournalFixtureWriter {
     // that the states of the rooms above stay as they were recorded)
     all.add(new Written("Conversation|upgrade-room", List.of(
         new Conversation.ConfirmationRequested("tok-u", "u1", new BotCommand.SelfUpgrade("main"), t(300), t(250)),
-        new Conversation.ActionDecided("tok-u", "u1", "upgrade", "confirmed", "Upgrade u1 started", t(251))), 0));
+        new Conversation.ActionDecided("tok-u", "u1", "upgrade", Conversation.Decision.of("confirmed"), "Upgrade u1 started", t(251))), 0));
     // ------------------------------------------------ Upgrade: a rolled-back upgrade, a committed one, a refused one
     var v1 = new BuildVersion("aaaa1111bbbb", false, "2026-12-06T20:00:00Z", "1.7.0");
     var v2 = new BuildVersion("cccc2222dddd", true, "2026-12-06T21:00:00Z", "1.7.0");
