@@ -122,6 +122,17 @@ class LogSearchIndexTest {
     assertEquals(expected, search("needle", 1000), "indexed, one page");
     assertEquals(List.of("tail hay", "today hay", "old hay"), search("hay", 1));
     assertEquals(List.of(), search("no such text", 10));
+    // several words: the index looks up the rarest-looking one, the whole text is checked on what it finds
+    assertEquals(List.of("today NEEDLE two", "today needle one"), search("today needle", 10));
+    assertEquals(List.of("today NEEDLE two", "old needle two"), search("needle two", 1));
+  }
+
+  @Test
+  void theIndexLooksUpTheRarestLookingWordOfSeveral() {
+    assertEquals("ab12", LogStore.probe("request ab12"));
+    assertEquals("connection", LogStore.probe("connection refused by"));
+    assertNull(LogStore.probe("failed"), "one word: the whole text");
+    assertNull(LogStore.probe("a b"), "no word of 3 characters: the whole text");
   }
 
   @Test
