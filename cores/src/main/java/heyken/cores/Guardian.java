@@ -6,6 +6,7 @@ import heyken.actors.bot.ChatGateway;
 import heyken.actors.bot.ChatSettings;
 import heyken.actors.bot.Conversation;
 import heyken.actors.bot.SystemBotActions;
+import heyken.actors.cluster.MongoLease;
 import heyken.actors.llm.OllamaModel;
 import heyken.actors.core.CoreManager;
 import heyken.actors.core.CoreNode;
@@ -78,6 +79,13 @@ public final class Guardian {
       context.spawn(heyken.actors.upgrade.CoreProcess.create(node), "core-process");
 
       var singletons = ClusterSingleton.get(system);
+      // a lost CoreManager lease ends this core's activity at once, whatever the singleton is still waiting for
+      Runnable stopFollowingLeases = MongoLease.onLoss(loss -> {
+        if (loss.name().endsWith("/singletonManagerCoreManager")) {
+          node.leaseLost(loss.at(), loss.why());
+        }
+      });
+      system.getWhenTerminated().thenRun(stopFollowingLeases);
       // activation, epoch and fencing; the deployments and the dynamic services in their own fenced singletons
       var writes = new FencedWrites(new EpochFence(store.database()), store);
       var coreManager = singletons.init(SingletonActor.of(CoreManager.create(node, writes.fence(),

@@ -76,6 +76,20 @@ public final class MongoLease extends Lease {
   private static final java.util.concurrent.atomic.AtomicReference<Instant> LAST_WRITE =
       new java.util.concurrent.atomic.AtomicReference<>();
 
+  private static final java.util.List<Consumer<Loss>> LOSS_LISTENERS =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /**
+   * Tells {@code listener} of every lease this JVM loses, as soon as the loss is declared (on the actor system's
+   * dispatcher, never the lease's threads). The singleton that held the lease stops later, when it next processes a
+   * message: a persisting entity waits for its journal write first, which hangs as long as the store is away.
+   * Returns the action that stops listening.
+   */
+  public static Runnable onLoss(Consumer<Loss> listener) {
+    LOSS_LISTENERS.add(listener);
+    return () -> LOSS_LISTENERS.remove(listener);
+  }
+
   /** The last lease this JVM lost (null if none), for /api/status. */
   public static Loss lastLoss() {
     return LAST_LOSS.get();
@@ -100,6 +114,10 @@ public final class MongoLease extends Lease {
   private final java.nio.file.Path storeLog;
   private final Executor blocking;
   private final ExecutionContext blockingContext;
+  // The expiry check only takes the lock and calls the lost callback: it must never queue behind renewals that hang
+  // on an unreachable store in the lease's small blocking pool (it did: a core cut from the store noticed the loss
+  // 16 s late, and stayed active beside the new one)
+  private final ExecutionContext timerContext;
   private final org.apache.pekko.actor.Scheduler scheduler;
 
   private final Object lock = new Object();
@@ -132,6 +150,7 @@ public final class MongoLease extends Lease {
     this.blocking = store.executor();
     this.blockingContext = blocking instanceof ExecutionContext context ? context : ExecutionContext.fromExecutor(blocking);
     this.scheduler = system.scheduler();
+    this.timerContext = system.dispatcher();
   }
 
   @Override
@@ -305,7 +324,7 @@ public final class MongoLease extends Lease {
     long gen = generation;
     Duration left = Duration.ofNanos(Math.max(0, validUntilNanos - System.nanoTime()));
     try {
-      expiryCheck = scheduler.scheduleOnce(left, () -> checkExpiry(gen), blockingContext);
+      expiryCheck = scheduler.scheduleOnce(left, () -> checkExpiry(gen), timerContext);
     } catch (IllegalStateException schedulerStopped) {
       expiryCheck = null;
     }
@@ -327,7 +346,9 @@ public final class MongoLease extends Lease {
   private Consumer<Optional<Throwable>> markLost(String why) {
     log.warn("Lease [{}] lost by [{}]: {}", name, owner, why);
     Instant failing = FAILING_SINCE.get();
-    LAST_LOSS.set(new Loss(name, why + (failing == null ? "" : ", store unreachable since " + failing), Instant.now()));
+    Loss loss = new Loss(name, why + (failing == null ? "" : ", store unreachable since " + failing), Instant.now());
+    LAST_LOSS.set(loss);
+    tellListeners(loss);
     stopRenewing();
     held = false;
     generation++;
@@ -335,6 +356,21 @@ public final class MongoLease extends Lease {
     Consumer<Optional<Throwable>> callback = lostCallback;
     lostCallback = null;
     return callback;
+  }
+
+  private void tellListeners(Loss loss) {
+    Runnable tell = () -> LOSS_LISTENERS.forEach(listener -> {
+      try {
+        listener.accept(loss);
+      } catch (RuntimeException e) {
+        log.error("Lease [{}]: a loss listener failed", name, e);
+      }
+    });
+    try {
+      timerContext.execute(tell);
+    } catch (java.util.concurrent.RejectedExecutionException systemStopped) {
+      tell.run();
+    }
   }
 
   private void notifyLost(Consumer<Optional<Throwable>> callback, Throwable reason) {
@@ -375,7 +411,7 @@ public final class MongoLease extends Lease {
           result.completeExceptionally(new LeaseTimeoutException(
               operation + " of lease " + name + " by " + owner + " took longer than " + operationTimeout));
         }
-      }, blockingContext);
+      }, timerContext);
     } catch (IllegalStateException schedulerStopped) {
       result.completeExceptionally(new LeaseException("actor system is shutting down: cannot " + operation + " " + name));
       return result;
