@@ -3,7 +3,7 @@ package heyken.cores;
 import heyken.actors.audit.AuditTrail;
 import heyken.actors.bot.BotSettings;
 import heyken.actors.bot.ChatGateway;
-import heyken.actors.bot.ChatSettings;
+import heyken.actors.chat.ChatSettings;
 import heyken.actors.bot.Conversation;
 import heyken.actors.bot.SystemBotActions;
 import heyken.actors.cluster.MongoLease;
@@ -96,8 +96,9 @@ public final class Guardian {
       var serviceRuntime = ServiceRuntime.get(system);
       var serviceLedger = singletons.init(SingletonActor.of(ServiceLedger.create(node, writes, coreManager,
           new ServiceReconciler.Wiring(serviceRuntime.engine(), serviceRuntime.settings(), serviceRuntime.executor(),
-              writes.fence(), serviceRuntime::registry)), "ServiceLedger").withStopMessage(ServiceLedger.Stop.INSTANCE));
-      var serviceApi = ServiceApi.create(system, serviceLedger);
+              writes.fence()::supersededBecause, serviceRuntime::registry)), "ServiceLedger")
+          .withStopMessage(ServiceLedger.Stop.INSTANCE));
+      var serviceApi = ServiceApi.create(system, ServiceLedger.wantedServices(system, serviceLedger));
       var registry = singletons.init(
           SingletonActor.of(ComponentRegistry.create(node), "ComponentRegistry")
               .withStopMessage(ComponentRegistry.Stop.INSTANCE));
@@ -115,7 +116,7 @@ public final class Guardian {
         sandbox.removeOrphans();
         return null;
       });
-      var features = new FeatureService(system, catalog, node);
+      var features = new FeatureService(system, catalog, node, heyken.actors.gitlab.GitLabLink.of(system));
       features.useInvoker(singletons.init(SingletonActor.of(features.invoker(), "FeatureInvoker")));
       var model = OllamaModel.create(config);
       system.getWhenTerminated().thenRun(model::close);
@@ -125,7 +126,7 @@ public final class Guardian {
       var status = new StatusService(system, node, coreManager, probes, StatusSettings.from(config));
       var upgrade = singletons.init(SingletonActor.of(heyken.actors.upgrade.Upgrade.create(
               new heyken.actors.upgrade.UpgradeRuntime(system, node, coreManager, status::status, features,
-                  (text, key) -> heyken.actors.bot.ChatNews.get(system).publish(heyken.actors.bot.ChatNews.SYSTEM,
+                  (text, key) -> heyken.actors.chat.ChatNews.get(system).publish(heyken.actors.chat.ChatNews.SYSTEM,
                       text, key))), "Upgrade")
           .withStopMessage(heyken.actors.upgrade.Upgrade.Stop.INSTANCE));
       status.useUpgrade(heyken.actors.upgrade.Upgrade.viewer(upgrade, system));

@@ -1,4 +1,4 @@
-package heyken.actors.bot;
+package heyken.actors.chat;
 
 import org.apache.pekko.actor.typed.ActorSystem;
 

@@ -1,4 +1,4 @@
-package heyken.actors.bot;
+package heyken.actors.chat;
 
 import java.time.Instant;
 

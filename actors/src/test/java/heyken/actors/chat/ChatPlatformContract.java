@@ -1,4 +1,4 @@
-package heyken.actors.bot;
+package heyken.actors.chat;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

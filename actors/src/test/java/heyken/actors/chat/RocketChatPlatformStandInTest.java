@@ -1,4 +1,4 @@
-package heyken.actors.bot;
+package heyken.actors.chat;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
-import heyken.actors.bot.ProvisioningReport.Outcome;
+import heyken.actors.chat.ProvisioningReport.Outcome;
 import heyken.testkit.rocketchat.RocketChatStandIn;
 import java.net.http.HttpClient;
 import java.time.Duration;
@@ -21,13 +21,13 @@ import org.junit.jupiter.api.Test;
  * saw (where the bot posted, with which tmid; that the wizard call passed 2FA) and faults a real server cannot be made
  * to show on demand.
  */
-class RocketChatPlatformStandInTest extends ChatPlatformContract {
+public class RocketChatPlatformStandInTest extends ChatPlatformContract {
 
   private RocketChatStandIn server;
   private final ShiftableClock clock = new ShiftableClock();
 
   /** Fast timings: the watchdog notices silence within a second, reconnects start after 50 ms. */
-  static Map<String, Object> standInKeys(String url) {
+  public static Map<String, Object> standInKeys(String url) {
     Map<String, Object> keys = new HashMap<>();
     keys.put("heyken.chat.url", url);
     keys.put("heyken.chat.admin-username", "admin");

@@ -1,4 +1,4 @@
-package heyken.actors.bot;
+package heyken.actors.chat;
 
 import com.typesafe.config.ConfigFactory;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package heyken.actors.bot;
+package heyken.actors.chat;
 
 import org.slf4j.MDC;
 
@@ -6,7 +6,7 @@ import org.slf4j.MDC;
  * Puts the room and message ids into the MDC for the lines logged inside it, so the Logger API can find every line
  * about one room or message ({@code try (var mdc = ChatMdc.of(room, id)) { log... }}).
  */
-final class ChatMdc implements AutoCloseable {
+public final class ChatMdc implements AutoCloseable {
 
   private final boolean room;
   private final boolean message;
@@ -22,7 +22,7 @@ final class ChatMdc implements AutoCloseable {
     }
   }
 
-  static ChatMdc of(String roomId, String messageId) {
+  public static ChatMdc of(String roomId, String messageId) {
     return new ChatMdc(roomId, messageId);
   }
 

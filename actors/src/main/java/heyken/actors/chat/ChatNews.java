@@ -1,4 +1,4 @@
-package heyken.actors.bot;
+package heyken.actors.chat;
 
 import heyken.protocol.CborSerializable;
 import org.apache.pekko.actor.typed.ActorRef;

@@ -1,10 +1,10 @@
-package heyken.actors.bot;
+package heyken.actors.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import heyken.actors.bot.ProvisioningReport.Outcome;
-import heyken.actors.bot.ProvisioningReport.Step;
+import heyken.actors.chat.ProvisioningReport.Outcome;
+import heyken.actors.chat.ProvisioningReport.Step;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;

@@ -1,4 +1,4 @@
-package heyken.actors.bot;
+package heyken.actors.chat;
 
 /**
  * A chat server refused or failed a call. The message says which call, what the server answered and, where known,

@@ -1,4 +1,4 @@
-package heyken.actors.bot;
+package heyken.actors.chat;
 
 /** The kind of a chat room, from Rocket.Chat's one-letter {@code t}. */
 public enum RoomType {

@@ -1,9 +1,9 @@
-package heyken.actors.bot;
+package heyken.actors.chat;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import heyken.actors.bot.InboundFilter.Verdict;
+import heyken.actors.chat.InboundFilter.Verdict;
 import java.time.Instant;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;

@@ -1,4 +1,4 @@
-package heyken.actors.bot;
+package heyken.actors.chat;
 
 /**
  * Receives what a {@link RealtimeSession} reads. Called on the session's one realtime thread, one call at a time, in
