@@ -388,6 +388,58 @@ class LogQuestionRoutesTest {
     assertEquals(Map.of(1, 2, 2, 1), perCore, "the error of 4 days ago is not counted: " + reply.raw());
   }
 
+  /** The three SQL questions with the model away: the rules write the SQL, it runs as the read-only role. */
+  private static JsonNode askWithTheModelAway(String text) throws Exception {
+    ollama.goDown();
+    var reply = post(question(text));
+    assertEquals(200, reply.status(), reply.raw());
+    var body = reply.body();
+    assertEquals("rules", body.get("source").asText(), reply.raw());
+    assertTrue(body.get("note").asText().contains("unavailable"), "says why the model did not answer: " + reply.raw());
+    assertTrue(body.get("sql").asText().startsWith("SELECT "), reply.raw());
+    assertTrue(ollama.requests().stream().noneMatch(sqlCall()), "the model was not asked for SQL");
+    return body;
+  }
+
+  @Test
+  void withTheModelAwayTheRulesAnswerWhichFeatureFailedMostThisWeek() throws Exception {
+    var body = askWithTheModelAway("Which feature failed its tests most this week?");
+    assertTrue(body.get("sql").asText().contains("FROM test_runs WHERE status = 'failed' AND started_at >= "
+        + "date_trunc('week', now())"), body.toString());
+    assertEquals("weather", body.at("/records/0/feature_name").asText(), body.toString());
+    assertEquals(3, body.at("/records/0/failed_runs").asInt());
+    assertEquals("echo", body.at("/records/1/feature_name").asText());
+    assertEquals(1, body.at("/records/1/failed_runs").asInt());
+    assertEquals(2, body.get("records").size(), "passed runs are not failures");
+  }
+
+  @Test
+  void withTheModelAwayTheRulesAnswerP95DurationOfSandboxJobsPerDay() throws Exception {
+    var body = askWithTheModelAway("p95 duration of sandbox jobs per day");
+    assertTrue(body.get("sql").asText().contains("percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms)"),
+        body.toString());
+    assertEquals(2, body.get("records").size(), body.toString());
+    assertEquals("2026-11-20T00:00:00Z", body.at("/records/0/day").asText());
+    assertEquals(480.0, body.at("/records/0/p95_ms").asDouble(), 1e-9);
+    assertEquals(5, body.at("/records/0/jobs").asInt());
+    assertEquals(1950.0, body.at("/records/1/p95_ms").asDouble(), 1e-9);
+  }
+
+  @Test
+  void withTheModelAwayTheRulesAnswerErrorsPerCorePerHourSinceYesterday() throws Exception {
+    var body = askWithTheModelAway("errors per core per hour since yesterday");
+    var perCore = new java.util.TreeMap<Integer, Integer>();
+    for (JsonNode r : body.get("records")) {
+      perCore.merge(r.get("core").asInt(), r.get("errors").asInt(), Integer::sum);
+      assertTrue(r.get("hour").asText().endsWith(":00:00Z"), body.toString());
+    }
+    assertEquals(Map.of(1, 2, 2, 1), perCore, "the error of 4 days ago and the warning are not counted: " + body);
+    // the other structured questions still go to the structured rules
+    var structured = post(question("errors from sandbox in the last hour"));
+    assertEquals("rules", structured.body().get("source").asText(), structured.raw());
+    assertTrue(structured.body().has("rows"), structured.raw());
+  }
+
   @Test
   void theModelsSqlRefusedTwiceFallsBackToTheStructuredQueryWithTheReason() throws Exception {
     long lines = count("log_lines");

@@ -11,7 +11,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Looks after the log store every interval ({@code heyken.logs.retention}), only while its core is active: creates
  * the day partitions ahead, enforces the retention (max age, max lines; whole partitions dropped where it can), and
- * until it is done, copies the lines an older version kept in MongoDB ({@link MongoLogImport}). The first pass comes
+ * until it is done, copies the lines an older version kept in MongoDB ({@link MongoLogImport}); and every
+ * {@code search-index.interval} builds the trigram indexes of {@code contains=} ({@link LogSearchIndex}). The first pass comes
  * a few seconds after the start. A pass is idempotent, so a hand-over during one does no harm.
  */
 public final class LogRetention {
@@ -24,6 +25,12 @@ public final class LogRetention {
   private enum Prune implements Command {
     INSTANCE
   }
+
+  private enum Index implements Command {
+    INSTANCE
+  }
+
+  private record Indexed(LogSearchIndex.Built built, Throwable error) implements Command {}
 
   private record Done(LogStore.Pruned pruned, MongoLogImport.Result imported, Throwable error) implements Command {}
 
@@ -38,7 +45,10 @@ public final class LogRetention {
       timers.startSingleTimer(Prune.INSTANCE,
           retention.interval().compareTo(FIRST_PASS) < 0 ? retention.interval() : FIRST_PASS);
       timers.startTimerWithFixedDelay(Prune.INSTANCE, retention.interval());
+      var searchIndex = store.settings().searchIndex();
+      timers.startTimerWithFixedDelay(Index.INSTANCE, searchIndex.interval());
       boolean[] busy = {false}; // one pass at a time, however long a pass takes
+      boolean[] indexing = {false};
       boolean[] imported = {importer == null};
       return Behaviors.receive(Command.class)
           .onMessageEquals(Prune.INSTANCE, () -> {
@@ -51,6 +61,26 @@ public final class LogRetention {
                 MongoLogImport.Result result = runImport ? importer.run() : null;
                 return new Done(LogPartitions.prune(c, now, retention.maxAge(), retention.maxLines()), result, null);
               }), (done, error) -> error != null ? new Done(null, null, error) : done);
+            }
+            return Behaviors.same();
+          })
+          .onMessageEquals(Index.INSTANCE, () -> {
+            if (active.getAsBoolean() && !indexing[0] && store.database().isReady()) {
+              indexing[0] = true;
+              context.pipeToSelf(store.database().async(c -> LogSearchIndex.maintain(c, Instant.now(), searchIndex)),
+                  Indexed::new);
+            }
+            return Behaviors.same();
+          })
+          .onMessage(Indexed.class, done -> {
+            indexing[0] = false;
+            if (done.error() != null) {
+              log.warn("building the search index of the log store failed, next try in {} s (contains= reads the "
+                      + "unindexed lines in time order meanwhile; check heyken-pg with scripts/status.sh): {}",
+                  searchIndex.interval().toSeconds(),
+                  heyken.actors.postgres.PostgresDatabase.rootMessage(done.error()));
+            } else if (!done.built().names().isEmpty()) {
+              log.info("log search index built: {} in {} ms", done.built().names(), done.built().took().toMillis());
             }
             return Behaviors.same();
           })

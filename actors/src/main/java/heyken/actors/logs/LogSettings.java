@@ -17,7 +17,18 @@ public record LogSettings(
     int maxConcurrentQueries,
     Duration dropReportInterval,
     Stream stream,
-    Retention retention) {
+    Retention retention,
+    LogSearchIndex.Settings searchIndex) {
+
+  /** The default search index (tests that build their own settings). */
+  public static final LogSearchIndex.Settings SEARCH_INDEX =
+      new LogSearchIndex.Settings(Duration.ofSeconds(5), 100_000, Duration.ofMinutes(15), 8, 20_000);
+
+  public LogSettings(String collection, int bufferSize, int batchSize, int parallelWrites, Duration flushInterval,
+      int maxQueryLimit, int maxConcurrentQueries, Duration dropReportInterval, Stream stream, Retention retention) {
+    this(collection, bufferSize, batchSize, parallelWrites, flushInterval, maxQueryLimit, maxConcurrentQueries,
+        dropReportInterval, stream, retention, SEARCH_INDEX);
+  }
 
   /** {@code GET /api/logs/stream}: how often the store is polled, how far back late lines are looked for. */
   public record Stream(Duration pollInterval, Duration overlap, Duration heartbeat, int maxSeen) {}
@@ -47,7 +58,13 @@ public record LogSettings(
         new Retention(
             c.getDuration("retention.max-age"),
             c.getLong("retention.max-lines"),
-            c.getDuration("retention.interval")));
+            c.getDuration("retention.interval")),
+        new LogSearchIndex.Settings(
+            c.getDuration("search-index.interval"),
+            c.getLong("search-index.chunk-lines"),
+            c.getDuration("search-index.chunk-age"),
+            c.getInt("search-index.max-chunks"),
+            c.getInt("search-index.window")));
   }
 
   /** The defaults of application.conf, for code that has no configuration at hand. */

@@ -155,8 +155,8 @@ public final class PostgresDatabase implements Extension, AutoCloseable {
   public <T> CompletionStage<T> read(SqlCall<T> call) {
     return async(c -> inTransaction(c, tx -> {
       try (Statement s = tx.createStatement()) {
-        s.execute("SET TRANSACTION READ ONLY");
-        s.execute("SET LOCAL statement_timeout = " + settings.statementTimeout().toMillis());
+        // one round trip for both (a page of 10 lines takes a few of them in all)
+        s.execute("SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = " + settings.statementTimeout().toMillis());
       }
       return call.apply(tx);
     }));

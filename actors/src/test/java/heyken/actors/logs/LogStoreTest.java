@@ -281,9 +281,7 @@ class LogStoreTest {
       assertFalse(plan.contains("Seq Scan"), () -> filter + ":\n" + plan);
       assertFalse(plan.contains("Sort"), () -> filter + ":\n" + plan);
     }
-    // contains: with the ordered index scans off too, the trigram index is what is left to answer it
-    String contains = explain(query(Map.of("contains", "needle")));
-    assertTrue(contains.contains("Bitmap Index Scan") && contains.contains("message"), contains);
+    // contains: served by the trigram indexes built after the lines are written (LogSearchIndexTest)
   }
 
   private String explain(LogQuery q) {

@@ -50,6 +50,7 @@ public final class LogQuestions implements AutoCloseable {
   private final Clock clock;
   private final QueryValidator validator;
   private final RuleParser rules = new RuleParser();
+  private final SqlGuard rulesGuard;
   // model calls wait for their turn and may take long: their own few threads, so they never hold the store's pool
   private final ThreadPoolExecutor llmCalls;
   private final ReadOnlyQueries queries;
@@ -67,6 +68,7 @@ public final class LogQuestions implements AutoCloseable {
     this.queries = new ReadOnlyQueries(db.settings(), settings.timeout(), settings.sqlMaxCost(), settings.maxLimit());
     this.sql = model == null ? null : new SqlTranslator(model, settings,
         new SqlGuard(settings.defaultLimit(), settings.maxLimit()), queries);
+    this.rulesGuard = new SqlGuard(settings.defaultLimit(), settings.maxLimit());
     this.blocking = db.executor();
     this.prepared = db.ready().thenAcceptAsync(applied -> ReadOnlyQueries.applyPassword(db), db.executor())
         .toCompletableFuture();
@@ -124,16 +126,58 @@ public final class LogQuestions implements AutoCloseable {
           e -> SqlTranslator.Outcome.failed(errorText(e), false))
           .thenCompose(o -> {
             if (o.failure() == null) {
-              return done(new Answered(sqlAnswer(question, o)));
+              return done(new Answered(sqlAnswer(question, "llm", o)));
             }
-            return structured(question, now, components, !o.modelAway(), o.failure());
+            if (o.modelAway()) {
+              return fromSqlRules(question, now, components, o.failure());
+            }
+            return structured(question, now, components, true, o.failure());
           });
     }
     if (modelOn && settings.useSql()) {
       return structured(question, now, components, true, "the read-only role has no password "
           + "(HEYKEN_POSTGRES_QUERY_PASSWORD), so the model's SQL is not run");
     }
-    return structured(question, now, components, modelOn, null);
+    if (modelOn) {
+      return structured(question, now, components, true, null);
+    }
+    return fromSqlRules(question, now, components, null);
+  }
+
+  /**
+   * The model is away: a question of the SQL rules ({@link SqlRules}: failures per feature, percentiles, counts per
+   * core) runs as their SQL through the guard and the read-only role; any other question, or one whose SQL cannot
+   * run, goes to the structured rules.
+   */
+  private CompletionStage<Outcome> fromSqlRules(String question, Instant now, Collection<String> components,
+      String modelFailure) {
+    String rule = queries.configured() ? SqlRules.sql(question) : null;
+    if (rule == null) {
+      return structured(question, now, components, false, modelFailure);
+    }
+    return CompletableFuture.supplyAsync(() -> {
+      var verdict = rulesGuard.check(rule);
+      if (verdict.refusal() != null) {
+        log.warn("the SQL of a log question rule was refused (a bug of SqlRules; the structured rules answer "
+            + "instead) sql={} refusal={}", rule, verdict.refusal());
+        return null;
+      }
+      try {
+        var table = queries.run(verdict.sql());
+        var notes = new ArrayList<String>();
+        if (modelFailure != null) {
+          notes.add(modelFailure + "; answered by the rule-based SQL");
+        }
+        notes.addAll(verdict.notes());
+        log.info("log question answered source=rules sql={} rows={}", verdict.sql(), table.records().size());
+        return (Outcome) new Answered(sqlAnswer(question, "rules",
+            new SqlTranslator.Outcome(verdict.sql(), table, notes, null, false)));
+      } catch (ReadOnlyQueries.Failed e) {
+        log.warn("the SQL of a log question rule could not run, the structured rules answer instead: {}",
+            e.getMessage());
+        return null;
+      }
+    }, blocking).thenCompose(o -> o != null ? done(o) : structured(question, now, components, false, modelFailure));
   }
 
   private static String errorText(Throwable e) {
@@ -157,13 +201,13 @@ public final class LogQuestions implements AutoCloseable {
         .exceptionally(failed);
   }
 
-  private LogQuestion.Answer sqlAnswer(String question, SqlTranslator.Outcome o) {
+  private LogQuestion.Answer sqlAnswer(String question, String source, SqlTranslator.Outcome o) {
     var table = o.table();
     int n = table.records().size();
     String summary = n == 0 ? "No rows." : n + " row" + (n == 1 ? "" : "s") + " of " + String.join(", ",
         table.columns()) + (n == settings.maxLimit() ? " (the first " + n + "; there may be more)" : "") + ".";
     String note = o.notes().isEmpty() ? null : String.join("; ", o.notes());
-    return new LogQuestion.Answer(question, "llm", null, null, null, summary, note, o.sql(), table.columns(),
+    return new LogQuestion.Answer(question, source, null, null, null, summary, note, o.sql(), table.columns(),
         table.records());
   }
 

@@ -1,0 +1,206 @@
+package heyken.actors.logs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import heyken.actors.support.TestLogStore;
+import heyken.protocol.api.LogLine;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The trigram indexes of {@code contains=} built after the lines are written (a closed day whole, the open day in
+ * closed time ranges), and the search that reads the newest lines in time order and the older ones by their
+ * indexes: the same answers, in the same order and pages, as reading every line would give. Real PostgreSQL.
+ */
+class LogSearchIndexTest {
+
+  // a fixed "now" in a fixed day, so that which day is closed does not depend on when the test runs
+  private static final LocalDate YESTERDAY = LocalDate.parse("2026-01-09");
+  private static final LocalDate TODAY = YESTERDAY.plusDays(1);
+  private static final Instant NOW = TODAY.atTime(12, 0).toInstant(java.time.ZoneOffset.UTC);
+  private static final LogSearchIndex.Settings SMALL =
+      new LogSearchIndex.Settings(Duration.ofSeconds(1), 3, Duration.ofMinutes(15), 8, 2);
+
+  private TestLogStore pg;
+  private LogStore logs;
+
+  @BeforeEach
+  void freshDatabase() {
+    var d = LogSettings.defaults("unused", 1000);
+    // a search window of 2 lines: the indexed segments answer everything older
+    pg = new TestLogStore(new LogSettings(d.collection(), d.bufferSize(), d.batchSize(), d.parallelWrites(),
+        d.flushInterval(), d.maxQueryLimit(), d.maxConcurrentQueries(), d.dropReportInterval(), d.stream(),
+        d.retention(), SMALL));
+    logs = pg.store();
+  }
+
+  @AfterEach
+  void closeDatabase() {
+    pg.close();
+  }
+
+  private static Instant at(LocalDate day, String time) {
+    return day.atTime(java.time.LocalTime.parse(time)).toInstant(java.time.ZoneOffset.UTC);
+  }
+
+  private static LogRow line(Instant at, String message) {
+    return TestLogStore.row(at, "INFO", "core", message, Map.of());
+  }
+
+  private LogSearchIndex.Built maintain(LogSearchIndex.Settings settings) {
+    return pg.db().withConnection(c -> LogSearchIndex.maintain(c, NOW, settings));
+  }
+
+  private List<LogSearchIndex.Segment> segments() {
+    return pg.db().withConnection(LogSearchIndex::segments);
+  }
+
+  private List<String> search(String text, int limit) throws Exception {
+    var all = new ArrayList<String>();
+    String after = null;
+    do {
+      var params = new HashMap<String, String>(Map.of("contains", text, "limit", String.valueOf(limit)));
+      if (after != null) {
+        params.put("after", after);
+      }
+      var parsed = LogQuery.parse(params, 1000, NOW);
+      assertNull(parsed.problem());
+      LogLine.Page page = logs.find(parsed.query()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      all.addAll(page.logs().stream().map(LogLine::message).collect(Collectors.toList()));
+      after = page.next();
+    } while (after != null);
+    return all;
+  }
+
+  private void writeDays() {
+    pg.write(List.of(
+        line(at(YESTERDAY, "08:00"), "old needle one"),
+        line(at(YESTERDAY, "09:00"), "old hay"),
+        line(at(YESTERDAY, "23:59:59"), "old needle two"),
+        line(at(TODAY, "01:00"), "today needle one"),
+        line(at(TODAY, "02:00"), "today hay"),
+        line(at(TODAY, "03:00"), "today NEEDLE two"),
+        line(NOW.minusSeconds(1), "tail needle"),  // too new for a chunk: the tail, read in time order
+        line(NOW.minusMillis(500), "tail hay")));
+  }
+
+  @Test
+  void aClosedDayIsIndexedWholeAndTheOpenDayInClosedRanges() {
+    writeDays();
+    var built = maintain(SMALL);
+    assertEquals(List.of("log_lines_20260109_trgm", "log_lines_20260110_trgm_000000_115958"), built.names());
+    var segments = segments();
+    assertEquals(List.of(
+            new LogSearchIndex.Segment(TODAY, at(TODAY, "11:59:58"), at(TODAY.plusDays(1), "00:00"), false),
+            new LogSearchIndex.Segment(TODAY, at(TODAY, "00:00"), at(TODAY, "11:59:58"), true),
+            new LogSearchIndex.Segment(YESTERDAY, at(YESTERDAY, "00:00"), at(TODAY, "00:00"), true)),
+        segments, "newest first");
+    // a second pass has nothing to do: the tail is below chunk-lines and younger than chunk-age
+    assertEquals(List.of(), maintain(SMALL).names());
+  }
+
+  @Test
+  void containsFindsTheSameLinesNewestFirstWhereverTheyAreIndexedAndAcrossPages() throws Exception {
+    writeDays();
+    var expected = List.of("tail needle", "today NEEDLE two", "today needle one", "old needle two", "old needle one");
+    assertEquals(expected, search("needle", 2), "before any index: every segment read in time order");
+    maintain(SMALL);
+    assertEquals(expected, search("needle", 2), "indexed, pages of 2");
+    assertEquals(expected, search("needle", 1000), "indexed, one page");
+    assertEquals(List.of("tail hay", "today hay", "old hay"), search("hay", 1));
+    assertEquals(List.of(), search("no such text", 10));
+    // several words: the index looks up the rarest-looking one, the whole text is checked on what it finds
+    assertEquals(List.of("today NEEDLE two", "today needle one"), search("today needle", 10));
+    assertEquals(List.of("today NEEDLE two", "old needle two"), search("needle two", 1));
+  }
+
+  @Test
+  void theIndexLooksUpTheRarestLookingWordOfSeveral() {
+    assertEquals("ab12", LogStore.probe("request ab12"));
+    assertEquals("connection", LogStore.probe("connection refused by"));
+    assertNull(LogStore.probe("failed"), "one word: the whole text");
+    assertNull(LogStore.probe("a b"), "no word of 3 characters: the whole text");
+  }
+
+  @Test
+  void aLineArrivingLateForAnIndexedRangeIsFound() throws Exception {
+    writeDays();
+    maintain(SMALL);
+    pg.write(List.of(line(at(TODAY, "04:00"), "late needle"), line(at(YESTERDAY, "10:00"), "late old needle")));
+    assertEquals(List.of("tail needle", "late needle", "today NEEDLE two", "today needle one", "old needle two",
+        "late old needle", "old needle one"), search("needle", 3));
+  }
+
+  @Test
+  void theIndexedSegmentsAreSearchedThroughTheirTrigramIndex() {
+    writeDays();
+    // enough lines for the planner to weigh the indexes (in a table of 8 lines any plan is as good)
+    pg.db().withConnection(c -> {
+      try (var s = c.createStatement()) {
+        for (LocalDate day : List.of(YESTERDAY, TODAY)) {
+          s.execute("INSERT INTO log_lines (ts, level, level_num, message) SELECT '" + day + " 05:00+00'::timestamptz"
+              + " + g * interval '1 ms', 'INFO', 2, 'hay number ' || g || ' ' || md5(g::text) "
+              + "FROM generate_series(1, 20000) g");
+        }
+      }
+      return null;
+    });
+    maintain(SMALL);
+    pg.db().withConnection(c -> c.createStatement().execute("ANALYZE log_lines"));
+    for (var segment : segments()) {
+      if (!segment.indexed()) {
+        continue;
+      }
+      String plan = pg.db().withConnection(c -> {
+        var out = new StringBuilder();
+        try (var s = c.createStatement()) {
+          s.execute("SET enable_indexscan = off");
+          s.execute("SET enable_seqscan = off");
+          try (var rs = s.executeQuery("EXPLAIN SELECT id FROM log_lines WHERE "
+              + LogSearchIndex.range(segment.from(), segment.to()) + " AND message ILIKE '%needle%' "
+              + "ORDER BY ts DESC, id DESC LIMIT 3")) {
+            while (rs.next()) {
+              out.append(rs.getString(1)).append('\n');
+            }
+          }
+          s.execute("RESET ALL");
+        }
+        return out.toString();
+      });
+      String index = segment.day().equals(YESTERDAY) ? "log_lines_20260109_trgm" : "log_lines_20260110_trgm_";
+      assertTrue(plan.contains("Bitmap Index Scan on " + index), plan);
+    }
+  }
+
+  @Test
+  void manyRangesOfTheOpenDayAreMergedIntoOne() throws Exception {
+    var oneChunk = new LogSearchIndex.Settings(Duration.ofSeconds(1), 1, Duration.ofMinutes(15), 1, 2);
+    pg.write(List.of(line(at(TODAY, "01:00"), "a needle")));
+    pg.db().withConnection(c -> LogSearchIndex.maintain(c, at(TODAY, "02:00"), oneChunk));
+    pg.write(List.of(line(at(TODAY, "03:00"), "b needle")));
+    pg.db().withConnection(c -> LogSearchIndex.maintain(c, at(TODAY, "04:00"), oneChunk));
+    pg.write(List.of(line(at(TODAY, "05:00"), "c needle")));
+    assertEquals(List.of("log_lines_20260110_trgm_000000_015958", "log_lines_20260110_trgm_015958_035958"),
+        pg.db().withConnection(c -> LogSearchIndex.indexes(c)).get(TODAY).chunks().stream()
+            .map(s -> LogSearchIndex.chunkName(TODAY, s.from(), s.to())).sorted().collect(Collectors.toList()));
+    var merged = pg.db().withConnection(c -> LogSearchIndex.maintain(c, at(TODAY, "06:00"), oneChunk));
+    assertEquals(List.of("log_lines_20260110_trgm_000000_035958"), merged.names());
+    var chunks = pg.db().withConnection(c -> LogSearchIndex.indexes(c)).get(TODAY).chunks();
+    assertEquals(1, chunks.size(), "the two small ones dropped");
+    assertEquals(List.of("c needle", "b needle", "a needle"), search("needle", 1));
+    assertFalse(segments().isEmpty());
+  }
+}
