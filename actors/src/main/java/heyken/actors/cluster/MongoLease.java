@@ -100,6 +100,10 @@ public final class MongoLease extends Lease {
   private final java.nio.file.Path storeLog;
   private final Executor blocking;
   private final ExecutionContext blockingContext;
+  // The expiry check only takes the lock and calls the lost callback: it must never queue behind renewals that hang
+  // on an unreachable store in the lease's small blocking pool (it did: a core cut from the store noticed the loss
+  // 16 s late, and stayed active beside the new one)
+  private final ExecutionContext timerContext;
   private final org.apache.pekko.actor.Scheduler scheduler;
 
   private final Object lock = new Object();
@@ -132,6 +136,7 @@ public final class MongoLease extends Lease {
     this.blocking = store.executor();
     this.blockingContext = blocking instanceof ExecutionContext context ? context : ExecutionContext.fromExecutor(blocking);
     this.scheduler = system.scheduler();
+    this.timerContext = system.dispatcher();
   }
 
   @Override
@@ -305,7 +310,7 @@ public final class MongoLease extends Lease {
     long gen = generation;
     Duration left = Duration.ofNanos(Math.max(0, validUntilNanos - System.nanoTime()));
     try {
-      expiryCheck = scheduler.scheduleOnce(left, () -> checkExpiry(gen), blockingContext);
+      expiryCheck = scheduler.scheduleOnce(left, () -> checkExpiry(gen), timerContext);
     } catch (IllegalStateException schedulerStopped) {
       expiryCheck = null;
     }
@@ -375,7 +380,7 @@ public final class MongoLease extends Lease {
           result.completeExceptionally(new LeaseTimeoutException(
               operation + " of lease " + name + " by " + owner + " took longer than " + operationTimeout));
         }
-      }, blockingContext);
+      }, timerContext);
     } catch (IllegalStateException schedulerStopped) {
       result.completeExceptionally(new LeaseException("actor system is shutting down: cannot " + operation + " " + name));
       return result;

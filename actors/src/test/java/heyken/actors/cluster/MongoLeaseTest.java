@@ -322,6 +322,46 @@ class MongoLeaseTest {
     }
   }
 
+  @Test
+  void everyHolderCutFromTheStoreCallsItsLeaseLostWithinTheTtlThoughItsRenewalsHang() throws Exception {
+    // a core holds about a dozen leases (singletons, sharding coordinators, the split brain resolver) on a small
+    // pool; cut from the store, every renewal hangs for its whole timeout. The loss must still be declared on time:
+    // a core that noticed it 16 s late stayed active beside the new one (PartitionIT, store and peer cut)
+    int leases = 12;
+    try (SilencingProxy link = new SilencingProxy(server.getLocalAddress().getPort())) {
+      ActorSystem<Void> core = ActorSystem.create(org.apache.pekko.actor.typed.javadsl.Behaviors.empty(), "lease-hang",
+          ConfigFactory.parseString("""
+              heyken-lease-dispatcher {
+                type = Dispatcher
+                executor = "thread-pool-executor"
+                thread-pool-executor.fixed-pool-size = 2
+                throughput = 1
+              }
+              """).withFallback(config("mongodb://127.0.0.1:" + link.port() + "/heyken")));
+      try {
+        var lostAt = new java.util.concurrent.ConcurrentHashMap<Integer, Long>();
+        for (int i = 0; i < leases; i++) {
+          int id = i;
+          Lease lease = LeaseProvider.get(Adapter.toClassic(core)).getLease(leaseName + "-" + i, LEASE_CONFIG, "core-1");
+          assertTrue(await(lease.acquire(reason -> lostAt.putIfAbsent(id, System.nanoTime()))));
+        }
+        // renewals have gone through at least once for every lease: the last one before the cut bounds the loss
+        Thread.sleep(INTERVAL.multipliedBy(2).toMillis());
+        long cutAt = System.nanoTime();
+        link.silence();
+        awaitCondition(TTL.multipliedBy(4), "every lease lost", () -> lostAt.size() == leases);
+        long latest = lostAt.values().stream().mapToLong(Long::longValue).max().orElseThrow();
+        Duration afterCut = Duration.ofNanos(latest - cutAt);
+        assertTrue(afterCut.compareTo(TTL.plusMillis(500)) <= 0,
+            "the last lease was declared lost " + afterCut.toMillis() + " ms after the cut (TTL " + TTL.toMillis()
+                + " ms): a holder that still believes it holds the lease acts beside the next holder");
+      } finally {
+        core.terminate();
+        awaitDone(core.getWhenTerminated());
+      }
+    }
+  }
+
   // ---- helpers ---------------------------------------------------------------------------------------------------
 
   /** Through Pekko's LeaseProvider, as the SBR and the singleton get it (reflection on lease-class). */
