@@ -30,7 +30,7 @@ build=1
 while (($#)); do
   case $1 in
     -h | --help) print_help "$0"; exit 0 ;;
-    --messages) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--messages needs a positive number"; messages=$2; shift ;;
+    --messages) messages=$(positive_arg --messages "${2:-}"); shift ;;
     --kind)
       case ${2:-} in
         question | command) kinds=("$2") ;;
@@ -40,7 +40,7 @@ while (($#)); do
       shift
       ;;
     --no-build) build=0 ;;
-    *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
+    *) usage_error "unknown argument: $1" ;;
   esac
   shift
 done

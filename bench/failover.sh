@@ -36,11 +36,11 @@ run_args=(--timeout 120)
 while (($#)); do
   case $1 in
     -h | --help) print_help "$0"; exit 0 ;;
-    --rounds) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--rounds needs a positive number"; rounds=$2; shift ;;
-    --port-shift) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--port-shift needs a number"; port_shift=$2; shift ;;
+    --rounds) rounds=$(positive_arg --rounds "${2:-}"); shift ;;
+    --port-shift) port_shift=$(number_arg --port-shift "${2:-}"); shift ;;
     --keep) keep=1 ;;
     --no-build) run_args+=(--no-build) ;;
-    *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
+    *) usage_error "unknown argument: $1" ;;
   esac
   shift
 done
@@ -52,9 +52,7 @@ unset HEYKEN_API_TOKEN # the bench's own .env provides one
 
 bench_require_free_ports
 
-BENCH_DIR=$(mktemp -d /tmp/heyken-bench.XXXXXX)
-export HEYKEN_DATA_DIR=$BENCH_DIR/data HEYKEN_ENV_FILE=$BENCH_DIR/.env
-heyken_set_paths
+bench_new_dir heyken-bench
 
 writer_pid=''
 cleanup() {
@@ -65,26 +63,12 @@ cleanup() {
     kill "$writer_pid" 2>/dev/null || true
     wait "$writer_pid" 2>/dev/null || true
   fi
-  echo
-  info "Stopping the bench installation ..."
-  "$ROOT/scripts/stop.sh" >"$BENCH_DIR/stop.out" 2>&1 || { cat "$BENCH_DIR/stop.out" >&2; rc=1; }
-  if ((keep || rc != 0)); then
-    info "Kept $BENCH_DIR (logs in data/logs/, acknowledged names in acked.txt); remove it with: rm -rf $BENCH_DIR"
-  else
-    rm -rf "$BENCH_DIR"
-  fi
-  exit "$rc"
+  exit "$(bench_stop_installation bench "$rc" "$keep" "logs in data/logs/, acknowledged names in acked.txt")"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$ROOT/scripts/init.sh" >/dev/null
-heyken_load_env
-info "Starting the bench installation in $BENCH_DIR (monitor port $HEYKEN_MONITOR_PORT) ..."
-if ! "$ROOT/scripts/run_heyken.sh" "${run_args[@]}" >"$BENCH_DIR/run.out" 2>&1; then
-  cat "$BENCH_DIR/run.out" >&2
-  die "the bench installation did not start."
-fi
+bench_start_installation bench "${run_args[@]}"
 MON=http://127.0.0.1:$HEYKEN_MONITOR_PORT/api/status
 
 # ---------------------------------------------------------------- helpers

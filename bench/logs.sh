@@ -38,10 +38,10 @@ while (($#)); do
     -h | --help) print_help "$0"; exit 0 ;;
     --ingest | --total | --rps | --seconds)
       [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "$1 needs a positive number"; bench_args+=("$1" "$2"); shift ;;
-    --port-shift) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--port-shift needs a number"; port_shift=$2; shift ;;
+    --port-shift) port_shift=$(number_arg --port-shift "${2:-}"); shift ;;
     --keep) keep=1 ;;
     --no-build) run_args+=(--no-build) ;;
-    *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
+    *) usage_error "unknown argument: $1" ;;
   esac
   shift
 done
@@ -58,34 +58,17 @@ unset HEYKEN_API_TOKEN
 
 bench_require_free_ports
 
-BENCH_DIR=$(mktemp -d /tmp/heyken-logbench.XXXXXX)
-chmod 711 "$BENCH_DIR" # heyken-pg (an unprivileged user) must reach its data directory inside
-export HEYKEN_DATA_DIR=$BENCH_DIR/data HEYKEN_ENV_FILE=$BENCH_DIR/.env
-heyken_set_paths
+bench_new_dir heyken-logbench 711 # heyken-pg (an unprivileged user) must reach its data directory inside
 
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  echo
-  info "Stopping the bench installation ..."
-  "$ROOT/scripts/stop.sh" >"$BENCH_DIR/stop.out" 2>&1 || { cat "$BENCH_DIR/stop.out" >&2; rc=1; }
-  if ((keep || rc != 0)); then
-    info "Kept $BENCH_DIR (logs in data/logs/); remove it with: rm -rf $BENCH_DIR"
-  else
-    rm -rf "$BENCH_DIR"
-  fi
-  exit "$rc"
+  exit "$(bench_stop_installation bench "$rc" "$keep")"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$ROOT/scripts/init.sh" >/dev/null
-heyken_load_env
-info "Starting the bench installation in $BENCH_DIR (logger port $HEYKEN_LOGGER_PORT) ..."
-if ! "$ROOT/scripts/run_heyken.sh" "${run_args[@]}" >"$BENCH_DIR/run.out" 2>&1; then
-  cat "$BENCH_DIR/run.out" >&2
-  die "the bench installation did not start."
-fi
+bench_start_installation bench "${run_args[@]}"
 LOGGER=http://127.0.0.1:$HEYKEN_LOGGER_PORT
 MONITOR=http://127.0.0.1:$HEYKEN_MONITOR_PORT
 JDBC_URL=${HEYKEN_POSTGRES_URL:-jdbc:postgresql://127.0.0.1:$HEYKEN_POSTGRES_PORT/${HEYKEN_POSTGRES_DATABASE:-heyken}}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: bench/partition.sh [--rounds N] [--slow-minutes N] [--flap-seconds N] [--no-build]
+# Usage: bench/partition.sh [--rounds N] [--slow-minutes N] [--flap-seconds N] [--faults LIST] [--no-build]
 #
 # Network partition benchmark (needs root, iproute2, iptables, python3). Makes its own test hosts with
 # scripts/partition_hosts.sh (the store, core-1 and core-2 in network namespaces of their own, on a subnet that
@@ -17,6 +17,7 @@
 #   --rounds N         rounds per fault (default 5)
 #   --slow-minutes N   length of the slow-link run (default 10)
 #   --flap-seconds N   length of the flapping run (default 120)
+#   --faults LIST      only these, comma-separated: cores,store-and-peer,store-only,one-way,flap,slow (default all)
 #   --no-build         use the jar and the compiled test classes as they are
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,20 +30,24 @@ rounds=5
 slow=10
 flap=120
 build=1
+faults=cores,store-and-peer,store-only,one-way,flap,slow
 while (($#)); do
   case $1 in
     -h | --help) print_help "$0"; exit 0 ;;
-    --rounds) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--rounds needs a positive number"; rounds=$2; shift ;;
-    --slow-minutes) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--slow-minutes needs a positive number"; slow=$2; shift ;;
-    --flap-seconds) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--flap-seconds needs a positive number"; flap=$2; shift ;;
+    --rounds) rounds=$(positive_arg --rounds "${2:-}"); shift ;;
+    --slow-minutes) slow=$(positive_arg --slow-minutes "${2:-}"); shift ;;
+    --flap-seconds) flap=$(positive_arg --flap-seconds "${2:-}"); shift ;;
+    --faults) [[ ${2:-} =~ ^(cores|store-and-peer|store-only|one-way|flap|slow)(,(cores|store-and-peer|store-only|one-way|flap|slow))*$ ]] \
+        || die "--faults needs a comma-separated list of cores,store-and-peer,store-only,one-way,flap,slow"
+      faults=$2; shift ;;
     --no-build) build=0 ;;
-    *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
+    *) usage_error "unknown argument: $1" ;;
   esac
   shift
 done
 ((EUID == 0)) || die "the partition benchmark needs root (network namespaces); run it as root"
 require_java
 bench_java_classes "$build"
-info "== $rounds rounds per fault, ${flap} s of flapping, ${slow} min of slow link (this takes a while)"
-java -Xmx512m -Dbench.rounds="$rounds" -Dbench.slow-minutes="$slow" -Dbench.flap-seconds="$flap" \
+info "== faults $faults: $rounds rounds each, ${flap} s of flapping, ${slow} min of slow link (this takes a while)"
+java -Xmx512m -Dbench.rounds="$rounds" -Dbench.faults="$faults" -Dbench.slow-minutes="$slow" -Dbench.flap-seconds="$flap" \
   -cp "$BENCH_CLASSPATH" heyken.cores.bench.PartitionBench "$BENCH_JAR" "$ROOT" 2>&1 | grep -v --line-buffered " INFO "

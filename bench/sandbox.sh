@@ -52,10 +52,10 @@ while (($#)); do
       done
       shift
       ;;
-    --rounds) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--rounds needs a positive number"; rounds=$2; shift ;;
-    --port-shift) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--port-shift needs a number"; port_shift=$2; shift ;;
+    --rounds) rounds=$(positive_arg --rounds "${2:-}"); shift ;;
+    --port-shift) port_shift=$(number_arg --port-shift "${2:-}"); shift ;;
     --keep) keep=1 ;;
-    *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
+    *) usage_error "unknown argument: $1" ;;
   esac
   shift
 done

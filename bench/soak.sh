@@ -34,14 +34,14 @@ run_args=(--timeout 180)
 while (($#)); do
   case $1 in
     -h | --help) print_help "$0"; exit 0 ;;
-    --minutes) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--minutes needs a positive number"; minutes=$2; shift ;;
-    --lines-per-s) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--lines-per-s needs a number"; lines=$2; shift ;;
-    --status-rps) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--status-rps needs a positive number"; status_rps=$2; shift ;;
-    --port-shift) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--port-shift needs a number"; port_shift=$2; shift ;;
+    --minutes) minutes=$(positive_arg --minutes "${2:-}"); shift ;;
+    --lines-per-s) lines=$(number_arg --lines-per-s "${2:-}"); shift ;;
+    --status-rps) status_rps=$(positive_arg --status-rps "${2:-}"); shift ;;
+    --port-shift) port_shift=$(number_arg --port-shift "${2:-}"); shift ;;
     --jfr) jfr=1 ;;
     --keep) keep=1 ;;
     --no-build) run_args+=(--no-build) ;;
-    *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
+    *) usage_error "unknown argument: $1" ;;
   esac
   shift
 done
@@ -51,10 +51,7 @@ bench_shift_ports "$port_shift"
 unset HEYKEN_MONGO_URI HEYKEN_POSTGRES_URL HEYKEN_API_TOKEN
 bench_require_free_ports
 
-BENCH_DIR=$(mktemp -d /tmp/heyken-soak.XXXXXX)
-chmod o+x "$BENCH_DIR"
-export HEYKEN_DATA_DIR=$BENCH_DIR/data HEYKEN_ENV_FILE=$BENCH_DIR/.env
-heyken_set_paths
+bench_new_dir heyken-soak o+x
 if ((jfr)); then
   keep=1
   mkdir -p "$HEYKEN_DATA_DIR/jfr"

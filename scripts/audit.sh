@@ -30,8 +30,8 @@ while (($#)); do
       ;;
     --feature) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--feature needs a feature id (a number)"; feature=$2; shift ;;
     --jsonl) jsonl=1 ;;
-    --limit) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--limit needs a positive number"; limit=$2; shift ;;
-    *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
+    --limit) limit=$(positive_arg --limit "${2:-}"); shift ;;
+    *) usage_error "unknown argument: $1" ;;
   esac
   shift
 done

@@ -37,7 +37,7 @@ while (($#)); do
       jar=$2
       shift
       ;;
-    *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
+    *) usage_error "unknown argument: $1" ;;
   esac
   shift
 done

@@ -19,11 +19,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-case ${1:-} in
-  -h | --help) print_help "$0"; exit 0 ;;
-  '') ;;
-  *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
-esac
+no_arguments "$@"
 { command -v docker >/dev/null && docker version >/dev/null 2>&1; } || die "no Docker engine answers: run scripts/docker-engine.sh"
 docker image inspect sandbox/busybox:1 >/dev/null 2>&1 || die "the image sandbox/busybox:1 is missing: run scripts/docker-engine.sh"
 

@@ -19,11 +19,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-case ${1:-} in
-  -h | --help) print_help "$0"; exit 0 ;;
-  '') ;;
-  *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
-esac
+no_arguments "$@"
 
 SOCK=${DOCKER_SOCK:-/var/run/docker.sock}
 IMAGE=${HEYKEN_CHECK_IMAGE:-heyken/core:check}

@@ -29,13 +29,9 @@ keep=0
 while (($#)); do
   case $1 in
     -h | --help) print_help "$0"; exit 0 ;;
-    --port-shift)
-      [[ ${2:-} =~ ^[0-9]+$ ]] || die "--port-shift needs a number"
-      shift_by=$2
-      shift
-      ;;
+    --port-shift) shift_by=$(number_arg --port-shift "${2:-}"); shift ;;
     --keep) keep=1 ;;
-    *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
+    *) usage_error "unknown argument: $1" ;;
   esac
   shift
 done

@@ -19,7 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 case ${1:-} in
   -h | --help) print_help "$0"; exit 0 ;;
   '') ;;
-  *) print_help "$0" >&2; exit 64 ;;
+  *) usage_error ;; # no error line: the help alone, as before
 esac
 
 heyken_load_env   # an existing .env may move the data directory

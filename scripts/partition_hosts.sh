@@ -36,7 +36,7 @@ while (($#)); do
     *) break ;;
   esac
 done
-(($#)) || { print_help "$0" >&2; exit 64; }
+(($#)) || usage_error
 netns_check_name "$name"
 command=$1
 shift
@@ -76,5 +76,5 @@ case $command in
     exec ip netns exec "$ns" "$@"
     ;;
   list) ip netns list | sed -n 's/^\([a-z0-9]*\)-sw\b.*/\1/p' ;;
-  *) err "unknown command: $command"; print_help "$0" >&2; exit 64 ;;
+  *) usage_error "unknown command: $command" ;;
 esac

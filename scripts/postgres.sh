@@ -29,8 +29,8 @@ action=${1:-}
 case $action in
   -h | --help) print_help "$0"; exit 0 ;;
   --install | start | stop | status | run) ;;
-  '') err "an action is needed"; print_help "$0" >&2; exit 64 ;;
-  *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
+  '') usage_error "an action is needed" ;;
+  *) usage_error "unknown argument: $1" ;;
 esac
 
 # pg_bin: the directory of the server programs, or nothing.

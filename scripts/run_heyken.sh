@@ -34,12 +34,8 @@ while (($#)); do
     -h | --help) print_help "$0"; exit 0 ;;
     --no-build) build=0 ;;
     --no-docker) docker_wanted=0 ;;
-    --timeout)
-      [[ ${2:-} =~ ^[0-9]+$ ]] || die "--timeout needs a number of seconds"
-      timeout=$2
-      shift
-      ;;
-    *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
+    --timeout) timeout=$(number_arg --timeout "${2:-}" "a number of seconds"); shift ;;
+    *) usage_error "unknown argument: $1" ;;
   esac
   shift
 done

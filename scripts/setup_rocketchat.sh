@@ -15,11 +15,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-case ${1:-} in
-  -h | --help) print_help "$0"; exit 0 ;;
-  '') ;;
-  *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
-esac
+no_arguments "$@"
 heyken_load_env
 require_java
 [[ -n ${ROCKETCHAT_URL:-} ]] || die "ROCKETCHAT_URL is not set: add it to $HEYKEN_ENV_FILE (e.g. ROCKETCHAT_URL=http://127.0.0.1:3100)."

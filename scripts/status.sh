@@ -21,7 +21,7 @@ case ${1:-} in
   -h | --help) print_help "$0"; exit 0 ;;
   --json) json=1 ;;
   '') ;;
-  *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
+  *) usage_error "unknown argument: $1" ;;
 esac
 heyken_load_env
 

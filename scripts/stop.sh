@@ -12,11 +12,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-case ${1:-} in
-  -h | --help) print_help "$0"; exit 0 ;;
-  '') ;;
-  *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
-esac
+no_arguments "$@"
 heyken_load_env
 [[ -d $HEYKEN_RUN_DIR ]] || mkdir -p "$HEYKEN_RUN_DIR"
 deadline=$((${HEYKEN_STOP_TIMEOUT:-30} + 10))

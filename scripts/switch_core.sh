@@ -17,16 +17,12 @@ while (($#)); do
   case $1 in
     -h | --help) print_help "$0"; exit 0 ;;
     1 | 2) target=$1 ;;
-    --timeout)
-      [[ ${2:-} =~ ^[0-9]+$ ]] || die "--timeout needs a number of seconds"
-      timeout=$2
-      shift
-      ;;
-    *) err "unknown argument: $1 (the target core is 1 or 2)"; print_help "$0" >&2; exit 64 ;;
+    --timeout) timeout=$(number_arg --timeout "${2:-}" "a number of seconds"); shift ;;
+    *) usage_error "unknown argument: $1 (the target core is 1 or 2)" ;;
   esac
   shift
 done
-[[ -n $target ]] || { print_help "$0" >&2; exit 64; }
+[[ -n $target ]] || usage_error
 heyken_load_env
 [[ -n ${HEYKEN_API_TOKEN:-} || ${HEYKEN_AUTH:-on} == off ]] ||
   die "no HEYKEN_API_TOKEN in $HEYKEN_ENV_FILE: run ./scripts/init.sh (and restart Heyken so the cores use it)."

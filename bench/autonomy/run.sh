@@ -38,9 +38,9 @@ while (($#)); do
     --stand-in) stand_in=1 ;;
     --tasks) [[ -f ${2:-} ]] || die "--tasks needs a file"; tasks=$2; shift ;;
     --timeout) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--timeout needs seconds"; timeout=$2; shift ;;
-    --port-shift) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--port-shift needs a number"; port_shift=$2; shift ;;
+    --port-shift) port_shift=$(number_arg --port-shift "${2:-}"); shift ;;
     --keep) keep=1 ;;
-    *) err "unknown argument: $1"; print_help "$0" >&2; exit 64 ;;
+    *) usage_error "unknown argument: $1" ;;
   esac
   shift
 done

@@ -29,6 +29,16 @@ bench_require_free_ports() {
   return 0
 }
 
+# bench_new_dir NAME [MODE]: a new $BENCH_DIR (/tmp/NAME.XXXXXX, then chmod MODE: 711 or o+x when another user, the
+# sandbox's uid 65534 or heyken-pg, must pass through it) for the bench installation's data directory and .env
+# (HEYKEN_DATA_DIR and HEYKEN_ENV_FILE exported, the paths of common.sh set).
+bench_new_dir() {
+  BENCH_DIR=$(mktemp -d "/tmp/$1.XXXXXX")
+  [[ -z ${2:-} ]] || chmod "$2" "$BENCH_DIR"
+  export HEYKEN_DATA_DIR=$BENCH_DIR/data HEYKEN_ENV_FILE=$BENCH_DIR/.env
+  heyken_set_paths
+}
+
 # bench_start_installation WHAT RUN_HEYKEN_ARGS...: init.sh and run_heyken.sh for the bench installation in
 # $BENCH_DIR (HEYKEN_DATA_DIR and HEYKEN_ENV_FILE set by the caller); dies with run_heyken.sh's output on failure.
 bench_start_installation() {
@@ -43,15 +53,17 @@ bench_start_installation() {
   fi
 }
 
-# bench_stop_installation WHAT RC KEEP: stops the bench installation, keeps $BENCH_DIR when KEEP is 1 or RC is not
-# 0 (and says where), removes it otherwise; prints the exit status to use (RC, or 1 when stopping failed).
+# bench_stop_installation WHAT RC KEEP [KEPT]: stops the bench installation, keeps $BENCH_DIR when KEEP is 1 or RC is
+# not 0 (and says where, and what is in it: KEPT, default "logs in data/logs/"), removes it otherwise; prints the exit
+# status to use (RC, or 1 when stopping failed). Its messages go to stderr. In an EXIT trap:
+#   exit "$(bench_stop_installation soak "$rc" "$keep")"
 bench_stop_installation() {
-  local what=$1 rc=$2 keep=$3
+  local what=$1 rc=$2 keep=$3 kept=${4:-logs in data/logs/}
   echo >&2
   info "Stopping the $what installation ..." >&2
   "$ROOT/scripts/stop.sh" >"$BENCH_DIR/stop.out" 2>&1 || { cat "$BENCH_DIR/stop.out" >&2; rc=1; }
   if ((keep || rc != 0)); then
-    info "Kept $BENCH_DIR (logs in data/logs/); remove it with: rm -rf $BENCH_DIR" >&2
+    info "Kept $BENCH_DIR ($kept); remove it with: rm -rf $BENCH_DIR" >&2
   else
     rm -rf "$BENCH_DIR"
   fi

@@ -36,6 +36,36 @@ print_help() {
   awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$1"
 }
 
+# ---------------------------------------------------------------- arguments
+# usage_error [MESSAGE]: says MESSAGE (when given), prints the help on stderr and exits 64 (EX_USAGE).
+usage_error() {
+  [[ -z ${1:-} ]] || err "$1"
+  print_help "$0" >&2
+  exit 64
+}
+
+# no_arguments "$@": for a script that takes no argument but -h/--help.
+no_arguments() {
+  case ${1:-} in
+    -h | --help) print_help "$0"; exit 0 ;;
+    '') ;;
+    *) usage_error "unknown argument: $1" ;;
+  esac
+}
+
+# number_arg OPTION VALUE [WHAT]: prints VALUE when it is a whole number, else dies "OPTION needs WHAT" (default
+# "a number"). In an argument loop: --timeout) timeout=$(number_arg --timeout "${2:-}" "a number of seconds"); shift ;;
+number_arg() {
+  [[ ${2:-} =~ ^[0-9]+$ ]] || die "$1 needs ${3:-a number}"
+  echo "$2"
+}
+
+# positive_arg OPTION VALUE: as number_arg, for a number of at least 1 ("OPTION needs a positive number").
+positive_arg() {
+  [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "$1 needs a positive number"
+  echo "$2"
+}
+
 # ---------------------------------------------------------------- configuration
 # Load .env into the environment (set -a), without overriding variables that are already set:
 # an explicit `HEYKEN_MONITOR_PORT=15021 ./scripts/status.sh` wins over the file.

@@ -262,7 +262,25 @@ public final class CoreRuntime {
    */
   private void leaveWhenStoreLost(ActorSystem<?> system) {
     var cluster = Cluster.get(system);
-    var started = java.time.Instant.now();
+    // singletons behind a ClusterSingletonProxy (CoreManager, the registry, ...); the sharding coordinators' regions
+    // find a restarted coordinator by themselves. Every loss is heard, not only the last one: a core loses a dozen
+    // leases at once, and when a sharding coordinator's came last this watchdog never saw the singletons' (the store-
+    // only cut then left no active core for 50 s, bench/partition.sh)
+    var singletonLoss = new java.util.concurrent.atomic.AtomicReference<MongoLease.Loss>();
+    Runnable stopListening = MongoLease.onLoss(loss -> {
+      if (loss.name().contains("/singletonManager")) {
+        singletonLoss.set(loss);
+      }
+    });
+    try {
+      watchForStoreLoss(system, cluster, singletonLoss);
+    } finally {
+      stopListening.run();
+    }
+  }
+
+  private void watchForStoreLoss(ActorSystem<?> system, Cluster cluster,
+      java.util.concurrent.atomic.AtomicReference<MongoLease.Loss> singletonLoss) {
     while (!system.whenTerminated().isCompleted()) {
       try {
         Thread.sleep(500); // a watchdog on the blocking pool, not synchronization
@@ -270,10 +288,8 @@ public final class CoreRuntime {
         Thread.currentThread().interrupt();
         return;
       }
-      var loss = MongoLease.lastLoss();
-      // singletons behind a ClusterSingletonProxy (CoreManager, the registry, ...); the sharding coordinators' regions
-      // find a restarted coordinator by themselves
-      if (loss == null || !loss.at().isAfter(started) || !loss.name().contains("/singletonManager")) {
+      var loss = singletonLoss.get();
+      if (loss == null) {
         continue;
       }
       var state = cluster.state();

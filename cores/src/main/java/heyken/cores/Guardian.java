@@ -3,9 +3,10 @@ package heyken.cores;
 import heyken.actors.audit.AuditTrail;
 import heyken.actors.bot.BotSettings;
 import heyken.actors.bot.ChatGateway;
-import heyken.actors.bot.ChatSettings;
+import heyken.actors.chat.ChatSettings;
 import heyken.actors.bot.Conversation;
 import heyken.actors.bot.SystemBotActions;
+import heyken.actors.cluster.MongoLease;
 import heyken.actors.llm.OllamaModel;
 import heyken.actors.core.CoreManager;
 import heyken.actors.core.CoreNode;
@@ -78,6 +79,13 @@ public final class Guardian {
       context.spawn(heyken.actors.upgrade.CoreProcess.create(node), "core-process");
 
       var singletons = ClusterSingleton.get(system);
+      // a lost CoreManager lease ends this core's activity at once, whatever the singleton is still waiting for
+      Runnable stopFollowingLeases = MongoLease.onLoss(loss -> {
+        if (loss.name().endsWith("/singletonManagerCoreManager")) {
+          node.leaseLost(loss.at(), loss.why());
+        }
+      });
+      system.getWhenTerminated().thenRun(stopFollowingLeases);
       // activation, epoch and fencing; the deployments and the dynamic services in their own fenced singletons
       var writes = new FencedWrites(new EpochFence(store.database()), store);
       var coreManager = singletons.init(SingletonActor.of(CoreManager.create(node, writes.fence(),
@@ -88,8 +96,9 @@ public final class Guardian {
       var serviceRuntime = ServiceRuntime.get(system);
       var serviceLedger = singletons.init(SingletonActor.of(ServiceLedger.create(node, writes, coreManager,
           new ServiceReconciler.Wiring(serviceRuntime.engine(), serviceRuntime.settings(), serviceRuntime.executor(),
-              writes.fence(), serviceRuntime::registry)), "ServiceLedger").withStopMessage(ServiceLedger.Stop.INSTANCE));
-      var serviceApi = ServiceApi.create(system, serviceLedger);
+              writes.fence()::supersededBecause, serviceRuntime::registry)), "ServiceLedger")
+          .withStopMessage(ServiceLedger.Stop.INSTANCE));
+      var serviceApi = ServiceApi.create(system, ServiceLedger.wantedServices(system, serviceLedger));
       var registry = singletons.init(
           SingletonActor.of(ComponentRegistry.create(node), "ComponentRegistry")
               .withStopMessage(ComponentRegistry.Stop.INSTANCE));
@@ -107,7 +116,7 @@ public final class Guardian {
         sandbox.removeOrphans();
         return null;
       });
-      var features = new FeatureService(system, catalog, node);
+      var features = new FeatureService(system, catalog, node, heyken.actors.gitlab.GitLabLink.of(system));
       features.useInvoker(singletons.init(SingletonActor.of(features.invoker(), "FeatureInvoker")));
       var model = OllamaModel.create(config);
       system.getWhenTerminated().thenRun(model::close);
@@ -117,7 +126,7 @@ public final class Guardian {
       var status = new StatusService(system, node, coreManager, probes, StatusSettings.from(config));
       var upgrade = singletons.init(SingletonActor.of(heyken.actors.upgrade.Upgrade.create(
               new heyken.actors.upgrade.UpgradeRuntime(system, node, coreManager, status::status, features,
-                  (text, key) -> heyken.actors.bot.ChatNews.get(system).publish(heyken.actors.bot.ChatNews.SYSTEM,
+                  (text, key) -> heyken.actors.chat.ChatNews.get(system).publish(heyken.actors.chat.ChatNews.SYSTEM,
                       text, key))), "Upgrade")
           .withStopMessage(heyken.actors.upgrade.Upgrade.Stop.INSTANCE));
       status.useUpgrade(heyken.actors.upgrade.Upgrade.viewer(upgrade, system));

@@ -1,9 +1,9 @@
 package heyken.cores;
 
 import com.typesafe.config.Config;
-import heyken.actors.bot.ChatException;
-import heyken.actors.bot.ChatSettings;
-import heyken.actors.bot.RocketChatPlatform;
+import heyken.actors.chat.ChatException;
+import heyken.actors.chat.ChatSettings;
+import heyken.actors.chat.RocketChatPlatform;
 import java.io.PrintStream;
 import org.slf4j.LoggerFactory;
 

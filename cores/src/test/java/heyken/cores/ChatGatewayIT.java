@@ -26,29 +26,17 @@ class ChatGatewayIT {
   @BeforeAll
   static void start() throws Exception {
     rocketChat = RocketChatStandIn.start();
-    Path jar = Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar"));
+    Path jar = HeykenProcesses.itJar();
     heyken = new HeykenProcesses(jar, Files.createTempDirectory("heyken-chat-"))
-        .withEnv("ROCKETCHAT_URL", rocketChat.url())
-        .withEnv("ROCKETCHAT_ADMIN_USERNAME", "admin")
-        .withEnv("ROCKETCHAT_ADMIN_PASSWORD", "admin-password")
-        .withEnv("ROCKETCHAT_BOT_PASSWORD", "bot-password-1")
-        .withEnv("ROCKETCHAT_HUMAN_PASSWORD", "user-password-1");
-    heyken.startStore();
-    heyken.startCore(1);
-    heyken.startCore(2);
-    heyken.awaitStatus("both cores up", Duration.ofSeconds(90), s -> s.path("healthy").asBoolean());
+        .withRocketChat(rocketChat.url());
+    heyken.startBothCores("both cores up", Duration.ofSeconds(90));
     HeykenProcesses.await("provisioning to create the human user", Duration.ofSeconds(60),
         () -> rocketChat.user("user").isPresent() && rocketChat.myMessagesSubscribers("heyken_bot") > 0);
   }
 
   @AfterAll
   static void stop() {
-    if (heyken != null) {
-      heyken.close();
-    }
-    if (rocketChat != null) {
-      rocketChat.close();
-    }
+    HeykenProcesses.closeAll(heyken, rocketChat);
   }
 
   private static List<RocketChatStandIn.Posted> botPostsIn(String roomId) {

@@ -67,22 +67,14 @@ class CliIT {
     var dir = Files.createTempDirectory("heyken-cli-");
     // bubblewrap runs jobs as uid 65534: the directories above the data directory must let others pass
     Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
-    heyken = new HeykenProcesses(Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar")), dir)
+    heyken = new HeykenProcesses(HeykenProcesses.itJar(), dir)
         .withEnv("OLLAMA_URL", "http://127.0.0.1:" + ollamaPort);
-    heyken.startStore();
-    heyken.startCore(1);
-    heyken.startCore(2);
-    heyken.awaitStatus("both cores up and a sandbox", Duration.ofSeconds(180), st -> st.path("healthy").asBoolean());
+    heyken.startBothCores("both cores up and a sandbox", Duration.ofSeconds(180));
   }
 
   @AfterAll
   static void stop() {
-    if (heyken != null) {
-      heyken.close();
-    }
-    if (ollama != null) {
-      ollama.close();
-    }
+    HeykenProcesses.closeAll(heyken, ollama);
   }
 
   private static int freePort() throws IOException {

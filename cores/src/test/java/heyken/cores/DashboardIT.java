@@ -68,7 +68,7 @@ class DashboardIT {
             "test_main.py", "import subprocess\nout = subprocess.run(['python3', 'main.py'], input=b'{\"args\": \"hi\"}',"
                 + " capture_output=True).stdout\nassert out == b'echo hi\\n', out\nprint('echoer test passed')\n"),
         "python3 test_main.py")));
-    Path jar = Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar"));
+    Path jar = HeykenProcesses.itJar();
     // the sandbox (bubblewrap, uid 65534) must be able to reach the job directories under the data dir
     heyken = new HeykenProcesses(jar, Files.createTempDirectory("heyken-dashboard-",
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x"))))

@@ -40,8 +40,7 @@ class FailoverIT {
 
   @BeforeEach
   void start() throws Exception {
-    Path jar = Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar"));
-    assertTrue(Files.exists(jar), "the fat jar is built before the integration tests: " + jar);
+    Path jar = HeykenProcesses.itJar();
     heyken = new HeykenProcesses(jar, Files.createTempDirectory("heyken-failover-"));
     heyken.startStore();
     heyken.startCore(1);

@@ -51,7 +51,7 @@ class GitLabIT {
     // bubblewrap jobs run as uid 65534: their work directories must be reachable
     Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
     gitlab = GitLabStandIn.start(dir.resolve("gitlab"), TOKEN, "heyken");
-    var jar = Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar"));
+    var jar = HeykenProcesses.itJar();
     heyken = new HeykenProcesses(jar, dir.resolve("heyken"))
         .withEnv("HEYKEN_SANDBOX_BACKEND", "bubblewrap")
         .withEnv("GITLAB_URL", gitlab.url())
@@ -59,21 +59,13 @@ class GitLabIT {
         .withEnv("GITLAB_GROUP", "heyken")
         .withEnv("HEYKEN_REQUIRE_MERGE", "true")
         .withEnv("HEYKEN_GITLAB_POLL_INTERVAL", "300ms");
-    heyken.startStore();
-    heyken.startCore(1);
-    heyken.startCore(2);
-    heyken.awaitStatus("both cores up", Duration.ofSeconds(90), st -> st.path("healthy").asBoolean());
+    heyken.startBothCores("both cores up", Duration.ofSeconds(90));
     sandbox = heyken.port("sandbox");
   }
 
   @AfterAll
   static void stop() {
-    if (heyken != null) {
-      heyken.close();
-    }
-    if (gitlab != null) {
-      gitlab.close();
-    }
+    HeykenProcesses.closeAll(heyken, gitlab);
   }
 
   private Response post(String path, String json) {

@@ -29,12 +29,9 @@ class HttpApiIT {
 
   @BeforeAll
   static void start() throws Exception {
-    Path jar = Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar"));
+    Path jar = HeykenProcesses.itJar();
     heyken = new HeykenProcesses(jar, Files.createTempDirectory("heyken-http-"));
-    heyken.startStore();
-    heyken.startCore(1);
-    heyken.startCore(2);
-    heyken.awaitStatus("both cores up", Duration.ofSeconds(90), s -> s.path("healthy").asBoolean());
+    heyken.startBothCores("both cores up", Duration.ofSeconds(90));
   }
 
   @AfterAll

@@ -26,8 +26,7 @@ class LogStoreIT {
   private static final Duration START = Duration.ofSeconds(90);
 
   private static HeykenProcesses installation(PostgresServer postgres) throws Exception {
-    Path jar = Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar"));
-    assertTrue(Files.exists(jar), "the fat jar is built before the integration tests: " + jar);
+    Path jar = HeykenProcesses.itJar();
     var heyken = new HeykenProcesses(jar, Files.createTempDirectory("heyken-logstore-"), postgres);
     try {
       heyken.startStore();

@@ -98,7 +98,7 @@ public final class PartitionFaults implements AutoCloseable {
   }
 
   /** Both cores up in one cluster, one active, the store up: /api/status healthy on the documented port. */
-  double awaitOneCluster(Duration timeout) {
+  public double awaitOneCluster(Duration timeout) {
     long t0 = System.nanoTime();
     heyken.awaitStatus("one cluster: both cores up, one active, store up", timeout,
         s -> s.path("healthy").asBoolean() && s.path("cores").size() == 2
@@ -149,7 +149,12 @@ public final class PartitionFaults implements AutoCloseable {
     return n;
   }
 
-  String dump() {
+  /** Every cut and delay removed: all links as they were. */
+  public void healAll() {
+    hosts.heal();
+  }
+
+  public String dump() {
     return "\n--- rules ---\n" + hosts.rules() + "\n--- core-1 ---\n" + heyken.tail("core-1", 60) + "\n--- core-2 ---\n"
         + heyken.tail("core-2", 60);
   }

@@ -74,14 +74,11 @@ final class SandboxFixtures {
   /** Store and both cores with the Docker backend, started and healthy. */
   static HeykenProcesses startWithDocker(String dirPrefix) throws java.io.IOException {
     requireDocker();
-    var jar = java.nio.file.Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar"));
+    var jar = HeykenProcesses.itJar();
     var heyken = new HeykenProcesses(jar, java.nio.file.Files.createTempDirectory(dirPrefix))
         .withEnv("DOCKER_HOST", "unix:///var/run/docker.sock")
         .withEnv("HEYKEN_SANDBOX_BACKEND", "docker");
-    heyken.startStore();
-    heyken.startCore(1);
-    heyken.startCore(2);
-    heyken.awaitStatus("both cores up", Duration.ofSeconds(90), st -> st.path("healthy").asBoolean());
+    heyken.startBothCores("both cores up", Duration.ofSeconds(90));
     return heyken;
   }
 

@@ -46,20 +46,13 @@ class SelfDevelopmentIT {
     rocketChat.createUser("boss", "boss-password-1", "user", "admin");
     ollama = OllamaStandIn.start();
     script();
-    Path jar = Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar"));
+    Path jar = HeykenProcesses.itJar();
     heyken = new HeykenProcesses(jar, Files.createTempDirectory("heyken-selfdev-"))
         .withEnv("DOCKER_HOST", "unix:///var/run/docker.sock")
         .withEnv("HEYKEN_SANDBOX_BACKEND", "docker")
         .withEnv("OLLAMA_URL", ollama.url())
-        .withEnv("ROCKETCHAT_URL", rocketChat.url())
-        .withEnv("ROCKETCHAT_ADMIN_USERNAME", "admin")
-        .withEnv("ROCKETCHAT_ADMIN_PASSWORD", "admin-password")
-        .withEnv("ROCKETCHAT_BOT_PASSWORD", "bot-password-1")
-        .withEnv("ROCKETCHAT_HUMAN_PASSWORD", "user-password-1");
-    heyken.startStore();
-    heyken.startCore(1);
-    heyken.startCore(2);
-    heyken.awaitStatus("both cores up", Duration.ofSeconds(120), s -> s.path("healthy").asBoolean());
+        .withRocketChat(rocketChat.url());
+    heyken.startBothCores("both cores up", Duration.ofSeconds(120));
     HeykenProcesses.await("provisioning", Duration.ofSeconds(60),
         () -> rocketChat.user("user").isPresent() && rocketChat.myMessagesSubscribers("heyken_bot") > 0);
     sandbox = heyken.port("sandbox");
@@ -67,15 +60,7 @@ class SelfDevelopmentIT {
 
   @AfterAll
   static void stop() {
-    if (heyken != null) {
-      heyken.close();
-    }
-    if (rocketChat != null) {
-      rocketChat.close();
-    }
-    if (ollama != null) {
-      ollama.close();
-    }
+    HeykenProcesses.closeAll(heyken, rocketChat, ollama);
   }
 
   // ---------------------------------------------------------------- the scripted code model

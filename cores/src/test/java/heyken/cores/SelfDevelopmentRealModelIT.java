@@ -28,7 +28,7 @@ class SelfDevelopmentRealModelIT {
     String url = System.getenv("OLLAMA_URL");
     Assumptions.assumeTrue(url != null && !url.isBlank(), "OLLAMA_URL is not set: no real model to run against");
     SandboxFixtures.requireDocker();
-    Path jar = Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar"));
+    Path jar = HeykenProcesses.itJar();
     heyken = new HeykenProcesses(jar, Files.createTempDirectory("heyken-selfdev-real-"))
         .withEnv("DOCKER_HOST", "unix:///var/run/docker.sock")
         .withEnv("HEYKEN_SANDBOX_BACKEND", "docker")
@@ -38,10 +38,7 @@ class SelfDevelopmentRealModelIT {
         heyken.withEnv(name, System.getenv(name));
       }
     }
-    heyken.startStore();
-    heyken.startCore(1);
-    heyken.startCore(2);
-    heyken.awaitStatus("both cores up", Duration.ofSeconds(120), s -> s.path("healthy").asBoolean());
+    heyken.startBothCores("both cores up", Duration.ofSeconds(120));
   }
 
   @AfterAll

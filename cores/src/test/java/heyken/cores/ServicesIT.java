@@ -36,7 +36,7 @@ class ServicesIT {
   static void start() throws Exception {
     SandboxFixtures.requireDocker();
     docker("network", "create", "--internal", NETWORK);
-    var jar = java.nio.file.Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar"));
+    var jar = HeykenProcesses.itJar();
     heyken = new HeykenProcesses(jar, java.nio.file.Files.createTempDirectory("heyken-services-"))
         .withEnv("DOCKER_HOST", "unix:///var/run/docker.sock")
         .withEnv("HEYKEN_SANDBOX_BACKEND", "docker")

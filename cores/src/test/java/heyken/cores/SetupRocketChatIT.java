@@ -3,6 +3,7 @@ package heyken.cores;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import heyken.testkit.HeykenProcesses;
 import heyken.testkit.rocketchat.RocketChatStandIn;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -18,7 +19,7 @@ class SetupRocketChatIT {
 
   private static RocketChatStandIn rocketChat;
   private static final Path ROOT = Path.of(System.getProperty("heyken.root", "..")).toAbsolutePath();
-  private static final Path JAR = Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar")).toAbsolutePath();
+  private static final Path JAR = HeykenProcesses.itJar().toAbsolutePath();
 
   @BeforeAll
   static void start() {

@@ -44,8 +44,7 @@ class UpgradeIT {
 
   @BeforeAll
   static void start() throws Exception {
-    Path jar = Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar")).toAbsolutePath();
-    assertTrue(Files.exists(jar), "the fat jar is built before the integration tests: " + jar);
+    Path jar = HeykenProcesses.itJar().toAbsolutePath();
     Path dir = Files.createTempDirectory("heyken-upgrade-it-");
     // bubblewrap jobs (the window's smoke test) run as uid 65534: the data directory must be reachable
     Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));

@@ -438,6 +438,56 @@ public final class HeykenProcesses implements AutoCloseable {
     return last[0];
   }
 
+  // ---------------------------------------------------------------- the integration tests' common setup
+
+  /** The fat jar the integration tests start ({@code -Dheyken.jar}, default {@code target/heyken-core.jar}). */
+  public static Path itJar() {
+    Path jar = Path.of(System.getProperty("heyken.jar", "target/heyken-core.jar"));
+    if (!Files.exists(jar)) {
+      throw new IllegalStateException("the fat jar is built before the integration tests: " + jar);
+    }
+    return jar;
+  }
+
+  /** The Rocket.Chat server and the accounts the cores provision on it (the stand-in's admin, as the ITs use it). */
+  public HeykenProcesses withRocketChat(String url) {
+    return withEnv("ROCKETCHAT_URL", url)
+        .withEnv("ROCKETCHAT_ADMIN_USERNAME", "admin")
+        .withEnv("ROCKETCHAT_ADMIN_PASSWORD", "admin-password")
+        .withEnv("ROCKETCHAT_BOT_PASSWORD", "bot-password-1")
+        .withEnv("ROCKETCHAT_HUMAN_PASSWORD", "user-password-1");
+  }
+
+  /** Starts the store and both cores, and waits until {@code /api/status} says both are up (healthy). */
+  public JsonNode startBothCores(String what, Duration timeout) throws IOException {
+    startStore();
+    startCore(1);
+    startCore(2);
+    return awaitStatus(what, timeout, s -> s.path("healthy").asBoolean());
+  }
+
+  /** Closes each that is not null, in order, all of them even when one fails (an {@code @AfterAll}). */
+  public static void closeAll(AutoCloseable... resources) {
+    RuntimeException failed = null;
+    for (var resource : resources) {
+      if (resource == null) {
+        continue;
+      }
+      try {
+        resource.close();
+      } catch (Exception e) {
+        if (failed == null) {
+          failed = new IllegalStateException("closing " + resource + " failed", e);
+        } else {
+          failed.addSuppressed(e);
+        }
+      }
+    }
+    if (failed != null) {
+      throw failed;
+    }
+  }
+
   public interface Condition {
     boolean holds() throws Exception;
   }

@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
 /**
  * What a chat message asks of Heyken: one of the bot's commands, a deployed feature's chat command ({@code !weather
  * Paris}), or a question for the language model. {@link #parse} is the only place that reads command syntax, and
- * {@link #HELP} is generated from the same registry, so help never disagrees with the parser.
+ * {@link #HELP} is generated from the same registry, so help never disagrees with the parser. What a command does is
+ * its method of {@link Handler} ({@link SystemBotActions}); a new command goes in as docs/architecture.md says.
  */
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
 @JsonSubTypes({
@@ -43,19 +44,95 @@ public sealed interface BotCommand extends CborSerializable {
     return getClass().getSimpleName().toLowerCase(Locale.ROOT);
   }
 
-  record Help() implements BotCommand {}
+  /**
+   * Runs the command's own branch of {@code handler}: every command has exactly one, and a command without one (or a
+   * handler without a method for a command) does not compile. {@link SystemBotActions} is the handler that executes.
+   */
+  <R> R accept(Handler<R> handler);
 
-  record Status() implements BotCommand {}
+  /** One method per command: the exhaustive switch over the commands, checked by the compiler. */
+  interface Handler<R> {
+    R help(Help command);
 
-  record Logs(int count, String level) implements BotCommand {}
+    R status(Status command);
 
-  record Features() implements BotCommand {}
+    R logs(Logs command);
 
-  record FeatureCreate(String name, String description) implements BotCommand {}
+    R features(Features command);
 
-  record FeatureTest(String featureId) implements BotCommand {}
+    R featureCreate(FeatureCreate command);
+
+    R featureTest(FeatureTest command);
+
+    R deploy(Deploy command);
+
+    R rollback(Rollback command);
+
+    R switchCore(Switch command);
+
+    R selfUpgrade(SelfUpgrade command);
+
+    R services(Services command);
+
+    R serviceChange(ServiceChange command);
+
+    R whoAmI(WhoAmI command);
+
+    R invoke(Invoke command);
+
+    R question(Question command);
+
+    R malformed(Malformed command);
+  }
+
+  record Help() implements BotCommand {
+    @Override
+    public <R> R accept(Handler<R> handler) {
+      return handler.help(this);
+    }
+  }
+
+  record Status() implements BotCommand {
+    @Override
+    public <R> R accept(Handler<R> handler) {
+      return handler.status(this);
+    }
+  }
+
+  record Logs(int count, String level) implements BotCommand {
+    @Override
+    public <R> R accept(Handler<R> handler) {
+      return handler.logs(this);
+    }
+  }
+
+  record Features() implements BotCommand {
+    @Override
+    public <R> R accept(Handler<R> handler) {
+      return handler.features(this);
+    }
+  }
+
+  record FeatureCreate(String name, String description) implements BotCommand {
+    @Override
+    public <R> R accept(Handler<R> handler) {
+      return handler.featureCreate(this);
+    }
+  }
+
+  record FeatureTest(String featureId) implements BotCommand {
+    @Override
+    public <R> R accept(Handler<R> handler) {
+      return handler.featureTest(this);
+    }
+  }
 
   record Deploy(String featureId) implements BotCommand {
+    @Override
+    public <R> R accept(Handler<R> handler) {
+      return handler.deploy(this);
+    }
+
     @Override
     public boolean adminOnly() {
       return true;
@@ -64,12 +141,22 @@ public sealed interface BotCommand extends CborSerializable {
 
   record Rollback(String featureId) implements BotCommand {
     @Override
+    public <R> R accept(Handler<R> handler) {
+      return handler.rollback(this);
+    }
+
+    @Override
     public boolean adminOnly() {
       return true;
     }
   }
 
   record Switch(int core) implements BotCommand {
+    @Override
+    public <R> R accept(Handler<R> handler) {
+      return handler.switchCore(this);
+    }
+
     @Override
     public boolean adminOnly() {
       return true;
@@ -78,6 +165,11 @@ public sealed interface BotCommand extends CborSerializable {
 
   /** {@code upgrade <ref>}: Heyken upgrades itself to a git ref of its own repository (admin, confirmed). */
   record SelfUpgrade(String ref) implements BotCommand {
+    @Override
+    public <R> R accept(Handler<R> handler) {
+      return handler.selfUpgrade(this);
+    }
+
     @Override
     public boolean adminOnly() {
       return true;
@@ -89,13 +181,23 @@ public sealed interface BotCommand extends CborSerializable {
     }
   }
 
-  record Services() implements BotCommand {}
+  record Services() implements BotCommand {
+    @Override
+    public <R> R accept(Handler<R> handler) {
+      return handler.services(this);
+    }
+  }
 
   /**
    * {@code service add <name> <image> [command...]}, {@code service stop|start|remove <name>}: a dynamic Docker
    * service (admin, confirmed). {@code image} and {@code command} only for add.
    */
   record ServiceChange(String verb, String name, String image, List<String> command) implements BotCommand {
+    @Override
+    public <R> R accept(Handler<R> handler) {
+      return handler.serviceChange(this);
+    }
+
     @Override
     public boolean adminOnly() {
       return true;
@@ -107,16 +209,36 @@ public sealed interface BotCommand extends CborSerializable {
     }
   }
 
-  record WhoAmI() implements BotCommand {}
+  record WhoAmI() implements BotCommand {
+    @Override
+    public <R> R accept(Handler<R> handler) {
+      return handler.whoAmI(this);
+    }
+  }
 
   /** {@code !command args}: a deployed feature answering to {@code command}. */
-  record Invoke(String command, String args) implements BotCommand {}
+  record Invoke(String command, String args) implements BotCommand {
+    @Override
+    public <R> R accept(Handler<R> handler) {
+      return handler.invoke(this);
+    }
+  }
 
   /** Anything else: a question for the language model. */
-  record Question(String text) implements BotCommand {}
+  record Question(String text) implements BotCommand {
+    @Override
+    public <R> R accept(Handler<R> handler) {
+      return handler.question(this);
+    }
+  }
 
   /** A command the parser recognised but whose arguments are wrong: the answer says how to write it. */
-  record Malformed(String usage) implements BotCommand {}
+  record Malformed(String usage) implements BotCommand {
+    @Override
+    public <R> R accept(Handler<R> handler) {
+      return handler.malformed(this);
+    }
+  }
 
   /** One entry of the registry: its syntax, what it does, and how it is recognised. */
   record Syntax(String usage, String summary, boolean adminOnly) {}

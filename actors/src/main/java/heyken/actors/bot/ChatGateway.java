@@ -1,5 +1,13 @@
 package heyken.actors.bot;
 
+import heyken.actors.chat.ChatException;
+import heyken.actors.chat.ChatNews;
+import heyken.actors.chat.ChatPlatform;
+import heyken.actors.chat.ChatSettings;
+import heyken.actors.chat.InboundMessage;
+import heyken.actors.chat.MessageListener;
+import heyken.actors.chat.RealtimeSession;
+import heyken.actors.chat.RocketChatPlatform;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import heyken.actors.Failures;
 import heyken.actors.core.CoreManager;

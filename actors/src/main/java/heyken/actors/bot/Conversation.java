@@ -1,5 +1,6 @@
 package heyken.actors.bot;
 
+import heyken.actors.chat.ChatMdc;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import heyken.actors.Failures;

@@ -76,18 +76,32 @@ public final class SystemBotActions implements BotActions {
 
   @Override
   public CompletionStage<String> execute(BotCommand command, Speaker speaker) {
-    String by = "chat:" + speaker.userId();
-    if (command instanceof BotCommand.Help) {
+    return command.accept(new Execution(speaker));
+  }
+
+  /** One command run for one speaker: the bot's branch of every command ({@link BotCommand.Handler}). */
+  private final class Execution implements BotCommand.Handler<CompletionStage<String>> {
+
+    private final Speaker speaker;
+    private final String by;
+
+    Execution(Speaker speaker) {
+      this.speaker = speaker;
+      this.by = "chat:" + speaker.userId();
+    }
+
+    @Override
+    public CompletionStage<String> help(BotCommand.Help command) {
       return done(BotCommand.HELP);
     }
-    if (command instanceof BotCommand.WhoAmI) {
-      return done("You are " + speaker.username() + " (user id " + speaker.userId() + ")"
-          + (speaker.admin() ? ", an admin." : ", not an admin: deploy, rollback and switch are refused."));
-    }
-    if (command instanceof BotCommand.Status) {
+
+    @Override
+    public CompletionStage<String> status(BotCommand.Status command) {
       return status.status().thenApply(SystemBotActions::statusText);
     }
-    if (command instanceof BotCommand.Logs l) {
+
+    @Override
+    public CompletionStage<String> logs(BotCommand.Logs l) {
       var params = new HashMap<String, String>();
       params.put("limit", String.valueOf(l.count()));
       if (l.level() != null) {
@@ -101,12 +115,16 @@ public final class SystemBotActions implements BotActions {
           : page.logs().stream().map(line -> line.time() + " " + line.level() + " [core-" + line.core() + "] "
               + line.component() + ": " + line.message()).collect(Collectors.joining("\n")));
     }
-    if (command instanceof BotCommand.Features) {
+
+    @Override
+    public CompletionStage<String> features(BotCommand.Features command) {
       return features.list().thenApply(list -> list.features().isEmpty() ? "No features yet: feature create "
           + "<name>: <description>" : list.features().stream().map(f -> "#" + f.featureId() + " " + f.name() + " — "
           + f.status() + (f.command() == null ? "" : " (!" + f.command() + ")")).collect(Collectors.joining("\n")));
     }
-    if (command instanceof BotCommand.FeatureCreate c) {
+
+    @Override
+    public CompletionStage<String> featureCreate(BotCommand.FeatureCreate c) {
       return features.create(new CreateFeatureRequest(c.name(), c.description(), null, null), by)
           .thenApply(o -> o.problem() != null ? refusal(o.problem())
               : o.value().status().equals("authoring")
@@ -116,36 +134,48 @@ public final class SystemBotActions implements BotActions {
                   : "Feature #" + o.value().featureId() + " '" + o.value().name() + "' created (" + o.value().status()
                   + "). It becomes testable once it has code and a .gitlab-ci.yml.");
     }
-    if (command instanceof BotCommand.FeatureTest t) {
+
+    @Override
+    public CompletionStage<String> featureTest(BotCommand.FeatureTest t) {
       return features.test(new FeatureRef(t.featureId(), null, null), by)
           .thenApply(o -> o.problem() != null ? refusal(o.problem())
               : "Test run " + o.value().runId() + " of feature #" + t.featureId() + " started: GET :5010"
                   + o.value().statusUrl());
     }
-    if (command instanceof BotCommand.Deploy d) {
+
+    @Override
+    public CompletionStage<String> deploy(BotCommand.Deploy d) {
       return features.deploy(new FeatureRef(d.featureId(), null, null), by)
           .thenApply(o -> o.problem() != null ? refusal(o.problem())
               : "Deployed feature #" + d.featureId() + " at revision " + shortRev(o.value().revision())
                   + (o.value().command() == null ? "" : ": try !" + o.value().command()));
     }
-    if (command instanceof BotCommand.Rollback r) {
+
+    @Override
+    public CompletionStage<String> rollback(BotCommand.Rollback r) {
       return features.rollback(r.featureId(), by)
           .thenApply(o -> o.problem() != null ? refusal(o.problem())
               : "Feature #" + r.featureId() + " is back at revision " + shortRev(o.value().revision()) + ".");
     }
-    if (command instanceof BotCommand.Switch s) {
+
+    @Override
+    public CompletionStage<String> switchCore(BotCommand.Switch s) {
       return AskPattern.<CoreManager.Command, CoreManager.SwitchOutcome>ask(coreManager,
               reply -> new CoreManager.RequestSwitch(s.core(), reply), ASK, system.scheduler())
           .thenApply(o -> o.problem() != null ? refusal(o.problem())
               : "Handing over from core " + o.accepted().fromCore() + " to core " + o.accepted().toCore()
                   + " (epoch " + o.accepted().epoch() + "); the new core announces itself when it is active.");
     }
-    if (command instanceof BotCommand.SelfUpgrade u) {
+
+    @Override
+    public CompletionStage<String> selfUpgrade(BotCommand.SelfUpgrade u) {
       var start = upgrade;
       return start == null ? done("Upgrades are not available on this core.") : start.apply(u.ref(), by);
     }
-    if (command instanceof BotCommand.Services) {
-      var docker = services().list().toCompletableFuture()
+
+    @Override
+    public CompletionStage<String> services(BotCommand.Services command) {
+      var docker = serviceApi.list().toCompletableFuture()
           .handle((o, e) -> e != null ? "Docker services: unknown (" + e.getMessage() + ")"
               : o.problem() != null ? "Docker services: " + o.problem().detail() : dockerServicesText(o.value()));
       return AskPattern.<ComponentRegistry.Command, ComponentRegistry.Reply>ask(registry, ComponentRegistry.ListAll::new,
@@ -155,11 +185,13 @@ public final class SystemBotActions implements BotActions {
                   .collect(Collectors.joining("\n")))
           .thenCombine(docker, (components, services) -> components + "\n" + services);
     }
-    if (command instanceof BotCommand.ServiceChange c) {
+
+    @Override
+    public CompletionStage<String> serviceChange(BotCommand.ServiceChange c) {
       if (c.verb().equals("add")) {
         var request = new heyken.protocol.api.service.ServiceRequest(c.name(), c.image(), null, null,
             c.command().isEmpty() ? null : c.command(), null, null);
-        return services().add(request, by).thenApply(o -> o.problem() != null ? refusal(o.problem())
+        return serviceApi.add(request, by).thenApply(o -> o.problem() != null ? refusal(o.problem())
             : "Service " + c.name() + " added (" + c.image() + "); the active core starts it now: services shows it.");
       }
       String verb = c.verb();
@@ -167,18 +199,36 @@ public final class SystemBotActions implements BotActions {
       if (action == null) {
         return done("A service can be added, stopped, started or removed, not '" + verb + "'.");
       }
-      return services().change(c.name(), action, by).thenApply(o -> o.problem() != null ? refusal(o.problem())
+      return serviceApi.change(c.name(), action, by).thenApply(o -> o.problem() != null ? refusal(o.problem())
           : "Service " + c.name() + (verb.equals("remove") ? " removed." : verb.equals("stop") ? " stopped."
               : " started."));
     }
-    if (command instanceof BotCommand.Invoke i) {
+
+    @Override
+    public CompletionStage<String> whoAmI(BotCommand.WhoAmI command) {
+      return done("You are " + speaker.username() + " (user id " + speaker.userId() + ")"
+          + (speaker.admin() ? ", an admin." : ", not an admin: deploy, rollback and switch are refused."));
+    }
+
+    @Override
+    public CompletionStage<String> invoke(BotCommand.Invoke i) {
       return invoke(i);
     }
-    return done("I do not know how to do that: " + command.action() + ". Try help.");
-  }
 
-  private heyken.actors.services.ServiceApi services() {
-    return serviceApi;
+    // questions and malformed commands are answered by the conversation itself, never executed
+    @Override
+    public CompletionStage<String> question(BotCommand.Question command) {
+      return notACommand(command);
+    }
+
+    @Override
+    public CompletionStage<String> malformed(BotCommand.Malformed command) {
+      return notACommand(command);
+    }
+
+    private CompletionStage<String> notACommand(BotCommand command) {
+      return done("I do not know how to do that: " + command.action() + ". Try help.");
+    }
   }
 
   static String dockerServicesText(heyken.protocol.api.service.ServiceView.Listing listing) {

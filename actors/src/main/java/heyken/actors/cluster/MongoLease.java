@@ -76,6 +76,20 @@ public final class MongoLease extends Lease {
   private static final java.util.concurrent.atomic.AtomicReference<Instant> LAST_WRITE =
       new java.util.concurrent.atomic.AtomicReference<>();
 
+  private static final java.util.List<Consumer<Loss>> LOSS_LISTENERS =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /**
+   * Tells {@code listener} of every lease this JVM loses, as soon as the loss is declared (on the actor system's
+   * dispatcher, never the lease's threads). The singleton that held the lease stops later, when it next processes a
+   * message: a persisting entity waits for its journal write first, which hangs as long as the store is away.
+   * Returns the action that stops listening.
+   */
+  public static Runnable onLoss(Consumer<Loss> listener) {
+    LOSS_LISTENERS.add(listener);
+    return () -> LOSS_LISTENERS.remove(listener);
+  }
+
   /** The last lease this JVM lost (null if none), for /api/status. */
   public static Loss lastLoss() {
     return LAST_LOSS.get();
@@ -332,7 +346,9 @@ public final class MongoLease extends Lease {
   private Consumer<Optional<Throwable>> markLost(String why) {
     log.warn("Lease [{}] lost by [{}]: {}", name, owner, why);
     Instant failing = FAILING_SINCE.get();
-    LAST_LOSS.set(new Loss(name, why + (failing == null ? "" : ", store unreachable since " + failing), Instant.now()));
+    Loss loss = new Loss(name, why + (failing == null ? "" : ", store unreachable since " + failing), Instant.now());
+    LAST_LOSS.set(loss);
+    tellListeners(loss);
     stopRenewing();
     held = false;
     generation++;
@@ -340,6 +356,21 @@ public final class MongoLease extends Lease {
     Consumer<Optional<Throwable>> callback = lostCallback;
     lostCallback = null;
     return callback;
+  }
+
+  private void tellListeners(Loss loss) {
+    Runnable tell = () -> LOSS_LISTENERS.forEach(listener -> {
+      try {
+        listener.accept(loss);
+      } catch (RuntimeException e) {
+        log.error("Lease [{}]: a loss listener failed", name, e);
+      }
+    });
+    try {
+      timerContext.execute(tell);
+    } catch (java.util.concurrent.RejectedExecutionException systemStopped) {
+      tell.run();
+    }
   }
 
   private void notifyLost(Consumer<Optional<Throwable>> callback, Throwable reason) {

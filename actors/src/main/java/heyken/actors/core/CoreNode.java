@@ -26,6 +26,7 @@ public final class CoreNode {
   private volatile String stepDownReason;
   private volatile Instant stepDownAt;
   private volatile Runnable restartForUpgrade = () -> {};
+  private volatile Instant activatedAt;
 
   public CoreNode(int coreId) {
     if (coreId != 1 && coreId != 2) {
@@ -68,6 +69,7 @@ public final class CoreNode {
   }
 
   void activated(long epoch) {
+    activatedAt = Instant.now();
     activeEpoch.set(epoch);
     listeners.forEach(l -> l.accept(epoch));
   }
@@ -82,6 +84,20 @@ public final class CoreNode {
       stepDownReason = "stopped acting under epoch " + epoch + ": " + why;
       stepDownAt = Instant.now();
       listeners.forEach(l -> l.accept(0));
+    }
+  }
+
+  /**
+   * The CoreManager's singleton lease was lost at {@code at}: this core stops acting now, not when the singleton has
+   * stopped (it stops at its next message, and an active CoreManager in the middle of a journal write waits for the
+   * write, which hangs while the store is away: the cut-off core went on reporting itself active beside the new one).
+   * A loss from before this core's current activation is old news and changes nothing.
+   */
+  public void leaseLost(Instant at, String why) {
+    long epoch = activeEpoch.get();
+    Instant since = activatedAt;
+    if (epoch > 0 && since != null && since.isBefore(at)) {
+      deactivated(epoch, "the lease was lost (" + why + ")");
     }
   }
 

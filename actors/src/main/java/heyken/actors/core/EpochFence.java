@@ -68,6 +68,16 @@ public final class EpochFence {
     }
   }
 
+  /** Null while {@code epoch} is still the newest, else why not (the message {@link #check} throws). */
+  public String supersededBecause(long epoch) {
+    try {
+      check(epoch);
+      return null;
+    } catch (StaleEpochException stale) {
+      return stale.getMessage();
+    }
+  }
+
   /**
    * The active core's heartbeat: a fenced write of who is active. The update itself is conditional on the
    * stored epoch not being newer, so even a write that passed the check just before a takeover cannot put an

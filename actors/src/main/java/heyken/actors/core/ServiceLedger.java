@@ -9,6 +9,7 @@ import heyken.actors.services.DesiredService;
 import heyken.actors.services.ServiceAction;
 import heyken.actors.services.ServiceReconciler;
 import heyken.actors.services.ServiceSpec;
+import heyken.actors.services.WantedServices;
 import heyken.protocol.CborSerializable;
 import heyken.protocol.api.Problem;
 import java.time.Duration;
@@ -16,10 +17,13 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.persistence.typed.PersistenceId;
@@ -165,6 +169,34 @@ public final class ServiceLedger
       return e.name();
     }
     return null;
+  }
+
+  /**
+   * The ledger as the services facade asks it ({@link heyken.actors.services.ServiceApi} sees only
+   * {@link WantedServices}): the asks go to {@code ledger}, wherever the singleton runs.
+   */
+  public static WantedServices wantedServices(ActorSystem<?> system, ActorRef<Command> ledger) {
+    Duration askTimeout = heyken.actors.ClusterSettings.from(system.settings().config()).askTimeout();
+    return new WantedServices() {
+      @Override
+      public CompletionStage<Wanted> wanted() {
+        return AskPattern.ask(ledger, GetServices::new, askTimeout, system.scheduler())
+            .thenApply(s -> new Wanted(s.installationId(), s.services(), s.errors()));
+      }
+
+      @Override
+      public CompletionStage<Change> add(ServiceSpec spec, String requestedBy) {
+        return AskPattern.<Command, ServiceOutcome>ask(ledger, reply -> new AddService(spec, requestedBy, reply),
+            askTimeout, system.scheduler()).thenApply(o -> new Change(o.service(), o.problem()));
+      }
+
+      @Override
+      public CompletionStage<Change> change(String name, ServiceAction action, String requestedBy) {
+        return AskPattern.<Command, ServiceOutcome>ask(ledger,
+            reply -> new ChangeService(name, action.wire(), requestedBy, reply), askTimeout, system.scheduler())
+            .thenApply(o -> new Change(o.service(), o.problem()));
+      }
+    };
   }
 
   // ---------------------------------------------------------------- behaviour

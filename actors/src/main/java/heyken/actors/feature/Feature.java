@@ -1,7 +1,7 @@
 package heyken.actors.feature;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
-import heyken.actors.bot.SystemNews;
+import heyken.actors.chat.SystemNews;
 import heyken.actors.core.DeploymentLedger;
 import heyken.protocol.CborSerializable;
 import heyken.protocol.api.Problem;

@@ -2,7 +2,7 @@ package heyken.actors.feature;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import heyken.actors.Failures;
-import heyken.actors.bot.ChatNews;
+import heyken.actors.chat.ChatNews;
 import heyken.actors.llm.LanguageModel;
 import heyken.protocol.CborSerializable;
 import heyken.protocol.api.feature.AuthoringView;

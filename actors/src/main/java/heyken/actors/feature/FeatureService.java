@@ -60,21 +60,28 @@ public final class FeatureService {
   private final CoreNode node;
   private final SandboxRuntime runtime;
   private final Duration askTimeout;
-  // null unless GitLab is configured (GITLAB_URL, GITLAB_TOKEN)
-  private final heyken.actors.gitlab.GitLabLink gitlab;
+  // null unless GitLab is configured (GITLAB_URL, GITLAB_TOKEN): the gitlab package's GitLabLink
+  private final FeatureMirror gitlab;
   // runs invocations where deployed features run: a cluster singleton lives on the active core
   private volatile ActorRef<InvokeOnActive> invoker;
   // set by enableAuthoring: a feature created with only a name and a description is written by the language model
   private volatile AuthorSettings authoring;
 
+  /** Without a mirror on a Git host. */
   public FeatureService(ActorSystem<?> system, ActorRef<FeatureCatalog.Command> catalog,
       CoreNode node) {
+    this(system, catalog, node, null);
+  }
+
+  /** {@code mirror}: the features' copy on GitLab ({@code GitLabLink.of(system)}), null without GitLab. */
+  public FeatureService(ActorSystem<?> system, ActorRef<FeatureCatalog.Command> catalog,
+      CoreNode node, FeatureMirror mirror) {
     this.system = system;
     this.catalog = catalog;
     this.node = node;
     this.runtime = SandboxRuntime.get(system);
     this.askTimeout = heyken.actors.ClusterSettings.from(system.settings().config()).askTimeout();
-    this.gitlab = heyken.actors.gitlab.GitLabLink.of(system);
+    this.gitlab = mirror;
   }
 
   /** Tells the feature's GitLab copy that something changed (nothing without GitLab). */

@@ -1,5 +1,6 @@
 package heyken.actors.gitlab;
 
+import heyken.actors.feature.FeatureMirror;
 import heyken.protocol.api.feature.FeatureView;
 import heyken.protocol.api.feature.GitLabView;
 import java.time.Duration;
@@ -13,7 +14,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
  * How the feature service reaches a feature's {@link GitLabSync}: tell it about changes, add GitLab's part to the
  * feature's view, ask whether a revision's merge request is merged. Exists only when GitLab is configured.
  */
-public final class GitLabLink {
+public final class GitLabLink implements FeatureMirror {
 
   private final ActorSystem<?> system;
   private final GitLabSettings settings;
@@ -33,15 +34,18 @@ public final class GitLabLink {
         : null;
   }
 
+  @Override
   public boolean requireMerge() {
     return settings.requireMerge();
   }
 
+  @Override
   public void wake(String featureId) {
     entity(featureId).tell(new GitLabSync.Wake());
   }
 
   /** The view with its {@code gitlab} part; if that does not answer in time, the part says so. */
+  @Override
   public CompletionStage<FeatureView> decorate(FeatureView view) {
     return entity(view.featureId()).<GitLabSync.Status>ask(GitLabSync.GetStatus::new, askTimeout)
         .thenApply(status -> view.withGitlab(status.view()))
@@ -50,10 +54,12 @@ public final class GitLabLink {
             Instant.now().toString())));
   }
 
-  public CompletionStage<GitLabSync.MergeCheck> checkMerge(String featureId, String revision) {
+  @Override
+  public CompletionStage<MergeCheck> checkMerge(String featureId, String revision) {
     return entity(featureId).<GitLabSync.MergeCheck>ask(reply -> new GitLabSync.CheckMerge(revision, reply),
             askTimeout.plus(settings.requestTimeout()))
-        .exceptionally(error -> new GitLabSync.MergeCheck(revision, heyken.protocol.api.Problem.unavailable(
+        .thenApply(check -> new MergeCheck(check.revision(), check.problem()))
+        .exceptionally(error -> new MergeCheck(revision, heyken.protocol.api.Problem.unavailable(
             "gitlab_unavailable", "the merge request could not be checked in time; with HEYKEN_REQUIRE_MERGE=true "
                 + "nothing is deployed unchecked, try again")));
   }

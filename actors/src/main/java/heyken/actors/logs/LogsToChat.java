@@ -2,7 +2,7 @@ package heyken.actors.logs;
 
 import ch.qos.logback.classic.Level;
 import com.typesafe.config.Config;
-import heyken.actors.bot.ChatNews;
+import heyken.actors.chat.ChatNews;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;

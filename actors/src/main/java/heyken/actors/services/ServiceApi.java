@@ -1,7 +1,6 @@
 package heyken.actors.services;
 
 import heyken.actors.Outcome;
-import heyken.actors.core.ServiceLedger;
 import heyken.protocol.api.Problem;
 import heyken.protocol.api.service.ServiceRequest;
 import heyken.protocol.api.service.ServiceView;
@@ -10,7 +9,6 @@ import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -19,9 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.NotUsed;
-import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 import org.slf4j.Logger;
@@ -41,35 +37,31 @@ public final class ServiceApi {
   public static final List<String> ACTIONS = java.util.Arrays.stream(ServiceAction.values()).map(ServiceAction::wire)
       .toList();
 
-  private final ActorSystem<?> system;
-  private final ActorRef<ServiceLedger.Command> ledger;
+  private final WantedServices ledger;
   private final ServiceEngine engine;
   private final ServiceSettings settings;
   private final java.util.concurrent.Executor executor;
-  private final Duration askTimeout;
 
-  public ServiceApi(ActorSystem<?> system, ActorRef<ServiceLedger.Command> ledger, ServiceEngine engine,
-      ServiceSettings settings, java.util.concurrent.Executor executor, Duration askTimeout) {
-    this.system = system;
+  public ServiceApi(WantedServices ledger, ServiceEngine engine, ServiceSettings settings,
+      java.util.concurrent.Executor executor) {
     this.ledger = ledger;
     this.engine = engine;
     this.settings = settings;
     this.executor = executor;
-    this.askTimeout = askTimeout;
   }
 
-  public static ServiceApi create(ActorSystem<?> system, ActorRef<ServiceLedger.Command> ledger) {
+  /** The facade over the ledger of wanted services ({@code ServiceLedger.wantedServices}) and this core's engine. */
+  public static ServiceApi create(ActorSystem<?> system, WantedServices ledger) {
     var runtime = ServiceRuntime.get(system);
-    return new ServiceApi(system, ledger, runtime.engine(), runtime.settings(), runtime.executor(),
-        heyken.actors.ClusterSettings.from(system.settings().config()).askTimeout());
+    return new ServiceApi(ledger, runtime.engine(), runtime.settings(), runtime.executor());
   }
 
   public ServiceSettings settings() {
     return settings;
   }
 
-  private CompletionStage<ServiceLedger.ServicesState> wanted() {
-    return AskPattern.ask(ledger, ServiceLedger.GetServices::new, askTimeout, system.scheduler());
+  private CompletionStage<WantedServices.Wanted> wanted() {
+    return ledger.wanted();
   }
 
   public CompletionStage<Outcome<ServiceView.Listing>> list() {
@@ -112,8 +104,7 @@ public final class ServiceApi {
       if (problem != null) {
         return done(Outcome.<ServiceView>refused(problem));
       }
-      return AskPattern.<ServiceLedger.Command, ServiceLedger.ServiceOutcome>ask(ledger,
-              reply -> new ServiceLedger.AddService(spec, by, reply), askTimeout, system.scheduler())
+      return ledger.add(spec, by)
           .thenApply(o -> o.problem() != null ? Outcome.<ServiceView>refused(o.problem())
               : Outcome.ok(view(o.service(), List.of(), Map.of())));
     });
@@ -169,8 +160,7 @@ public final class ServiceApi {
     if (invalid != null) {
       return done(Outcome.refused(invalid));
     }
-    return AskPattern.<ServiceLedger.Command, ServiceLedger.ServiceOutcome>ask(ledger,
-            reply -> new ServiceLedger.ChangeService(name, action.wire(), by, reply), askTimeout, system.scheduler())
+    return ledger.change(name, action, by)
         .thenApply(o -> {
           if (o.problem() != null) {
             return Outcome.refused(o.problem());
@@ -234,7 +224,7 @@ public final class ServiceApi {
     return "running".equals(view.state()) && ("healthy".equals(view.health()) || "none".equals(view.health()));
   }
 
-  private <T> CompletionStage<Outcome<T>> observe(ServiceLedger.ServicesState state,
+  private <T> CompletionStage<Outcome<T>> observe(WantedServices.Wanted state,
       java.util.function.Supplier<Outcome<T>> read) {
     try {
       return done(read.get());

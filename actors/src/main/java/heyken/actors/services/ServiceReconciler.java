@@ -1,6 +1,5 @@
 package heyken.actors.services;
 
-import heyken.actors.core.EpochFence;
 import heyken.actors.registry.ComponentRegistry;
 import heyken.protocol.api.ComponentRegistration;
 import java.time.Duration;
@@ -58,8 +57,24 @@ public final class ServiceReconciler extends AbstractBehavior<ServiceReconciler.
   /** Told to the parent after each pass: services whose last action failed, and why. */
   public record Report(Map<String, String> errors) {}
 
+  /**
+   * The fencing check before each action: null while {@code epoch} is still the newest, else why this core must stop.
+   * Core's {@code EpochFence::supersededBecause} (wired by the caller; this package does not import core).
+   */
+  @FunctionalInterface
+  public interface Fence {
+    String supersededBecause(long epoch);
+  }
+
+  /** A pass stopped because its epoch was superseded. */
+  private static final class Superseded extends RuntimeException {
+    Superseded(String why) {
+      super(why, null, false, false);
+    }
+  }
+
   /** What a reconciler needs; tests give a fake engine. */
-  public record Wiring(ServiceEngine engine, ServiceSettings settings, Executor executor, EpochFence fence,
+  public record Wiring(ServiceEngine engine, ServiceSettings settings, Executor executor, Fence fence,
       Supplier<ActorRef<ComponentRegistry.Command>> registry) {}
 
   public static Behavior<Command> create(Wiring wiring, long epoch, Consumer<Report> report) {
@@ -151,7 +166,7 @@ public final class ServiceReconciler extends AbstractBehavior<ServiceReconciler.
             && now.isBefore(backoffs.get(action.service()).notBefore())) {
           continue; // the last creation failed: wait for its back-off
         }
-        wiring.fence().check(epoch);
+        checkFence();
         acted.add(String.valueOf(action.service()));
         try {
           execute(action, wanted.installationId());
@@ -172,14 +187,14 @@ public final class ServiceReconciler extends AbstractBehavior<ServiceReconciler.
         }
         for (var o : engine.list(wanted.installationId())) {
           if (name.equals(o.service()) && want.spec().hash().equals(o.specHash())) {
-            wiring.fence().check(epoch);
+            checkFence();
             log.info("service {}: restarting container {} on request", name, Reconciliation.shortId(o.id()));
             engine.restart(o.id());
           }
         }
       }
       return new PassDone(errors, false, null, backoffs);
-    } catch (EpochFence.StaleEpochException stale) {
+    } catch (Superseded stale) {
       log.warn("service reconciler stops: {}", stale.getMessage());
       return new PassDone(errors, true, stale.getMessage(), null);
     } catch (RuntimeException e) {
@@ -187,6 +202,13 @@ public final class ServiceReconciler extends AbstractBehavior<ServiceReconciler.
       return new PassDone(errors, false, String.valueOf(cause.getMessage()), backoffs);
     } finally {
       MDC.remove("epoch");
+    }
+  }
+
+  private void checkFence() {
+    String why = wiring.fence().supersededBecause(epoch);
+    if (why != null) {
+      throw new Superseded(why);
     }
   }
 

@@ -1,5 +1,9 @@
 package heyken.actors.bot;
 
+import heyken.actors.chat.ChatNews;
+import heyken.actors.chat.ChatSettings;
+import heyken.actors.chat.RocketChatPlatformStandInTest;
+import heyken.actors.chat.RocketChatPlatform;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;

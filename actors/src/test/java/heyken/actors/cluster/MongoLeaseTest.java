@@ -338,6 +338,8 @@ class MongoLeaseTest {
                 throughput = 1
               }
               """).withFallback(config("mongodb://127.0.0.1:" + link.port() + "/heyken")));
+      var told = new java.util.concurrent.CopyOnWriteArrayList<MongoLease.Loss>();
+      Runnable stopListening = MongoLease.onLoss(told::add);
       try {
         var lostAt = new java.util.concurrent.ConcurrentHashMap<Integer, Long>();
         for (int i = 0; i < leases; i++) {
@@ -350,12 +352,15 @@ class MongoLeaseTest {
         long cutAt = System.nanoTime();
         link.silence();
         awaitCondition(TTL.multipliedBy(4), "every lease lost", () -> lostAt.size() == leases);
+        awaitCondition(Duration.ofSeconds(2), "the loss listener told of every lease",
+            () -> told.stream().filter(l -> l.name().startsWith(leaseName + "-")).count() == leases);
         long latest = lostAt.values().stream().mapToLong(Long::longValue).max().orElseThrow();
         Duration afterCut = Duration.ofNanos(latest - cutAt);
         assertTrue(afterCut.compareTo(TTL.plusMillis(500)) <= 0,
             "the last lease was declared lost " + afterCut.toMillis() + " ms after the cut (TTL " + TTL.toMillis()
                 + " ms): a holder that still believes it holds the lease acts beside the next holder");
       } finally {
+        stopListening.run();
         core.terminate();
         awaitDone(core.getWhenTerminated());
       }

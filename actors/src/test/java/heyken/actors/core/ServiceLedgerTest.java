@@ -67,7 +67,7 @@ class ServiceLedgerTest {
     engine = new FakeServiceEngine();
     var settings = new ServiceSettings("none", "127.0.0.1", Duration.ofMillis(100), Duration.ofMillis(200),
         Duration.ofSeconds(1), Duration.ofSeconds(30), 1000, "unix:///nowhere", "http://127.0.0.1:5010");
-    var wiring = new ServiceReconciler.Wiring(engine, settings, BLOCKING, fence, () -> null);
+    var wiring = new ServiceReconciler.Wiring(engine, settings, BLOCKING, fence::supersededBecause, () -> null);
     var coreManager = testKit.spawn(CoreManager.create(node, fence, Duration.ofMillis(100), pid));
     var writes = new FencedWrites(fence, MongoStore.get(testKit.system()));
     kit = EventSourcedBehaviorTestKit.create(testKit.system(), ServiceLedger.create(node, writes, coreManager, wiring,

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import heyken.actors.bot.ChatNews;
+import heyken.actors.chat.ChatNews;
 import heyken.actors.core.DeploymentLedger;
 import heyken.actors.core.CoreNode;
 import heyken.actors.llm.OllamaModel;

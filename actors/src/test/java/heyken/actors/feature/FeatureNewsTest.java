@@ -3,7 +3,7 @@ package heyken.actors.feature;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import heyken.actors.bot.ChatNews;
+import heyken.actors.chat.ChatNews;
 import heyken.actors.core.DeploymentLedger;
 import heyken.actors.support.TestStore;
 import java.time.Duration;

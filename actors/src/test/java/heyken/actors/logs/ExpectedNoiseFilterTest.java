@@ -87,7 +87,7 @@ class ExpectedNoiseFilterTest {
     var ref = context.getLogger("org.apache.pekko.actor.LocalActorRef");
     ref.info("Message [org.apache.pekko.cluster.InternalClusterAction$Welcome] from Actor[a] to Actor[b] was unhandled."
         + " [1] dead letters encountered.");
-    ref.info("Message [heyken.actors.bot.ChatNews$Item] to Actor[b] was not delivered. [2] dead letters encountered.");
+    ref.info("Message [heyken.actors.chat.ChatNews$Item] to Actor[b] was not delivered. [2] dead letters encountered.");
     var m = messages();
     assertEquals(1, m.size(), m.toString());
     assertTrue(m.get(0).contains("ChatNews$Item"), m.get(0));

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.LoggingEvent;
-import heyken.actors.bot.ChatNews;
+import heyken.actors.chat.ChatNews;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -34,7 +34,7 @@ class LogsToChatTest {
 
   private static LogsToChat.Settings settings(Duration interval, int maxLines) {
     return new LogsToChat.Settings(true, Level.WARN, interval, maxLines,
-        List.of("heyken.actors.bot", "heyken.actors.logs.LogsToChat"));
+        List.of("heyken.actors.bot", "heyken.actors.chat", "heyken.actors.logs.LogsToChat"));
   }
 
   private static void log(String logger, Level level, String message) {
@@ -57,7 +57,7 @@ class LogsToChatTest {
     }
     log("heyken.actors.feature.Feature", Level.INFO, "an info line");
     log("heyken.actors.bot.ChatGateway", Level.WARN, "could not post to heyken-logs");
-    log("heyken.actors.bot.RocketChatRest", Level.ERROR, "Rocket.Chat answered 500");
+    log("heyken.actors.chat.RocketChatRest", Level.ERROR, "Rocket.Chat answered 500");
     testKit.spawn(LogsToChat.create(2, settings(Duration.ofMillis(500), 5)));
 
     var item = news.receiveMessage(Duration.ofSeconds(10));

@@ -39,11 +39,7 @@ public final class BotBench {
     try (var chat = RocketChatStandIn.builder().admin("admin", "admin-password").start();
         var ollama = OllamaStandIn.start();
         var heyken = new HeykenProcesses(jar, Files.createTempDirectory("heyken-bench-bot-"))) {
-      heyken.withEnv("ROCKETCHAT_URL", chat.url())
-          .withEnv("ROCKETCHAT_ADMIN_USERNAME", "admin")
-          .withEnv("ROCKETCHAT_ADMIN_PASSWORD", "admin-password")
-          .withEnv("ROCKETCHAT_BOT_PASSWORD", "bot-password-1")
-          .withEnv("ROCKETCHAT_HUMAN_PASSWORD", "user-password-1")
+      heyken.withRocketChat(chat.url())
           .withEnv("OLLAMA_URL", ollama.url())
           .withEnv("HEYKEN_CHAT_LOGS", "false");
       System.out.println("starting the store and two cores (" + jar + ") ...");

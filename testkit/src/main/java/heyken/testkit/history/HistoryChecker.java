@@ -38,6 +38,7 @@ import org.bson.types.Binary;
 public final class HistoryChecker {
 
   public static final String JOURNAL = "pekko_persistence_journal";
+  public static final String SNAPSHOTS = "pekko_persistence_snaps";
   private static final ObjectMapper CBOR = new ObjectMapper(new CBORFactory());
   private static final ObjectMapper JSON = new ObjectMapper();
   // the journals whose events carry the epoch of the core that wrote them (the ledgers split off the CoreManager)
@@ -153,6 +154,40 @@ public final class HistoryChecker {
     return events;
   }
 
+  /**
+   * The newest snapshot of {@code pid} as JSON (null when there is none). The journal deletes events a snapshot covers
+   * (retention with delete-events-on-snapshot): what the events no longer show, the snapshot's state does. The stored
+   * bytes are Pekko's snapshot format: a little-endian header length, the header (serializer id and manifest), then
+   * the state as the serializer wrote it (CBOR here).
+   */
+  public static JsonNode latestSnapshot(MongoDatabase db, String pid) {
+    Document newest = null;
+    for (Document doc : db.getCollection(SNAPSHOTS).find(new Document("pid", pid))) {
+      if (newest == null || ((Number) doc.get("sn")).longValue() > ((Number) newest.get("sn")).longValue()) {
+        newest = doc;
+      }
+    }
+    if (newest == null) {
+      return null;
+    }
+    Object stored = newest.get("s2");
+    byte[] bytes = stored instanceof Binary b ? b.getData() : stored instanceof byte[] raw ? raw : null;
+    if (bytes == null || bytes.length < 4) {
+      throw new IllegalStateException("snapshot of " + pid + " at " + newest.get("sn") + " has no bytes to read");
+    }
+    int headerLength = java.nio.ByteBuffer.wrap(bytes, 0, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt();
+    int from = 4 + headerLength;
+    try {
+      byte[] state = java.util.Arrays.copyOfRange(bytes, from, bytes.length);
+      if (state.length > 2 && (state[0] & 0xff) == 0x1f && (state[1] & 0xff) == 0x8b) {
+        state = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(state)).readAllBytes();
+      }
+      return CBOR.readTree(state);
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalStateException("snapshot of " + pid + " at " + newest.get("sn") + " could not be read: " + e, e);
+    }
+  }
+
   private static Event decode(String pid, Document e) {
     long sn = ((Number) e.get("sn")).longValue();
     String manifest = e.getString("_sm");
@@ -231,6 +266,12 @@ public final class HistoryChecker {
     // acknowledged writes
     if (writes != null) {
       Set<String> registered = new HashSet<>();
+      // registrations older than the registry's snapshot are only in the snapshot (their events were deleted)
+      JsonNode registrySnapshot = latestSnapshot(db, "component-registry");
+      if (registrySnapshot != null) {
+        registrySnapshot.path("components").fieldNames().forEachRemaining(registered::add);
+        report.count("registrations read from the registry's snapshot", registrySnapshot.path("components").size());
+      }
       for (Event e : fenced) {
         if (e.pid().equals("component-registry") && e.type().equals("ComponentRegistered")) {
           registered.add(e.body().path("name").asText());
