@@ -95,27 +95,38 @@ load_pids+=($!)
 
 figures() { # KIND_OF_RUN T0 T1
   python3 - "$tmp" "$2" "$3" "$1" <<'PY'
-import json, sys, urllib.request
-from datetime import datetime
+import sys, time
 tmp, t0, t1, what = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+def hms(t): return time.strftime("%H:%M:%S", time.gmtime(t)) + ".%02d" % int((t % 1) * 100)
 for kind in ("register", "status"):
     rows = [l.split() for l in open("%s/load-%s.log" % (tmp, kind))]
     rows = [(float(t), c) for t, c in rows if t0 <= float(t) <= t1]
     failed = [t for t, c in rows if not c.startswith("2")]
-    gap, start, last_ok = 0.0, None, t0
+    # each run of failed requests: from the last success before it to the first success after it
+    windows, cur, last_ok = [], None, t0
     for t, c in rows:
         if c.startswith("2"):
-            if start is not None:
-                gap = max(gap, t - last_ok)
-                start = None
+            if cur is not None:
+                cur["gap"] = t - cur["last_ok"]
+                windows.append(cur)
+                cur = None
             last_ok = t
-        elif start is None:
-            start = t
+        else:
+            if cur is None:
+                cur = {"start": t, "last_ok": last_ok, "codes": {}}
+            cur["codes"][c] = cur["codes"].get(c, 0) + 1
+    if cur is not None:
+        cur["gap"] = t1 - cur["last_ok"]
+        windows.append(cur)
+    gap = max([w["gap"] for w in windows], default=0.0)
     print("  %-8s %5d requests, %3d failed, longest gap %.2f s" % (kind, len(rows), len(failed), gap))
+    for w in windows:
+        print("             %s UTC (+%.1f s): %d failed %s, gap %.2f s" % (hms(w["start"]), w["start"] - t0,
+              sum(w["codes"].values()), ",".join("%sx%d" % kv for kv in sorted(w["codes"].items())), w["gap"]))
 PY
 }
 steps() {
-  python3 - "$monitor" <<'PY'
+  python3 - "$monitor" "$tmp" <<'PY'
 import json, sys, urllib.request
 from datetime import datetime
 d = json.load(urllib.request.urlopen(sys.argv[1] + "/api/upgrade", timeout=5))["upgrade"]
@@ -129,8 +140,16 @@ print("STATE %s" % d["state"])
 failed = [s for s in d["steps"] if s["state"] == "failed"]
 restores = [s for s in d["steps"] if s["name"] == "restore" and s["state"] == "ok"]
 if failed and restores:
-    print("  from the failed step to both cores on the old version: %.1f s"
-          % (ts(restores[-1]["finished_at"]) - ts(failed[0]["finished_at"])))
+    t_failed = ts(failed[0]["finished_at"])
+    # the old version serving: the first registration the documented port acknowledged after the failed step
+    # (the upgrade runs on the active core, which is the old version again once the restore hands back)
+    ok = [float(t) for t, c in (l.split() for l in open(sys.argv[2] + "/load-register.log"))
+          if float(t) >= t_failed and c.startswith("2")]
+    if ok:
+        print("  from the failed step to the old version serving (first registration acknowledged): %.1f s"
+              % (ok[0] - t_failed))
+    print("  from the failed step to both cores on the old version (restore ok): %.1f s"
+          % (ts(restores[-1]["finished_at"]) - t_failed))
 PY
 }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
+import heyken.actors.journal.JournalEntities;
 import heyken.actors.upgrade.BuildVersion;
 import heyken.actors.upgrade.JournalDigest;
 import heyken.actors.upgrade.ProtocolCompatibility;
@@ -16,6 +17,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.pattern.Patterns;
 import org.apache.pekko.persistence.Persistence;
 import org.apache.pekko.persistence.SelectedSnapshot;
@@ -29,7 +32,8 @@ import pekko.contrib.persistence.mongodb.MongoReadJournal;
 /**
  * The jar's {@code version --json} and {@code check-journal} commands, which an upgrade runs with the old and the new
  * jar: what this build is (revision, Pekko version, serializer bindings), and what it recovers from a journal (every
- * persistence id's events and latest snapshot through the real persistence plugin and serializers, as digests).
+ * persistence id's events and latest snapshot through the real persistence plugin and serializers, and the state its
+ * entity recovers to with this jar's own event handlers, as digests).
  */
 final class JournalCheck {
 
@@ -85,6 +89,7 @@ final class JournalCheck {
     var digests = result.putObject("digests");
     var failures = result.putArray("failures");
     long events = 0;
+    int replays = 0;
     try {
       var journal = PersistenceQuery.get(system).getReadJournalFor(JavaDslMongoReadJournal.class,
           MongoReadJournal.Identifier());
@@ -109,6 +114,9 @@ final class JournalCheck {
             entry.put("snapshot", s.metadata().sequenceNr() + ":" + snap.hex());
           } else if (reply instanceof SnapshotProtocol.LoadSnapshotFailed f) {
             throw new IllegalStateException("snapshot: " + f.cause());
+          }
+          if (JournalEntities.known(pid)) {
+            entry.put("state", recoveredState(system, pid, replays++));
           }
           events += digest.count();
         } catch (Exception e) {
@@ -140,6 +148,24 @@ final class JournalCheck {
       out.println(text);
     }
     return failures.isEmpty() ? 0 : 1;
+  }
+
+  /**
+   * Recovers {@code pid} as its entity does (the latest snapshot, then the events folded with the entity's own
+   * {@code State.apply}, this jar's code) and answers the digest of the recovered state as canonical JSON.
+   */
+  private static String recoveredState(ActorSystem system, String pid, int n) throws Exception {
+    var typed = Adapter.toTyped(system);
+    var replayer = Adapter.spawn(system, JournalEntities.replayer(pid), "replay-" + n);
+    try {
+      Object state = AskPattern.<JournalEntities.GetState, Object>ask(replayer, JournalEntities.GetState::new,
+          Duration.ofSeconds(60), typed.scheduler()).toCompletableFuture().get(70, TimeUnit.SECONDS);
+      var digest = new JournalDigest();
+      digest.add(state);
+      return digest.hex();
+    } finally {
+      system.stop(Adapter.toClassic(replayer));
+    }
   }
 
   private static String rootCause(Throwable e) {

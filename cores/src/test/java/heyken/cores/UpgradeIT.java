@@ -58,7 +58,7 @@ class UpgradeIT {
     heyken = new HeykenProcesses(jar, dir.resolve("heyken"))
         .withEnv("HEYKEN_SANDBOX_BACKEND", "bubblewrap")
         .withEnv("HEYKEN_UPGRADE_WINDOW", "15s")
-        .withEnv("HEYKEN_UPGRADE_READY_TIMEOUT", "90s");
+        .withEnv("HEYKEN_UPGRADE_READY_TIMEOUT", "60s");
     heyken.startStore();
     heyken.startCore(1);
     heyken.startCore(2);
@@ -242,8 +242,10 @@ class UpgradeIT {
     assertTrue(u.path("to_version").asText().startsWith("it-v2"), u.toString());
     assertTrue(acknowledged.size() > 20, "the writer kept writing: " + acknowledged.size());
     var listed = heyken.get(heyken.port("registry"), "/api/components");
+    assertEquals(200, listed.status(), listed.raw());
+    // GET /api/components answers {"components": [...]} (RegisteredComponent.Listing)
     var names = new java.util.HashSet<String>();
-    listed.body().forEach(c -> names.add(c.path("name").asText()));
+    listed.body().path("components").forEach(c -> names.add(c.path("name").asText()));
     var lost = new ArrayList<String>();
     for (String a : acknowledged) {
       if (!names.contains(a)) {

@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * port + offset × core id); the documented ports (5002, 5010, 5020, 5021) are bound only while this core is
  * the active one, and released the moment it is not. A documented port still held by a core that is going
  * away is retried until it is free or this core is no longer active. On shutdown every port is unbound first
- * ({@code PhaseServiceUnbind}: no new connections), then the requests in flight are drained
+ * ({@code PhaseServiceUnbind}: no new connections; the documented ports of the active core only when it steps down, at
+ * the singleton hand-over), then the requests in flight are drained
  * ({@code PhaseServiceRequestsDone}: {@link ServerBinding#terminate} with the drain deadline; what is still open
  * after it, such as a Server-Sent Events stream, is closed).
  */
@@ -184,11 +185,20 @@ public final class PortBinder {
 
   private Behavior<Command> onUnbindAll(UnbindAll cmd) {
     shuttingDown = true;
-    var unbinds = bindings.values().stream()
+    // An active core keeps its documented ports until it steps down (its CoreManager stops at the singleton
+    // hand-over, a few hundred ms into the shutdown): until then its singletons still serve under its epoch, and the
+    // ports move to the new active core with a shorter gap. They are released by the deactivation, not drained.
+    var leaving = new HashMap<Integer, ServerBinding>();
+    bindings.forEach((port, b) -> {
+      if (activeEpoch == 0 || apis.stream().noneMatch(api -> api.port() == port)) {
+        leaving.put(port, b);
+      }
+    });
+    var unbinds = leaving.values().stream()
         .map(b -> b.unbind().toCompletableFuture())
         .toArray(CompletableFuture[]::new);
-    draining.addAll(bindings.values());
-    bindings.clear();
+    draining.addAll(leaving.values());
+    bindings.keySet().removeAll(leaving.keySet());
     var replyTo = cmd.replyTo();
     CompletableFuture.allOf(unbinds).whenComplete((v, e) -> replyTo.tell(Done.getInstance()));
     return Behaviors.same();

@@ -1,6 +1,7 @@
 package heyken.http;
 
 import heyken.actors.upgrade.Upgrade;
+import heyken.actors.upgrade.UpgradeSettings;
 import heyken.protocol.api.UpgradeView;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -26,7 +27,7 @@ public final class UpgradeRoutes {
     this.system = system;
     this.upgrade = upgrade;
     // preparing an upgrade asks git and both cores: longer than an ordinary ask
-    this.askTimeout = system.settings().config().getDuration("heyken.http.ask-timeout").plusSeconds(30);
+    this.askTimeout = UpgradeSettings.from(system.settings().config()).requestTimeout();
   }
 
   public Route route() {

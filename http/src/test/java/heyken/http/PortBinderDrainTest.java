@@ -26,7 +26,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A core that shuts down (or hands over in a planned switch) answers the requests it has already accepted: the ports
- * are unbound first, then the requests in flight get the drain deadline to finish.
+ * are unbound first, then the requests in flight get the drain deadline to finish; the active core's documented ports
+ * stay until it steps down.
  */
 class PortBinderDrainTest {
 
@@ -64,6 +65,40 @@ class PortBinderDrainTest {
     var response = inFlight.get(10, TimeUnit.SECONDS);
     assertEquals(200, response.statusCode());
     assertEquals("done at last", response.body());
+    shutdown.toCompletableFuture().get(20, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void anActiveCoreKeepsItsDocumentedPortsUntilItStepsDown() throws Exception {
+    var system = ActorSystem.create(Behaviors.empty(), "drain-test-active", ConfigFactory.load());
+    int documented = freePort();
+    int inspectionPort = freePort();
+    while (inspectionPort == documented) {
+      inspectionPort = freePort();
+    }
+    int offset = inspectionPort - documented; // core 1: inspection port = documented + offset
+    var api = new PortBinder.Api("Registry", documented, path("ping", () -> org.apache.pekko.http.javadsl.server
+        .Directives.complete("pong")));
+    var binder = system.systemActorOf(PortBinder.create("127.0.0.1", 1, offset, List.of(api), Duration.ofMillis(100),
+        Duration.ofSeconds(2)), "http", org.apache.pekko.actor.typed.Props.empty());
+    binder.tell(new PortBinder.ActivationChanged(7));
+    awaitBound(system, binder, documented);
+    awaitBound(system, binder, documented + offset);
+    // the shutdown stops where a planned switch hands the singletons over (the CoreManager steps down there)
+    var handOver = new CompletableFuture<org.apache.pekko.Done>();
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseClusterExiting(), "test-hand-over",
+        () -> handOver);
+    var shutdown = CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason());
+    var inspection = URI.create("http://127.0.0.1:" + (documented + offset) + "/ping");
+    var documentedUrl = URI.create("http://127.0.0.1:" + documented + "/ping");
+    awaitRefused(inspection);
+    var client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    var stillServing = client.send(HttpRequest.newBuilder(documentedUrl).timeout(Duration.ofSeconds(5)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals("pong", stillServing.body(), "the active core still answers on its documented port in the hand-over");
+    binder.tell(new PortBinder.ActivationChanged(0)); // the CoreManager stopped: the core steps down
+    awaitRefused(documentedUrl);
+    handOver.complete(org.apache.pekko.Done.getInstance());
     shutdown.toCompletableFuture().get(20, TimeUnit.SECONDS);
   }
 

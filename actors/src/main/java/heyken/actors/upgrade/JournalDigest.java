@@ -13,7 +13,8 @@ import java.util.HexFormat;
 
 /**
  * The digest of what one build recovers from a journal: per persistence id the number of events and a SHA-256 over
- * each recovered event (and the latest snapshot) written as canonical JSON. Fields that are null are left out, so a
+ * each recovered event (and the latest snapshot) written as canonical JSON, and the digest of the state the entity
+ * recovers to. Fields that are null are left out, so a
  * new version that adds an optional field recovers old events to the same digest; a renamed field, a lost class or
  * a changed value does not. {@code check-journal} writes it, the upgrade's check step compares two of them.
  */
@@ -93,6 +94,10 @@ public final class JournalDigest {
         what = "its events recover to other values";
       } else if (!mine.path("snapshot").asText("").equals(e.getValue().path("snapshot").asText(""))) {
         what = "its snapshot recovers to another state";
+      } else if (mine.has("state") && e.getValue().has("state")
+          && !mine.path("state").asText().equals(e.getValue().path("state").asText())) {
+        // both jars recovered the entity (a running version without state recovery only compares the digests)
+        what = "it recovers to another state (snapshot and events folded by the entity's own code)";
       }
       if (what != null) {
         n++;

@@ -97,17 +97,9 @@ public final class UpgradeRuntime implements Upgrade.Steps {
     this.news = news;
     this.features = features;
     this.blocking = store.blockingExecutor();
-    this.token = config.getString("heyken.auth.api-token");
-    String host = config.getString("heyken.bind-host");
-    this.monitorPort = config.getInt("heyken.http.monitor-port")
-        + config.getInt("heyken.http.inspection-port-offset") * node.coreId();
-    for (int id = 1; id <= 2; id++) {
-      managementUrls.put(id, "http://" + config.getString("heyken.cluster.core-" + id + ".host") + ":"
-          + config.getInt("heyken.management.core-" + id + ".port"));
-    }
-    if (host.equals("0.0.0.0")) {
-      log.debug("bind host 0.0.0.0: the checks ask 127.0.0.1");
-    }
+    this.token = settings.apiToken();
+    this.monitorPort = settings.inspectionMonitorPort(node.coreId());
+    this.managementUrls.putAll(settings.managementUrls());
   }
 
   @Override

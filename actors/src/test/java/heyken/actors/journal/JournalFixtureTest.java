@@ -67,7 +67,7 @@ class JournalFixtureTest {
   static ObjectNode recover(ActorTestKit testKit, String persistenceId) {
     var probe = testKit.createTestProbe(Object.class);
     var replayer = testKit.spawn(JournalFixture.replayer(persistenceId));
-    replayer.tell(new JournalFixture.GetState(probe.ref()));
+    replayer.tell(new JournalEntities.GetState(probe.ref()));
     Object state = probe.receiveMessage(Duration.ofSeconds(30));
     testKit.stop(replayer);
     return JournalFixture.canonical(state);

@@ -274,7 +274,7 @@ class JournalFixtureWriter {
   }
 
   private static final class Writer extends EventSourcedBehavior<Append, Object, Object> {
-    private final JournalFixture.Entity entity;
+    private final JournalEntities.Entity entity;
     private final String entityId;
     private long snapshotAt = -1;
 
