@@ -6,6 +6,8 @@ import heyken.sandbox.workspace.YamlReader;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -41,6 +43,8 @@ public record CiFile(List<String> stages, List<CiJob> jobs, List<String> warning
   public static final String DEFAULT_STAGE = "test";
   public static final int MAX_JOBS = 50;
   public static final int MAX_SCRIPT_LINE_CHARS = 10_000;
+  /** Lines of one job's {@code script} (and of its {@code before_script}), nested lists and anchors flattened. */
+  public static final int MAX_SCRIPT_LINES = 1_000;
 
   private static final int MAX_JOB_NAME = 255;
   private static final Pattern VARIABLE_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -101,6 +105,10 @@ public record CiFile(List<String> stages, List<CiJob> jobs, List<String> warning
     private final YamlReader reader = new YamlReader();
     private List<String> stages = DEFAULT_STAGES;
     private final Map<String, String> globalVariables = new LinkedHashMap<>();
+    /** Where each variable was defined, the job's own over the file's, for the line of a size error. */
+    private final Map<String, Node> globalVariableKeys = new HashMap<>();
+    /** Variables already reported as too large, so that a file variable is named once, not once per job. */
+    private final Set<String> tooLarge = new HashSet<>();
     private String defaultImage;
     private List<String> defaultBeforeScript = List.of();
     private Duration defaultTimeout;
@@ -119,6 +127,13 @@ public record CiFile(List<String> stages, List<CiJob> jobs, List<String> warning
         throw new CiFileException(reader.errors());
       }
       List<YamlReader.Entry> entries = reader.entries(mapping.get());
+      // counted before any job is read: each job copies the file's variables and expands them
+      long candidates = entries.stream().filter(e -> !isGlobal(e.key()) && !e.key().startsWith(".")).count();
+      if (candidates > MAX_JOBS) {
+        reader.error(root.get(), FILE + " defines " + candidates + " jobs; Heyken runs at most " + MAX_JOBS
+            + ": merge jobs or hide the ones it need not run (a name starting with '.')");
+        throw new CiFileException(reader.errors());
+      }
       globals(entries);
       var jobs = new ArrayList<CiJob>();
       for (var e : entries) {
@@ -131,10 +146,6 @@ public record CiFile(List<String> stages, List<CiJob> jobs, List<String> warning
       if (jobs.isEmpty() && !reader.hasErrors()) {
         reader.error(root.get(), FILE + " defines no job: add one, a top-level key with a script, e.g. "
             + "test: {script: [./run-tests.sh]}");
-      }
-      if (jobs.size() > MAX_JOBS) {
-        reader.error(root.get(), FILE + " defines " + jobs.size() + " jobs; Heyken runs at most " + MAX_JOBS
-            + ": merge jobs or hide the ones it need not run (a name starting with '.')");
       }
       if (reader.hasErrors()) {
         throw new CiFileException(reader.errors());
@@ -154,7 +165,7 @@ public record CiFile(List<String> stages, List<CiJob> jobs, List<String> warning
       for (var e : entries) {
         switch (e.key()) {
           case "stages" -> stages(e.value());
-          case "variables" -> globalVariables.putAll(variables(e.value(), "variables"));
+          case "variables" -> globalVariables.putAll(variables(e.value(), "variables", globalVariableKeys));
           case "image" -> {
             topImage = image(e.value(), "image").orElse(null);
             topImageNode = e.keyNode();
@@ -249,6 +260,7 @@ public record CiFile(List<String> stages, List<CiJob> jobs, List<String> warning
       List<String> beforeScript = defaultBeforeScript;
       List<String> script = null;
       var variables = new LinkedHashMap<>(globalVariables);
+      var variableKeys = new HashMap<>(globalVariableKeys);
       Duration timeout = defaultTimeout;
       CiJob.AllowFailure allowFailure = CiJob.AllowFailure.NO;
       CiJob.When when = CiJob.When.ON_SUCCESS;
@@ -265,7 +277,7 @@ public record CiFile(List<String> stages, List<CiJob> jobs, List<String> warning
           case "image" -> image = image(v, where + ": image").orElse(image);
           case "script" -> script = script(v, where + ": script").orElse(List.of());
           case "before_script" -> beforeScript = script(v, where + ": before_script").orElse(List.of());
-          case "variables" -> variables.putAll(variables(v, where + ": variables"));
+          case "variables" -> variables.putAll(variables(v, where + ": variables", variableKeys));
           case "timeout" -> timeout = timeout(v, what).orElse(timeout);
           case "allow_failure" -> allowFailure = allowFailure(v, where);
           case "when" -> when = when(v, where);
@@ -291,8 +303,19 @@ public record CiFile(List<String> stages, List<CiJob> jobs, List<String> warning
       if (reader.errors().size() > errorsBefore) {
         return Optional.empty();
       }
-      return Optional.of(new CiJob(name, stage, image, beforeScript, script, variables, timeout, allowFailure, when,
-          entry.line()));
+      var job = new CiJob(name, stage, image, beforeScript, script, variables, timeout, allowFailure, when,
+          entry.line());
+      try {
+        // what the job's environment will be, bounded as at run time; a commit id stands in for the real one
+        PipelineExecutor.environment(job, "0".repeat(40));
+      } catch (JobScript.TooLargeException e) {
+        if (tooLarge.add(e.variable())) {
+          reader.error(variableKeys.getOrDefault(e.variable(), entry.keyNode()), where + ": " + e.getMessage()
+              + ": keep large data in a file of the repository and read it from the script");
+        }
+        return Optional.empty();
+      }
+      return Optional.of(job);
     }
 
     private static String hint(String key) {
@@ -301,7 +324,7 @@ public record CiFile(List<String> stages, List<CiJob> jobs, List<String> warning
     }
 
     private Optional<List<String>> script(Node node, String what) {
-      Optional<List<String>> lines = reader.strings(node, what);
+      Optional<List<String>> lines = reader.strings(node, what, MAX_SCRIPT_LINES, "lines");
       lines.ifPresent(list -> {
         for (int i = 0; i < list.size(); i++) {
           String line = list.get(i);
@@ -351,7 +374,7 @@ public record CiFile(List<String> stages, List<CiJob> jobs, List<String> warning
       });
     }
 
-    private Map<String, String> variables(Node node, String what) {
+    private Map<String, String> variables(Node node, String what, Map<String, Node> keys) {
       var out = new LinkedHashMap<String, String>();
       if (YamlReader.isNull(node)) {
         return out;
@@ -367,7 +390,10 @@ public record CiFile(List<String> stages, List<CiJob> jobs, List<String> warning
               + "not starting with a digit");
           continue;
         }
-        variableValue(e.value(), what + ": " + name).ifPresent(value -> out.put(name, value));
+        variableValue(e.value(), what + ": " + name).ifPresent(value -> {
+          out.put(name, value);
+          keys.put(name, e.keyNode());
+        });
       }
       return out;
     }

@@ -16,7 +16,27 @@ public final class JobScript {
   /** The file the script is written to, in the job's work directory. */
   public static final String FILE = ".heyken-job.sh";
 
+  /** The most characters one variable may hold once expanded (Linux refuses a single one above 128 KiB). */
+  public static final int MAX_VALUE_CHARS = 64 * 1024;
+  /** The most characters a job's whole environment may hold, names and expanded values together. */
+  public static final int MAX_ENVIRONMENT_CHARS = 1024 * 1024;
+
   private JobScript() {}
+
+  /** A variable whose expanded value, or the job environment it completes, is larger than Heyken allows. */
+  public static final class TooLargeException extends IllegalArgumentException {
+    private final String variable;
+
+    TooLargeException(String variable, String message) {
+      super(message);
+      this.variable = variable;
+    }
+
+    /** The name of the variable whose expansion crossed the bound. */
+    public String variable() {
+      return variable;
+    }
+  }
 
   /** The script of {@code job}. */
   public static String render(CiJob job) {
@@ -68,47 +88,86 @@ public final class JobScript {
    * The variables of a job with their {@code $NAME} and {@code ${NAME}} references expanded, as the GitLab runner
    * does: against {@code predefined} and the variables before them; an unknown name becomes empty, {@code $$} a
    * single {@code $}.
+   *
+   * @throws TooLargeException when a value would expand beyond {@link #MAX_VALUE_CHARS} or the environment beyond
+   *     {@link #MAX_ENVIRONMENT_CHARS}; the expansion stops at the bound, so a small file cannot build a huge string
    */
   public static Map<String, String> expand(Map<String, String> predefined, Map<String, String> variables) {
     var env = new LinkedHashMap<>(predefined);
-    variables.forEach((name, value) -> env.put(name, expandOne(value, env)));
+    long size = 0;
+    for (var e : env.entrySet()) {
+      size += entrySize(e.getKey(), e.getValue());
+    }
+    for (var v : variables.entrySet()) {
+      String name = v.getKey();
+      String replaced = env.get(name);
+      long others = size - (replaced == null ? 0 : entrySize(name, replaced));
+      long room = MAX_ENVIRONMENT_CHARS - others - entrySize(name, "");
+      int limit = (int) Math.max(0, Math.min(MAX_VALUE_CHARS, room));
+      String value = expandOne(v.getValue(), env, limit);
+      if (value == null) {
+        throw room < MAX_VALUE_CHARS
+            ? new TooLargeException(name, "variable '" + name + "' makes the job's environment larger than "
+                + MAX_ENVIRONMENT_CHARS + " characters (names and values, expanded), the most a job may have")
+            : new TooLargeException(name, "variable '" + name + "' expands to more than " + MAX_VALUE_CHARS
+                + " characters, the most one variable may hold");
+      }
+      env.put(name, value);
+      size = others + entrySize(name, value);
+    }
     return env;
   }
 
-  static String expandOne(String value, Map<String, String> known) {
+  /** What a variable takes of the environment: {@code NAME=value} and its terminator, as execve counts it. */
+  private static long entrySize(String name, String value) {
+    return name.length() + value.length() + 2L;
+  }
+
+  /** {@code value} expanded, or null as soon as the result would exceed {@code limit} characters. */
+  static String expandOne(String value, Map<String, String> known, int limit) {
     var out = new StringBuilder();
     int i = 0;
     while (i < value.length()) {
       char c = value.charAt(i);
+      String piece;
       if (c != '$' || i + 1 >= value.length()) {
-        out.append(c);
+        piece = null;
         i++;
-        continue;
-      }
-      char next = value.charAt(i + 1);
-      if (next == '$') {
-        out.append('$');
-        i += 2;
-      } else if (next == '{') {
-        int end = value.indexOf('}', i + 2);
-        String name = end < 0 ? "" : value.substring(i + 2, end);
-        if (end < 0 || !isName(name)) {
-          out.append(c);
-          i++;
-        } else {
-          out.append(known.getOrDefault(name, ""));
-          i = end + 1;
-        }
-      } else if (nameChar(next, true)) {
-        int end = i + 1;
-        while (end < value.length() && nameChar(value.charAt(end), false)) {
-          end++;
-        }
-        out.append(known.getOrDefault(value.substring(i + 1, end), ""));
-        i = end;
       } else {
+        char next = value.charAt(i + 1);
+        if (next == '$') {
+          piece = "$";
+          i += 2;
+        } else if (next == '{') {
+          int end = value.indexOf('}', i + 2);
+          String name = end < 0 ? "" : value.substring(i + 2, end);
+          if (end < 0 || !isName(name)) {
+            piece = null;
+            i++;
+          } else {
+            piece = known.getOrDefault(name, "");
+            i = end + 1;
+          }
+        } else if (nameChar(next, true)) {
+          int end = i + 1;
+          while (end < value.length() && nameChar(value.charAt(end), false)) {
+            end++;
+          }
+          piece = known.getOrDefault(value.substring(i + 1, end), "");
+          i = end;
+        } else {
+          piece = null;
+          i++;
+        }
+      }
+      // checked before appending, so that the result never grows past the bound
+      if (out.length() + (piece == null ? 1 : piece.length()) > limit) {
+        return null;
+      }
+      if (piece == null) {
         out.append(c);
-        i++;
+      } else {
+        out.append(piece);
       }
     }
     return out.toString();

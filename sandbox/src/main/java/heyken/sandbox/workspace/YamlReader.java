@@ -31,6 +31,11 @@ public final class YamlReader {
 
   /** GitLab nests script arrays at most this deep; the same bound stops a recursive alias. */
   public static final int MAX_NESTING = 10;
+  /**
+   * The most strings one list may flatten to: 45 aliases (below SnakeYAML's alias limit) nested 9 deep can name
+   * millions of lines, so the flattening itself stops at a bound.
+   */
+  public static final int MAX_LIST_ITEMS = 10_000;
 
   private static final int MAX_MERGE_DEPTH = 20;
   private static final String STANDARD_TAG_PREFIX = Tag.PREFIX;
@@ -248,33 +253,58 @@ public final class YamlReader {
    * empty list; numbers and booleans are errors, as in GitLab, with the hint to quote them.
    */
   public Optional<List<String>> strings(Node node, String what) {
+    return strings(node, what, MAX_LIST_ITEMS, "items");
+  }
+
+  /**
+   * Like {@link #strings(Node, String)}, with at most {@code max} strings once flattened; above, an error says
+   * {@code what has more than max unit}, found without flattening the rest.
+   */
+  public Optional<List<String>> strings(Node node, String what, int max, String unit) {
     if (isNull(node)) {
       return Optional.of(List.of());
     }
     var out = new ArrayList<String>();
     int before = errors.size();
-    flatten(node, what, out, 0);
+    if (!flatten(node, what, out, 0, new int[] {max}) && errors.size() == before) {
+      error(node, what + " has more than " + max + " " + unit);
+    }
     return errors.size() == before ? Optional.of(out) : Optional.empty();
   }
 
-  private void flatten(Node node, String what, List<String> out, int depth) {
-    if (!standardTag(node, what)) {
-      return;
-    }
+  /**
+   * Flattens {@code node} into {@code out}; false to stop: {@code room} (every item counts, refused ones too) is used
+   * up, or the lists nest too deep (a recursive alias, which would otherwise be walked once per path).
+   */
+  private boolean flatten(Node node, String what, List<String> out, int depth, int[] room) {
     if (node instanceof SequenceNode seq) {
       if (depth >= MAX_NESTING) {
         error(node, what + " nests lists more than " + MAX_NESTING + " levels deep");
-        return;
+        return false;
+      }
+      if (!standardTag(node, what)) {
+        return true;
       }
       for (Node item : seq.getValue()) {
-        flatten(item, what, out, depth + 1);
+        if (!flatten(item, what, out, depth + 1, room)) {
+          return false;
+        }
       }
-    } else if (node instanceof MappingNode) {
+      return true;
+    }
+    if (room[0]-- <= 0) {
+      return false;
+    }
+    if (!standardTag(node, what)) {
+      return true;
+    }
+    if (node instanceof MappingNode) {
       error(node, what + " must be a string or a list of strings, got a mapping: a line with ': ' in it must be "
           + "quoted, e.g. - 'echo \"a: b\"'");
     } else {
       string(node, what).ifPresent(out::add);
     }
+    return true;
   }
 
   /** Custom tags ({@code !reference}, {@code !foo}) mean something only to their own tool: refused with the line. */
