@@ -224,7 +224,7 @@ public final class FeatureService {
   }
 
   /** Invalid YAML in the feature's two files is the caller's mistake: a 400 with the line, before anything is kept. */
-  private static void checkYaml(Map<String, String> files) {
+  static void checkYaml(Map<String, String> files) {
     String manifest = files.get(FeatureManifest.FILE);
     if (manifest != null) {
       FeatureManifest.parse(manifest);
