@@ -77,14 +77,7 @@ class PipelineBoundsTest {
 
   @Test
   void theBillionLaughsAreRefused() {
-    var yaml = new StringBuilder("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
-    for (int level = 1; level <= 8; level++) {
-      yaml.append("l").append(level).append(": &l").append(level).append(" [");
-      for (int i = 0; i < 9; i++) {
-        yaml.append(i == 0 ? "" : ", ").append("*l").append(level - 1);
-      }
-      yaml.append("]\n");
-    }
+    var yaml = aliasLevels("l", "[lol, lol, lol, lol, lol, lol, lol, lol, lol]", 8, 9);
     yaml.append("test:\n  script: *l8\n");
     var e = refusedCheaply(() -> assertThrows(CiFileException.class, () -> CiFile.parse(yaml.toString())));
     assertTrue(e.getMessage().contains("Number of aliases for non-scalar nodes exceeds the specified max=50"),
@@ -94,14 +87,7 @@ class PipelineBoundsTest {
   @Test
   void aliasesThatFanOutWithinTheAliasLimitAreRefused() {
     // 45 aliases (5 per level, 9 levels) stay below SnakeYAML's limit yet name 10 x 5^9 = 19.5 million lines
-    var yaml = new StringBuilder("s0: &s0 [a, b, c, d, e, f, g, h, i, j]\n");
-    for (int level = 1; level <= 8; level++) {
-      yaml.append("s").append(level).append(": &s").append(level).append(" [");
-      for (int i = 0; i < 5; i++) {
-        yaml.append(i == 0 ? "" : ", ").append("*s").append(level - 1);
-      }
-      yaml.append("]\n");
-    }
+    var yaml = aliasLevels("s", "[a, b, c, d, e, f, g, h, i, j]", 8, 5);
     yaml.append("test:\n  script: [*s8, *s8, *s8, *s8, *s8]\n");
     var e = refusedCheaply(() -> assertThrows(CiFileException.class, () -> CiFile.parse(yaml.toString())));
     assertTrue(e.getMessage().contains("job 'test': script has more than 1000 lines"), e.getMessage());
@@ -163,6 +149,19 @@ class PipelineBoundsTest {
     }
     var e = refusedCheaply(() -> assertThrows(CiFileException.class, () -> CiFile.parse(yaml.toString())));
     assertTrue(e.getMessage().contains("defines 40000 jobs; Heyken runs at most 50"), e.getMessage());
+  }
+
+  /** Anchored lists {@code p0} (= {@code base}) to {@code p<levels>}, each of {@code fan} aliases of the one before. */
+  private static StringBuilder aliasLevels(String p, String base, int levels, int fan) {
+    var yaml = new StringBuilder(p + "0: &" + p + "0 " + base + "\n");
+    for (int level = 1; level <= levels; level++) {
+      yaml.append(p).append(level).append(": &").append(p).append(level).append(" [");
+      for (int i = 0; i < fan; i++) {
+        yaml.append(i == 0 ? "" : ", ").append('*').append(p).append(level - 1);
+      }
+      yaml.append("]\n");
+    }
+    return yaml;
   }
 
   /** Runs {@code refusal} on this thread and checks that it allocated little memory. */
