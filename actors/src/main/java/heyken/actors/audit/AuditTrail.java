@@ -194,8 +194,8 @@ public final class AuditTrail {
   @SuppressWarnings("unchecked")
   static Map<String, Object> fieldsOf(Object event) {
     Map<String, Object> fields = JSON.convertValue(event, Map.class);
-    if (event instanceof CoreManager.ServiceAdded added && fields.get("spec") instanceof Map<?, ?> s) {
-      var spec = new java.util.LinkedHashMap<>((Map<String, Object>) s);
+    if (event instanceof CoreManager.ServiceAdded added) {
+      Map<String, Object> spec = JSON.convertValue(added.spec(), java.util.LinkedHashMap.class);
       spec.put("env", ServiceView.redacted(added.spec().env()));
       fields.put("spec", spec);
     }
