@@ -83,6 +83,7 @@ public final class BubblewrapSandbox implements SandboxBackend {
     t.setDaemon(true);
     return t;
   });
+  private static final String ETC_PREFIX = "heyken-bwrap-etc-";
   private final Object etcLock = new Object();
   private Path etcDir;
   private volatile Availability availability;
@@ -368,7 +369,16 @@ public final class BubblewrapSandbox implements SandboxBackend {
   private Path etcDir() throws IOException {
     synchronized (etcLock) {
       if (etcDir == null || !Files.isRegularFile(etcDir.resolve("hosts"))) {
-        Path dir = Files.createTempDirectory("heyken-bwrap-etc-");
+        // named after this JVM, so that the next one removes what a killed one left behind
+        Path dir = Files.createTempDirectory(ETC_PREFIX + ProcessHandle.current().pid() + "-");
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+          try {
+            JobWorkDir.deleteTree(dir);
+          } catch (IOException ignored) {
+            // the next start removes it
+          }
+        }, "heyken-bwrap-etc-cleanup"));
+        sweepStale(dir.getParent());
         Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         write(dir.resolve("passwd"), "root:x:0:0:root:/root:/usr/sbin/nologin\n"
             + "nobody:x:65534:65534:nobody:/tmp:/usr/sbin/nologin\n");
@@ -378,6 +388,39 @@ public final class BubblewrapSandbox implements SandboxBackend {
       }
       return etcDir;
     }
+  }
+
+  /**
+   * Removes the /etc folders of JVMs that are gone (killed with -9, or crashed before {@link #close()}): they are
+   * named {@code heyken-bwrap-etc-<pid>-...}. A folder of the older unnamed form is removed once it is an hour old.
+   * Returns how many were removed.
+   */
+  static int sweepStale(Path tmp) {
+    int removed = 0;
+    try (var entries = Files.list(tmp)) {
+      for (Path p : entries.filter(e -> e.getFileName().toString().startsWith(ETC_PREFIX)).toList()) {
+        String rest = p.getFileName().toString().substring(ETC_PREFIX.length());
+        int dash = rest.indexOf('-');
+        boolean stale;
+        if (dash > 0 && rest.substring(0, dash).chars().allMatch(Character::isDigit)) {
+          long pid = Long.parseLong(rest.substring(0, dash));
+          stale = pid != ProcessHandle.current().pid() && ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true);
+        } else {
+          stale = Files.getLastModifiedTime(p).toInstant().isBefore(java.time.Instant.now().minusSeconds(3600));
+        }
+        if (stale) {
+          try {
+            JobWorkDir.deleteTree(p);
+            removed++;
+          } catch (IOException e) {
+            log.debug("stale bwrap etc dir {} not removed: {}", p, e.toString());
+          }
+        }
+      }
+    } catch (IOException e) {
+      log.debug("could not look for stale bwrap etc dirs in {}: {}", tmp, e.toString());
+    }
+    return removed;
   }
 
   private static void write(Path file, String content) throws IOException {

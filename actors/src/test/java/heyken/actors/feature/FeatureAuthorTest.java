@@ -86,6 +86,14 @@ class FeatureAuthorTest {
     if (store != null) {
       store.close();
     }
+    if (dataDir != null) {
+      // the git repositories and work folders the authoring made: nothing is left in /tmp
+      try (var files = java.nio.file.Files.walk(dataDir)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("could not remove " + dataDir, e);
+      }
+    }
   }
 
   private static String plan(String word) {
