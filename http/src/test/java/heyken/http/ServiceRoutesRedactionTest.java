@@ -12,7 +12,6 @@ import heyken.actors.services.ServiceEngine;
 import heyken.actors.services.ServiceSettings;
 import heyken.actors.services.ServiceSpec;
 import heyken.actors.services.WantedServices;
-import java.io.Closeable;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -24,7 +23,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.Http;
@@ -68,47 +66,20 @@ class ServiceRoutesRedactionTest {
     }
   };
 
-  private static final ServiceEngine ENGINE = new ServiceEngine() {
-    @Override
-    public List<Observed> list(String installationId) {
-      return CREATED.values().stream().map(s -> new Observed("c-" + s.name(), s.name(), s.hash(), "running", "none",
-          null, "2026-01-01T00:00:00Z", 1)).toList();
-    }
-
-    @Override
-    public String create(ServiceSpec spec, String installationId, String network) {
-      CREATED.put(spec.name(), spec);
-      return "c-" + spec.name();
-    }
-
-    @Override
-    public void start(String containerId) {}
-
-    @Override
-    public void stop(String containerId) {}
-
-    @Override
-    public void restart(String containerId) {}
-
-    @Override
-    public void remove(String containerId) {}
-
-    @Override
-    public boolean imageExists(String image) {
-      return true;
-    }
-
-    @Override
-    public boolean networkExists(String network) {
-      return true;
-    }
-
-    @Override
-    public Closeable logs(String containerId, int tail, boolean follow, Consumer<String> line, Runnable completed) {
-      completed.run();
-      return () -> {};
-    }
-  };
+  /** The engine: remembers the specs it creates containers from and reports them running; the rest does nothing. */
+  private static final ServiceEngine ENGINE = (ServiceEngine) java.lang.reflect.Proxy.newProxyInstance(
+      ServiceEngine.class.getClassLoader(), new Class<?>[] {ServiceEngine.class}, (proxy, method, args) ->
+          switch (method.getName()) {
+            case "create" -> {
+              var spec = (ServiceSpec) args[0];
+              CREATED.put(spec.name(), spec);
+              yield "c-" + spec.name();
+            }
+            case "list" -> CREATED.values().stream().map(s -> new ServiceEngine.Observed("c-" + s.name(), s.name(),
+                s.hash(), "running", "none", null, "2026-01-01T00:00:00Z", 1)).toList();
+            case "imageExists", "networkExists", "ensureNetwork" -> true;
+            default -> null;
+          });
 
   @BeforeAll
   static void start() throws Exception {
