@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import heyken.actors.core.CoreManager;
 import heyken.actors.feature.Feature;
 import heyken.protocol.api.AuditEntry;
+import heyken.protocol.api.service.ServiceView;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -174,7 +176,7 @@ public final class AuditTrail {
   @SuppressWarnings("unchecked")
   private AuditEntry entry(EventEnvelope env, Instant previous) {
     Object event = env.event();
-    Map<String, Object> fields = JSON.convertValue(event, Map.class);
+    Map<String, Object> fields = fieldsOf(event);
     Instant own = instantField(fields);
     Instant at = env.timestamp() > 0 ? Instant.ofEpochMilli(env.timestamp())
         : own != null ? own : previous != null ? previous : Instant.EPOCH;
@@ -183,6 +185,21 @@ public final class AuditTrail {
     Object by = fields.get("requestedBy");
     return new AuditEntry(at.toString(), entityOf(env.persistenceId()), env.persistenceId(), env.sequenceNr(),
         event.getClass().getSimpleName(), core, epoch, by == null ? null : by.toString(), fields);
+  }
+
+  /**
+   * The event as the audit shows it: its JSON fields, with the values of a service's env redacted (names kept, see
+   * {@link ServiceView#REDACTED}): env values are write-only, the journal keeps them.
+   */
+  @SuppressWarnings("unchecked")
+  static Map<String, Object> fieldsOf(Object event) {
+    Map<String, Object> fields = JSON.convertValue(event, Map.class);
+    if (event instanceof CoreManager.ServiceAdded added) {
+      Map<String, Object> spec = JSON.convertValue(added.spec(), java.util.LinkedHashMap.class);
+      spec.put("env", ServiceView.redacted(added.spec().env()));
+      fields.put("spec", spec);
+    }
+    return fields;
   }
 
   private static Instant instantField(Map<String, Object> fields) {

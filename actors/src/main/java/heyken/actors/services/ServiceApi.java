@@ -257,7 +257,7 @@ public final class ServiceApi {
     var ports = spec.ports().stream().map(p -> new ServiceView.Port(p.hostIp(), p.hostPort(), p.containerPort(),
         p.protocol())).toList();
     return new ServiceView(spec.name(), spec.image(), wanted.running() ? "running" : "stopped", state, health,
-        c == null ? null : c.id(), ports, spec.env(), spec.command(), spec.restart(),
+        c == null ? null : c.id(), ports, ServiceView.redacted(spec.env()), spec.command(), spec.restart(),
         c == null || c.running() ? null : c.exitCode(), c == null ? null : c.startedAt(),
         wanted.addedAt() == null ? null : wanted.addedAt().toString(), wanted.addedBy(), errors.get(spec.name()));
   }

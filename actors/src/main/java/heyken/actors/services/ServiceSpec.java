@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import heyken.protocol.CborSerializable;
 import heyken.protocol.api.Problem;
 import heyken.protocol.api.service.ServiceRequest;
+import heyken.protocol.api.service.ServiceView;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -50,6 +51,16 @@ public record ServiceSpec(
     ports = ports == null ? List.of() : List.copyOf(ports);
     command = command == null ? List.of() : List.copyOf(command);
     restart = restart == null ? RESTART_ALWAYS : restart;
+  }
+
+  /**
+   * Env values redacted: the spec is inside events, commands and states that log lines, exception messages and chat
+   * answers print, and its values may be secrets. The journal (Jackson) and the engine still get the values.
+   */
+  @Override
+  public String toString() {
+    return "ServiceSpec[name=" + name + ", image=" + image + ", env=" + ServiceView.redacted(env) + ", ports=" + ports
+        + ", command=" + command + ", healthcheck=" + healthcheck + ", restart=" + restart + "]";
   }
 
   /** A published port: {@code hostIp:hostPort} on the host → {@code containerPort/protocol} in the container. */

@@ -112,6 +112,35 @@ class ServiceLedgerTest {
   }
 
   @Test
+  void envValuesReachTheEngineAndTheJournalButNoLogLine() {
+    var context = (ch.qos.logback.classic.LoggerContext) org.slf4j.LoggerFactory.getILoggerFactory();
+    var loggers = List.of(context.getLogger(ServiceLedger.class), context.getLogger(ServiceReconciler.class));
+    var lines = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+    lines.setContext(context);
+    lines.start();
+    loggers.forEach(l -> l.addAppender(lines));
+    var spec = heyken.actors.services.ServiceEnvRedactionTest.spec();
+    String marker = heyken.actors.services.ServiceEnvRedactionTest.MARKER;
+    try {
+      var result = add(spec);
+      assertNull(result.reply().problem());
+      var added = (CoreManager.ServiceAdded) result.event();
+      assertEquals(marker, added.spec().env().get("API_TOKEN"), "the journal keeps the value");
+      await("the container created", () -> engine.idsOf("vault").size() == 1);
+      kit.restart(); // replayed from the journal, as after a failover
+      assertEquals(marker, kit.getState().services().get("vault").spec().env().get("API_TOKEN"));
+    } finally {
+      loggers.forEach(l -> l.detachAppender(lines));
+    }
+    assertEquals(marker, engine.created.get(0).env().get("API_TOKEN"), "the engine gets the value");
+    var messages = lines.list.stream().map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+    assertTrue(messages.stream().anyMatch(m -> m.contains("service change under epoch")
+        && m.contains("API_TOKEN=<redacted>")), messages::toString);
+    assertFalse(messages.stream().anyMatch(m -> m.contains(marker)), messages::toString);
+    assertFalse(kit.getState().toString().contains(marker));
+  }
+
+  @Test
   void aSecondServiceOfTheSameNameOrHostPortIsAConflictWithoutEvent() {
     add(spec("web"));
     var again = add(spec("web"));

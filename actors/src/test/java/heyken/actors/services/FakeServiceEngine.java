@@ -16,6 +16,8 @@ public final class FakeServiceEngine implements ServiceEngine {
   public final Map<String, String> installationOf = new ConcurrentHashMap<>();
   public final List<String> calls = new CopyOnWriteArrayList<>();
   public final AtomicInteger lists = new AtomicInteger();
+  /** The specs the containers were created from, as the engine got them. */
+  public final List<ServiceSpec> created = new CopyOnWriteArrayList<>();
   private final AtomicInteger ids = new AtomicInteger();
   private long clock = 1000;
 
@@ -52,6 +54,7 @@ public final class FakeServiceEngine implements ServiceEngine {
   @Override
   public synchronized String create(ServiceSpec spec, String installationId, String network) {
     calls.add("create " + spec.name());
+    created.add(spec);
     String id = add(spec.name(), installationId, spec.hash(), "created", null);
     return id;
   }

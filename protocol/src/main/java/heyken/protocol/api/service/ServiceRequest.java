@@ -25,6 +25,13 @@ public record ServiceRequest(
     Healthcheck healthcheck,
     String restart) {
 
+  /** Env values redacted (see {@link ServiceView#REDACTED}): a request may be logged or put into a message. */
+  @Override
+  public String toString() {
+    return "ServiceRequest[name=" + name + ", image=" + image + ", env=" + ServiceView.redacted(env) + ", ports="
+        + ports + ", command=" + command + ", healthcheck=" + healthcheck + ", restart=" + restart + "]";
+  }
+
   /**
    * @param test Docker's form: {@code ["CMD", "wget", "-q", "-O-", "http://127.0.0.1:8080/"]} or
    *     {@code ["CMD-SHELL", "..."]}; a list without that first word runs as {@code CMD}
