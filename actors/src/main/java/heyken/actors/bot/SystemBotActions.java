@@ -212,7 +212,7 @@ public final class SystemBotActions implements BotActions {
 
     @Override
     public CompletionStage<String> invoke(BotCommand.Invoke i) {
-      return invoke(i);
+      return invokeFeature(i);
     }
 
     // questions and malformed commands are answered by the conversation itself, never executed
@@ -241,7 +241,7 @@ public final class SystemBotActions implements BotActions {
         + (v.lastError() == null ? "" : "; last error: " + v.lastError()) + ")").collect(Collectors.joining("\n"));
   }
 
-  private CompletionStage<String> invoke(BotCommand.Invoke invoke) {
+  private CompletionStage<String> invokeFeature(BotCommand.Invoke invoke) {
     return AskPattern.<DeploymentLedger.Command, DeploymentLedger.Deployments>ask(deployments,
             DeploymentLedger.GetDeployments::new, ASK, system.scheduler())
         .thenCompose(deployments -> {
