@@ -76,8 +76,13 @@ public final class ApiErrors {
       .build();
 
   private static Route tooLarge(EntityStreamSizeException e) {
+    return tooLarge(e.limit());
+  }
+
+  /** 413 {@code payload_too_large} for a body over {@code limit} bytes (also what {@link RequestBodies} answers). */
+  static Route tooLarge(long limit) {
     return error(StatusCodes.PAYLOAD_TOO_LARGE, "payload_too_large",
-        "the request body is larger than the allowed " + e.limit() + " bytes");
+        "the request body is larger than the allowed " + limit + " bytes");
   }
 
   private static Route internal(Throwable e) {

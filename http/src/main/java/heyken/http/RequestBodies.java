@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.OptionalLong;
 import java.util.function.Supplier;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
-import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.stream.javadsl.Sink;
 
@@ -50,8 +49,7 @@ public final class RequestBodies {
   }
 
   private static Route refuse(HttpRequest request, long declared, long maxBytes) {
-    Route answer = ApiErrors.error(StatusCodes.PAYLOAD_TOO_LARGE, "payload_too_large",
-        "the request body is larger than the allowed " + maxBytes + " bytes");
+    Route answer = ApiErrors.tooLarge(maxBytes);
     boolean waitsForContinue = request.getHeader("Expect")
         .map(h -> h.value().trim().equalsIgnoreCase("100-continue")).orElse(false);
     if (waitsForContinue || declared > DRAIN_MAX_BYTES) {

@@ -88,8 +88,8 @@ class FeatureAuthorTest {
     }
     if (dataDir != null) {
       // the git repositories and work folders the authoring made: nothing is left in /tmp
-      try (var files = java.nio.file.Files.walk(dataDir)) {
-        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      try {
+        heyken.sandbox.JobWorkDir.deleteTree(dataDir);
       } catch (java.io.IOException e) {
         throw new java.io.UncheckedIOException("could not remove " + dataDir, e);
       }
