@@ -214,7 +214,8 @@ public final class ChatGateway
 
   /**
    * The id of the bot's reply to {@code inboundId}: derived, so that a second attempt to post the same reply (after
-   * a crash between posting and recording it) is refused by the server instead of showing twice. 17 characters of
+   * a crash between posting and recording it, or a send whose answer was lost) finds the first one and edits it to
+   * the final text instead of showing twice (ChatPlatform.postOnce). 17 characters of
    * Meteor's id alphabet, like the server's own ids.
    */
   static String replyId(String inboundId) {
@@ -528,7 +529,7 @@ public final class ChatGateway
       recordScheduled = true;
       context.getSelf().tell(RecordPosted.INSTANCE);
     }
-    // the room's next message need not wait for the record: a repeat of this one is refused by the server
+    // the room's next message need not wait for the record: a repeat of this one finds its message and edits it
     return nextInRoom(m.roomId());
   }
 

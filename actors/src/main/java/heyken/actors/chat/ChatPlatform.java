@@ -40,10 +40,12 @@ public interface ChatPlatform extends AutoCloseable {
   /**
    * Posts {@code text} under a message id the caller chose ({@code chat.sendMessage} with {@code _id}), as a reply in
    * the thread of {@code threadId} when that is not null. Idempotent: when the server already holds a message with
-   * this id (an earlier attempt got through, perhaps from a core that died before it could record it), nothing is
-   * posted again and the answer is false. Blocking.
+   * this id (an earlier attempt got through, perhaps from a core that died before it could record it, or this call's
+   * own send whose answer was lost), nothing is posted again and the answer is false: the caller then
+   * {@link #update}s it to the text it wants. The server's answer to a taken id is not relied on (Rocket.Chat gives
+   * none of its own): the message is looked up. Blocking.
    *
-   * @return true when this call posted the message, false when the id was taken already
+   * @return true when this call posted the message, false when a message with this id was there already
    */
   boolean postOnce(String roomId, String threadId, String messageId, String text);
 

@@ -94,9 +94,17 @@ public final class RocketChatPlatform implements ChatPlatform {
     return posted;
   }
 
-  /** Rocket.Chat's refusal of a {@code chat.sendMessage} whose {@code _id} is taken. */
-  static final String ALREADY_EXISTS = "error-message-already-exists";
+  /** How often one {@code postOnce} sends while each send failed without an answer and the message is not there. */
+  static final int SEND_ATTEMPTS = 3;
 
+  /**
+   * {@code chat.sendMessage} under the caller's id. Rocket.Chat gives a taken id no error of its own: its
+   * {@code sendMessage} function returns nothing for an {@code _id} that exists (no insert, no update), and the route
+   * then fails on that nothing with a 400 whose text is a TypeError's (the source read is named in docs/rocketchat.md).
+   * A send that timed out or got a 5xx may have been stored too. So after any failed send the
+   * message is looked up ({@code chat.getMessage}): there, it is the caller's to update (false); not there after an
+   * answer that said nothing (no answer, 5xx), it is sent again; else the refusal is thrown.
+   */
   @Override
   public boolean postOnce(String roomId, String threadId, String messageId, String text) {
     Objects.requireNonNull(roomId, "roomId");
@@ -108,28 +116,70 @@ public final class RocketChatPlatform implements ChatPlatform {
     }
     ObjectNode body = rest.object();
     body.set("message", message);
-    try {
-      rest.post(bot, "chat.sendMessage", body);
-    } catch (ChatException e) {
-      if (ALREADY_EXISTS.equals(e.errorType())) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        rest.post(bot, "chat.sendMessage", body);
         try (var mdc = ChatMdc.of(roomId, messageId)) {
-          log.info("message {} is in room {} already (posted before): not posted again", messageId, roomId);
+          log.debug("posted message {} in room {}{}", messageId, roomId, threadId == null ? "" : " (thread "
+              + threadId + ")");
         }
-        return false;
+        return true;
+      } catch (ChatException.RateLimited | ChatException.LoginRefused e) {
+        throw e;
+      } catch (ChatException e) {
+        if (exists(messageId, e)) {
+          try (var mdc = ChatMdc.of(roomId, messageId)) {
+            log.info("message {} is in room {} already (an earlier send got through: {}): not posted again",
+                messageId, roomId, e.getMessage());
+          }
+          return false;
+        }
+        if (!unanswered(e) || attempt == SEND_ATTEMPTS) {
+          throw e;
+        }
+        try (var mdc = ChatMdc.of(roomId, messageId)) {
+          log.info("message {} did not reach room {} ({}): sending it again", messageId, roomId, e.getMessage());
+        }
       }
-      throw e;
     }
-    try (var mdc = ChatMdc.of(roomId, messageId)) {
-      log.debug("posted message {} in room {}{}", messageId, roomId, threadId == null ? "" : " (thread " + threadId
-          + ")");
-    }
-    return true;
   }
 
+  /** Whether the server holds a message with this id; a failed look-up rethrows the send's failure with it. */
+  private boolean exists(String messageId, ChatException sendFailure) {
+    try {
+      rest.get(bot, "chat.getMessage", Map.of("msgId", messageId));
+      return true;
+    } catch (ChatException lookup) {
+      if (lookup.status() == 400 && lookup.errorType() == null) {
+        return false; // getSingleMessage found nothing: API.v1.failure() without a text
+      }
+      sendFailure.addSuppressed(lookup);
+      throw sendFailure;
+    }
+  }
+
+  /** The server did not say what it did: no answer at all, or a server error (a proxy's timeout, for instance). */
+  private static boolean unanswered(ChatException e) {
+    return e.status() == 0 || e.status() >= 500;
+  }
+
+  /** {@code chat.update}; sent once more when the first one got no answer (the same text twice changes nothing). */
   @Override
   public void update(String roomId, String messageId, String text) {
     checkLength(text);
-    rest.post(bot, "chat.update", rest.object().put("roomId", roomId).put("msgId", messageId).put("text", text));
+    ObjectNode body = rest.object().put("roomId", roomId).put("msgId", messageId).put("text", text);
+    try {
+      rest.post(bot, "chat.update", body);
+    } catch (ChatException e) {
+      if (!unanswered(e) || e instanceof ChatException.RateLimited) {
+        throw e;
+      }
+      try (var mdc = ChatMdc.of(roomId, messageId)) {
+        log.info("the edit of message {} in room {} got no answer ({}): sending it again", messageId, roomId,
+            e.getMessage());
+      }
+      rest.post(bot, "chat.update", body);
+    }
   }
 
   private void checkLength(String text) {

@@ -369,12 +369,25 @@ class ChatGatewayTest {
         var bot = new RocketChatPlatform(ChatSettings.from(ConfigFactory.parseMap(
             RocketChatPlatformStandInTest.standInKeys(chat.url()))))) {
       question = chat.directMessage(person, "heyken_bot", "help");
-      // what a core that died after posting, before recording it, left behind
-      assertTrue(bot.postOnce(rid, null, ChatGateway.replyId(question), "done: help"));
+      // what a core that died while the answer was being written left behind: its first, unfinished post
+      assertTrue(bot.postOnce(rid, null, ChatGateway.replyId(question), "Writing the answer…"));
     }
-    // the gateway's post under the same id is refused by the server; the message stays the one reply
-    await("the repeated post refused", Duration.ofSeconds(30), () -> chat.requests().stream()
+    // the gateway's send under the same id stores nothing (Rocket.Chat skips a taken id; the route fails on it);
+    // the gateway finds the message and edits it to the whole answer: one reply, with the final text
+    await("the repeated send answered 400", Duration.ofSeconds(30), () -> chat.requests().stream()
         .anyMatch(r -> r.endpoint().equals("chat.sendMessage") && r.status() == 400));
+    awaitReply(rid, 2, t -> t.equals("done: help"));
+    assertStaysAt(rid, 2);
+  }
+
+  @Test
+  void aReplyWhoseSendWasStoredButWhoseAnswerWasLostEndsAsOneMessageWithTheWholeAnswer() throws Exception {
+    String person = newUser();
+    String rid = roomOf(chat.directMessage(person, "heyken_bot", "whoami"));
+    awaitReply(rid, 1, t -> t.startsWith("You are"));
+    // the next send is stored by the server, but the gateway hears a proxy's timeout
+    chat.loseAnswerNext("chat.sendMessage", 504, "{\"success\":false,\"error\":\"upstream timed out\"}");
+    chat.directMessage(person, "heyken_bot", "help");
     awaitReply(rid, 2, t -> t.equals("done: help"));
     assertStaysAt(rid, 2);
   }

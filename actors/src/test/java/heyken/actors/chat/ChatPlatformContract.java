@@ -286,6 +286,21 @@ abstract class ChatPlatformContract {
   }
 
   @Test
+  void aSecondPostUnderTheSameIdIsAnsweredFalseAndTheCallerEditsTheOneMessage() {
+    ProvisioningReport report = provision();
+    String system = room(report, settings.systemChannel());
+    Instant before = Instant.now().minusSeconds(10);
+    String id = "heykenOnce" + nonce;
+    assertTrue(platform.postOnce(system, null, id, "Writing the answer… " + nonce));
+    // what a second core (or a retry) does with a reply it finds begun
+    assertFalse(platform.postOnce(system, null, id, "the whole answer " + nonce));
+    platform.update(system, id, "the whole answer " + nonce);
+    var mine = platform.messagesSince(system, before).stream().filter(m -> m.id().equals(id)).toList();
+    assertEquals(1, mine.size(), "one message: " + mine);
+    assertEquals("the whole answer " + nonce, mine.get(0).text());
+  }
+
+  @Test
   void statusAndLogPostsReachTheirRooms() {
     ProvisioningReport report = provision();
     for (String name : List.of(settings.systemChannel(), settings.logsChannel())) {

@@ -169,6 +169,46 @@ public class RocketChatPlatformStandInTest extends ChatPlatformContract {
   }
 
   @Test
+  void aSendWhoseAnswerWasLostIsFoundNotSentAgainAndEndsWithTheFinalText() {
+    ProvisioningReport report = provision();
+    String system = room(report, settings.systemChannel());
+    String id = "heykenLost" + nonce;
+    // the server stores the message, the client gets a proxy's timeout instead of the answer
+    server.loseAnswerNext("chat.sendMessage", 504, "{\"success\":false,\"error\":\"upstream timed out\"}");
+    boolean posted = platform.postOnce(system, null, id, "Writing the answer…");
+    assertFalse(posted, "the lost send is found on the server, not repeated");
+    // what the gateway does next: the final text goes into the message it began
+    if (!platform.postOnce(system, null, id, "the final answer")) {
+      platform.update(system, id, "the final answer");
+    }
+    assertEquals(1, server.postedBy("heyken_bot").stream().filter(p -> p.messageId().equals(id)).count());
+    assertEquals("the final answer", server.message(id).orElseThrow().path("msg").asText());
+  }
+
+  @Test
+  void aSendThatFailedBeforeTheServerStoredItIsSentAgain() {
+    ProvisioningReport report = provision();
+    String system = room(report, settings.systemChannel());
+    String id = "heykenRetry" + nonce;
+    server.failNext("chat.sendMessage", 502, "{\"success\":false,\"error\":\"bad gateway\"}");
+    assertTrue(platform.postOnce(system, null, id, "after one retry"));
+    assertEquals("after one retry", server.message(id).orElseThrow().path("msg").asText());
+    assertEquals(1, server.postedBy("heyken_bot").stream().filter(p -> p.messageId().equals(id)).count());
+  }
+
+  @Test
+  void aRefusedSendOfAMessageThatIsNotThereIsThrownNotRetried() {
+    ProvisioningReport report = provision();
+    String system = room(report, settings.systemChannel());
+    server.failNext("chat.sendMessage", 400, "{\"success\":false,\"error\":\"Not allowed [error-not-allowed]\","
+        + "\"errorType\":\"error-not-allowed\"}");
+    ChatException e = assertThrows(ChatException.class,
+        () -> platform.postOnce(system, null, "heykenRefused" + nonce, "refused"));
+    assertEquals("error-not-allowed", e.errorType());
+    assertTrue(server.message("heykenRefused" + nonce).isEmpty());
+  }
+
+  @Test
   void aRateLimitLongerThanTheBudgetFailsWithAdvice() {
     ProvisioningReport report = provision();
     server.rateLimitUntil("chat.postMessage", Duration.ofMinutes(5));

@@ -60,6 +60,8 @@ final class RestEndpoints {
   private final StandInState state;
   // all of the following are guarded by the state's monitor
   private final Map<String, Deque<Failure>> failNext = new HashMap<>();
+  // answers that replace the real one after the call was carried out (the work is done, the client never hears it)
+  private final Map<String, Deque<Failure>> loseAnswerNext = new HashMap<>();
   private final Map<String, Instant> forcedLimits = new HashMap<>();
   private final Map<String, Window> windows = new HashMap<>();
   private final List<RocketChatStandIn.Request> log = new ArrayList<>();
@@ -79,6 +81,12 @@ final class RestEndpoints {
   void failNext(String endpoint, int status, ObjectNode body) {
     synchronized (state) {
       failNext.computeIfAbsent(endpoint, e -> new ArrayDeque<>()).add(new Failure(status, body));
+    }
+  }
+
+  void loseAnswerNext(String endpoint, int status, ObjectNode body) {
+    synchronized (state) {
+      loseAnswerNext.computeIfAbsent(endpoint, e -> new ArrayDeque<>()).add(new Failure(status, body));
     }
   }
 
@@ -131,6 +139,11 @@ final class RestEndpoints {
       } catch (RestError e) {
         status = e.status;
         body = e.body;
+      }
+      Deque<Failure> lost = loseAnswerNext.get(req.endpoint());
+      if (status == 200 && lost != null && !lost.isEmpty()) {
+        Failure f = lost.poll();
+        return logged(req, caller, new Reply(f.status(), f.body(), headers));
       }
       return logged(req, caller, new Reply(status, body, headers));
     }
@@ -251,6 +264,8 @@ final class RestEndpoints {
         return sendMessage(req, caller);
       case "POST chat.update":
         return chatUpdate(req, caller);
+      case "GET chat.getMessage":
+        return getMessage(req, caller);
       case "POST chat.react":
         return chatReact(req, caller);
       case "POST chat.delete":
@@ -669,8 +684,36 @@ final class RestEndpoints {
     if (!room.members.contains(caller.id) && !"c".equals(room.t)) {
       throw RestError.meteor("error-not-allowed", "Not allowed");
     }
-    Msg msg = state.insertMessage(room, caller, text, text(m, "tmid"), text(m, "_id"), text(m, "alias"),
+    String clientId = text(m, "_id");
+    if (clientId != null && state.messageExists(clientId)) {
+      // sendMessage.ts returns nothing for an _id that exists (no insert, no update, no error of its own); the
+      // route then hands that nothing to normalizeMessagesForUser, whose TypeError becomes API.v1.failure(e.message)
+      throw RestError.failure(DUPLICATE_ID_ERROR);
+    }
+    Msg msg = state.insertMessage(room, caller, text, text(m, "tmid"), clientId, text(m, "alias"),
         "chat.sendMessage");
+    return NODES.objectNode().set("message", state.messageJson(msg, false));
+  }
+
+  /**
+   * What Rocket.Chat answers (400, no {@code errorType}) to a {@code chat.sendMessage} whose {@code _id} exists: the
+   * text of the TypeError the route runs into (Node 16 and newer word it so), shared/protocols/rocketchat.md §1.2.
+   */
+  static final String DUPLICATE_ID_ERROR = "Cannot read properties of undefined (reading 'starred')";
+
+  /** {@code chat.getMessage?msgId=}: the message, 400 {@code {"success":false}} when there is none (getSingleMessage). */
+  private ObjectNode getMessage(Request req, User caller) {
+    String id = req.query().get("msgId");
+    if (id == null || id.isEmpty()) {
+      throw RestError.invalidParams("must have required property 'msgId'");
+    }
+    Msg msg = state.message(id);
+    if (msg == null) {
+      throw RestError.failure(null);
+    }
+    if (!state.canAccess(caller, state.roomById(msg.rid))) {
+      throw RestError.meteor("error-not-allowed", "Not allowed");
+    }
     return NODES.objectNode().set("message", state.messageJson(msg, false));
   }
 

@@ -72,7 +72,7 @@ import org.slf4j.LoggerFactory;
  *       {@code me}, {@code users.create|info|register|setStatus|logout}, {@code channels.create|delete|info|invite|
  *       list|list.joined|messages|members}, {@code groups.create|info|invite|list|messages|members},
  *       {@code im.create|list|messages} ({@code dm.*} aliases), {@code subscriptions.get},
- *       {@code chat.postMessage|sendMessage|update|react|delete|syncMessages}, {@code settings/:id} GET/POST,
+ *       {@code chat.postMessage|sendMessage|update|getMessage|react|delete|syncMessages}, {@code settings/:id} GET/POST,
  *       {@code permissions.listAll|update}, {@code /api/info}.
  *       Auth headers {@code X-User-Id}/{@code X-Auth-Token} (401 body of §1.1), permissions with the default roles
  *       (403), Meteor-error bodies (400 {@code "reason [code]"} + {@code errorType}), ajv-style
@@ -108,7 +108,7 @@ import org.slf4j.LoggerFactory;
  * {@link #dropSockets()} (TCP reset, no close frame), {@link #silence()} (a half-open connection: no pings, no pongs,
  * nothing), {@link #realtimeOutage()} (drop and refuse new sockets with 503 until closed: messages posted meanwhile
  * reach no subscriber), {@link #restart()} (drop every connection, keep data and tokens), {@link #expireTokens},
- * {@link #failNext}, {@link #rateLimitUntil} (429 with {@code X-RateLimit-Reset} for everyone),
+ * {@link #failNext}, {@link #loseAnswerNext} (the work done, the answer lost), {@link #rateLimitUntil} (429 with {@code X-RateLimit-Reset} for everyone),
  * {@link #delayResponses},
  * {@link #setting(String, Object)}; people act through {@link #userSays}, {@link #directMessage}, {@link #edit},
  * {@link #react}, {@link #publicChannelNotJoined}.
@@ -643,6 +643,19 @@ public final class RocketChatStandIn implements AutoCloseable {
       rest.failNext(endpoint, status, (ObjectNode) json.readTree(jsonBody));
     } catch (JsonProcessingException | ClassCastException e) {
       throw new IllegalArgumentException("failNext needs a JSON object body, got: " + jsonBody, e);
+    }
+  }
+
+  /**
+   * The next successful call of {@code endpoint} is carried out (a {@code chat.sendMessage} stores its message), but
+   * its answer is replaced by {@code status} with {@code jsonBody}: what a client sees when a proxy in front of the
+   * server times out, or the connection breaks, after the server did the work.
+   */
+  public void loseAnswerNext(String endpoint, int status, String jsonBody) {
+    try {
+      rest.loseAnswerNext(endpoint, status, (ObjectNode) json.readTree(jsonBody));
+    } catch (JsonProcessingException | ClassCastException e) {
+      throw new IllegalArgumentException("loseAnswerNext needs a JSON object body, got: " + jsonBody, e);
     }
   }
 

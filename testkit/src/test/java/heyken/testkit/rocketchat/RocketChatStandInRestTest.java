@@ -358,14 +358,42 @@ class RocketChatStandInRestTest {
   }
 
   @Test
-  void sendMessageKeepsTheClientIdAndRefusesItTwice() {
+  void sendMessageKeepsTheClientIdAndASecondSendChangesNothingAndFailsWithoutAnErrorType() {
     Response first = rest.post("chat.sendMessage", admin,
         "{\"message\":{\"_id\":\"client-id-000001\",\"rid\":\"GENERAL\",\"msg\":\"once\"}}");
     assertEquals(200, first.status(), first.body().toString());
     assertEquals("client-id-000001", first.body().path("message").path("_id").asText());
     Response again = rest.post("chat.sendMessage", admin,
-        "{\"message\":{\"_id\":\"client-id-000001\",\"rid\":\"GENERAL\",\"msg\":\"once\"}}");
+        "{\"message\":{\"_id\":\"client-id-000001\",\"rid\":\"GENERAL\",\"msg\":\"twice\"}}");
+    // sendMessage.ts skips the taken _id silently; the route fails on the missing message (Rocket.Chat 7.x)
     assertEquals(400, again.status());
+    assertEquals("{\"success\":false,\"error\":\"Cannot read properties of undefined (reading 'starred')\"}",
+        again.body().toString());
+    Response kept = rest.get("chat.getMessage?msgId=client-id-000001", admin);
+    assertEquals(200, kept.status(), kept.body().toString());
+    assertEquals("once", kept.body().path("message").path("msg").asText(), "the stored message is not changed");
+  }
+
+  @Test
+  void getMessageAnswersTheMessageOrAFailureWithoutText() {
+    String id = rest.post("chat.postMessage", admin, "{\"roomId\":\"GENERAL\",\"text\":\"look me up\"}").body()
+        .path("message").path("_id").asText();
+    Response found = rest.get("chat.getMessage?msgId=" + id, admin);
+    assertEquals(200, found.status(), found.body().toString());
+    assertEquals("look me up", found.body().path("message").path("msg").asText());
+    Response missing = rest.get("chat.getMessage?msgId=no-such-message", admin);
+    assertEquals(400, missing.status());
+    assertEquals("{\"success\":false}", missing.body().toString());
+  }
+
+  @Test
+  void aLostAnswerStillStoresTheMessage() {
+    server.loseAnswerNext("chat.sendMessage", 504, "{\"success\":false,\"error\":\"gateway timeout\"}");
+    Response lost = rest.post("chat.sendMessage", admin,
+        "{\"message\":{\"_id\":\"client-id-lost-01\",\"rid\":\"GENERAL\",\"msg\":\"stored\"}}");
+    assertEquals(504, lost.status());
+    assertEquals("stored", rest.get("chat.getMessage?msgId=client-id-lost-01", admin).body().path("message")
+        .path("msg").asText());
   }
 
   @Test
