@@ -146,6 +146,17 @@ public final class HeykenProcesses implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Sets an environment variable of core {@code id} only, for every start and supervised restart of it from now on
+   * (e.g. its own way to the store, through a proxy of the test).
+   */
+  public HeykenProcesses withCoreEnv(int id, String name, String value) {
+    var own = new HashMap<>(hostEnv.getOrDefault("core-" + id, Map.of()));
+    own.put(name, value);
+    hostEnv.put("core-" + id, own);
+    return this;
+  }
+
   /** Several runs on one machine must not collide: find a base where the whole block is free. */
   private static int freeBase() throws IOException {
     for (int attempt = 0; attempt < 50; attempt++) {
