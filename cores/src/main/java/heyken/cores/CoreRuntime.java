@@ -258,7 +258,8 @@ public final class CoreRuntime {
    * still away nobody could be active at all. So the core leaves: its peer becomes the oldest and takes over, and the
    * supervisor restarts this core as standby (partition tests: the active core cut from the store only, a lease lost
    * under load). While the peer is unreachable the split brain resolver decides instead; a core without a peer stays
-   * (it takes the lease again when it can; its proxies then wait for the next membership change).
+   * (it takes the lease again when it can); its proxies would then wait for the next change of the oldest member,
+   * which {@code ActiveCoreWatch} makes: it notices that the cluster cannot reach this active core and rejoins.
    */
   private void leaveWhenStoreLost(ActorSystem<?> system) {
     var cluster = Cluster.get(system);

@@ -174,9 +174,12 @@ public final class Guardian {
                   new MetricsHistoryRoutes(node.coreId(), epochs::recent).route(), sandboxRoutes.dashboardRoute())
                   .route()));
       var binder = context.spawn(PortBinder.create(settings.host(), node.coreId(), settings.inspectionOffset(), apis,
-          settings.rebindInterval(), settings.drainDeadline()), "http");
+          settings.rebindInterval(), settings.drainDeadline(), node::activeEpoch), "http");
       var unfollow = node.onActivationChange(epoch -> binder.tell(new PortBinder.ActivationChanged(epoch)));
       system.getWhenTerminated().thenRun(unfollow);
+      context.spawn(heyken.actors.core.ActiveCoreWatch.create(node, coreManager,
+          heyken.actors.core.ActiveCoreWatch.of(system), heyken.actors.core.ActiveCoreWatch.Settings.from(config)),
+          "active-core-watch");
 
       PekkoManagement.get(system.classicSystem()).start();
 

@@ -52,15 +52,33 @@ public final class PortBinder {
     INSTANCE
   }
 
+  // compares the binder's view of the activation with the core's own, every rebind interval
+  private enum Reconcile implements Command {
+    INSTANCE
+  }
+
   private record UnbindAll(ActorRef<Done> replyTo) implements Command {}
 
   private record DrainAll(ActorRef<Done> replyTo) implements Command {}
 
   public static Behavior<Command> create(String host, int coreId, int inspectionOffset, List<Api> apis,
       Duration rebindInterval, Duration drainDeadline) {
+    return create(host, coreId, inspectionOffset, apis, rebindInterval, drainDeadline, null);
+  }
+
+  /**
+   * As above, and every {@code rebindInterval} the binder compares its view with {@code coreEpoch} (the core's own
+   * activation): a change told out of order (a lease loss and a new activation racing on two threads) must never
+   * leave the documented ports with a core that is not active, nor away from the one that is.
+   */
+  public static Behavior<Command> create(String host, int coreId, int inspectionOffset, List<Api> apis,
+      Duration rebindInterval, Duration drainDeadline, java.util.function.LongSupplier coreEpoch) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
       var binder = new PortBinder(context, timers, host, coreId, inspectionOffset, apis, rebindInterval,
-          drainDeadline);
+          drainDeadline, coreEpoch);
+      if (coreEpoch != null) {
+        timers.startTimerWithFixedDelay(Reconcile.INSTANCE, rebindInterval);
+      }
       var self = context.getSelf();
       var system = context.getSystem();
       var shutdown = CoordinatedShutdown.get(system);
@@ -91,10 +109,13 @@ public final class PortBinder {
   private final Map<Integer, String> pending = new HashMap<>();
   private long activeEpoch;
   private boolean shuttingDown;
+  private final java.util.function.LongSupplier coreEpoch;
 
   private PortBinder(ActorContext<Command> context, TimerScheduler<Command> timers, String host, int coreId,
-      int inspectionOffset, List<Api> apis, Duration rebindInterval, Duration drainDeadline) {
+      int inspectionOffset, List<Api> apis, Duration rebindInterval, Duration drainDeadline,
+      java.util.function.LongSupplier coreEpoch) {
     this.context = context;
+    this.coreEpoch = coreEpoch;
     this.drainDeadline = drainDeadline;
     this.timers = timers;
     this.host = host;
@@ -131,6 +152,7 @@ public final class PortBinder {
           apis.forEach(api -> bind(api, false));
           return Behaviors.same();
         })
+        .onMessageEquals(Reconcile.INSTANCE, this::onReconcile)
         .onMessage(GetBound.class, get -> {
           var view = new HashMap<Integer, String>();
           bindings.forEach((port, b) -> view.put(port, b.localAddress().toString()));
@@ -150,6 +172,16 @@ public final class PortBinder {
     } else if (apis.stream().anyMatch(api -> bindings.containsKey(api.port()) || pending.containsKey(api.port()))) {
       log.info("core {} is not active: releasing the documented ports", coreId);
       apis.forEach(api -> release(api.port()));
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onReconcile() {
+    long now = coreEpoch.getAsLong();
+    if (!shuttingDown && (now > 0) != (activeEpoch > 0)) {
+      log.warn("core {}: the port binder was told epoch {} last, but the core's epoch is {} (two changes told out of "
+          + "order); following the core", coreId, activeEpoch, now);
+      return onActivationChanged(new ActivationChanged(now));
     }
     return Behaviors.same();
   }
