@@ -38,7 +38,7 @@ public final class ClusterManagementRoutes implements ManagementRouteProvider {
 
   @Override
   public Route routes(ManagementRouteProviderSettings settings) {
-    return auth.mutating(() -> settings.readOnly()
+    return auth.writesOnly().mutating(() -> settings.readOnly()
         ? ClusterHttpManagementRoutes.readOnly(cluster)
         : ClusterHttpManagementRoutes.all(cluster));
   }
