@@ -92,7 +92,7 @@ public record SandboxSettings(
         dataDir.resolve(c.getString("git-dir")).normalize(),
         c.getInt("max-concurrent-jobs"),
         SandboxPolicy.from(config),
-        policy(c.getConfig("max-policy")),
+        SandboxPolicy.from(c, "max-policy"),
         c.getDuration("invoke-timeout"),
         c.getBytes("max-file-bytes"),
         c.getBytes("max-revision-bytes"),
@@ -123,22 +123,12 @@ public record SandboxSettings(
   /** Limits on one revision of a feature's code. */
   public record RepositoryLimits(int maxFiles, long maxFileBytes, long maxRevisionBytes) {}
 
-  private static SandboxPolicy policy(Config c) {
-    return new SandboxPolicy(
-        c.getBytes("memory"),
-        c.getDouble("cpus"),
-        c.getInt("pids"),
-        c.getDuration("wall-time"),
-        (int) (long) c.getBytes("output-cap"),
-        c.getBytes("tmp-size"));
-  }
-
   private static void requireWithin(SandboxPolicy policy, SandboxPolicy max) {
     Objects.requireNonNull(policy, "policy");
     Objects.requireNonNull(max, "maxPolicy");
     if (policy.memoryBytes() > max.memoryBytes() || policy.cpus() > max.cpus() || policy.pids() > max.pids()
         || policy.wallTime().compareTo(max.wallTime()) > 0 || policy.outputCapBytes() > max.outputCapBytes()
-        || policy.tmpBytes() > max.tmpBytes()) {
+        || policy.tmpBytes() > max.tmpBytes() || policy.diskBytes() > max.diskBytes()) {
       throw new IllegalArgumentException("heyken.sandbox.policy exceeds heyken.sandbox.max-policy: " + policy
           + " is not within " + max);
     }
