@@ -30,6 +30,8 @@ import java.util.Objects;
  * @param maxFiles the most files of one revision
  * @param dockerHost the engine's address, e.g. {@code unix:///var/run/docker.sock}
  * @param probeTimeout how long an availability probe of the engine may take
+ * @param maxLostAttempts how many attempts in a row of one test run may end with the loss of the core that ran them
+ *     (its death, e.g. killed by what the pipeline made it do) before the run is failed instead of resumed again
  */
 public record SandboxSettings(
     String backend,
@@ -45,7 +47,8 @@ public record SandboxSettings(
     long maxRevisionBytes,
     int maxFiles,
     String dockerHost,
-    Duration probeTimeout) {
+    Duration probeTimeout,
+    int maxLostAttempts) {
 
   public static final String AUTO = "auto";
   public static final String DOCKER = "docker";
@@ -65,6 +68,10 @@ public record SandboxSettings(
           + "least 1, got " + maxConcurrentJobs);
     }
     requireWithin(policy, maxPolicy);
+    if (maxLostAttempts < 1) {
+      throw new IllegalArgumentException("heyken.sandbox.max-lost-attempts (HEYKEN_SANDBOX_MAX_LOST_ATTEMPTS) must be "
+          + "at least 1, got " + maxLostAttempts);
+    }
     if (maxFiles < 1 || maxFileBytes < 1 || maxRevisionBytes < maxFileBytes) {
       throw new IllegalArgumentException("heyken.sandbox: max-files and max-file-bytes must be positive and "
           + "max-revision-bytes at least max-file-bytes");
@@ -98,7 +105,8 @@ public record SandboxSettings(
         c.getBytes("max-revision-bytes"),
         c.getInt("max-files"),
         config.getString("heyken.components.docker-host"),
-        config.getDuration("heyken.components.probe-timeout"));
+        config.getDuration("heyken.components.probe-timeout"),
+        c.getInt("max-lost-attempts"));
   }
 
   /** Image name resolution with this configuration's default and aliases. */
