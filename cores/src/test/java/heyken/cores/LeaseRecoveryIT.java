@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import heyken.sandbox.JobWorkDir;
 import heyken.testkit.HeykenProcesses;
 import heyken.testkit.StallingProxy;
 import java.io.IOException;
@@ -58,8 +59,14 @@ class LeaseRecoveryIT {
   }
 
   @AfterAll
-  void down() {
-    HeykenProcesses.closeAll(proxies[1], proxies[2], heyken);
+  void down() throws IOException {
+    try {
+      HeykenProcesses.closeAll(proxies[1], proxies[2], heyken);
+    } finally {
+      if (heyken != null) {
+        JobWorkDir.deleteTree(heyken.dir()); // the installation's data, logs included
+      }
+    }
   }
 
   @Test
