@@ -328,7 +328,7 @@ class MongoLeaseTest {
     // pool; cut from the store, every renewal hangs for its whole timeout. The loss must still be declared on time:
     // a core that noticed it 16 s late stayed active beside the new one (PartitionIT, store and peer cut)
     int leases = 12;
-    try (SilencingProxy link = new SilencingProxy(server.getLocalAddress().getPort())) {
+    try (var link = new heyken.testkit.StallingProxy(server.getLocalAddress().getPort())) {
       ActorSystem<Void> core = ActorSystem.create(org.apache.pekko.actor.typed.javadsl.Behaviors.empty(), "lease-hang",
           ConfigFactory.parseString("""
               heyken-lease-dispatcher {
@@ -350,7 +350,7 @@ class MongoLeaseTest {
         // renewals have gone through at least once for every lease: the last one before the cut bounds the loss
         Thread.sleep(INTERVAL.multipliedBy(2).toMillis());
         long cutAt = System.nanoTime();
-        link.silence();
+        link.stall(); // a cut link: every call hangs until its own timeout
         awaitCondition(TTL.multipliedBy(4), "every lease lost", () -> lostAt.size() == leases);
         awaitCondition(Duration.ofSeconds(2), "the loss listener told of every lease",
             () -> told.stream().filter(l -> l.name().startsWith(leaseName + "-")).count() == leases);
