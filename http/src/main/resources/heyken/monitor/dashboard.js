@@ -54,7 +54,7 @@
     clearTimeout(retryTimer);
     if (source) source.close();
     const level = $('log-level').value;
-    source = new EventSource('/api/events?logs=' + encodeURIComponent(level));
+    source = window.heyken.events('/api/events?logs=' + encodeURIComponent(level));
     armWatchdog();
     on('hello', (h) => {
       monitor.servedBy = h.served_by;
@@ -72,7 +72,7 @@
       // the stream broke: a switch or failover moves the port to the other core; the browser retries by itself,
       // and when it has given up (an error answer during the hand-over) this page starts a new stream
       setConnection('reconnecting');
-      if (source.readyState === EventSource.CLOSED) {
+      if (source.readyState === 2) { // EventSource.CLOSED
         retryTimer = setTimeout(connect, reconnectMs);
       }
     };
