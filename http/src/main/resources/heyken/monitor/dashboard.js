@@ -74,8 +74,27 @@
       setConnection('reconnecting');
       if (source.readyState === 2) { // EventSource.CLOSED
         retryTimer = setTimeout(connect, reconnectMs);
+        if (!window.heyken.token()) askTokenWhenRefused();
       }
     };
+  }
+
+  // a core on a non-loopback address answers the stream 401 without the token: ask for it once, then reconnect
+  let asking = false;
+  async function askTokenWhenRefused() {
+    if (asking) return;
+    try {
+      const r = await fetch('/api/events', { method: 'HEAD' });
+      if (r.status !== 401) return;
+      asking = true;
+      await window.heyken.askToken('The live overview of this core needs the API token: HEYKEN_API_TOKEN from .env.');
+      clearTimeout(retryTimer);
+      connect();
+    } catch (e) {
+      // cancelled, or the core is away: the stream keeps retrying
+    } finally {
+      asking = false;
+    }
   }
 
   // ------------------------------------------------------------------ views
