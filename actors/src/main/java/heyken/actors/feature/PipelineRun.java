@@ -3,6 +3,7 @@ package heyken.actors.feature;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import heyken.actors.Failures;
+import heyken.actors.logs.RunOutputBudget;
 import heyken.actors.logs.RunOutputLog;
 import heyken.protocol.CborSerializable;
 import heyken.protocol.api.feature.JobView;
@@ -79,10 +80,22 @@ public final class PipelineRun
 
   /** The outcome of one job as it is kept in the journal. */
   public record JobRecord(String name, String stage, String status, Integer exitCode, String reason, Long durationMs,
-      String backend, String image, String detail, String logTail) implements CborSerializable {
+      String backend, String image, String detail, String logTail,
+      // what of the job's output the log store did not take (the run's bound): absent in older journals, and left
+      // out of the JSON while absent so that their recovered states read the same
+      @JsonInclude(JsonInclude.Include.NON_NULL) Long outputDroppedLines,
+      @JsonInclude(JsonInclude.Include.NON_NULL) Long outputDroppedBytes) implements CborSerializable {
+
+    public JobRecord(String name, String stage, String status, Integer exitCode, String reason, Long durationMs,
+        String backend, String image, String detail, String logTail) {
+      this(name, stage, status, exitCode, reason, durationMs, backend, image, detail, logTail, null, null);
+    }
 
     JobView view() {
-      return new JobView(name, stage, status, exitCode, reason, durationMs, backend, image, detail, logTail);
+      long lines = outputDroppedLines == null ? 0 : outputDroppedLines;
+      long bytes = outputDroppedBytes == null ? 0 : outputDroppedBytes;
+      return new JobView(name, stage, status, exitCode, reason, durationMs, backend, image, detail, logTail,
+          lines > 0 || bytes > 0, lines, bytes);
     }
   }
 
@@ -213,6 +226,8 @@ public final class PipelineRun
   // not state: the parsed pipeline and whether a step is under way belong to this incarnation only
   private CiFile ciFile;
   private boolean busy;
+  // what the run's jobs may still store in the log store, over all of them (this incarnation's share)
+  private RunOutputBudget outputBudget;
 
   private PipelineRun(ActorContext<Command> context, TimerScheduler<Command> timers, String runId,
       ActorRef<ClusterSharding.ShardCommand> shard) {
@@ -317,6 +332,13 @@ public final class PipelineRun
     return Effect().persist(new AttemptStarted(attempt, coreId, Instant.now())).thenRun(this::step);
   }
 
+  private synchronized RunOutputBudget outputBudget() {
+    if (outputBudget == null) {
+      outputBudget = runtime.runOutputBounds().newBudget();
+    }
+    return outputBudget;
+  }
+
   /** Why a run that lost its core {@code lost} times in a row is failed: what a user reads in the run view. */
   static String lostAttemptsDetail(State state, int lost) {
     String where = "while its pipeline was being planned";
@@ -397,7 +419,7 @@ public final class PipelineRun
     var settings = runtime.settings();
     try (var writer = runtime.runLogs().writer(runId, attempt, job.name(), settings.policy().outputCapBytes());
         var output = new RunOutputLog(writer, String.valueOf(state.featureId()), runId, job.name(),
-            settings.policy().outputCapBytes())) {
+            outputBudget())) {
       if (attempt > 1) {
         writer.note("Heyken: attempt " + attempt + " of this run, on core " + coreId
             + " (the core that ran the earlier attempt was lost)");
@@ -410,9 +432,15 @@ public final class PipelineRun
         writer.note("Heyken: job '" + job.name() + "' " + outcome.status() + " (reason " + outcome.reason() + ", exit code "
             + outcome.exitCode() + ", " + outcome.duration().toMillis() + " ms)"
             + (outcome.detail() == null || outcome.detail().isEmpty() ? "" : ": " + outcome.detail()));
+        output.close(); // its last unfinished line counts too
+        var dropped = output.dropped();
+        if (dropped.any()) {
+          writer.note("Heyken: " + dropped.lines() + " lines (" + dropped.bytes() + " bytes) of job '" + job.name()
+              + "' are not in the log store: the run's output is bounded (heyken.logs.run-output)");
+        }
         return new JobRecord(outcome.name(), outcome.stage(), outcome.status(), outcome.exitCode(), outcome.reason(),
             outcome.duration().toMillis(), outcome.backend(), settings.resolveImage(job.image()), outcome.detail(),
-            outcome.logTail());
+            outcome.logTail(), dropped.any() ? dropped.lines() : null, dropped.any() ? dropped.bytes() : null);
       } catch (InterruptedException e) {
         // the dispatcher is shutting down (the core is stopping): the backend has killed the job; the run resumes
         // on whichever core runs this entity next
