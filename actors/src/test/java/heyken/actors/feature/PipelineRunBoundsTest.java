@@ -24,12 +24,13 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * A run whose attempts keep losing their core (a pipeline that makes the core run out of memory kills every core
+ * The bounds of a test run. Its output: a job that prints more lines than the run may store in the log store has the
+ * rest counted, and the run view says its output was cut. Its attempts: a run whose attempts keep losing their core (a pipeline that makes the core run out of memory kills every core
  * that resumes it) is failed after {@code heyken.sandbox.max-lost-attempts} such attempts in a row, with a reason the
  * run view shows, instead of being resumed forever. Restarting the entity in the middle of an attempt is what a core's
  * death looks like to it: the survivor recovers the journal and resumes.
  */
-class PipelineRunLostAttemptsTest {
+class PipelineRunBoundsTest {
 
   private static final boolean REQUIRED = "true".equalsIgnoreCase(System.getenv("HEYKEN_REQUIRE_SANDBOX"))
       || "true".equalsIgnoreCase(System.getenv("CI"));
@@ -50,6 +51,7 @@ class PipelineRunLostAttemptsTest {
             heyken.data-dir = "%s"
             heyken.sandbox.backend = bubblewrap
             heyken.sandbox.max-lost-attempts = 2
+            heyken.logs.run-output.max-lines = 50
             """.formatted(dataDir))));
     // a finished run reports to its feature through sharding; this cluster never forms, so the report waits (and is
     // retried) without an answer: the run's own rules are under test here
@@ -77,8 +79,7 @@ class PipelineRunLostAttemptsTest {
     return kit.<RunView>runCommand(PipelineRun.Get::new).reply();
   }
 
-  @Test
-  void aRunRestartedTwiceInTheMiddleOfItsJobIsFailedWithTheReason() {
+  private static SandboxRuntime sandbox() {
     var sandbox = SandboxRuntime.get(testKit.system());
     if (!sandbox.backend().availability().available()) {
       String why = "bubblewrap cannot run jobs here: " + sandbox.backend().availability().detail();
@@ -87,6 +88,37 @@ class PipelineRunLostAttemptsTest {
       }
       org.junit.jupiter.api.Assumptions.assumeTrue(false, why);
     }
+    return sandbox;
+  }
+
+  @Test
+  void aJobPrintingMoreThanTheRunMayStoreIsCutAndTheRunViewSaysSo() {
+    var sandbox = sandbox();
+    String feature = "chatty-feature-" + runs;
+    var revision = sandbox.repositories().create(feature, Map.of(PipelineRun.CI_FILE,
+        "build:\n  stage: build\n  script: [seq 1 30]\ntest:\n  script: ['seq 1 5000']\n"), "chatty", "test");
+    var kit = kit();
+    kit.runCommand(new PipelineRun.Start(feature, revision.id(), "test"));
+    Await.until("the run finished", Duration.ofSeconds(60), () -> kit.getState().finished());
+    var view = view(kit);
+    assertEquals("passed", view.status(), view.detail());
+    var build = view.jobs().get(0);
+    var test = view.jobs().get(1);
+    // the build's 30 lines and its runner lines fit the run's 50; the test job's 5,000 lines mostly do not
+    assertEquals(false, build.outputTruncated(), build.toString());
+    assertTrue(test.outputTruncated(), test.toString());
+    assertTrue(test.outputDroppedLines() > 4_950 && test.outputDroppedLines() <= 5_001, test.toString());
+    assertTrue(test.outputDroppedBytes() > 20_000, test.toString());
+    assertTrue(view.outputTruncated());
+    assertEquals(test.outputDroppedLines(), view.outputDroppedLines());
+    // and it survives recovery (the figures are in the journal)
+    kit.restart();
+    assertEquals(test.outputDroppedLines(), view(kit).outputDroppedLines());
+  }
+
+  @Test
+  void aRunRestartedTwiceInTheMiddleOfItsJobIsFailedWithTheReason() {
+    var sandbox = sandbox();
     String feature = "lost-feature-" + runs;
     var revision = sandbox.repositories().create(feature, Map.of(PipelineRun.CI_FILE,
         "test:\n  script:\n    - echo started\n    - sleep 30\n"), "a job that outlives its core", "test");
