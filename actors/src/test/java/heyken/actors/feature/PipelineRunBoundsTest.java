@@ -91,14 +91,20 @@ class PipelineRunBoundsTest {
     return sandbox;
   }
 
-  @Test
-  void aJobPrintingMoreThanTheRunMayStoreIsCutAndTheRunViewSaysSo() {
+  /** A run of a new feature whose pipeline file is {@code ciFile}, started. */
+  private static EventSourcedBehaviorTestKit<PipelineRun.Command, PipelineRun.Event, PipelineRun.State> started(
+      String ciFile) {
     var sandbox = sandbox();
-    String feature = "chatty-feature-" + runs;
-    var revision = sandbox.repositories().create(feature, Map.of(PipelineRun.CI_FILE,
-        "build:\n  stage: build\n  script: [seq 1 30]\ntest:\n  script: ['seq 1 5000']\n"), "chatty", "test");
+    String feature = "feature-of-run-" + (runs + 1);
+    var revision = sandbox.repositories().create(feature, Map.of(PipelineRun.CI_FILE, ciFile), "a pipeline", "test");
     var kit = kit();
     kit.runCommand(new PipelineRun.Start(feature, revision.id(), "test"));
+    return kit;
+  }
+
+  @Test
+  void aJobPrintingMoreThanTheRunMayStoreIsCutAndTheRunViewSaysSo() {
+    var kit = started("build:\n  stage: build\n  script: [seq 1 30]\ntest:\n  script: ['seq 1 5000']\n");
     Await.until("the run finished", Duration.ofSeconds(60), () -> kit.getState().finished());
     var view = view(kit);
     assertEquals("passed", view.status(), view.detail());
@@ -118,12 +124,8 @@ class PipelineRunBoundsTest {
 
   @Test
   void aRunRestartedTwiceInTheMiddleOfItsJobIsFailedWithTheReason() {
-    var sandbox = sandbox();
-    String feature = "lost-feature-" + runs;
-    var revision = sandbox.repositories().create(feature, Map.of(PipelineRun.CI_FILE,
-        "test:\n  script:\n    - echo started\n    - sleep 30\n"), "a job that outlives its core", "test");
-    var kit = kit();
-    kit.runCommand(new PipelineRun.Start(feature, revision.id(), "test"));
+    // a job that outlives its core
+    var kit = started("test:\n  script:\n    - echo started\n    - sleep 30\n");
     for (int attempt = 1; attempt <= 2; attempt++) {
       int current = attempt;
       // the job is under way (planned, no outcome yet): now the core dies
