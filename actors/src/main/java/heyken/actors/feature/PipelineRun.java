@@ -107,8 +107,25 @@ public final class PipelineRun
   public record RunRequested(String runId, String featureId, String revision, String requestedBy, Instant at)
       implements Event {}
 
-  /** The run (re)started on {@code core}: more than one attempt means a core died during the run. */
-  public record AttemptStarted(int attempt, int core, Instant at) implements Event {}
+  /**
+   * The run (re)started on {@code core}: more than one attempt means the core of the attempt before was lost (died,
+   * stopped) or the run moved to the other core (a rebalance). {@code member}: the cluster incarnation
+   * ({@code uniqueAddress.longUid}) of the core running this attempt, null outside a cluster and in older journals.
+   * {@code previousLost}: whether the attempt before ended with its core gone (false: that core was still a live
+   * member, the run was handed over); null in older journals, read as lost.
+   */
+  public record AttemptStarted(int attempt, int core, Instant at,
+      @JsonInclude(JsonInclude.Include.NON_NULL) Long member,
+      @JsonInclude(JsonInclude.Include.NON_NULL) Boolean previousLost) implements Event {
+
+    public AttemptStarted(int attempt, int core, Instant at) {
+      this(attempt, core, at, null, null);
+    }
+
+    boolean lostThePrevious() {
+      return attempt > 1 && !Boolean.FALSE.equals(previousLost);
+    }
+  }
 
   public record PipelinePlanned(List<PlannedJob> jobs, List<String> warnings, Instant at) implements Event {}
 
@@ -152,9 +169,11 @@ public final class PipelineRun
             RunStatus.RUNNING, null, r.at(), null, false, 0);
       }
       if (event instanceof AttemptStarted a) {
-        // a later attempt starts only when a run that is not over recovers: the one before it was lost
+        // a later attempt starts only when a run that is not over recovers: the one before it was lost, unless
+        // its core was still a live member (the run was moved)
         return new State(runId, featureId, revision, a.attempt(), a.core(), jobs, warnings, outcomes, status,
-            detail, requestedAt, finishedAt, reported, a.attempt() > 1 ? lostAttempts + 1 : 0);
+            detail, requestedAt, finishedAt, reported,
+            a.attempt() == 1 ? 0 : a.lostThePrevious() ? lostAttempts + 1 : lostAttempts);
       }
       if (event instanceof PipelinePlanned p) {
         var empty = new ArrayList<JobRecord>();
@@ -228,6 +247,8 @@ public final class PipelineRun
   private boolean busy;
   // what the run's jobs may still store in the log store, over all of them (this incarnation's share)
   private RunOutputBudget outputBudget;
+  // the cluster incarnation that ran the latest attempt, from the journal (see eventHandler)
+  private Long lastAttemptMember;
 
   private PipelineRun(ActorContext<Command> context, TimerScheduler<Command> timers, String runId,
       ActorRef<ClusterSharding.ShardCommand> shard) {
@@ -312,15 +333,17 @@ public final class PipelineRun
 
   private Effect<Event, State> onStart(State state, Start start) {
     var requested = new RunRequested(runId, start.featureId(), start.revision(), start.requestedBy(), Instant.now());
-    return Effect().persist(List.of(requested, new AttemptStarted(1, coreId, Instant.now())))
+    return Effect().persist(List.of(requested, new AttemptStarted(1, coreId, Instant.now(), selfMember(), null)))
         .thenRun(this::step);
   }
 
   private Effect<Event, State> onResume(State state) {
     int attempt = state.attempts() + 1;
-    int lost = state.lostAttempts() + 1;
+    // a rebalance moves a run from a core that is still there: that attempt was not lost with its core
+    boolean previousLost = !isLiveMember(lastAttemptMember);
+    int lost = state.lostAttempts() + (previousLost ? 1 : 0);
     int maxLost = runtime.settings().maxLostAttempts();
-    if (lost >= maxLost) {
+    if (previousLost && lost >= maxLost) {
       String detail = lostAttemptsDetail(state, lost);
       withMdc(state, () -> log.warn("run {} of feature {} is not resumed: {}; fix the pipeline and run the tests "
           + "again", runId, state.featureId(), detail));
@@ -329,7 +352,8 @@ public final class PipelineRun
     withMdc(state, () -> log.info("run {} of feature {} resumes on core {} as attempt {} ({} of {} jobs done)",
         runId, state.featureId(), coreId, attempt, state.outcomes().stream().filter(o -> o != null).count(),
         state.jobs().size()));
-    return Effect().persist(new AttemptStarted(attempt, coreId, Instant.now())).thenRun(this::step);
+    return Effect().persist(new AttemptStarted(attempt, coreId, Instant.now(), selfMember(), previousLost))
+        .thenRun(this::step);
   }
 
   private synchronized RunOutputBudget outputBudget() {
@@ -551,7 +575,43 @@ public final class PipelineRun
 
   @Override
   public EventHandler<State, Event> eventHandler() {
-    return newEventHandlerBuilder().forAnyState().onAnyEvent(State::apply);
+    return newEventHandlerBuilder().forAnyState().onAnyEvent((state, event) -> {
+      if (event instanceof AttemptStarted a) {
+        // replayed in order: after recovery this is the member that ran the latest attempt (not part of the state,
+        // which the journal fixture pins; only the next resume needs it)
+        lastAttemptMember = a.member();
+      }
+      return state.apply(event);
+    });
+  }
+
+  /** This core's cluster incarnation, or null outside a cluster (tests of the entity alone). */
+  private Long selfMember() {
+    try {
+      return org.apache.pekko.cluster.typed.Cluster.get(context.getSystem()).selfMember().uniqueAddress().longUid();
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** Whether the cluster incarnation {@code member} is still a member that is not going away; false when unknown. */
+  private boolean isLiveMember(Long member) {
+    if (member == null) {
+      return false;
+    }
+    try {
+      var cluster = org.apache.pekko.cluster.typed.Cluster.get(context.getSystem());
+      for (var m : cluster.state().getMembers()) {
+        if (m.uniqueAddress().longUid() == member && (m.status() == org.apache.pekko.cluster.MemberStatus.up()
+            || m.status() == org.apache.pekko.cluster.MemberStatus.weaklyUp())
+            && !cluster.state().getUnreachable().contains(m)) {
+          return true;
+        }
+      }
+      return false;
+    } catch (RuntimeException e) {
+      return false;
+    }
   }
 
   // ---------------------------------------------------------------- helpers

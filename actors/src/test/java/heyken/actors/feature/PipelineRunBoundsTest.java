@@ -172,6 +172,46 @@ class PipelineRunBoundsTest {
   }
 
   @Test
+  void aRunMovedOffACoreThatIsStillAMemberIsNotALostAttempt() throws IOException {
+    // a rebalance hands a run over from a core that stays up: that is not the core's death, however often it happens
+    Path dir = Files.createTempDirectory("heyken-moved-run-test-");
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
+    var clusterKit = ActorTestKit.create("moved-run-test", EventSourcedBehaviorTestKit.config().withFallback(
+        store.config("heyken.core.id = 1\nheyken.data-dir = \"" + dir + "\"\n"
+            + "heyken.sandbox.backend = bubblewrap\nheyken.sandbox.max-lost-attempts = 2\n")));
+    try {
+      var cluster = org.apache.pekko.cluster.typed.Cluster.get(clusterKit.system());
+      cluster.manager().tell(new org.apache.pekko.cluster.typed.Join(cluster.selfMember().address()));
+      Await.until("the one-node cluster up", Duration.ofSeconds(20),
+          () -> cluster.selfMember().status() == org.apache.pekko.cluster.MemberStatus.up());
+      Feature.init(clusterKit.system(), clusterKit.<heyken.actors.core.DeploymentLedger.Command>createTestProbe().ref());
+      long live = cluster.selfMember().uniqueAddress().longUid();
+      Instant t = Instant.now();
+      var moved = EventSourcedBehaviorTestKit.<PipelineRun.Command, PipelineRun.Event, PipelineRun.State>create(
+          clusterKit.system(), PipelineRun.create("moved-" + (++runs)));
+      // one loss already, then attempt 2 ran on a member that is still up when the run recovers elsewhere
+      moved.initialize(new PipelineRun.RunRequested("r", "no-such-feature", "abc", "test", t),
+          new PipelineRun.AttemptStarted(1, 2, t, 42L, null),
+          new PipelineRun.AttemptStarted(2, 1, t, live, true));
+      Await.until("the run resumed and ended", Duration.ofSeconds(30), () -> moved.getState().finished());
+      assertEquals(3, moved.getState().attempts());
+      assertEquals(1, moved.getState().lostAttempts(), "the hand-over did not count");
+      assertEquals(RunStatus.ERROR, moved.getState().status(), "resumed (its plan then fails: no repository)");
+      // the same history, but the member of attempt 2 is gone: the second loss in a row fails the run
+      var died = EventSourcedBehaviorTestKit.<PipelineRun.Command, PipelineRun.Event, PipelineRun.State>create(
+          clusterKit.system(), PipelineRun.create("died-" + (++runs)));
+      died.initialize(new PipelineRun.RunRequested("r", "no-such-feature", "abc", "test", t),
+          new PipelineRun.AttemptStarted(1, 2, t, 42L, null),
+          new PipelineRun.AttemptStarted(2, 1, t, 43L, true));
+      Await.until("the run failed", Duration.ofSeconds(30), () -> died.getState().finished());
+      assertEquals(RunStatus.FAILED, died.getState().status(), died.getState().detail());
+    } finally {
+      clusterKit.shutdownTestKit();
+      JobWorkDir.deleteTree(dir);
+    }
+  }
+
+  @Test
   void theSecondLossInARowFailsTheRunOnRecoveryWithoutAnotherAttempt() {
     var kit = kit();
     Instant t = Instant.now();
