@@ -47,7 +47,7 @@ abstract class GitHostContract {
 
   @org.junit.jupiter.api.AfterEach
   void removeLocalRepository() {
-    TempDirs.delete(local);
+    TempDirs.delete(local.getParent()); // local is the .git inside the working tree
   }
 
   @Test

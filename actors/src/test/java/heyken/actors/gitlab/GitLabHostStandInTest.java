@@ -51,7 +51,7 @@ class GitLabHostStandInTest extends GitHostContract {
       String sha = GitRepos.commit(local, Map.of("main.sh", "echo hello\n", "lib/util.sh", "true\n"), "files");
       host().push(local, sha, project, "feature/files-r1");
     } finally {
-      TempDirs.delete(local);
+      TempDirs.delete(local.getParent()); // local is the .git inside the working tree
     }
     assertEquals(Optional.of("echo hello\n"), gitlab.readFile("heyken/files-check", "feature/files-r1", "main.sh"));
     assertEquals(Optional.of("true\n"), gitlab.readFile("heyken/files-check", "feature/files-r1", "lib/util.sh"));

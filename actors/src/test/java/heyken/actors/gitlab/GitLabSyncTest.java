@@ -106,7 +106,7 @@ class GitLabSyncTest {
   @AfterEach
   void removeFeatureRepository() {
     if (feature != null) {
-      TempDirs.delete(feature.gitDir);
+      TempDirs.delete(feature.gitDir.getParent()); // gitDir is the .git inside the working tree
     }
   }
 
