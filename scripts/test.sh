@@ -22,7 +22,7 @@
 #      installation (bubblewrap), the README's quick start step by step with ./heyken, stop.sh; prints the time.
 #   6. nothing left behind: every /tmp/heyken-* entry that appeared during steps 3-5 and is still there fails the
 #      run, listed (the tests name their directories heyken-...; a running installation's own heyken-bwrap-etc-<pid>-*
-#      does not count while that pid runs). HEYKEN_KEEP_TEST_DIRS=true keeps the tests' directories and skips it.
+#      does not count while that pid runs, nor a directory named on a running process's command line). HEYKEN_KEEP_TEST_DIRS=true keeps the tests' directories and skips it.
 # Needs Java 17, Maven (dependencies come from Maven Central) and root on a Debian host (for the
 # sandbox step). It uses its own ports and data directories, so a running Heyken is not disturbed.
 set -euo pipefail
@@ -104,6 +104,8 @@ tmp_leftovers() {
   comm -13 <(printf '%s\n' "$tmp_before") <(heyken_tmp_entries) | while IFS= read -r name; do
     [[ -n $name ]] || continue
     [[ $name =~ ^heyken-bwrap-etc-([0-9]+)- && -d /proc/${BASH_REMATCH[1]} ]] && continue
+    # in use by a process that still runs (another run's PostgreSQL: postgres -D /tmp/heyken-pg-.../data)
+    grep -qsF "/tmp/$name" /proc/[0-9]*/cmdline && continue
     echo "/tmp/$name"
   done
 }
