@@ -94,6 +94,9 @@ public class SoakLoad {
     List<Thread> threads = new ArrayList<>();
     // /api/status, open model
     long[] latencies = new long[statusRps * seconds + 10];
+    // what the server took for each request once sent (the latency above also holds the wait for a free connection
+    // and a late load generator): the two apart say whether a slow p99 is the server or the queue in front of it
+    long[] service = new long[statusRps * seconds + 10];
     AtomicLong done = new AtomicLong();
     LongAdder statusFailed = new LongAdder();
     AtomicLong statusSent = new AtomicLong();
@@ -113,9 +116,11 @@ public class SoakLoad {
           sleepUntil(due);
           statusSent.incrementAndGet();
           long took;
+          long sent = System.nanoTime();
           try {
             var r = client.send(request, HttpResponse.BodyHandlers.discarding());
             took = r.statusCode() == 200 ? System.nanoTime() - due : Long.MAX_VALUE;
+            service[(int) i] = System.nanoTime() - sent;
           } catch (Exception e) {
             took = Long.MAX_VALUE;
           }
@@ -240,8 +245,20 @@ public class SoakLoad {
     int got = (int) Math.min(done.get(), latencies.length);
     long[] sorted = Arrays.copyOf(latencies, got);
     Arrays.sort(sorted);
+    long[] served = Arrays.copyOf(service, got);
+    Arrays.sort(served);
+    // the p99 of every 10 s window, in order: one stall or a steady tail
+    var windows = new StringBuilder();
+    int per = statusRps * 10;
+    for (int w = 0; w * per < got; w++) {
+      long[] window = Arrays.copyOfRange(latencies, w * per, Math.min(got, (w + 1) * per));
+      Arrays.sort(window);
+      windows.append(w == 0 ? "" : ",").append(String.format("%.0f", ms(window, 0.99)));
+    }
     List<Long> q = new ArrayList<>(queryMillis);
     java.util.Collections.sort(q);
+    System.out.printf("http status_service_p50_ms=%.2f status_service_p99_ms=%.2f status_p99_per_10s_ms=%s%n",
+        ms(served, 0.50), ms(served, 0.99), windows);
     System.out.printf("http status_sent=%d status_failed=%d status_p50_ms=%.2f status_p99_ms=%.2f status_max_ms=%s "
             + "queries=%d queries_failed=%d query_p50_ms=%d query_p99_ms=%d chat_answered=%d chat_failed=%d "
             + "chat_lost=%d registrations=%d registrations_failed=%d registrations_lost=%d%n",

@@ -124,9 +124,12 @@ inspection_port() { echo $(($1 + ${HEYKEN_INSPECTION_PORT_OFFSET:-100} * $2)); }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # ---------------------------------------------------------------- HTTP
-# http_get URL [TIMEOUT]: print the body; fail unless the answer is 2xx.
+# http_get URL [TIMEOUT]: print the body; fail unless the answer is 2xx. Sends the bearer token from
+# HEYKEN_API_TOKEN when it is set (a core bound to a non-loopback address wants it on reads too).
 http_get() {
-  curl -fsS --max-time "${2:-3}" "$1" 2>/dev/null
+  local -a args=(-fsS --max-time "${2:-3}")
+  [[ -n ${HEYKEN_API_TOKEN:-} ]] && args+=(-H "Authorization: Bearer $HEYKEN_API_TOKEN")
+  curl "${args[@]}" "$1" 2>/dev/null
 }
 
 # http_request METHOD URL [BODY]: sets HTTP_STATUS (000 when nothing answered) and HTTP_BODY.

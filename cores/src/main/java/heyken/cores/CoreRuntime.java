@@ -53,6 +53,7 @@ public final class CoreRuntime {
       System.err.println("heyken core-" + node.coreId() + ": " + problem.get());
       return 2;
     }
+    Auth.exposureWarning(base).ifPresent(log::warn);
     if (Auth.from(base).enabled() && base.getString("heyken.auth.api-token").isBlank()) {
       log.warn("no HEYKEN_API_TOKEN configured: every mutating request will be refused (run scripts/init.sh)");
     }

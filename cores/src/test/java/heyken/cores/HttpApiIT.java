@@ -109,6 +109,8 @@ class HttpApiIT {
         + "`ollama pull llama3`"), question.raw());
     var history = heyken.get(monitor, "/api/chat/it");
     assertEquals(200, history.status(), history.raw());
+    // the history holds admin answers: without the token a reader gets a 401, not the turns
+    assertError(send("GET", monitor, "/api/chat/it", null, null, null), 401, "unauthorized");
     assertEquals(3, history.body().get("turns").size(), history.raw());
     assertError(heyken.post(monitor, "/api/chat", "{\"session\":\"it\",\"text\":\"help\"}", null), 401,
         "unauthorized");
@@ -161,6 +163,10 @@ class HttpApiIT {
     HeykenProcesses.await("the health check to fail", Duration.ofSeconds(30), () ->
         "down".equals(heyken.get(registry(), "/api/components/gone").body().path("health").asText()));
     assertTrue(heyken.get(registry(), "/api/components/gone").body().path("health_detail").asText().contains("failed"));
+    // without the token: down, but not why (no port scanner for whoever reads the registry)
+    var anonymous = send("GET", registry(), "/api/components/gone", null, null, null);
+    assertEquals("down", anonymous.body().path("health").asText(), anonymous.raw());
+    assertFalse(anonymous.raw().contains("failed"), anonymous.raw());
   }
 
   @Test

@@ -144,6 +144,11 @@ public final class ApiErrors {
         return response(response.status(), "rejected", response.status().reason());
       });
 
+  /** 400 {@code malformed_json} for a body read as a tree first and mapped to its type in the route. */
+  static Route malformed(com.fasterxml.jackson.core.JsonProcessingException json) {
+    return error(StatusCodes.BAD_REQUEST, "malformed_json", jsonProblem(json.getOriginalMessage() + location(json)));
+  }
+
   private static String location(com.fasterxml.jackson.core.JsonProcessingException e) {
     var at = e.getLocation();
     String path = "";

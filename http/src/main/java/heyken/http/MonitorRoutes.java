@@ -4,7 +4,9 @@ import heyken.actors.core.CoreManager;
 import heyken.actors.monitor.StatusService;
 import heyken.actors.metrics.Metrics;
 import heyken.protocol.api.SwitchRequest;
+import heyken.protocol.api.SystemStatus;
 import java.time.Duration;
+import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -55,8 +57,11 @@ public final class MonitorRoutes {
   public Route route() {
     return ApiErrors.handled(auth.mutating(() -> concat(
         pathPrefix("api", () -> concat(
-            path("status", () -> get(() ->
-                onSuccess(status.status(), s -> complete(StatusCodes.OK, s, Json.marshaller())))),
+            path("status", () -> get(() -> extractRequest(request -> {
+              boolean full = !auth.readsNeedToken() || auth.presented(request);
+              return onSuccess(status.status(), s -> complete(StatusCodes.OK, full ? s : withoutDetails(s),
+                  Json.marshaller()));
+            }))),
             path(PathMatchers.segment("cores").slash("switch"), () -> post(() ->
                 RequestBodies.atMostDefault(() -> entity(Json.unmarshaller(SwitchRequest.class), this::switchCore)))),
             events.route())),
@@ -65,6 +70,25 @@ public final class MonitorRoutes {
         metrics(),
         Dashboard.route(),
         concat(reject(), more))));
+  }
+
+  /**
+   * {@code GET /api/status} for a reader without the token on a core bound to a non-loopback address (the load
+   * balancer's health check): which core is active, the epoch, whether the installation is healthy, each core's and
+   * component's state. Without addresses, pids, versions, URLs, probe details, the lease and the problems' text: the
+   * token shows them.
+   */
+  static SystemStatus withoutDetails(SystemStatus s) {
+    var cores = s.cores() == null ? null : s.cores().stream().map(c -> new SystemStatus.CoreStatus(c.id(), null,
+        c.status(), c.active(), null, null, null, null, c.reachable(), null, null, null)).toList();
+    var components = s.components() == null ? null : s.components().stream()
+        .map(c -> new SystemStatus.ComponentStatus(c.name(), c.status(), null)).toList();
+    var self = s.thisCore() == null ? null
+        : new SystemStatus.ThisCore(s.thisCore().id(), s.thisCore().active(), s.thisCore().epoch(), null);
+    var problems = s.problems() == null || s.problems().isEmpty() ? s.problems()
+        : List.of(s.problems().size() + " problem(s): GET /api/status with the API token says which and what to do");
+    return new SystemStatus(s.activeCore(), s.epoch(), s.activeSince(), null, s.servedBy(), cores, components,
+        s.logLinesDropped(), s.fencedWritesRefused(), s.healthy(), null, null, self, null, problems);
   }
 
   /** {@code GET /metrics}: this core's metrics in the Prometheus text format 0.0.4. */

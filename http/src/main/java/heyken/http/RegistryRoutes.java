@@ -35,15 +35,30 @@ public final class RegistryRoutes {
   public Route route() {
     return ApiErrors.handled(auth.mutating(() -> pathPrefix(PathMatchers.segment("api").slash("components"), () -> concat(
         pathEndOrSingleSlash(() -> concat(
-            get(() -> answer(ask(ComponentRegistry.ListAll::new), StatusCodes.OK,
-                r -> new RegisteredComponent.Listing(r.components()))),
+            get(() -> extractRequest(request -> answer(ask(ComponentRegistry.ListAll::new), StatusCodes.OK,
+                r -> new RegisteredComponent.Listing(r.components().stream()
+                    .map(c -> forReader(c, auth.presented(request))).toList())))),
             post(() -> RequestBodies.atMostDefault(() -> entity(Json.unmarshaller(ComponentRegistration.class), this::register))))),
         path(PathMatchers.segment(), name -> byName(name, () -> concat(
-            get(() -> answer(ask(reply -> new ComponentRegistry.Get(name, reply)), StatusCodes.OK,
-                ComponentRegistry.Reply::component)),
+            get(() -> extractRequest(request -> answer(ask(reply -> new ComponentRegistry.Get(name, reply)),
+                StatusCodes.OK, r -> forReader(r.component(), auth.presented(request))))),
             delete(() -> onSuccess(
                 ask(reply -> new ComponentRegistry.Deregister(name, "api", reply)),
                 r -> r.problem() != null ? ApiErrors.problem(r.problem()) : complete(StatusCodes.NO_CONTENT))))))))));
+  }
+
+  /**
+   * What the health check found, for a reader without the token: up or down, not why (a refused connection, a timeout,
+   * a status code), so that registering a health URL and reading the result is no port scanner of the core's network.
+   */
+  static final String DETAIL_NEEDS_TOKEN = "the health check's details need the API token";
+
+  static RegisteredComponent forReader(RegisteredComponent c, boolean withToken) {
+    if (withToken || c == null || c.healthDetail() == null) {
+      return c;
+    }
+    return new RegisteredComponent(c.name(), c.url(), c.healthUrl(), c.version(), c.registeredAt(), c.registeredBy(),
+        c.health(), DETAIL_NEEDS_TOKEN, c.checkedAt());
   }
 
   private Route register(ComponentRegistration registration) {

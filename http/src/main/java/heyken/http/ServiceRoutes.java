@@ -3,6 +3,8 @@ package heyken.http;
 import heyken.actors.Outcome;
 import heyken.actors.services.ServiceAction;
 import heyken.actors.services.ServiceApi;
+import heyken.actors.services.ServiceSpec;
+import com.fasterxml.jackson.databind.JsonNode;
 import heyken.protocol.api.service.ServiceRequest;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
@@ -37,8 +39,7 @@ public final class ServiceRoutes {
     return pathPrefix("services", () -> concat(
         pathEndOrSingleSlash(() -> concat(
             get(() -> answer(services.list(), StatusCodes.OK)),
-            post(() -> RequestBodies.atMost(MAX_BODY, () -> entity(Json.unmarshaller(ServiceRequest.class), request ->
-                answer(services.add(request, BY), StatusCodes.CREATED)))))),
+            post(() -> RequestBodies.atMost(MAX_BODY, () -> entity(Json.unmarshaller(JsonNode.class), this::add))))),
         pathPrefix(PathMatchers.segment(), name -> concat(
             pathEndOrSingleSlash(() -> concat(
                 get(() -> answer(services.get(name), StatusCodes.OK)),
@@ -55,6 +56,28 @@ public final class ServiceRoutes {
                 .map(a -> answer(services.change(name, a, BY), StatusCodes.OK))
                 .orElseGet(() -> ApiErrors.error(StatusCodes.NOT_FOUND, "not_found", "a service can be POSTed stop, "
                     + "start or restart (and DELETEd to remove it), not '" + action + "'"))))))));
+  }
+
+  /**
+   * {@code POST /api/services}: options that would hand a container the host (privileged, host network or pid,
+   * mounts, capabilities, devices) are refused by name before the rest is read; then the request as usual.
+   */
+  private Route add(JsonNode body) {
+    if (body != null && body.isObject()) {
+      var names = new java.util.ArrayList<String>();
+      body.fieldNames().forEachRemaining(names::add);
+      var refused = ServiceSpec.refusedOptions(names);
+      if (refused != null) {
+        return ApiErrors.problem(refused);
+      }
+    }
+    ServiceRequest request;
+    try {
+      request = Json.MAPPER.treeToValue(body, ServiceRequest.class);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      return ApiErrors.malformed(e);
+    }
+    return answer(services.add(request, BY), StatusCodes.CREATED);
   }
 
   private Route logs(String name, Optional<String> tailText, Optional<String> followText) {

@@ -152,20 +152,22 @@
   };
 
   /**
-   * A JSON call to this core's APIs (the System Monitor serves the feature and service routes too). Mutating calls
-   * carry the token; without one, or when it is refused (401), the dialog asks for it and the call is sent again.
+   * A JSON call to this core's APIs (the System Monitor serves the feature and service routes too). Calls carry the
+   * token when the tab has one; a mutating call without one, or any call refused with 401 (a core on a non-loopback
+   * address asks for it on reads too), makes the dialog ask for it and the call is sent again.
    * Resolves with the parsed answer; rejects with a heyken.Problem.
    */
   heyken.api = async function (method, path, body) {
     const mutating = method !== 'GET' && method !== 'HEAD';
     let refused = null;
     for (;;) {
-      if (mutating && (!heyken.token() || refused)) {
+      if ((mutating && !heyken.token()) || refused) {
         await heyken.askToken(refused);
       }
       const headers = { Accept: 'application/json' };
       if (body !== undefined) headers['Content-Type'] = 'application/json';
-      if (mutating && heyken.token()) headers.Authorization = 'Bearer ' + heyken.token();
+      // reads carry the token too when there is one: a core on a non-loopback address asks for it on every read
+      if (heyken.token()) headers.Authorization = 'Bearer ' + heyken.token();
       let r;
       try {
         r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -180,10 +182,11 @@
       } catch (e) {
         parsed = null;
       }
-      if (r.status === 401 && mutating) {
+      if (r.status === 401) {
+        const sent = heyken.token();
         heyken.setToken('');
-        refused = 'The token was refused: ' + ((parsed && parsed.detail) || 'it is not this installation\'s ' +
-          'HEYKEN_API_TOKEN (see .env)') + '. Try again.';
+        refused = (sent ? 'The token was refused: ' : 'This needs the API token: ') + ((parsed && parsed.detail) ||
+          'it is not this installation\'s HEYKEN_API_TOKEN (see .env)') + '. Try again.';
         continue;
       }
       if (!r.ok) {
@@ -194,9 +197,14 @@
     }
   };
 
+  /** The headers of a read: the token when this tab has one. */
+  heyken.readHeaders = function () {
+    return heyken.token() ? { Authorization: 'Bearer ' + heyken.token() } : {};
+  };
+
   /** A GET answered as text (a diff), or a heyken.Problem. */
   heyken.text = async function (path) {
-    const r = await fetch(path);
+    const r = await fetch(path, { headers: heyken.readHeaders() });
     const text = await r.text();
     if (!r.ok) {
       let p = {};
@@ -211,7 +219,7 @@
    * the answer ended; rejects when the connection broke or the answer was an error (a heyken.Problem).
    */
   heyken.stream = async function (path, onText, signal) {
-    const r = await fetch(path, { signal });
+    const r = await fetch(path, { signal, headers: heyken.readHeaders() });
     if (!r.ok) {
       const text = await r.text();
       let p = {};

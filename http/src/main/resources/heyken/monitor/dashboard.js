@@ -237,7 +237,9 @@
 
   async function loadHistory() {
     try {
-      const r = await fetch('/api/chat/' + encodeURIComponent(chatSession()));
+      // a room's history holds admin answers: it needs the token (without one the conversation starts empty)
+      if (!token()) return;
+      const r = await fetch('/api/chat/' + encodeURIComponent(chatSession()), { headers: headers() });
       if (!r.ok) return;
       const h = await r.json();
       for (const turn of h.turns || []) {

@@ -123,4 +123,27 @@ class ServiceRoutesRedactionTest {
     assertTrue(one.body().contains("\"state\":\"running\""), one.body());
     assertEquals(MARKER, CREATED.get("vault").env().get("API_TOKEN"), "the engine gets the value");
   }
+
+  /** Beside the redaction, the other half of what a spec may not do: ask for the host, or publish beyond loopback. */
+  @Test
+  void aSpecAskingForTheHostIsRefusedBeforeAnythingIsCreated() throws Exception {
+    for (String extra : List.of("\"privileged\":true", "\"network_mode\":\"host\"", "\"pid\":\"host\"",
+        "\"volumes\":[\"/:/host\"]", "\"cap_add\":[\"SYS_ADMIN\"]")) {
+      var r = send(HttpRequest.newBuilder(uri("/api/services")).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"root\",\"image\":\"sandbox/busybox:1\"," + extra
+              + "}")));
+      assertEquals(400, r.statusCode(), extra + " " + r.body());
+      assertEquals("refused_option", Json.MAPPER.readTree(r.body()).path("error").asText(), r.body());
+    }
+    var everywhere = send(HttpRequest.newBuilder(uri("/api/services")).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"open\",\"image\":\"sandbox/busybox:1\","
+            + "\"ports\":[\"0.0.0.0:8080:80\"]}")));
+    assertEquals(400, everywhere.statusCode(), everywhere.body());
+    assertTrue(everywhere.body().contains("HEYKEN_BIND_HOST"), everywhere.body());
+    var unknown = send(HttpRequest.newBuilder(uri("/api/services")).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"x\",\"image\":\"sandbox/busybox:1\",\"colour\":1}")));
+    assertEquals(400, unknown.statusCode(), unknown.body());
+    assertEquals("malformed_json", Json.MAPPER.readTree(unknown.body()).path("error").asText(), unknown.body());
+    assertFalse(CREATED.containsKey("root") || CREATED.containsKey("open") || CREATED.containsKey("x"));
+  }
 }

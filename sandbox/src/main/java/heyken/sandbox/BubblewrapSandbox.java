@@ -35,7 +35,8 @@ import org.slf4j.MDC;
  * {@code /etc/ld.so.cache} and {@code /etc/alternatives}, and generated {@code /etc/passwd}, {@code /etc/group},
  * {@code /etc/hosts} that know only root and nobody. Never the host's other {@code /etc} (no {@code /etc/shadow}), its
  * {@code /root}, {@code /home}, {@code /tmp}, the repository or the data directory. Writable: a size-limited tmpfs on
- * /tmp and the job's work directory at /work. The environment is only {@code PATH}, {@code HOME=/tmp} and the job's.
+ * /tmp and a tmpfs of the disk bound on /work, seeded with a copy of the job's work directory (bound read-only at
+ * {@value WorkTmpfs#CHECKOUT}; see {@link WorkTmpfs}). The environment is only {@code PATH}, {@code HOME=/tmp} and the job's.
  * There is no seccomp filter (Docker applies its default profile). The job can read bwrap's own command line as
  * {@code /proc/1/cmdline}, which names the host paths of its work directory and of the generated /etc files.
  *
@@ -46,11 +47,12 @@ import org.slf4j.MDC;
  * {@code heyken/<jobId>} group of {@code memory}, {@code pids}, {@code cpu}), else v2 ({@code memory.max},
  * {@code pids.max}, {@code cpu.max} under {@code heyken/} of the cgroup2 mount). The process joins them in a
  * {@code sh} that then execs {@code prlimit --cpu} (a CPU-seconds backstop of wall time × cpus), {@code setpriv} and
- * {@code bwrap}, so everything the job starts is inside. The pids limit counts bwrap's two processes too. Where no
+ * {@code bwrap}, so everything the job starts is inside. The pids limit counts bwrap's two processes and the /work wrapper too. Where no
  * cgroup is writable (not root), jobs run without memory and pids limits and {@link #availability()} says so. The wall
  * time is enforced here: on expiry every process of the job is killed (reason {@code TIMEOUT}).
  *
- * <p>Reasons: {@code OOM} when the memory cgroup counted an OOM kill; {@code PIDS} when the job failed (exit code not
+ * <p>Reasons: {@code OOM} when the memory cgroup counted an OOM kill; {@code DISK} when the job failed with /work
+ * full; {@code PIDS} when the job failed (exit code not
  * 0) and the pids cgroup counted a refused fork. Without cgroups neither can be told apart from a plain exit.
  */
 public final class BubblewrapSandbox implements SandboxBackend {
@@ -131,7 +133,7 @@ public final class BubblewrapSandbox implements SandboxBackend {
       dir = Files.createTempDirectory("heyken-bwrap-probe-");
       var spec = new SandboxSpec("heyken-probe-" + ProcessHandle.current().pid() + "-" + PROBES.incrementAndGet(),
           "", List.of(SH, "-c", "echo ok"), Map.of(), dir,
-          null, new SandboxPolicy(64L << 20, 1.0, 16, Duration.ofSeconds(10), 4096, 1L << 20));
+          null, new SandboxPolicy(64L << 20, 1.0, 16, Duration.ofSeconds(10), 4096, 1L << 20, 1L << 20));
       var result = run(spec, OutputListener.NONE);
       if (!result.succeeded() || !result.stdout().equals("ok\n")) {
         return Availability.down("bubblewrap is installed but cannot run a job here (" + result.reason().apiName()
@@ -175,7 +177,8 @@ public final class BubblewrapSandbox implements SandboxBackend {
       return error(spec, startNanos, "job " + spec.jobId() + " already runs in this sandbox; job ids must be unique");
     }
     MDC.put("jobId", spec.jobId());
-    var output = new CappedOutput(spec.jobId(), spec.policy().outputCapBytes(), listener);
+    var work = WorkTmpfs.forJob();
+    var output = new CappedOutput(spec.jobId(), spec.policy().outputCapBytes(), listener, work.marker());
     Cgroups.JobCgroup cgroup = null;
     try {
       List<String> command;
@@ -191,7 +194,7 @@ public final class BubblewrapSandbox implements SandboxBackend {
         }
         RUNNING_CGROUPS.add(spec.jobId());
         cgroup = cgroups.create(spec.jobId(), spec.policy());
-        command = command(spec, cgroup);
+        command = command(spec, cgroup, work);
       } catch (UncheckedIOException | IOException e) {
         // file channels are interruptible: an interrupt during setup surfaces as ClosedByInterruptException
         if (Thread.interrupted() || e instanceof java.nio.channels.ClosedByInterruptException
@@ -296,6 +299,9 @@ public final class BubblewrapSandbox implements SandboxBackend {
     } else if (code == 0) {
       reason = SandboxResult.Reason.OK;
       detail = "";
+    } else if (output.seen()) {
+      reason = SandboxResult.Reason.DISK;
+      detail = WorkTmpfs.detail(policy);
     } else if (cgroup.pidsLimitHits() > 0) {
       reason = SandboxResult.Reason.PIDS;
       detail = "could not start more processes: the limit is " + policy.pids() + " processes and threads";
@@ -318,7 +324,7 @@ public final class BubblewrapSandbox implements SandboxBackend {
   }
 
   /** sh (joins the cgroups) → prlimit → [setpriv →] bwrap → the job's argv. */
-  private List<String> command(SandboxSpec spec, Cgroups.JobCgroup cgroup) throws IOException {
+  private List<String> command(SandboxSpec spec, Cgroups.JobCgroup cgroup, WorkTmpfs work) throws IOException {
     SandboxPolicy policy = spec.policy();
     List<String> cmd = new ArrayList<>();
     cmd.addAll(List.of(SH, "-c", "while [ \"$1\" != -- ]; do echo $$ > \"$1\" || { echo \"" + JOIN_FAILED_MESSAGE
@@ -355,13 +361,14 @@ public final class BubblewrapSandbox implements SandboxBackend {
     }
     cmd.addAll(List.of("--proc", "/proc", "--dev", "/dev",
         "--size", String.valueOf(policy.tmpBytes()), "--tmpfs", "/tmp",
-        "--bind", spec.workDir().toAbsolutePath().toString(), SandboxSpec.WORK_DIR,
+        "--ro-bind", spec.workDir().toAbsolutePath().toString(), WorkTmpfs.CHECKOUT,
+        "--size", String.valueOf(policy.diskBytes()), "--perms", "0755", "--tmpfs", SandboxSpec.WORK_DIR,
         "--chdir", SandboxSpec.WORK_DIR,
         "--remount-ro", "/",
         "--clearenv", "--setenv", "PATH", SANDBOX_PATH, "--setenv", "HOME", "/tmp"));
     spec.env().forEach((k, v) -> cmd.addAll(List.of("--setenv", k, v)));
     cmd.add("--");
-    cmd.addAll(spec.command());
+    cmd.addAll(work.wrap(spec.command(), null));
     return cmd;
   }
 

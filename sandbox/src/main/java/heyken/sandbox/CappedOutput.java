@@ -35,11 +35,24 @@ final class CappedOutput {
   private boolean truncated;
   private boolean closed;
   private boolean listenerFailed;
+  private final String watched;
+  /** The end of standard error seen so far, as long as the watched line minus one: a line split across chunks. */
+  private String watchCarry = "";
+  private boolean seen;
 
   CappedOutput(String jobId, int capBytes, SandboxBackend.OutputListener listener) {
+    this(jobId, capBytes, listener, null);
+  }
+
+  /**
+   * @param watched a line to look for on standard error, whether or not it fits under the cap (see {@link #seen()});
+   *     null for none
+   */
+  CappedOutput(String jobId, int capBytes, SandboxBackend.OutputListener listener, String watched) {
     this.jobId = jobId;
     this.capBytes = capBytes;
     this.listener = listener == null ? SandboxBackend.OutputListener.NONE : listener;
+    this.watched = watched == null || watched.isEmpty() ? null : watched;
   }
 
   /** Takes a chunk of {@code stream} ({@link #STDOUT} or {@link #STDERR}); ignored once {@link #close()} ran. */
@@ -77,9 +90,31 @@ final class CappedOutput {
     return truncated;
   }
 
+  /** Whether the watched line came on standard error (also when it came after the cap). */
+  synchronized boolean seen() {
+    return seen;
+  }
+
+  private void watch(String text) {
+    if (watched == null || seen) {
+      return;
+    }
+    String window = watchCarry + text;
+    if (window.contains(watched)) {
+      seen = true;
+      watchCarry = "";
+      return;
+    }
+    int keep = Math.min(window.length(), watched.length() - 1);
+    watchCarry = window.substring(window.length() - keep);
+  }
+
   private void append(boolean isStdout, String text) {
     if (text.isEmpty()) {
       return;
+    }
+    if (!isStdout) {
+      watch(text);
     }
     if (isStdout) {
       int taken = appendCapped(stdout, text, capBytes - stdoutBytes);

@@ -36,24 +36,25 @@ import org.slf4j.MDC;
  *
  * <p>Every container gets: no network ({@code NetworkMode none}), a read-only root, a size-limited tmpfs on /tmp, memory
  * with swap equal to it, a pids limit, a CPU quota, no capabilities, {@code no-new-privileges}, user 65534:65534,
- * docker-init as PID 1 (so that a kill is delivered and zombies are reaped), and only two host paths: the job's work
- * directory read-write at /work (handed to uid 65534 first), and, when the job has standard input, a private read-only
- * directory holding it at {@value #STDIN_DIR}. Never the docker socket, never anything else of the host. The default
+ * docker-init as PID 1 (so that a kill is delivered and zombies are reaped), a tmpfs of the disk bound on /work that
+ * a wrapper seeds with a copy of the job's work directory ({@link WorkTmpfs}), and only two host paths, both
+ * read-only: the work directory at {@value WorkTmpfs#CHECKOUT} (handed to uid 65534 first), and, when the job has
+ * standard input, a private directory holding it at {@value #STDIN_DIR}. Never the docker socket, never anything else of the host. The default
  * seccomp profile of the engine applies. The engine mounts /tmp {@code noexec} (bubblewrap's /tmp is not): programs a
  * job builds belong in /work.
  *
- * <p>Standard input: the job's bytes are a file in that directory and the command runs as
- * {@code sh -c 'exec "$@" < /heyken-stdin/in' sh <argv...>}, so an image with stdin needs a POSIX {@code sh} (busybox
- * is fine). Attaching stdin over the API was not used: docker-java's hijacked stream does not half-close, so a job
- * reading to end of input would never see it. Without stdin the argv runs directly (as the entrypoint, so an image's
- * own entrypoint never wraps it) and its stdin is /dev/null.
+ * <p>Standard input: the job's bytes are a file in that directory and the wrapper runs the argv with it as standard
+ * input, so every image needs a POSIX {@code sh}, {@code cp} and {@code df} (busybox is fine). Attaching stdin over
+ * the API was not used: docker-java's hijacked stream does not half-close, so a job reading to end of input would
+ * never see it. The wrapper is the entrypoint, so an image's own entrypoint never wraps the job; without stdin the
+ * job's stdin is /dev/null.
  *
  * <p>Output comes over an attach made before the container starts, with the engine's log driver off ({@code none}):
  * nothing of a job's output is written to the engine's disk, and the caps of {@link CappedOutput} apply while it
  * streams.
  *
  * <p>Reasons: the wall time is enforced here (kill, reason {@code TIMEOUT}); {@code State.OOMKilled} gives
- * {@code OOM}. The engine does not report a hit pids limit, so {@code PIDS} is a heuristic: the job failed (exit code
+ * {@code OOM}; the wrapper's marker of a full /work after a failed job gives {@code DISK}. The engine does not report a hit pids limit, so {@code PIDS} is a heuristic: the job failed (exit code
  * not 0) and its output carries a fork failure message ({@code can't fork} of busybox, {@code Cannot fork} of dash,
  * {@code fork: retry: Resource temporarily unavailable} of bash, {@code BlockingIOError} / {@code Resource temporarily
  * unavailable} of Python, {@code unable to create native thread} of a JVM). A job that survives its failed forks and
@@ -133,7 +134,8 @@ public final class DockerSandbox implements SandboxBackend {
       return error(spec, startNanos, "job " + spec.jobId() + " already runs in this sandbox; job ids must be unique");
     }
     RUNNING_JOBS.add(spec.jobId());
-    var output = new CappedOutput(spec.jobId(), spec.policy().outputCapBytes(), listener);
+    var work = WorkTmpfs.forJob();
+    var output = new CappedOutput(spec.jobId(), spec.policy().outputCapBytes(), listener, work.marker());
     DockerClient docker = engine.client();
     Path stdinDir = null;
     boolean createSent = false;
@@ -152,7 +154,7 @@ public final class DockerSandbox implements SandboxBackend {
           JobWorkDir.writePrivate(stdinDir.resolve("in"), spec.stdin());
         }
         createSent = true;
-        job.containerId = create(docker, spec, image, stdinDir);
+        job.containerId = create(docker, spec, image, stdinDir, work);
       } catch (UncheckedIOException | IOException e) {
         throwIfInterrupted(e);
         return error(spec, startNanos, "cannot prepare the job's files: " + e.getMessage());
@@ -263,20 +265,19 @@ public final class DockerSandbox implements SandboxBackend {
     }
   }
 
-  private String create(DockerClient docker, SandboxSpec spec, String image, Path stdinDir) {
+  private String create(DockerClient docker, SandboxSpec spec, String image, Path stdinDir, WorkTmpfs work) {
     SandboxPolicy policy = spec.policy();
     List<Bind> binds = new ArrayList<>();
-    binds.add(new Bind(spec.workDir().toAbsolutePath().toString(), new Volume(SandboxSpec.WORK_DIR), AccessMode.rw));
-    List<String> entrypoint = new ArrayList<>();
+    binds.add(new Bind(spec.workDir().toAbsolutePath().toString(), new Volume(WorkTmpfs.CHECKOUT), AccessMode.ro));
     if (stdinDir != null) {
       binds.add(new Bind(stdinDir.toString(), new Volume(STDIN_DIR), AccessMode.ro));
-      entrypoint.addAll(List.of("/bin/sh", "-c", "exec \"$@\" < " + STDIN_DIR + "/in", "sh"));
     }
-    entrypoint.addAll(spec.command());
+    List<String> entrypoint = work.wrap(spec.command(), stdinDir == null ? null : STDIN_DIR + "/in");
     var host = HostConfig.newHostConfig()
         .withNetworkMode("none")
         .withReadonlyRootfs(true)
-        .withTmpFs(Map.of("/tmp", "rw,nosuid,nodev,size=" + policy.tmpBytes() + ",mode=1777"))
+        .withTmpFs(Map.of("/tmp", "rw,nosuid,nodev,size=" + policy.tmpBytes() + ",mode=1777",
+            SandboxSpec.WORK_DIR, WorkTmpfs.mountOptions(policy)))
         .withMemory(policy.memoryBytes())
         .withMemorySwap(policy.memoryBytes())
         .withPidsLimit((long) policy.pids())
@@ -325,6 +326,9 @@ public final class DockerSandbox implements SandboxBackend {
     } else if (code == 0) {
       reason = SandboxResult.Reason.OK;
       detail = "";
+    } else if (output.seen()) {
+      reason = SandboxResult.Reason.DISK;
+      detail = WorkTmpfs.detail(policy);
     } else if (looksLikeForkFailure(output.log())) {
       reason = SandboxResult.Reason.PIDS;
       detail = "could not start more processes: the limit is " + policy.pids() + " processes and threads";

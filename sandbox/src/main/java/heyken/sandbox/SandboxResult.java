@@ -37,6 +37,8 @@ public record SandboxResult(
     OOM,
     /** Hit the process limit (fork bomb); killed or failed to fork. */
     PIDS,
+    /** Filled /work, a tmpfs of the policy's disk bound ({@code No space left on device}), and failed. */
+    DISK,
     /** The sandbox itself failed (image missing, engine gone); the job's code may not have run. */
     ERROR;
 

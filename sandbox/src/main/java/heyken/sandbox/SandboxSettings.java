@@ -30,6 +30,8 @@ import java.util.Objects;
  * @param maxFiles the most files of one revision
  * @param dockerHost the engine's address, e.g. {@code unix:///var/run/docker.sock}
  * @param probeTimeout how long an availability probe of the engine may take
+ * @param maxLostAttempts how many attempts in a row of one test run may end with the loss of the core that ran them
+ *     (its death, e.g. killed by what the pipeline made it do) before the run is failed instead of resumed again
  */
 public record SandboxSettings(
     String backend,
@@ -45,7 +47,8 @@ public record SandboxSettings(
     long maxRevisionBytes,
     int maxFiles,
     String dockerHost,
-    Duration probeTimeout) {
+    Duration probeTimeout,
+    int maxLostAttempts) {
 
   public static final String AUTO = "auto";
   public static final String DOCKER = "docker";
@@ -65,6 +68,10 @@ public record SandboxSettings(
           + "least 1, got " + maxConcurrentJobs);
     }
     requireWithin(policy, maxPolicy);
+    if (maxLostAttempts < 1) {
+      throw new IllegalArgumentException("heyken.sandbox.max-lost-attempts (HEYKEN_SANDBOX_MAX_LOST_ATTEMPTS) must be "
+          + "at least 1, got " + maxLostAttempts);
+    }
     if (maxFiles < 1 || maxFileBytes < 1 || maxRevisionBytes < maxFileBytes) {
       throw new IllegalArgumentException("heyken.sandbox: max-files and max-file-bytes must be positive and "
           + "max-revision-bytes at least max-file-bytes");
@@ -92,13 +99,14 @@ public record SandboxSettings(
         dataDir.resolve(c.getString("git-dir")).normalize(),
         c.getInt("max-concurrent-jobs"),
         SandboxPolicy.from(config),
-        policy(c.getConfig("max-policy")),
+        SandboxPolicy.from(c, "max-policy"),
         c.getDuration("invoke-timeout"),
         c.getBytes("max-file-bytes"),
         c.getBytes("max-revision-bytes"),
         c.getInt("max-files"),
         config.getString("heyken.components.docker-host"),
-        config.getDuration("heyken.components.probe-timeout"));
+        config.getDuration("heyken.components.probe-timeout"),
+        c.getInt("max-lost-attempts"));
   }
 
   /** Image name resolution with this configuration's default and aliases. */
@@ -123,22 +131,12 @@ public record SandboxSettings(
   /** Limits on one revision of a feature's code. */
   public record RepositoryLimits(int maxFiles, long maxFileBytes, long maxRevisionBytes) {}
 
-  private static SandboxPolicy policy(Config c) {
-    return new SandboxPolicy(
-        c.getBytes("memory"),
-        c.getDouble("cpus"),
-        c.getInt("pids"),
-        c.getDuration("wall-time"),
-        (int) (long) c.getBytes("output-cap"),
-        c.getBytes("tmp-size"));
-  }
-
   private static void requireWithin(SandboxPolicy policy, SandboxPolicy max) {
     Objects.requireNonNull(policy, "policy");
     Objects.requireNonNull(max, "maxPolicy");
     if (policy.memoryBytes() > max.memoryBytes() || policy.cpus() > max.cpus() || policy.pids() > max.pids()
         || policy.wallTime().compareTo(max.wallTime()) > 0 || policy.outputCapBytes() > max.outputCapBytes()
-        || policy.tmpBytes() > max.tmpBytes()) {
+        || policy.tmpBytes() > max.tmpBytes() || policy.diskBytes() > max.diskBytes()) {
       throw new IllegalArgumentException("heyken.sandbox.policy exceeds heyken.sandbox.max-policy: " + policy
           + " is not within " + max);
     }

@@ -111,9 +111,38 @@ class BubblewrapSandboxTest extends SandboxBackendContract {
   @Test
   void theJobRunsAsNobodyOnTheHostToo() throws Exception {
     assumeTrue(JobWorkDir.runningAsRoot(), "only root can hand a job to another user");
-    var result = run(sh("echo x > owned.txt"));
+    // /work is the job's own tmpfs now: look at the job's process from the host while it runs
+    String marker = "nobody-" + java.util.UUID.randomUUID();
+    var spec = new SandboxSpec(jobId(), "", List.of("/bin/sh", "-c", "sleep 3", marker), Map.of(), workDir(), null,
+        policy());
+    var running = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return run(spec);
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    // the job's own sh (the wrappers before it carry the marker too, and start as root)
+    java.util.function.Supplier<List<Long>> jobShells = () -> processesWith(marker).stream()
+        .filter(pid -> cmdline(pid).startsWith("/bin/sh\0-c\0sleep 3\0")).toList();
+    assertTrue(awaitTrue(java.time.Duration.ofSeconds(10), () -> !jobShells.get().isEmpty()), "never started");
+    for (long pid : jobShells.get()) {
+      String uids = Files.readAllLines(Path.of("/proc", String.valueOf(pid), "status")).stream()
+          .filter(l -> l.startsWith("Uid:")).findFirst().orElseThrow();
+      assertEquals(List.of("65534", "65534", "65534", "65534"), List.of(uids.substring(4).trim().split("\\s+")),
+          "process " + pid + ": " + uids);
+    }
+    var result = running.get(30, java.util.concurrent.TimeUnit.SECONDS);
     assertEquals(SandboxResult.Reason.OK, result.reason(), () -> describe(result));
-    assertEquals(65534, (Integer) Files.getAttribute(workDir().resolve("owned.txt"), "unix:uid"));
+  }
+
+  private static String cmdline(long pid) {
+    try {
+      return new String(Files.readAllBytes(Path.of("/proc", String.valueOf(pid), "cmdline")),
+          java.nio.charset.StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "";
+    }
   }
 
   @Test

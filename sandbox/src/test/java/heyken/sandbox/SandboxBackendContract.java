@@ -218,15 +218,58 @@ abstract class SandboxBackendContract {
   }
 
   @Test
-  void filesWrittenToWorkAreVisibleOnTheHostAfterwards() throws Exception {
+  void workHoldsACopyOfTheWorkDirAndWhatTheJobWritesStaysInTheSandbox() throws Exception {
     Files.writeString(workDir.resolve("input.txt"), "from the host\n");
+    Files.createDirectories(workDir.resolve("sub"));
+    Files.writeString(workDir.resolve("sub/run.sh"), "echo script-ran\n");
+    Files.setPosixFilePermissions(workDir.resolve("sub/run.sh"), PosixFilePermissions.fromString("rwxr-xr-x"));
     var result = run(sh("cat input.txt > copy.txt; echo from the job >> input.txt; mkdir -p out/deep; "
-        + "echo result > out/deep/r.txt; pwd"));
+        + "echo result > out/deep/r.txt; pwd; cat copy.txt input.txt out/deep/r.txt; ./sub/run.sh"));
     assertEquals(SandboxResult.Reason.OK, result.reason(), () -> describe(result));
-    assertEquals("/work\n", result.stdout());
-    assertEquals("from the host\n", Files.readString(workDir.resolve("copy.txt")));
-    assertEquals("from the host\nfrom the job\n", Files.readString(workDir.resolve("input.txt")));
-    assertEquals("result\n", Files.readString(workDir.resolve("out/deep/r.txt")));
+    assertEquals("/work\nfrom the host\nfrom the host\nfrom the job\nresult\nscript-ran\n", result.stdout());
+    // /work is the job's own bounded copy: the host's work directory is as the job found it
+    assertEquals("from the host\n", Files.readString(workDir.resolve("input.txt")));
+    assertFalse(Files.exists(workDir.resolve("copy.txt")));
+    assertFalse(Files.exists(workDir.resolve("out")));
+  }
+
+  @Test
+  void writingPastTheDiskBoundOfWorkIsReportedAsDiskAndNothingReachesTheHost() throws Exception {
+    var policy = policy().withMemoryBytes(256L << 20).withDiskBytes(16L << 20);
+    var spec = new SandboxSpec(jobId(), shellImage(), List.of("/bin/sh", "-c",
+        "echo writing; dd if=/dev/zero of=/work/zeros bs=1M count=64 2>&1; echo dd-exit=$? >&2; exit 1"), Map.of(),
+        workDir, null, policy);
+    var result = run(spec);
+    assertEquals(SandboxResult.Reason.DISK, result.reason(), () -> describe(result));
+    assertEquals(1, result.exitCode());
+    assertTrue(result.detail().contains("16 MiB"), result.detail());
+    assertTrue(result.log().toLowerCase(java.util.Locale.ROOT).contains("no space left on device"), result.log());
+    assertFalse(Files.exists(workDir.resolve("zeros")), "the job's writes reached the host's disk");
+    assertTrue(nothingLeftOf(spec.jobId()));
+  }
+
+  @Test
+  void aJobThatStaysUnderTheDiskBoundOrSucceedsIsNotDisk() throws Exception {
+    var policy = policy().withMemoryBytes(256L << 20).withDiskBytes(16L << 20);
+    var under = run(new SandboxSpec(jobId(), shellImage(), List.of("/bin/sh", "-c",
+        "dd if=/dev/zero of=/work/z bs=1M count=4 2>/dev/null; echo heyken-sandbox: /work is full >&2; exit 2"),
+        Map.of(), workDir, null, policy));
+    assertEquals(SandboxResult.Reason.EXIT, under.reason(), () -> describe(under));
+    assertEquals(2, under.exitCode());
+    // filled, but the job coped and exited 0: like a fork bomb that survives, that is OK
+    var coped = run(new SandboxSpec(jobId(), shellImage(), List.of("/bin/sh", "-c",
+        "dd if=/dev/zero of=/work/z bs=1M count=64 2>/dev/null; echo coped"), Map.of(), workDir, null, policy));
+    assertEquals(SandboxResult.Reason.OK, coped.reason(), () -> describe(coped));
+  }
+
+  @Test
+  void aWorkDirLargerThanTheDiskBoundIsDiskBeforeTheJobRuns() throws Exception {
+    Files.write(workDir.resolve("big.bin"), new byte[3 << 20]);
+    var policy = policy().withMemoryBytes(256L << 20).withDiskBytes(1L << 20);
+    var result = run(new SandboxSpec(jobId(), shellImage(), List.of("/bin/sh", "-c", "echo job-ran"), Map.of(),
+        workDir, null, policy));
+    assertEquals(SandboxResult.Reason.DISK, result.reason(), () -> describe(result));
+    assertFalse(result.stdout().contains("job-ran"), result.stdout());
   }
 
   @Test
@@ -416,7 +459,6 @@ abstract class SandboxBackendContract {
       var result = runs.get(i).get(30, TimeUnit.SECONDS);
       assertEquals(SandboxResult.Reason.OK, result.reason(), describe(result));
       assertEquals("job-" + i + "\nn.txt\n", result.stdout());
-      assertEquals("job-" + i + "\n", Files.readString(dirs.get(i).resolve("n.txt")));
     }
   }
 

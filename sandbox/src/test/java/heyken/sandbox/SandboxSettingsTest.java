@@ -30,13 +30,23 @@ class SandboxSettingsTest {
     assertEquals(Path.of("/srv/heyken/work"), settings.workDir());
     assertEquals(Path.of("/srv/heyken/git"), settings.gitDir());
     assertEquals(4, settings.maxConcurrentJobs());
-    assertEquals(new SandboxPolicy(256L << 20, 1.0, 128, Duration.ofSeconds(60), 256 << 10, 64L << 20),
+    assertEquals(new SandboxPolicy(256L << 20, 1.0, 128, Duration.ofSeconds(60), 256 << 10, 64L << 20, 192L << 20),
         settings.policy());
-    assertEquals(new SandboxPolicy(1L << 30, 2.0, 512, Duration.ofMinutes(10), 4 << 20, 256L << 20),
+    assertEquals(new SandboxPolicy(1L << 30, 2.0, 512, Duration.ofMinutes(10), 4 << 20, 256L << 20, 512L << 20),
         settings.maxPolicy());
     assertEquals(Duration.ofSeconds(20), settings.invokeTimeout());
     assertEquals(new SandboxSettings.RepositoryLimits(200, 1L << 20, 5L << 20), settings.repositoryLimits());
     assertEquals("unix:///var/run/docker.sock", settings.dockerHost());
+  }
+
+  @Test
+  void theDiskBoundOfWorkIsASettingAndMayNotExceedTheMaximum() {
+    var settings = SandboxSettings.from(rootConfig("heyken.data-dir = \"/srv/heyken\"\n"
+        + "heyken.sandbox.policy.disk = 64MiB"));
+    assertEquals(64L << 20, settings.policy().diskBytes());
+    var tooMuch = assertThrows(IllegalArgumentException.class, () -> SandboxSettings.from(rootConfig(
+        "heyken.data-dir = \"/srv/heyken\"\nheyken.sandbox.policy.disk = 1GiB")));
+    assertTrue(tooMuch.getMessage().contains("max-policy"), tooMuch.getMessage());
   }
 
   @Test

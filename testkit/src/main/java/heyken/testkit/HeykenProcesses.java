@@ -315,8 +315,13 @@ public final class HeykenProcesses implements AutoCloseable {
 
   public record Response(int status, JsonNode body, String raw) {}
 
+  /** A GET with the installation's token, as the CLI and the scripts send it (a room's history needs it). */
   public Response get(int port, String path) {
-    return sendTo(port, path, b -> b.GET());
+    return sendTo(port, path, b -> withToken(b).GET());
+  }
+
+  private HttpRequest.Builder withToken(HttpRequest.Builder b) {
+    return token == null || token.isEmpty() ? b : b.header("Authorization", "Bearer " + token);
   }
 
   public Response post(int port, String path, String json, String bearer) {
@@ -332,7 +337,7 @@ public final class HeykenProcesses implements AutoCloseable {
   /** GET from core {@code id}'s host (test hosts only: both cores use the same port numbers). */
   public Response getFrom(int id, int port, String path) {
     var target = hosts.forward("core" + id, port);
-    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.getPort() + path)).GET());
+    return send(withToken(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.getPort() + path))).GET());
   }
 
   private Response sendTo(int port, String path,

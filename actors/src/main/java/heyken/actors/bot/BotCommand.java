@@ -10,9 +10,13 @@ import java.util.regex.Pattern;
 
 /**
  * What a chat message asks of Heyken: one of the bot's commands, a deployed feature's chat command ({@code !weather
- * Paris}), or a question for the language model. {@link #parse} is the only place that reads command syntax, and
- * {@link #HELP} is generated from the same registry, so help never disagrees with the parser. What a command does is
- * its method of {@link Handler} ({@link SystemBotActions}); a new command goes in as docs/architecture.md says.
+ * Paris}), or a question for the language model.
+ *
+ * <p>A command is one record here, registered in one place: its line in {@code @JsonSubTypes} below (the name its
+ * confirmation is persisted under). The record carries everything about it: its {@link Grammar} (the help lines and
+ * how a message is read as it), whether it is admin-only, and its {@link #accept} branch. {@link #parse} and
+ * {@link #HELP} walk the registered grammars in that order, so help never disagrees with the parser. What a command
+ * does is its method of {@link Handler} ({@link SystemBotActions}); a command without one does not compile.
  */
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
 @JsonSubTypes({
@@ -85,7 +89,52 @@ public sealed interface BotCommand extends CborSerializable {
     R malformed(Malformed command);
   }
 
+  /** One line of the help: a syntax and what it does. */
+  record Syntax(String usage, String summary, boolean adminOnly) {}
+
+  /**
+   * A chat message as the grammars read it: the text without the bot's mention, and its words split at white space,
+   * lower-cased ({@link #words}) and as typed ({@link #typed}).
+   */
+  record Message(String text, String[] words, String[] typed) {
+    static Message of(String text) {
+      return new Message(text, text.toLowerCase(Locale.ROOT).split("\\s+"), text.split("\\s+"));
+    }
+
+    /** Whether the message is exactly one word, {@code word}. */
+    boolean is(String word) {
+      return words.length == 1 && words[0].equals(word);
+    }
+
+    /** The message as a question for the language model. */
+    Question question() {
+      return new Question(text);
+    }
+  }
+
+  /** Reads a message as one command: the command, a {@link Malformed} with its usage, or {@code null} (not this one). */
+  @FunctionalInterface
+  interface Reader {
+    BotCommand read(Message message);
+  }
+
+  /** How a command is written: its lines of the help and its reader. */
+  record Grammar(List<Syntax> help, Reader reader) {
+    static Grammar of(String usage, String summary, boolean adminOnly, Reader reader) {
+      return new Grammar(List.of(new Syntax(usage, summary, adminOnly)), reader);
+    }
+
+    /** A command that is one word and nothing else ({@code status}); more words make it a question. */
+    static Grammar word(String word, String summary, BotCommand command) {
+      return of(word, summary, false, m -> !m.words()[0].equals(word) ? null : m.is(word) ? command : m.question());
+    }
+  }
+
+  Pattern FEATURE_ID = Pattern.compile("[1-9][0-9]{0,17}");
+
   record Help() implements BotCommand {
+    static final Grammar GRAMMAR = Grammar.word("help", "this list", new Help());
+
     @Override
     public <R> R accept(Handler<R> handler) {
       return handler.help(this);
@@ -93,6 +142,9 @@ public sealed interface BotCommand extends CborSerializable {
   }
 
   record Status() implements BotCommand {
+    static final Grammar GRAMMAR = Grammar.word("status",
+        "which core is active, the epoch, and the components' health", new Status());
+
     @Override
     public <R> R accept(Handler<R> handler) {
       return handler.status(this);
@@ -100,6 +152,23 @@ public sealed interface BotCommand extends CborSerializable {
   }
 
   record Logs(int count, String level) implements BotCommand {
+    static final Pattern SYNTAX = Pattern.compile(
+        "logs(?:\\s+(\\d{1,4}))?(?:\\s+(trace|debug|info|warn|warning|error))?", Pattern.CASE_INSENSITIVE);
+    static final Grammar GRAMMAR = Grammar.of("logs [n] [level]",
+        "the newest n log lines (default 10, at most 50), at least at level", false, m -> {
+          if (!m.words()[0].equals("logs")) {
+            return null;
+          }
+          Matcher matched = SYNTAX.matcher(m.text());
+          if (matched.matches()) {
+            int n = matched.group(1) == null ? 10 : Integer.parseInt(matched.group(1));
+            String level = matched.group(2) == null ? null
+                : matched.group(2).toUpperCase(Locale.ROOT).replace("WARNING", "WARN");
+            return new Logs(Math.max(1, Math.min(n, 50)), level);
+          }
+          return m.words().length <= 3 ? new Malformed("logs [n] [level], e.g. logs 20 warn") : m.question();
+        });
+
     @Override
     public <R> R accept(Handler<R> handler) {
       return handler.logs(this);
@@ -107,6 +176,8 @@ public sealed interface BotCommand extends CborSerializable {
   }
 
   record Features() implements BotCommand {
+    static final Grammar GRAMMAR = Grammar.word("features", "every feature with its status", new Features());
+
     @Override
     public <R> R accept(Handler<R> handler) {
       return handler.features(this);
@@ -114,6 +185,19 @@ public sealed interface BotCommand extends CborSerializable {
   }
 
   record FeatureCreate(String name, String description) implements BotCommand {
+    static final Pattern SYNTAX = Pattern.compile("feature\\s+create\\s+([^:\\s]+)\\s*:\\s*(.+)",
+        Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+    static final Grammar GRAMMAR = Grammar.of("feature create <name>: <description>",
+        "a new feature, written and tested by the language model", false, m -> {
+          if (m.words().length < 2 || !m.words()[0].equals("feature") || !m.words()[1].equals("create")) {
+            return null;
+          }
+          Matcher matched = SYNTAX.matcher(m.text());
+          return matched.matches() ? new FeatureCreate(matched.group(1), matched.group(2).strip())
+              : new Malformed("feature create <name>: <description>, e.g. feature create weather: the temperature "
+                  + "for a city");
+        });
+
     @Override
     public <R> R accept(Handler<R> handler) {
       return handler.featureCreate(this);
@@ -121,6 +205,16 @@ public sealed interface BotCommand extends CborSerializable {
   }
 
   record FeatureTest(String featureId) implements BotCommand {
+    static final Grammar GRAMMAR = Grammar.of("feature test <id>",
+        "test the newest revision of a feature in the sandbox", false, m -> {
+          String[] w = m.words();
+          if (w.length < 2 || !w[0].equals("feature") || !w[1].equals("test")) {
+            return null;
+          }
+          return w.length == 3 && FEATURE_ID.matcher(w[2]).matches() ? new FeatureTest(w[2])
+              : new Malformed("feature test <id>, e.g. feature test 3");
+        });
+
     @Override
     public <R> R accept(Handler<R> handler) {
       return handler.featureTest(this);
@@ -128,6 +222,10 @@ public sealed interface BotCommand extends CborSerializable {
   }
 
   record Deploy(String featureId) implements BotCommand {
+    static final Grammar GRAMMAR = Grammar.of("deploy <id>",
+        "deploy the tested revision of a feature (admin, asks for a yes/no)", true, m -> oneFeature(m, "deploy",
+            Deploy::new));
+
     @Override
     public <R> R accept(Handler<R> handler) {
       return handler.deploy(this);
@@ -140,6 +238,10 @@ public sealed interface BotCommand extends CborSerializable {
   }
 
   record Rollback(String featureId) implements BotCommand {
+    static final Grammar GRAMMAR = Grammar.of("rollback <id>",
+        "go back to the previous deployed revision (admin, asks for a yes/no)", true, m -> oneFeature(m, "rollback",
+            Rollback::new));
+
     @Override
     public <R> R accept(Handler<R> handler) {
       return handler.rollback(this);
@@ -151,7 +253,31 @@ public sealed interface BotCommand extends CborSerializable {
     }
   }
 
+  /** {@code <verb> <id>}: the reader of the commands that name one feature. */
+  private static BotCommand oneFeature(Message m, String verb, java.util.function.Function<String, BotCommand> make) {
+    String[] w = m.words();
+    if (!w[0].equals(verb)) {
+      return null;
+    }
+    if (w.length == 2 && FEATURE_ID.matcher(w[1]).matches()) {
+      return make.apply(w[1]);
+    }
+    return w.length <= 2 ? new Malformed(verb + " <id>, e.g. " + verb + " 3") : m.question();
+  }
+
   record Switch(int core) implements BotCommand {
+    static final Grammar GRAMMAR = Grammar.of("switch 1|2",
+        "hand the active role to core 1 or 2 (admin, asks for a yes/no)", true, m -> {
+          String[] w = m.words();
+          if (!w[0].equals("switch")) {
+            return null;
+          }
+          if (w.length == 2 && (w[1].equals("1") || w[1].equals("2"))) {
+            return new Switch(Integer.parseInt(w[1]));
+          }
+          return w.length <= 2 ? new Malformed("switch 1|2") : m.question();
+        });
+
     @Override
     public <R> R accept(Handler<R> handler) {
       return handler.switchCore(this);
@@ -165,6 +291,19 @@ public sealed interface BotCommand extends CborSerializable {
 
   /** {@code upgrade <ref>}: Heyken upgrades itself to a git ref of its own repository (admin, confirmed). */
   record SelfUpgrade(String ref) implements BotCommand {
+    static final Pattern REF = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/@^~-]{0,199}");
+    static final Grammar GRAMMAR = Grammar.of("upgrade <ref>", "upgrade Heyken itself to a git ref of its "
+        + "repository, standby first, rolled back on any failure (admin, asks for a yes/no)", true, m -> {
+          if (!m.words()[0].equals("upgrade")) {
+            return null;
+          }
+          if (m.words().length == 2 && REF.matcher(m.typed()[1]).matches()) {
+            return new SelfUpgrade(m.typed()[1]);
+          }
+          return m.words().length <= 2 ? new Malformed("upgrade <ref>, e.g. upgrade main (a branch, tag or commit "
+              + "of Heyken's repository)") : m.question();
+        });
+
     @Override
     public <R> R accept(Handler<R> handler) {
       return handler.selfUpgrade(this);
@@ -182,6 +321,9 @@ public sealed interface BotCommand extends CborSerializable {
   }
 
   record Services() implements BotCommand {
+    static final Grammar GRAMMAR = Grammar.word("services", "the registered components and their health",
+        new Services());
+
     @Override
     public <R> R accept(Handler<R> handler) {
       return handler.services(this);
@@ -193,6 +335,31 @@ public sealed interface BotCommand extends CborSerializable {
    * service (admin, confirmed). {@code image} and {@code command} only for add.
    */
   record ServiceChange(String verb, String name, String image, List<String> command) implements BotCommand {
+    static final Pattern NAME = Pattern.compile("[a-z]([a-z0-9-]{0,38}[a-z0-9])?");
+    static final List<String> VERBS = List.of("add", "stop", "start", "remove");
+    static final Grammar GRAMMAR = new Grammar(List.of(
+        new Syntax("service add <name> <image> [command...]", "run a Docker service from a local image (admin, asks "
+            + "for a yes/no)", true),
+        new Syntax("service stop|start|remove <name>", "stop, start or remove a Docker service (admin, asks for a "
+            + "yes/no)", true)), ServiceChange::read);
+
+    private static BotCommand read(Message m) {
+      String[] w = m.words();
+      String[] typed = m.typed();
+      if (!w[0].equals("service")) {
+        return null;
+      }
+      if (w.length >= 4 && w[1].equals("add") && NAME.matcher(typed[2]).matches()) {
+        return new ServiceChange("add", typed[2], typed[3], List.of(typed).subList(4, typed.length));
+      }
+      if (w.length == 3 && VERBS.subList(1, 4).contains(w[1]) && NAME.matcher(typed[2]).matches()) {
+        return new ServiceChange(w[1], typed[2], null, List.of());
+      }
+      return w.length <= 2 || VERBS.contains(w[1]) ? new Malformed("service add <name> <image> [command...] | "
+          + "service stop|start|remove <name>, e.g. service add web sandbox/busybox:1 httpd -f -p 8080")
+          : m.question();
+    }
+
     @Override
     public <R> R accept(Handler<R> handler) {
       return handler.serviceChange(this);
@@ -210,6 +377,8 @@ public sealed interface BotCommand extends CborSerializable {
   }
 
   record WhoAmI() implements BotCommand {
+    static final Grammar GRAMMAR = Grammar.word("whoami", "your user id and whether you are an admin", new WhoAmI());
+
     @Override
     public <R> R accept(Handler<R> handler) {
       return handler.whoAmI(this);
@@ -218,13 +387,25 @@ public sealed interface BotCommand extends CborSerializable {
 
   /** {@code !command args}: a deployed feature answering to {@code command}. */
   record Invoke(String command, String args) implements BotCommand {
+    static final Pattern SYNTAX = Pattern.compile("!([a-z][a-z0-9_-]{0,31})(?:\\s+(.*))?", Pattern.DOTALL);
+    static final Grammar GRAMMAR = Grammar.of("!<command> [args]", "run a deployed feature, e.g. !weather Paris",
+        false, m -> {
+          if (!m.text().startsWith("!")) {
+            return null;
+          }
+          Matcher matched = SYNTAX.matcher(m.text());
+          return matched.matches() ? new Invoke(matched.group(1), matched.group(2) == null ? ""
+              : matched.group(2).strip()) : new Malformed("!<command> [args] — a deployed feature's command: "
+                  + "lower-case letters, digits, '_', '-'");
+        });
+
     @Override
     public <R> R accept(Handler<R> handler) {
       return handler.invoke(this);
     }
   }
 
-  /** Anything else: a question for the language model. */
+  /** Anything else: a question for the language model (no grammar: what no command reads). */
   record Question(String text) implements BotCommand {
     @Override
     public <R> R accept(Handler<R> handler) {
@@ -232,7 +413,7 @@ public sealed interface BotCommand extends CborSerializable {
     }
   }
 
-  /** A command the parser recognised but whose arguments are wrong: the answer says how to write it. */
+  /** A command the parser recognised but whose arguments are wrong: the answer says how to write it (no grammar). */
   record Malformed(String usage) implements BotCommand {
     @Override
     public <R> R accept(Handler<R> handler) {
@@ -240,64 +421,23 @@ public sealed interface BotCommand extends CborSerializable {
     }
   }
 
-  /** One entry of the registry: its syntax, what it does, and how it is recognised. */
-  record Syntax(String usage, String summary, boolean adminOnly) {}
-
-  List<Syntax> REGISTRY = List.of(
-      new Syntax("help", "this list", false),
-      new Syntax("status", "which core is active, the epoch, and the components' health", false),
-      new Syntax("logs [n] [level]", "the newest n log lines (default 10, at most 50), at least at level", false),
-      new Syntax("features", "every feature with its status", false),
-      new Syntax("feature create <name>: <description>", "a new feature, written and tested by the language model",
-          false),
-      new Syntax("feature test <id>", "test the newest revision of a feature in the sandbox", false),
-      new Syntax("deploy <id>", "deploy the tested revision of a feature (admin, asks for a yes/no)", true),
-      new Syntax("rollback <id>", "go back to the previous deployed revision (admin, asks for a yes/no)", true),
-      new Syntax("switch 1|2", "hand the active role to core 1 or 2 (admin, asks for a yes/no)", true),
-      new Syntax("upgrade <ref>", "upgrade Heyken itself to a git ref of its repository, standby first, rolled back "
-          + "on any failure (admin, asks for a yes/no)", true),
-      new Syntax("services", "the registered components and their health", false),
-      new Syntax("service add <name> <image> [command...]", "run a Docker service from a local image (admin, asks "
-          + "for a yes/no)", true),
-      new Syntax("service stop|start|remove <name>", "stop, start or remove a Docker service (admin, asks for a "
-          + "yes/no)", true),
-      new Syntax("whoami", "your user id and whether you are an admin", false),
-      new Syntax("!<command> [args]", "run a deployed feature, e.g. !weather Paris", false));
-
-  /** The help text, from {@link #REGISTRY}. */
-  String HELP = helpText();
-
-  private static String helpText() {
-    var b = new StringBuilder("Commands:\n");
-    for (var s : REGISTRY) {
-      b.append("  ").append(s.usage()).append(" — ").append(s.summary()).append('\n');
-    }
-    return b.append("Anything else is a question for the language model.").toString();
+  /**
+   * The grammars of the registered commands, in the order of {@code @JsonSubTypes}: each command's static
+   * {@code GRAMMAR}. {@link Question} and {@link Malformed} have none; any other command without one is refused when
+   * the registry is first read, so a forgotten grammar fails the first test that parses.
+   */
+  static List<Grammar> grammars() {
+    return Registry.GRAMMARS;
   }
 
-  Pattern FEATURE_ID = Pattern.compile("[1-9][0-9]{0,17}");
-  Pattern LOGS = Pattern.compile("logs(?:\\s+(\\d{1,4}))?(?:\\s+(trace|debug|info|warn|warning|error))?",
-      Pattern.CASE_INSENSITIVE);
-  Pattern FEATURE_CREATE = Pattern.compile("feature\\s+create\\s+([^:\\s]+)\\s*:\\s*(.+)",
-      Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
-  Pattern INVOKE = Pattern.compile("!([a-z][a-z0-9_-]{0,31})(?:\\s+(.*))?", Pattern.DOTALL);
+  /** Every line of the help, from {@link #grammars}. */
+  static List<Syntax> registry() {
+    return Registry.LINES;
+  }
 
-  Pattern SERVICE_NAME = Pattern.compile("[a-z]([a-z0-9-]{0,38}[a-z0-9])?");
-
-  private static BotCommand parseService(String text, String[] words) {
-    String usage = "service add <name> <image> [command...] | service stop|start|remove <name>, e.g. service add web "
-        + "sandbox/busybox:1 httpd -f -p 8080";
-    String[] original = text.split("\\s+");
-    if (words.length >= 4 && words[1].equals("add") && SERVICE_NAME.matcher(original[2]).matches()) {
-      return new ServiceChange("add", original[2], original[3],
-          List.of(original).subList(4, original.length));
-    }
-    if (words.length == 3 && List.of("stop", "start", "remove").contains(words[1])
-        && SERVICE_NAME.matcher(original[2]).matches()) {
-      return new ServiceChange(words[1], original[2], null, List.of());
-    }
-    return words.length <= 2 || List.of("add", "stop", "start", "remove").contains(words[1]) ? new Malformed(usage)
-        : new Question(text);
+  /** The help text, from {@link #registry}. */
+  static String help() {
+    return Registry.HELP;
   }
 
   /** Reads a chat message; a mention of the bot in front ({@code @heyken_bot deploy 3}) is ignored. */
@@ -306,66 +446,53 @@ public sealed interface BotCommand extends CborSerializable {
     if (botUsername != null && !botUsername.isEmpty()) {
       text = text.replaceFirst("^@" + Pattern.quote(botUsername) + "[:,]?\\s*", "");
     }
-    String lower = text.toLowerCase(Locale.ROOT);
-    String[] words = lower.split("\\s+");
-    Matcher m;
-    if (text.startsWith("!")) {
-      m = INVOKE.matcher(text);
-      return m.matches() ? new Invoke(m.group(1), m.group(2) == null ? "" : m.group(2).strip())
-          : new Malformed("!<command> [args] — a deployed feature's command: lower-case letters, digits, '_', '-'");
+    Message message = Message.of(text);
+    for (Grammar grammar : Registry.GRAMMARS) {
+      BotCommand command = grammar.reader().read(message);
+      if (command != null) {
+        return command;
+      }
     }
-    switch (words[0]) {
-      case "help":
-        return words.length == 1 ? new Help() : new Question(text);
-      case "status":
-        return words.length == 1 ? new Status() : new Question(text);
-      case "features":
-        return words.length == 1 ? new Features() : new Question(text);
-      case "services":
-        return words.length == 1 ? new Services() : new Question(text);
-      case "whoami":
-        return words.length == 1 ? new WhoAmI() : new Question(text);
-      case "logs":
-        m = LOGS.matcher(text);
-        if (m.matches()) {
-          int n = m.group(1) == null ? 10 : Integer.parseInt(m.group(1));
-          String level = m.group(2) == null ? null : m.group(2).toUpperCase(Locale.ROOT).replace("WARNING", "WARN");
-          return new Logs(Math.max(1, Math.min(n, 50)), level);
+    return message.question();
+  }
+
+  /**
+   * The registry, built from the registration ({@code @JsonSubTypes}) when it is first read. It is a holder of its
+   * own, not fields of the interface: a command record's class initialisation initialises this interface first (it
+   * has default methods), and reading the records' grammars then would see the one under initialisation as null.
+   */
+  final class Registry {
+    private static final List<Grammar> GRAMMARS = grammars();
+    private static final List<Syntax> LINES = GRAMMARS.stream().flatMap(g -> g.help().stream()).toList();
+    private static final String HELP = helpText(LINES);
+
+    private Registry() {}
+
+    private static List<Grammar> grammars() {
+      var grammars = new java.util.ArrayList<Grammar>();
+      for (JsonSubTypes.Type type : BotCommand.class.getAnnotation(JsonSubTypes.class).value()) {
+        Class<?> command = type.value();
+        if (command == Question.class || command == Malformed.class) {
+          continue;
         }
-        return words.length <= 3 ? new Malformed("logs [n] [level], e.g. logs 20 warn") : new Question(text);
-      case "feature":
-        if (words.length > 1 && words[1].equals("create")) {
-          m = FEATURE_CREATE.matcher(text);
-          return m.matches() ? new FeatureCreate(m.group(1), m.group(2).strip())
-              : new Malformed("feature create <name>: <description>, e.g. feature create weather: the temperature "
-                  + "for a city");
+        try {
+          var field = command.getDeclaredField("GRAMMAR");
+          field.setAccessible(true);
+          grammars.add((Grammar) field.get(null));
+        } catch (ReflectiveOperationException | ClassCastException e) {
+          throw new IllegalStateException("chat command " + command.getSimpleName() + " has no "
+              + "'static final Grammar GRAMMAR' (docs/architecture.md, 'chat command')", e);
         }
-        if (words.length > 1 && words[1].equals("test")) {
-          return words.length == 3 && FEATURE_ID.matcher(words[2]).matches() ? new FeatureTest(words[2])
-              : new Malformed("feature test <id>, e.g. feature test 3");
-        }
-        return new Question(text);
-      case "deploy":
-      case "rollback":
-        if (words.length == 2 && FEATURE_ID.matcher(words[1]).matches()) {
-          return words[0].equals("deploy") ? new Deploy(words[1]) : new Rollback(words[1]);
-        }
-        return words.length <= 2 ? new Malformed(words[0] + " <id>, e.g. " + words[0] + " 3") : new Question(text);
-      case "service":
-        return parseService(text, words);
-      case "upgrade":
-        if (words.length == 2 && text.split("\\s+")[1].matches("[A-Za-z0-9][A-Za-z0-9._/@^~-]{0,199}")) {
-          return new SelfUpgrade(text.split("\\s+")[1]);
-        }
-        return words.length <= 2 ? new Malformed("upgrade <ref>, e.g. upgrade main (a branch, tag or commit of "
-            + "Heyken's repository)") : new Question(text);
-      case "switch":
-        if (words.length == 2 && (words[1].equals("1") || words[1].equals("2"))) {
-          return new Switch(Integer.parseInt(words[1]));
-        }
-        return words.length <= 2 ? new Malformed("switch 1|2") : new Question(text);
-      default:
-        return new Question(text);
+      }
+      return List.copyOf(grammars);
+    }
+
+    private static String helpText(List<Syntax> lines) {
+      var b = new StringBuilder("Commands:\n");
+      for (var s : lines) {
+        b.append("  ").append(s.usage()).append(" — ").append(s.summary()).append('\n');
+      }
+      return b.append("Anything else is a question for the language model.").toString();
     }
   }
 }

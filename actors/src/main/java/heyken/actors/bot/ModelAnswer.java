@@ -38,7 +38,7 @@ public final class ModelAnswer {
     var messages = new ArrayList<LanguageModel.Message>();
     messages.add(LanguageModel.Message.system("You are heyken_bot, the assistant of Heyken, a self-hosted "
         + "autonomous programming system with two redundant cores. Answer briefly. The system now:\n"
-        + systemNow + "\nCommands the user can type:\n" + BotCommand.HELP));
+        + systemNow + "\nCommands the user can type:\n" + BotCommand.help()));
     messages.addAll(history);
     messages.add(LanguageModel.Message.user(speaker.username() + ": " + question));
     return messages;

@@ -92,7 +92,7 @@ public final class SystemBotActions implements BotActions {
 
     @Override
     public CompletionStage<String> help(BotCommand.Help command) {
-      return done(BotCommand.HELP);
+      return done(BotCommand.help());
     }
 
     @Override

@@ -9,21 +9,15 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.persistence.typed.PersistenceId;
-import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
-import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
-import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
-import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,8 +28,8 @@ import org.slf4j.LoggerFactory;
  * {@link CoreManager.FeatureUndeployed} the CoreManager wrote before it had this ledger (same classes, same names in
  * the audit); the deployments an older CoreManager journal holds are imported once ({@link DeploymentsImported}).
  */
-public final class DeploymentLedger
-    extends EventSourcedBehavior<DeploymentLedger.Command, DeploymentLedger.Event, DeploymentLedger.State> {
+public final class DeploymentLedger extends FencedLedger<DeploymentLedger.Command, DeploymentLedger.Event,
+    DeploymentLedger.State, DeploymentLedger.DeploymentOutcome> {
 
   public static final PersistenceId PERSISTENCE_ID = PersistenceId.ofUniqueId("core-deployments");
   private static final Logger log = LoggerFactory.getLogger(DeploymentLedger.class);
@@ -128,65 +122,21 @@ public final class DeploymentLedger
 
   static Behavior<Command> create(CoreNode node, FencedWrites writes, ActorRef<CoreManager.Command> coreManager,
       PersistenceId persistenceId) {
-    return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
-      var self = context.getSelf();
-      Runnable unfollow = node.onActivationChange(epoch -> self.tell(new ActivationChanged(epoch)));
-      return new DeploymentLedger(context, timers, unfollow, node, writes, coreManager, persistenceId);
-    }));
+    return Behaviors.setup(context -> Behaviors.withTimers(timers ->
+        new DeploymentLedger(context, timers, node, writes, coreManager, persistenceId)));
   }
 
-  private final ActorContext<Command> context;
-  private final TimerScheduler<Command> timers;
-  private final Runnable unfollow;
-  private final CoreNode node;
-  private final FencedWrites writes;
-  private final ActorRef<CoreManager.Command> coreManager;
-  // not state: where this core stands, from the CoreManager's activation
-  private final Activation activation;
+  private static final Steps<Command, Event, State, DeploymentOutcome> STEPS = new Steps<>(ActivationChanged::new,
+      LegacyRead::new, RetryImport.INSTANCE, WriteChecked::new, State::imported);
 
-  private DeploymentLedger(ActorContext<Command> context, TimerScheduler<Command> timers, Runnable unfollow,
-      CoreNode node,
+  private DeploymentLedger(ActorContext<Command> context, TimerScheduler<Command> timers, CoreNode node,
       FencedWrites writes, ActorRef<CoreManager.Command> coreManager, PersistenceId persistenceId) {
-    super(persistenceId, SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
-    this.context = context;
-    this.timers = timers;
-    this.unfollow = unfollow;
-    this.node = node;
-    this.writes = writes;
-    this.coreManager = coreManager;
-    this.activation = new Activation(node.coreId());
+    super(persistenceId, context, timers, node, writes, coreManager, STEPS, "deployment");
   }
 
   @Override
   public State emptyState() {
     return new State(Map.of(), false);
-  }
-
-  @Override
-  public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(100, 2).withDeleteEventsOnSnapshot();
-  }
-
-  @Override
-  public Set<String> tagsFor(Event event) {
-    return Set.of(CoreManager.TAG);
-  }
-
-  @Override
-  public SignalHandler<State> signalHandler() {
-    return newSignalHandlerBuilder()
-        .onSignal(RecoveryCompleted.instance(), state -> {
-          if (!state.imported()) {
-            readLegacy();
-          }
-        })
-        .onSignal(org.apache.pekko.actor.typed.PostStop.instance(), state -> unfollow.run())
-        .build();
-  }
-
-  private void readLegacy() {
-    context.ask(CoreManager.Legacy.class, coreManager, Duration.ofSeconds(30), CoreManager.GetLegacy::new,
-        (legacy, error) -> new LegacyRead(legacy, error == null ? null : String.valueOf(error.getMessage())));
   }
 
   @Override
@@ -226,9 +176,7 @@ public final class DeploymentLedger
 
   private Effect<Event, State> onLegacyRead(State state, LegacyRead read) {
     if (read.legacy() == null) {
-      log.warn("the deployments of the CoreManager's journal could not be read yet ({}); retrying in 1 s. "
-          + "Deployment changes wait meanwhile; check scripts/status.sh", read.error());
-      timers.startSingleTimer(RetryImport.INSTANCE, Duration.ofSeconds(1));
+      retryImportLater(read.error());
       return Effect().none();
     }
     var imported = new DeploymentsImported(read.legacy().deployments(), Instant.now());
@@ -260,7 +208,7 @@ public final class DeploymentLedger
     if (refusal != null) {
       return Effect().reply(activate.replyTo(), new DeploymentOutcome(node.coreId(), epoch, refusal));
     }
-    return fencedWrite(new FeatureDeployed(activate.featureId(), activate.revision(), activate.command(), epoch,
+    return fenced(new FeatureDeployed(activate.featureId(), activate.revision(), activate.command(), epoch,
         Instant.now()), activate.replyTo());
   }
 
@@ -268,23 +216,19 @@ public final class DeploymentLedger
     if (!state.byFeature().containsKey(remove.featureId())) {
       return Effect().reply(remove.replyTo(), new DeploymentOutcome(node.coreId(), activation.epoch(), null));
     }
-    return fencedWrite(new FeatureUndeployed(remove.featureId(), activation.epoch(), Instant.now()),
+    return fenced(new FeatureUndeployed(remove.featureId(), activation.epoch(), Instant.now()),
         remove.replyTo());
   }
 
-  /** A deployment change is a side effect of the active core: the fence confirms the epoch before it is persisted. */
-  private Effect<Event, State> fencedWrite(Event event, ActorRef<DeploymentOutcome> replyTo) {
-    context.pipeToSelf(writes.check(activation.epoch()), (verdict, error) ->
-        new WriteChecked(event, replyTo, verdict != null ? verdict : FencedWrites.verdict(error)));
+  /** The change goes to the fence first; its verdict comes back as {@link WriteChecked}. */
+  private Effect<Event, State> fenced(Event event, ActorRef<DeploymentOutcome> replyTo) {
+    fencedWrite(event, replyTo);
     return Effect().none();
   }
 
   private Effect<Event, State> onWriteChecked(State state, WriteChecked checked) {
     var verdict = checked.verdict();
-    if (!verdict.allowed()) {
-      if (verdict.supersededBy() > 0) {
-        coreManager.tell(new CoreManager.Superseded(verdict.supersededBy(), "deployment change"));
-      }
+    if (refusedBy(verdict)) {
       return Effect().reply(checked.replyTo(),
           new DeploymentOutcome(node.coreId(), activation.epoch(), verdict.problem()));
     }

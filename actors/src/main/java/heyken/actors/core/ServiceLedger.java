@@ -16,24 +16,18 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.persistence.typed.PersistenceId;
-import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
-import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
-import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
-import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,8 +39,8 @@ import org.slf4j.LoggerFactory;
  * {@code Service*} events (same classes, same names in the audit); the services and installation id an older
  * CoreManager journal holds are imported once ({@link ServicesImported}).
  */
-public final class ServiceLedger
-    extends EventSourcedBehavior<ServiceLedger.Command, ServiceLedger.Event, ServiceLedger.State> {
+public final class ServiceLedger extends FencedLedger<ServiceLedger.Command, ServiceLedger.Event,
+    ServiceLedger.State, ServiceLedger.ServiceOutcome> {
 
   public static final PersistenceId PERSISTENCE_ID = PersistenceId.ofUniqueId("core-services");
   private static final Logger log = LoggerFactory.getLogger(ServiceLedger.class);
@@ -209,71 +203,29 @@ public final class ServiceLedger
 
   static Behavior<Command> create(CoreNode node, FencedWrites writes, ActorRef<CoreManager.Command> coreManager,
       ServiceReconciler.Wiring services, PersistenceId persistenceId) {
-    return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
-      var self = context.getSelf();
-      Runnable unfollow = node.onActivationChange(epoch -> self.tell(new ActivationChanged(epoch)));
-      return new ServiceLedger(context, timers, unfollow, node, writes, coreManager, services, persistenceId);
-    }));
+    return Behaviors.setup(context -> Behaviors.withTimers(timers ->
+        new ServiceLedger(context, timers, node, writes, coreManager, services, persistenceId)));
   }
 
-  private final ActorContext<Command> context;
-  private final TimerScheduler<Command> timers;
-  private final Runnable unfollow;
-  private final CoreNode node;
-  private final FencedWrites writes;
-  private final ActorRef<CoreManager.Command> coreManager;
   private final ServiceReconciler.Wiring services;
-  // not state: where this core stands, the reconciler while active, and what it reported last
-  private final Activation activation;
+  // not state: the reconciler while active, and what it reported last
   private ActorRef<ServiceReconciler.Command> reconciler;
   private long reconcilerEpoch;
   private Map<String, String> errors = Map.of();
 
-  private ServiceLedger(ActorContext<Command> context, TimerScheduler<Command> timers, Runnable unfollow,
-      CoreNode node,
+  private static final Steps<Command, Event, State, ServiceOutcome> STEPS = new Steps<>(ActivationChanged::new,
+      LegacyRead::new, RetryImport.INSTANCE, WriteChecked::new, State::imported);
+
+  private ServiceLedger(ActorContext<Command> context, TimerScheduler<Command> timers, CoreNode node,
       FencedWrites writes, ActorRef<CoreManager.Command> coreManager, ServiceReconciler.Wiring services,
       PersistenceId persistenceId) {
-    super(persistenceId, SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
-    this.context = context;
-    this.timers = timers;
-    this.unfollow = unfollow;
-    this.node = node;
-    this.writes = writes;
-    this.coreManager = coreManager;
+    super(persistenceId, context, timers, node, writes, coreManager, STEPS, "service");
     this.services = services;
-    this.activation = new Activation(node.coreId());
   }
 
   @Override
   public State emptyState() {
     return new State(null, Map.of(), false);
-  }
-
-  @Override
-  public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(100, 2).withDeleteEventsOnSnapshot();
-  }
-
-  @Override
-  public Set<String> tagsFor(Event event) {
-    return Set.of(CoreManager.TAG);
-  }
-
-  @Override
-  public SignalHandler<State> signalHandler() {
-    return newSignalHandlerBuilder()
-        .onSignal(RecoveryCompleted.instance(), state -> {
-          if (!state.imported()) {
-            readLegacy();
-          }
-        })
-        .onSignal(org.apache.pekko.actor.typed.PostStop.instance(), state -> unfollow.run())
-        .build();
-  }
-
-  private void readLegacy() {
-    context.ask(CoreManager.Legacy.class, coreManager, Duration.ofSeconds(30), CoreManager.GetLegacy::new,
-        (legacy, error) -> new LegacyRead(legacy, error == null ? null : String.valueOf(error.getMessage())));
   }
 
   @Override
@@ -318,9 +270,7 @@ public final class ServiceLedger
 
   private Effect<Event, State> onLegacyRead(State state, LegacyRead read) {
     if (read.legacy() == null) {
-      log.warn("the services of the CoreManager's journal could not be read yet ({}); retrying in 1 s. "
-          + "Service changes wait meanwhile; check scripts/status.sh", read.error());
-      timers.startSingleTimer(RetryImport.INSTANCE, Duration.ofSeconds(1));
+      retryImportLater(read.error());
       return Effect().none();
     }
     var imported = new ServicesImported(read.legacy().installationId(), read.legacy().services(), Instant.now());
@@ -374,7 +324,7 @@ public final class ServiceLedger
     if (refusal != null) {
       return Effect().reply(add.replyTo(), new ServiceOutcome(null, refusal));
     }
-    return fencedWrite(new ServiceAdded(add.spec(), add.requestedBy(), activation.epoch(), Instant.now()),
+    return fenced(new ServiceAdded(add.spec(), add.requestedBy(), activation.epoch(), Instant.now()),
         add.replyTo());
   }
 
@@ -403,22 +353,18 @@ public final class ServiceLedger
       case RESTART -> new ServiceRestarted(change.name(), by, epoch, now);
       case REMOVE -> new ServiceRemoved(change.name(), by, epoch, now);
     };
-    return fencedWrite(event, change.replyTo());
+    return fenced(event, change.replyTo());
   }
 
-  /** Like a deployment change: the fence confirms the epoch before the service change is persisted. */
-  private Effect<Event, State> fencedWrite(Event event, ActorRef<ServiceOutcome> replyTo) {
-    context.pipeToSelf(writes.check(activation.epoch()), (verdict, error) ->
-        new WriteChecked(event, replyTo, verdict != null ? verdict : FencedWrites.verdict(error)));
+  /** Like a deployment change: the fence confirms the epoch first; its verdict comes back as {@link WriteChecked}. */
+  private Effect<Event, State> fenced(Event event, ActorRef<ServiceOutcome> replyTo) {
+    fencedWrite(event, replyTo);
     return Effect().none();
   }
 
   private Effect<Event, State> onWriteChecked(State state, WriteChecked checked) {
     var verdict = checked.verdict();
-    if (!verdict.allowed()) {
-      if (verdict.supersededBy() > 0) {
-        coreManager.tell(new CoreManager.Superseded(verdict.supersededBy(), "service change"));
-      }
+    if (refusedBy(verdict)) {
       return Effect().reply(checked.replyTo(), new ServiceOutcome(null, verdict.problem()));
     }
     // checked again: a second add of the same name may have passed the fence check meanwhile

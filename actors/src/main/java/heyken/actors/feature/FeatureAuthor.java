@@ -136,8 +136,43 @@ public final class FeatureAuthor
     }
   }
 
+  /**
+   * How the loop ended so far: a revision passed its tests (waiting for a deploy), it failed (no attempt passed, or
+   * the loop could not go on), or the passing revision was deployed. Persisted in the snapshot as its lower-case name,
+   * as it always was; a name this version does not know fails the recovery with that name.
+   */
+  public enum Result {
+    PASSED("passed"),
+    FAILED("failed"),
+    DEPLOYED("deployed");
+
+    private final String json;
+
+    Result(String json) {
+      this.json = json;
+    }
+
+    @com.fasterxml.jackson.annotation.JsonValue
+    public String json() {
+      return json;
+    }
+
+    @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
+    public static Result of(String json) {
+      return java.util.Arrays.stream(values()).filter(r -> r.json.equals(json)).findFirst()
+          .orElseThrow(() -> new IllegalArgumentException("unknown authoring outcome '" + json + "' (known: passed, "
+              + "failed, deployed): written by another version of Heyken?"));
+    }
+
+    @Override
+    public String toString() {
+      return json;
+    }
+  }
+
+  /** {@code outcome}: null while authoring, then a {@link Result}. */
   public record State(String featureId, String name, String command, String description, int maxAttempts,
-      String model, List<Attempt> attempts, String outcome, String reason, String passedRevision,
+      String model, List<Attempt> attempts, Result outcome, String reason, String passedRevision,
       boolean autoDeployTried) implements CborSerializable {
 
     @JsonCreator
@@ -163,12 +198,12 @@ public final class FeatureAuthor
 
     /** Failed, or deployed: nothing more to do. */
     boolean done() {
-      return "failed".equals(outcome) || "deployed".equals(outcome);
+      return outcome == Result.FAILED || outcome == Result.DEPLOYED;
     }
 
     /** A revision passed its tests: waiting for an admin's deploy or the autodeploy's answer. */
     boolean passed() {
-      return "passed".equals(outcome);
+      return outcome == Result.PASSED;
     }
 
     Attempt last() {
@@ -214,16 +249,16 @@ public final class FeatureAuthor
         return replaceLast(l.with(l.revision(), t.runId(), t.status(), t.detail(), t.feedback()));
       }
       if (event instanceof AuthoringPassed p) {
-        return new State(featureId, name, command, description, maxAttempts, model, attempts, "passed", null,
+        return new State(featureId, name, command, description, maxAttempts, model, attempts, Result.PASSED, null,
             p.revision(), autoDeployTried);
       }
       if (event instanceof AuthoringFailed f) {
-        return new State(featureId, name, command, description, maxAttempts, model, attempts, "failed", f.reason(),
+        return new State(featureId, name, command, description, maxAttempts, model, attempts, Result.FAILED, f.reason(),
             passedRevision, autoDeployTried);
       }
       if (event instanceof AutoDeployTried d) {
         return new State(featureId, name, command, description, maxAttempts, model, attempts,
-            d.problem() == null ? "deployed" : outcome, d.problem() == null ? null : "autodeploy refused: "
+            d.problem() == null ? Result.DEPLOYED : outcome, d.problem() == null ? null : "autodeploy refused: "
             + d.problem(), passedRevision, true);
       }
       throw new IllegalArgumentException("unknown event " + event);
@@ -256,9 +291,9 @@ public final class FeatureAuthor
         views.add(new AuthoringView.Attempt(a.n(), a.summary(), a.testCommand(),
             a.files() == null ? List.of() : List.copyOf(a.files().keySet()), a.revision(), a.runId(), result, detail));
       }
-      String st = outcome == null ? "authoring" : outcome.equals("passed") ? "awaiting_approval" : outcome;
+      String st = outcome == null ? "authoring" : outcome == Result.PASSED ? "awaiting_approval" : outcome.json();
       var l = last();
-      int attempt = l == null ? ("failed".equals(outcome) ? 0 : 1)
+      int attempt = l == null ? (outcome == Result.FAILED ? 0 : 1)
           : step(autodeploy).equals("planning") && outcome == null ? Math.min(l.n() + 1, maxAttempts) : l.n();
       return new AuthoringView(st, step(autodeploy), attempt, maxAttempts, model, reason, views);
     }

@@ -1,6 +1,7 @@
 package heyken.actors.feature;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import heyken.actors.Failures;
 import heyken.actors.logs.RunOutputLog;
 import heyken.protocol.CborSerializable;
@@ -108,7 +109,10 @@ public final class PipelineRun
   public record State(String runId, String featureId, String revision, int attempts, Integer core,
       List<PlannedJob> jobs,
       List<String> warnings, List<JobRecord> outcomes, RunStatus status, String detail, Instant requestedAt,
-      Instant finishedAt, boolean reported) implements CborSerializable {
+      Instant finishedAt, boolean reported,
+      // attempts in a row that ended with the loss of their core before a job finished; absent (0) in journals
+      // written before it existed, and left out of the JSON while 0 so that their recovered states read the same
+      @JsonInclude(JsonInclude.Include.NON_DEFAULT) int lostAttempts) implements CborSerializable {
 
     @JsonCreator
     public State {
@@ -132,31 +136,33 @@ public final class PipelineRun
     State apply(Event event) {
       if (event instanceof RunRequested r) {
         return new State(r.runId(), r.featureId(), r.revision(), 0, null, jobs, warnings, outcomes,
-            RunStatus.RUNNING, null, r.at(), null, false);
+            RunStatus.RUNNING, null, r.at(), null, false, 0);
       }
       if (event instanceof AttemptStarted a) {
+        // a later attempt starts only when a run that is not over recovers: the one before it was lost
         return new State(runId, featureId, revision, a.attempt(), a.core(), jobs, warnings, outcomes, status,
-            detail, requestedAt, finishedAt, reported);
+            detail, requestedAt, finishedAt, reported, a.attempt() > 1 ? lostAttempts + 1 : 0);
       }
       if (event instanceof PipelinePlanned p) {
         var empty = new ArrayList<JobRecord>();
         p.jobs().forEach(j -> empty.add(null));
         return new State(runId, featureId, revision, attempts, core, p.jobs(), p.warnings(), empty, status, detail,
-            requestedAt, finishedAt, reported);
+            requestedAt, finishedAt, reported, lostAttempts);
       }
       if (event instanceof JobFinished f) {
         var next = new ArrayList<>(outcomes);
         next.set(f.index(), f.job());
+        // a finished job is progress: the losses before it were not this run's doing
         return new State(runId, featureId, revision, attempts, core, jobs, warnings, next, status, detail, requestedAt,
-            finishedAt, reported);
+            finishedAt, reported, 0);
       }
       if (event instanceof RunFinished f) {
         return new State(runId, featureId, revision, attempts, core, jobs, warnings, outcomes, f.status(),
-            f.detail(), requestedAt, f.at(), reported);
+            f.detail(), requestedAt, f.at(), reported, lostAttempts);
       }
       if (event instanceof RunReported r) {
         return new State(runId, featureId, revision, attempts, core, jobs, warnings, outcomes, status,
-            detail, requestedAt, finishedAt, true);
+            detail, requestedAt, finishedAt, true, lostAttempts);
       }
       throw new IllegalArgumentException("unknown event " + event);
     }
@@ -222,7 +228,7 @@ public final class PipelineRun
 
   @Override
   public State emptyState() {
-    return new State(null, null, null, 0, null, List.of(), List.of(), List.of(), null, null, null, null, false);
+    return new State(null, null, null, 0, null, List.of(), List.of(), List.of(), null, null, null, null, false, 0);
   }
 
   @Override
@@ -297,10 +303,32 @@ public final class PipelineRun
 
   private Effect<Event, State> onResume(State state) {
     int attempt = state.attempts() + 1;
+    int lost = state.lostAttempts() + 1;
+    int maxLost = runtime.settings().maxLostAttempts();
+    if (lost >= maxLost) {
+      String detail = lostAttemptsDetail(state, lost);
+      withMdc(state, () -> log.warn("run {} of feature {} is not resumed: {}; fix the pipeline and run the tests "
+          + "again", runId, state.featureId(), detail));
+      return Effect().persist(new RunFinished(RunStatus.FAILED, detail, Instant.now())).thenRun(this::afterFinish);
+    }
     withMdc(state, () -> log.info("run {} of feature {} resumes on core {} as attempt {} ({} of {} jobs done)",
         runId, state.featureId(), coreId, attempt, state.outcomes().stream().filter(o -> o != null).count(),
         state.jobs().size()));
     return Effect().persist(new AttemptStarted(attempt, coreId, Instant.now())).thenRun(this::step);
+  }
+
+  /** Why a run that lost its core {@code lost} times in a row is failed: what a user reads in the run view. */
+  static String lostAttemptsDetail(State state, int lost) {
+    String where = "while its pipeline was being planned";
+    for (int i = 0; i < state.outcomes().size() && i < state.jobs().size(); i++) {
+      if (state.outcomes().get(i) == null) {
+        where = "during job '" + state.jobs().get(i).name() + "'";
+        break;
+      }
+    }
+    return "stopped after " + lost + " attempts in a row that each ended with the loss of the core running them "
+        + where + " (last on core " + state.core() + "): the pipeline may be making the core run out of memory or "
+        + "crash; it is not resumed again";
   }
 
   /** Starts whatever comes next: planning, the next job, or the end of the run. One step at a time. */

@@ -77,7 +77,7 @@ public final class JournalEntities {
           id -> new Feature.State(id, null, null, null, List.of(), List.of(), null, List.of(), false)),
       new Entity("PipelineRun", PipelineRun.TAG, PipelineRun.Event.class, PipelineRun.State.class,
           id -> new PipelineRun.State(null, null, null, 0, null, List.of(), List.of(), List.of(), null, null, null,
-              null, false)),
+              null, false, 0)),
       new Entity("FeatureAuthor", FeatureAuthor.TAG, FeatureAuthor.Event.class, FeatureAuthor.State.class,
           id -> new FeatureAuthor.State(null, null, null, null, 0, null, List.of(), null, null, null, false)),
       new Entity("Conversation", Conversation.TAG, Conversation.Event.class, Conversation.State.class,

@@ -7,6 +7,7 @@ import com.github.dockerjava.api.exception.NotModifiedException;
 import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HealthCheck;
+import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.InternetProtocol;
 import com.github.dockerjava.api.model.PortBinding;
@@ -35,8 +36,14 @@ public final class DockerServiceEngine implements ServiceEngine, AutoCloseable {
 
   private final DockerEngine engine;
   private final DockerEngine streaming;
+  private final ServicePolicy policy;
 
   public DockerServiceEngine(String dockerHost) {
+    this(dockerHost, ServicePolicy.DEFAULT);
+  }
+
+  public DockerServiceEngine(String dockerHost, ServicePolicy policy) {
+    this.policy = policy;
     this.engine = new DockerEngine(dockerHost, Duration.ofSeconds(10), Duration.ofSeconds(STOP_TIMEOUT_SECONDS + 20), 8);
     // followed logs stay silent for as long as the service prints nothing
     this.streaming = new DockerEngine(dockerHost, Duration.ofSeconds(10), Duration.ofHours(24), 32);
@@ -78,7 +85,17 @@ public final class DockerServiceEngine implements ServiceEngine, AutoCloseable {
 
   @Override
   public String create(ServiceSpec spec, String installationId, String network) {
-    var host = HostConfig.newHostConfig().withNetworkMode(network);
+    long memory = policy.memory(spec);
+    // no capabilities, no new privileges, bounded memory (no swap on top), cpus and pids: no spec can change the
+    // first two (ServiceSpec.REFUSED_OPTIONS), the limits only up to heyken.services.limits.max-*
+    var host = HostConfig.newHostConfig().withNetworkMode(network)
+        .withPrivileged(false)
+        .withCapDrop(Capability.ALL)
+        .withSecurityOpts(List.of("no-new-privileges"))
+        .withMemory(memory)
+        .withMemorySwap(memory)
+        .withNanoCPUs(Math.round(policy.cpus(spec) * 1e9))
+        .withPidsLimit(policy.pids(spec));
     var exposed = new ArrayList<ExposedPort>();
     if (!spec.ports().isEmpty()) {
       var bindings = new Ports();
@@ -94,6 +111,7 @@ public final class DockerServiceEngine implements ServiceEngine, AutoCloseable {
         .withLabels(Map.of(LABEL_SERVICE, spec.name(), LABEL_INSTALLATION, installationId, LABEL_SPEC, spec.hash()))
         .withEnv(spec.env().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList())
         .withExposedPorts(exposed)
+        .withUser(policy.user(spec))
         .withHostConfig(host);
     if (!spec.command().isEmpty()) {
       create.withCmd(spec.command());

@@ -90,7 +90,7 @@ public final class ServiceApi {
 
   /** Adds a service after checking the image, the network and the host ports. */
   public CompletionStage<Outcome<ServiceView>> add(ServiceRequest request, String by) {
-    var validated = ServiceSpec.validate(request, settings.defaultHostIp());
+    var validated = ServiceSpec.validate(request, settings.defaultHostIp(), settings.policy());
     if (validated.problem() != null) {
       return done(Outcome.refused(validated.problem()));
     }

@@ -23,7 +23,7 @@ public final class ServiceRuntime implements Extension {
 
   private ServiceRuntime(ActorSystem<?> system) {
     this.settings = ServiceSettings.from(system.settings().config());
-    var docker = new DockerServiceEngine(settings.dockerHost());
+    var docker = new DockerServiceEngine(settings.dockerHost(), settings.policy());
     this.engine = docker;
     this.executor = system.dispatchers().lookup(DispatcherSelector.fromConfig(DISPATCHER));
     system.getWhenTerminated().thenRun(() -> {

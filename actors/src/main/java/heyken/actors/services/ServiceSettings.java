@@ -16,6 +16,7 @@ import java.time.Duration;
  * @param maxLogTail the most lines {@code tail} may ask for
  * @param dockerHost the engine
  * @param healthBaseUrl where the Component Registry checks a service's health (the Sandbox Manager's port)
+ * @param policy the limits and user of every container, and how far a spec may raise them
  */
 public record ServiceSettings(
     String network,
@@ -26,7 +27,14 @@ public record ServiceSettings(
     Duration backoffReset,
     int maxLogTail,
     String dockerHost,
-    String healthBaseUrl) {
+    String healthBaseUrl,
+    ServicePolicy policy) {
+
+  public ServiceSettings(String network, String defaultHostIp, Duration reconcileInterval, Duration restartBackoffMin,
+      Duration restartBackoffMax, Duration backoffReset, int maxLogTail, String dockerHost, String healthBaseUrl) {
+    this(network, defaultHostIp, reconcileInterval, restartBackoffMin, restartBackoffMax, backoffReset, maxLogTail,
+        dockerHost, healthBaseUrl, ServicePolicy.DEFAULT);
+  }
 
   public static ServiceSettings from(Config config) {
     Config c = config.getConfig("heyken.services");
@@ -39,7 +47,8 @@ public record ServiceSettings(
         c.getDuration("backoff-reset"),
         c.getInt("max-log-tail"),
         config.getString("heyken.components.docker-host"),
-        c.getString("api-url"));
+        c.getString("api-url"),
+        ServicePolicy.from(config));
   }
 
   /** Whether the network can publish ports (a network of its own per container, or the host's). */

@@ -1,6 +1,7 @@
 package heyken.actors.services;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import heyken.protocol.CborSerializable;
 import heyken.protocol.api.Problem;
 import heyken.protocol.api.service.ServiceRequest;
@@ -28,9 +29,14 @@ public record ServiceSpec(
     List<PortBinding> ports,
     List<String> command,
     Healthcheck healthcheck,
-    String restart) implements CborSerializable {
+    String restart,
+    // absent in the journal of a spec that asked for no limits or user of its own, as before they existed
+    @JsonInclude(JsonInclude.Include.NON_NULL) Limits limits,
+    @JsonInclude(JsonInclude.Include.NON_NULL) String user) implements CborSerializable {
 
   public static final int MAX_NAME = 40;
+  /** Part of {@link #hash}: containers made before services had limits are replaced by limited ones. */
+  static final String POLICY_VERSION = "limits-1";
   public static final String RESTART_ALWAYS = "always";
   public static final String RESTART_ON_FAILURE = "on-failure";
   public static final String RESTART_NO = "no";
@@ -44,6 +50,28 @@ public record ServiceSpec(
   private static final int MAX_VALUE = 4096;
   private static final int MAX_PORTS = 20;
   private static final int MAX_ARGS = 100;
+
+  /**
+   * Options of Docker's that would give a container the host; a request naming one is refused (400) before anything
+   * else is read. No spec can loosen these: services run without capabilities and without new privileges.
+   */
+  public static final List<String> REFUSED_OPTIONS = List.of("privileged", "network_mode", "network", "networks",
+      "net", "pid", "pid_mode", "ipc", "ipc_mode", "uts", "userns_mode", "volumes", "volumes_from", "mounts", "binds",
+      "tmpfs", "devices", "device_cgroup_rules", "cap_add", "cap_drop", "capabilities", "security_opt", "sysctls",
+      "cgroup_parent", "cgroupns", "runtime", "host_config", "hostconfig", "init", "oom_kill_disable",
+      "oom_score_adj");
+  private static final Pattern USER =
+      Pattern.compile("([a-z_][a-z0-9_-]{0,31}|\\d{1,10})(:([a-z_][a-z0-9_-]{0,31}|\\d{1,10}))?");
+  private static final Pattern MEMORY = Pattern.compile("(\\d{1,7})\\s*([kmg])(i?b)?", Pattern.CASE_INSENSITIVE);
+
+  /** A spec of the previous version: no limits or user of its own (the policy's defaults apply). */
+  public ServiceSpec(String name, String image, Map<String, String> env, List<PortBinding> ports, List<String> command,
+      Healthcheck healthcheck, String restart) {
+    this(name, image, env, ports, command, healthcheck, restart, null, null);
+  }
+
+  /** Limits a spec asked for, each null when it takes the default of {@link ServicePolicy}. */
+  public record Limits(Long memoryBytes, Double cpus, Long pids) implements CborSerializable {}
 
   @JsonCreator
   public ServiceSpec {
@@ -60,7 +88,8 @@ public record ServiceSpec(
   @Override
   public String toString() {
     return "ServiceSpec[name=" + name + ", image=" + image + ", env=" + ServiceView.redacted(env) + ", ports=" + ports
-        + ", command=" + command + ", healthcheck=" + healthcheck + ", restart=" + restart + "]";
+        + ", command=" + command + ", healthcheck=" + healthcheck + ", restart=" + restart + ", limits=" + limits
+        + ", user=" + user + "]";
   }
 
   /** A published port: {@code hostIp:hostPort} on the host → {@code containerPort/protocol} in the container. */
@@ -86,7 +115,24 @@ public record ServiceSpec(
     return null;
   }
 
+  /** The first option in {@code fieldNames} that is refused, as the 400 to answer; null when there is none. */
+  public static Problem refusedOptions(List<String> fieldNames) {
+    for (String field : fieldNames) {
+      if (REFUSED_OPTIONS.contains(field.toLowerCase(Locale.ROOT))) {
+        return Problem.badRequest("refused_option", "'" + printable(field) + "' is refused: a service can ask for "
+            + "neither privileged mode, the host's network, pid or ipc namespace, host mounts, devices nor "
+            + "capabilities. Services run without capabilities and without new privileges, as uid 65534 unless "
+            + "'user' says otherwise, within 'limits' {memory, cpus, pids} (see docs/security.md)");
+      }
+    }
+    return null;
+  }
+
   public static Validated validate(ServiceRequest r, String defaultHostIp) {
+    return validate(r, defaultHostIp, ServicePolicy.DEFAULT);
+  }
+
+  public static Validated validate(ServiceRequest r, String defaultHostIp, ServicePolicy policy) {
     if (r == null) {
       return bad("invalid_service", "the body must be a JSON object with at least name and image");
     }
@@ -134,6 +180,12 @@ public record ServiceSpec(
           return bad("invalid_ports", "ports must be 1-65535: \"" + p + "\"");
         }
         String ip = m.group(1) == null ? defaultHostIp : m.group(1);
+        if (!policy.mayBind(ip)) {
+          return bad("invalid_ports", "host address " + ip + " (\"" + printable(p) + "\") would publish the service "
+              + "beyond this machine while Heyken itself binds " + policy.bindHost() + " (HEYKEN_BIND_HOST): bind "
+              + "127.0.0.1" + (m.group(1) == null ? " (HEYKEN_SERVICES_HOST_IP)" : "") + ", or set HEYKEN_BIND_HOST "
+              + "to that address");
+        }
         String protocol = m.group(4) == null ? "tcp" : m.group(4);
         var binding = new PortBinding(ip, host, container, protocol);
         for (var other : ports) {
@@ -191,13 +243,58 @@ public record ServiceSpec(
     if (!List.of(RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NO).contains(restart)) {
       return bad("invalid_restart", "restart must be always, on-failure or no, got \"" + printable(r.restart()) + "\"");
     }
-    return new Validated(new ServiceSpec(r.name(), r.image().trim(), env, ports, command, healthcheck, restart), null);
+    Limits limits = null;
+    if (r.limits() != null) {
+      var l = r.limits();
+      Long memory = null;
+      if (l.memory() != null) {
+        Matcher mm = MEMORY.matcher(l.memory().trim());
+        if (!mm.matches()) {
+          return bad("invalid_limits", "limits.memory is a size such as \"256m\" or \"1g\", got \""
+              + printable(l.memory()) + "\"");
+        }
+        long unit = switch (mm.group(2).toLowerCase(Locale.ROOT)) {
+          case "k" -> 1L << 10;
+          case "m" -> 1L << 20;
+          default -> 1L << 30;
+        };
+        memory = Long.parseLong(mm.group(1)) * unit;
+        if (memory < ServicePolicy.MIN_MEMORY || memory > policy.maxMemoryBytes()) {
+          return bad("invalid_limits", "limits.memory must be between 8m and " + (policy.maxMemoryBytes() >> 20)
+              + "m (heyken.services.limits.max-memory)");
+        }
+      }
+      if (l.cpus() != null && (l.cpus() < 0.01 || l.cpus() > policy.maxCpus())) {
+        return bad("invalid_limits", "limits.cpus must be between 0.01 and " + policy.maxCpus()
+            + " (heyken.services.limits.max-cpus)");
+      }
+      if (l.pids() != null && (l.pids() < 1 || l.pids() > policy.maxPids())) {
+        return bad("invalid_limits", "limits.pids must be between 1 and " + policy.maxPids()
+            + " (heyken.services.limits.max-pids)");
+      }
+      limits = new Limits(memory, l.cpus(), l.pids() == null ? null : l.pids().longValue());
+      if (memory == null && l.cpus() == null && l.pids() == null) {
+        limits = null;
+      }
+    }
+    String user = null;
+    if (r.user() != null) {
+      user = r.user().trim();
+      if (!USER.matcher(user).matches()) {
+        return bad("invalid_user", "user is a user name or uid, optionally with :group or :gid (\"1000:1000\"), got \""
+            + printable(r.user()) + "\"");
+      }
+    }
+    return new Validated(new ServiceSpec(r.name(), r.image().trim(), env, ports, command, healthcheck, restart, limits,
+        user), null);
   }
 
   /** A short digest of everything that shapes the container: a container made from another spec is replaced. */
   public String hash() {
     var b = new StringBuilder(image).append('\n').append(env).append('\n').append(ports).append('\n')
-        .append(command).append('\n').append(healthcheck);
+        .append(command).append('\n').append(healthcheck)
+        // containers of an older version (no limits, root, Docker's capabilities) are replaced once by limited ones
+        .append('\n').append(POLICY_VERSION).append(' ').append(limits).append(' ').append(user);
     try {
       byte[] digest = MessageDigest.getInstance("SHA-256").digest(b.toString().getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(digest, 0, 8);

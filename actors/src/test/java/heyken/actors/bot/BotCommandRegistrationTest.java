@@ -26,6 +26,16 @@ class BotCommandRegistrationTest {
   }
 
   @Test
+  void everyRegisteredCommandHasItsGrammarInTheHelpAndTheParser() {
+    int typed = BotCommand.class.getPermittedSubclasses().length - 2; // all but Question and Malformed
+    assertEquals(typed, BotCommand.grammars().size(), "every command but Question and Malformed has a GRAMMAR");
+    assertEquals(15, BotCommand.registry().size(), "one help line per syntax (service has two)");
+    assertEquals(new BotCommand.WhoAmI(), BotCommand.parse("whoami", null));
+    org.junit.jupiter.api.Assertions.assertTrue(BotCommand.help().startsWith("Commands:\n  help — this list\n"),
+        BotCommand.help());
+  }
+
+  @Test
   void everyCommandSurvivesTheJournal() throws Exception {
     var json = new ObjectMapper();
     for (BotCommand command : List.of(new BotCommand.Deploy("3"), new BotCommand.Logs(20, "WARN"),

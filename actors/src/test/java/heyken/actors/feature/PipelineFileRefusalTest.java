@@ -50,6 +50,19 @@ class PipelineFileRefusalTest {
   }
 
   @Test
+  void tooManyVariablesAreA400NamingWhere() {
+    var ci = new StringBuilder("test:\n  script: [env]\n  variables:\n");
+    for (int i = 0; i < 1_001; i++) {
+      ci.append("    V").append(i).append(": v\n");
+    }
+    Problem problem = refusal(ci.toString());
+    assertEquals(400, problem.status());
+    assertEquals("invalid_yaml", problem.error());
+    assertTrue(problem.detail().contains("line 4: job 'test': variables has 1001 variables; at most 1000 are allowed"),
+        problem.detail());
+  }
+
+  @Test
   void aFileWithinTheBoundsPasses() {
     FeatureService.checkYaml(Map.of(PipelineRun.CI_FILE, "variables:\n  A: x\n  B: $A$A\ntest:\n  script: [env]\n"));
   }

@@ -45,6 +45,11 @@ public record CiFile(List<String> stages, List<CiJob> jobs, List<String> warning
   public static final int MAX_SCRIPT_LINE_CHARS = 10_000;
   /** Lines of one job's {@code script} (and of its {@code before_script}), nested lists and anchors flattened. */
   public static final int MAX_SCRIPT_LINES = 1_000;
+  /**
+   * Variables of the file's {@code variables}, and of one job's: every job copies the file's and expands them all, so
+   * 100,000 short ones in a file within the size limit cost a core about a minute of CPU before this bound.
+   */
+  public static final int MAX_VARIABLES = 1_000;
 
   private static final int MAX_JOB_NAME = 255;
   private static final Pattern VARIABLE_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -383,7 +388,14 @@ public record CiFile(List<String> stages, List<CiJob> jobs, List<String> warning
       if (mapping.isEmpty()) {
         return out;
       }
-      for (var e : reader.entries(mapping.get())) {
+      // counted after merge keys (<<) are resolved: anchors could otherwise multiply a short list
+      List<YamlReader.Entry> entries = reader.entries(mapping.get());
+      if (entries.size() > MAX_VARIABLES) {
+        reader.error(node, what + " has " + entries.size() + " variables; at most " + MAX_VARIABLES
+            + " are allowed: keep large data in a file of the repository and read it from the script");
+        return out;
+      }
+      for (var e : entries) {
         String name = e.key();
         if (!VARIABLE_NAME.matcher(name).matches()) {
           reader.error(e.keyNode(), what + ": '" + name + "' is not a variable name: use letters, digits and '_', "

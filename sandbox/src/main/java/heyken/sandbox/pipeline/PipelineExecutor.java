@@ -192,6 +192,7 @@ public final class PipelineExecutor {
           + "faster or raise its timeout";
       case OOM -> "killed for using more than " + ByteSize.format(policy.memoryBytes()) + " of memory";
       case PIDS -> "hit the limit of " + policy.pids() + " processes";
+      case DISK -> "wrote more than its disk bound of " + ByteSize.format(policy.diskBytes()) + " into /work";
       case ERROR -> "the sandbox failed";
     };
   }

@@ -288,7 +288,7 @@ public record FeatureManifest(
       wall = max.wallTime();
     }
     return new SandboxPolicy(memory, cpus, pids, wall, Math.min(defaults.outputCapBytes(), max.outputCapBytes()),
-        Math.min(defaults.tmpBytes(), max.tmpBytes()));
+        Math.min(defaults.tmpBytes(), max.tmpBytes()), Math.min(defaults.diskBytes(), max.diskBytes()));
   }
 
   private static void clamped(List<String> warnings, String key, String asked, String allowed, boolean fromManifest) {

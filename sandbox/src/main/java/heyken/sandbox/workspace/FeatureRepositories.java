@@ -318,12 +318,17 @@ public final class FeatureRepositories {
       try {
         Revision revision;
         try (Repository repo = initBare(tmp); Git git = new Git(repo)) {
-          fetchDefaultBranch(git, tmp, url, shown, who);
-          Ref main = repo.exactRef(MAIN);
-          if (main == null || main.getObjectId() == null) {
-            throw new GitImportException("the repository at " + shown + " has no default branch (is it empty?): "
-                + "push a commit to it, then import again");
+          try {
+            fetchDefaultBranch(git, tmp, url, shown, who);
+            Ref main = repo.exactRef(MAIN);
+            if (main == null || main.getObjectId() == null) {
+              throw new GitImportException("the repository at " + shown + " has no default branch (is it empty?): "
+                  + "push a commit to it, then import again");
+            }
+          } catch (GitImportException e) {
+            throw overNetwork(url) ? network(featureId, shown, e) : e;
           }
+          Ref main = repo.exactRef(MAIN);
           try (RevWalk walk = new RevWalk(repo)) {
             RevCommit head = walk.parseCommit(main.getObjectId());
             checkImportedTree(repo, head);
@@ -700,6 +705,27 @@ public final class FeatureRepositories {
           .map(p -> new InvalidFilesException.Problem(p.path(), p.reason() + " (in the imported repository)"))
           .toList());
     }
+  }
+
+  /**
+   * The one answer to a failed http(s) import, whatever went wrong (connection refused, timeout, not a git
+   * repository, empty, too large): distinct answers would let whoever may import probe which ports and hosts the core
+   * reaches (a port scanner of its loopback). The cause is in the core's log.
+   */
+  static String networkImportFailed(String shown) {
+    return "nothing could be imported from " + shown + " (no git repository answered there, or it could not be "
+        + "read): check the URL and that the repository can be read without a password (or put a token into the "
+        + "URL); the core's log says why";
+  }
+
+  private static boolean overNetwork(String url) {
+    return url.regionMatches(true, 0, "http://", 0, 7) || url.regionMatches(true, 0, "https://", 0, 8);
+  }
+
+  private static GitImportException network(String featureId, String shown, GitImportException cause) {
+    log.warn("feature {}: the import from {} failed: {}. Check the URL and that the repository answers there without "
+        + "a password", featureId, shown, cause.getMessage());
+    return new GitImportException(networkImportFailed(shown));
   }
 
   private void fetchDefaultBranch(Git git, Path into, String url, String shown, String who) throws IOException {

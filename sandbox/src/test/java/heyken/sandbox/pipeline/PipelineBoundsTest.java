@@ -151,6 +151,52 @@ class PipelineBoundsTest {
     assertTrue(e.getMessage().contains("defines 40000 jobs; Heyken runs at most 50"), e.getMessage());
   }
 
+  @Test
+  void manyVariablesAreRefusedBeforeEveryJobCopiesAndExpandsThem() {
+    // 1 MiB (the largest file the API takes) of short variables, copied into 50 jobs: a minute of a core's CPU
+    var yaml = new StringBuilder("variables:\n");
+    for (int i = 0; yaml.length() < 1_000_000; i++) {
+      yaml.append("  V").append(i).append(": v\n");
+    }
+    for (int i = 0; i < CiFile.MAX_JOBS; i++) {
+      yaml.append("j").append(i).append(": {script: [x]}\n");
+    }
+    var e = refusedQuickly(() -> assertThrows(CiFileException.class, () -> CiFile.parse(yaml.toString())));
+    assertTrue(e.getMessage().contains("line 2: variables has 84259 variables"), e.getMessage());
+    assertTrue(e.getMessage().contains("variables; at most 1000 are allowed"), e.getMessage());
+    var job = new StringBuilder("test:\n  script: [x]\n  variables:\n");
+    for (int i = 0; i <= CiFile.MAX_VARIABLES; i++) {
+      job.append("    V").append(i).append(": v\n");
+    }
+    var own = assertThrows(CiFileException.class, () -> CiFile.parse(job.toString()));
+    assertTrue(own.getMessage().contains("job 'test': variables has 1001 variables; at most 1000"), own.getMessage());
+    // merge keys count with what they bring
+    var merged = new StringBuilder(".base: &base\n");
+    for (int i = 0; i < 600; i++) {
+      merged.append("  A").append(i).append(": v\n");
+    }
+    merged.append("variables:\n  <<: *base\n");
+    for (int i = 0; i < 600; i++) {
+      merged.append("  B").append(i).append(": v\n");
+    }
+    merged.append("test: {script: [x]}\n");
+    var viaMerge = assertThrows(CiFileException.class, () -> CiFile.parse(merged.toString()));
+    assertTrue(viaMerge.getMessage().contains("variables has 1200 variables"), viaMerge.getMessage());
+    // the bound itself still runs
+    String atBound = job.substring(0, job.lastIndexOf("    V"));
+    assertEquals(CiFile.MAX_VARIABLES, CiFile.parse(atBound).jobs().get(0).variables().size());
+  }
+
+  /** Refused within a few seconds of this thread's CPU (the bound; minutes without it). */
+  private static <T> T refusedQuickly(Supplier<T> refusal) {
+    var threads = ManagementFactory.getThreadMXBean();
+    long before = threads.getCurrentThreadCpuTime();
+    T result = refusedCheaply(refusal);
+    long cpuMillis = (threads.getCurrentThreadCpuTime() - before) / 1_000_000;
+    assertTrue(cpuMillis < 5_000, "the refusal took " + cpuMillis + " ms of CPU");
+    return result;
+  }
+
   /** Anchored lists {@code p0} (= {@code base}) to {@code p<levels>}, each of {@code fan} aliases of the one before. */
   private static StringBuilder aliasLevels(String p, String base, int levels, int fan) {
     var yaml = new StringBuilder(p + "0: &" + p + "0 " + base + "\n");

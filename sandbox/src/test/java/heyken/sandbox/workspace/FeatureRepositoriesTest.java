@@ -523,6 +523,40 @@ class FeatureRepositoriesTest {
     assertTrue(e.getMessage().contains("https://***@127.0.0.1:1/repo.git"), e.getMessage());
   }
 
+  @Test
+  void failedHttpImportsAllGetTheSameAnswerWhateverTheCause() throws IOException {
+    // a closed port, a server that is no git repository, one that hangs up: the answer must not tell them apart
+    int closed;
+    try (var probe = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      closed = probe.getLocalPort();
+    }
+    HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    server.createContext("/", exchange -> {
+      byte[] body = "<html>not git</html>".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(exchange.getRequestURI().getPath().startsWith("/missing") ? 404 : 200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    server.start();
+    try {
+      int port = server.getAddress().getPort();
+      var answers = new java.util.TreeMap<String, String>();
+      for (String url : List.of("http://127.0.0.1:" + closed + "/repo.git", "http://127.0.0.1:" + port + "/page.git",
+          "http://127.0.0.1:" + port + "/missing.git")) {
+        var e = assertThrows(GitImportException.class, () -> repos.importFrom("f1", url, "alice"));
+        answers.put(url, e.getMessage().replace(url, "<url>"));
+        assertFalse(repos.exists("f1"));
+      }
+      assertEquals(1, new java.util.HashSet<>(answers.values()).size(), "distinct answers: " + answers);
+      String answer = answers.values().iterator().next();
+      for (String cause : List.of("refused", "Connection", "404", "not found", "Not Found", "authentication")) {
+        assertFalse(answer.contains(cause), "the answer names the cause '" + cause + "': " + answer);
+      }
+    } finally {
+      server.stop(0);
+    }
+  }
+
   // ------------------------------------------------------------------------------------------------ helpers
 
   private record Entry(FileMode mode, String content) {}

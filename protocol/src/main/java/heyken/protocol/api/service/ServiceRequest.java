@@ -15,6 +15,8 @@ import java.util.Map;
  * @param command the argv run instead of the image's default command
  * @param healthcheck the Docker healthcheck; the service's health comes from it
  * @param restart {@code always} (default), {@code on-failure} or {@code no}: what the reconciler does when it exits
+ * @param limits memory, cpus and pids of the container, up to the configured maxima (defaults when absent)
+ * @param user the user the container runs as (uid 65534 when absent; "0" runs it as root, still without capabilities)
  */
 public record ServiceRequest(
     String name,
@@ -23,13 +25,24 @@ public record ServiceRequest(
     List<String> ports,
     List<String> command,
     Healthcheck healthcheck,
-    String restart) {
+    String restart,
+    Limits limits,
+    String user) {
+
+  public ServiceRequest(String name, String image, Map<String, String> env, List<String> ports, List<String> command,
+      Healthcheck healthcheck, String restart) {
+    this(name, image, env, ports, command, healthcheck, restart, null, null);
+  }
+
+  /** {@code "limits": {"memory": "256m", "cpus": 0.5, "pids": 128}}; each may be left out. */
+  public record Limits(String memory, Double cpus, Integer pids) {}
 
   /** Env values redacted (see {@link ServiceView#REDACTED}): a request may be logged or put into a message. */
   @Override
   public String toString() {
     return "ServiceRequest[name=" + name + ", image=" + image + ", env=" + ServiceView.redacted(env) + ", ports="
-        + ports + ", command=" + command + ", healthcheck=" + healthcheck + ", restart=" + restart + "]";
+        + ports + ", command=" + command + ", healthcheck=" + healthcheck + ", restart=" + restart + ", limits=" + limits
+        + ", user=" + user + "]";
   }
 
   /**
