@@ -56,7 +56,8 @@ import org.slf4j.LoggerFactory;
  *       does).</li>
  * </ul>
  * A connection that has just answered is not replaced within {@link #SETTLE} of its response, so that a response is
- * never cut while it is written. {@link #terminate} is the graceful drain of {@code ServerBinding.terminate}: unbind,
+ * never cut while it is written, nor a new one before its first bytes were read (a burst of connections from one
+ * client). {@link #terminate} is the graceful drain of {@code ServerBinding.terminate}: unbind,
  * close the waiting connections, let the busy ones finish their response (with {@code Connection: close}), close what
  * is left at the deadline.
  */
@@ -294,12 +295,19 @@ final class GuardedBinding {
     return true;
   }
 
+  /**
+   * The connection to close for a new one: the one waiting longest among those that have sent part of a request head
+   * (a client that trickles) or have waited {@link #SETTLE} (idle); never one within {@link #SETTLE} of its response, nor
+   * a fresh one whose head has not been read yet.
+   */
   private Conn oldestWaiting(List<Conn> candidates, long now) {
     long settle = SETTLE.toNanos();
     Conn oldest = null;
     for (var c : candidates) {
-      boolean settled = c.lastResponse == Long.MIN_VALUE || now - c.lastResponse >= settle;
-      if (!c.gone && c.inFlight == 0 && settled && (oldest == null || c.waitingSince < oldest.waitingSince)) {
+      boolean answered = c.lastResponse == Long.MIN_VALUE || now - c.lastResponse >= settle;
+      boolean idleOrTrickling = c.partialHead || now - c.waitingSince >= settle;
+      if (!c.gone && c.inFlight == 0 && answered && idleOrTrickling
+          && (oldest == null || c.waitingSince < oldest.waitingSince)) {
         oldest = c;
       }
     }
