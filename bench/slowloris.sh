@@ -57,13 +57,9 @@ trap 'exit 130' INT TERM
 
 bench_start_installation slowloris "${run_args[@]}"
 MONITOR=http://127.0.0.1:$HEYKEN_MONITOR_PORT
-deadline=$((SECONDS + 120))
-until body=$(http_get "$MONITOR/api/status" 2) && [[ -n $(json_number active_core <<<"$body") ]]; do
-  ((SECONDS < deadline)) || die "no active core on $MONITOR within 120 s"
-  sleep 0.5
-done
-epoch0=$(json_number epoch <<<"$body")
-lost_before=$(cat "$HEYKEN_LOG_DIR"/core-*.log | grep -c 'Lease \[.*\] lost by' || true)
+bench_await_active "$MONITOR"
+body=$BENCH_STATUS epoch0=$BENCH_EPOCH0
+lost_before=$(bench_lease_losses)
 info "core-$(json_number active_core <<<"$body") is active (epoch $epoch0); machine: $(uptime)"
 
 # cpu_ticks PID: user + system clock ticks the process has used so far
@@ -106,7 +102,7 @@ grep -q '^status ' <<<"$out" || { tail -n 30 "$BENCH_DIR/slowloris.out" >&2; die
 
 body=$(http_get "$MONITOR/api/status" 5) || body='{}'
 epoch1=$(json_number epoch <<<"$body")
-lost_after=$(cat "$HEYKEN_LOG_DIR"/core-*.log | grep -c 'Lease \[.*\] lost by' || true)
+lost_after=$(bench_lease_losses)
 guard_lines=$(cat "$HEYKEN_LOG_DIR"/core-*.log | grep -c 'closed connections that held the port' || true)
 field() { local v; v=$(sed -nE "s/.*(^| )$1=([^ ]*).*/\2/p" <<<"$2" | head -n 1); echo "${v:-?}"; }
 status=$(grep '^status ' <<<"$out")

@@ -85,6 +85,20 @@ bench_remove_dir() {
   rm -rf "$dir"
 }
 
+# bench_await_active URL: waits (120 s at most) until URL/api/status names an active core; sets BENCH_STATUS (that
+# answer) and BENCH_EPOCH0 (its epoch).
+bench_await_active() {
+  local deadline=$((SECONDS + 120))
+  until BENCH_STATUS=$(http_get "$1/api/status" 2) && [[ -n $(json_number active_core <<<"$BENCH_STATUS") ]]; do
+    ((SECONDS < deadline)) || die "no active core on $1 within 120 s"
+    sleep 0.5
+  done
+  BENCH_EPOCH0=$(json_number epoch <<<"$BENCH_STATUS")
+}
+
+# bench_lease_losses: how many times the cores' logs say a lease was lost so far
+bench_lease_losses() { cat "$HEYKEN_LOG_DIR"/core-*.log | grep -c 'Lease \[.*\] lost by' || true; }
+
 # bench_java_classes BUILD: with BUILD=1 builds the jar and the test classes (mvn -o -q -DskipTests package) from the
 # repository root; then checks they exist and sets BENCH_JAR and BENCH_CLASSPATH (the jar's libraries, the testkit and
 # the cores' test classes: where the Java benchmarks live).
