@@ -123,6 +123,32 @@ ensure_sandbox() {
 }
 
 heyken_load_env
+# Port numbers first, before anything starts: a port out of range would only show as a crash loop of the JVM that
+# binds it. (.env is read again after init.sh below; init.sh writes no ports.)
+invalid=()
+valid_port() { [[ $1 =~ ^[0-9]{1,5}$ ]] && (($1 >= 1 && $1 <= 65535)); }
+port_numbers=("$(STORE_PORT):HEYKEN_STORE_PORT" "${HEYKEN_POSTGRES_PORT:-5442}:HEYKEN_POSTGRES_PORT")
+for n in 1 2; do
+  port_numbers+=("$(cluster_port "$n"):HEYKEN_CORE${n}_PORT" "$(management_port "$n"):HEYKEN_CORE${n}_MANAGEMENT_PORT")
+done
+for item in "$(REGISTRY_PORT):HEYKEN_REGISTRY_PORT" "$(SANDBOX_PORT):HEYKEN_SANDBOX_PORT" \
+  "$(LOGGER_PORT):HEYKEN_LOGGER_PORT" "$(MONITOR_PORT):HEYKEN_MONITOR_PORT"; do
+  port_numbers+=("$item")
+  if valid_port "${item%%:*}" && [[ ${HEYKEN_INSPECTION_PORT_OFFSET:-100} =~ ^[0-9]{1,5}$ ]]; then
+    for n in 1 2; do
+      port_numbers+=("$(inspection_port "${item%%:*}" "$n"):${item#*:} + ${n} x HEYKEN_INSPECTION_PORT_OFFSET (core-$n's inspection port)")
+    done
+  fi
+done
+for item in "${port_numbers[@]}"; do
+  valid_port "${item%%:*}" || invalid+=("${item%%:*} (${item#*:})")
+done
+if ((${#invalid[@]})); then
+  err "these are not TCP ports (1-65535):"
+  printf '  %s\n' "${invalid[@]}" >&2
+  info "Set the variables named above so that every port is from 1 to 65535, in $HEYKEN_ENV_FILE or the environment (see README.md, Ports)." >&2
+  exit 1
+fi
 mkdir -p "$HEYKEN_LOG_DIR"
 ensure_sandbox
 

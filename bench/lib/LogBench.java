@@ -1,5 +1,6 @@
 // Log store benchmark, run by bench/logs.sh as a single-file program on the core's jar:
 //   java -cp cores/target/heyken-core.jar bench/lib/LogBench.java JDBC_URL LOGGER_URL MONITOR_URL [options]
+// (--fill-only: only the bulk fill up to --total, for bench/startup.sh)
 // (user and password in HEYKEN_POSTGRES_USER / HEYKEN_POSTGRES_PASSWORD)
 // Prints one "figure: value" line per measurement (the script prints them as they come). Not a test.
 import ch.qos.logback.classic.Level;
@@ -38,6 +39,7 @@ public class LogBench {
     loggerUrl = args[1];
     monitorUrl = args[2];
     long ingest = 200_000;
+    boolean fillOnly = false;
     long total = 10_000_000;
     int rps = 1000;
     int seconds = 10;
@@ -47,6 +49,10 @@ public class LogBench {
         case "--total" -> total = Long.parseLong(args[i + 1]);
         case "--rps" -> rps = Integer.parseInt(args[i + 1]);
         case "--seconds" -> seconds = Integer.parseInt(args[i + 1]);
+        case "--fill-only" -> {
+          fillOnly = true;
+          i--;
+        }
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
@@ -56,6 +62,13 @@ public class LogBench {
         pekko.loglevel = WARNING
         """.formatted(jdbcUrl)).withFallback(ConfigFactory.load()).resolve();
     System.out.println("stored lines before: " + count());
+    if (fillOnly) { // bench/startup.sh: only the bulk fill up to --total
+      long t0 = System.nanoTime();
+      fill(config, Math.max(0, total - count()));
+      System.out.printf("log fill (server-side INSERT ... SELECT generate_series): %d lines stored, %.0f s%n", count(),
+          (System.nanoTime() - t0) / 1e9);
+      return;
+    }
     ingestInto(config, ingest);
     long stored = count();
     System.out.println("stored lines: " + stored);
@@ -270,6 +283,8 @@ public class LogBench {
    * An open-model load: requests sent at a fixed rate whatever the answers do, latency measured from when each
    * request was due (no coordinated omission). What wrk -R (wrk2) would measure.
    */
+  static final int CONNECTIONS = 48;
+
   static void paced(String url, int rps, int seconds) throws Exception {
     int total = rps * seconds;
     var latencies = new ConcurrentLinkedQueue<Double>();
@@ -278,13 +293,19 @@ public class LogBench {
     var request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build();
     long start = System.nanoTime();
     long interval = 1_000_000_000L / rps;
+    var connections = new java.util.concurrent.Semaphore(CONNECTIONS);
     for (int i = 0; i < total; i++) {
       long due = start + i * interval;
       long wait = due - System.nanoTime();
       if (wait > 0) {
         TimeUnit.NANOSECONDS.sleep(wait);
       }
+      // at most CONNECTIONS requests in flight (one connection each, as a browser or a proxy pool would): an
+      // unbounded client opens a connection per late request, past the server's per-address bound; the wait for a
+      // free connection is counted, since the latency runs from when the request was due
+      connections.acquire();
       pending.add(http.sendAsync(request, HttpResponse.BodyHandlers.discarding()).whenComplete((r, e) -> {
+        connections.release();
         if (e != null || r.statusCode() != 200) {
           errors.incrementAndGet();
         } else {
@@ -299,7 +320,7 @@ public class LogBench {
       System.out.printf("paced %d rps GET %s: every request failed (%d)%n", rps, url, errors.get());
       return;
     }
-    System.out.printf("paced %d rps for %d s GET %s: %d ok, %d failed, %.0f answers/s; latency from due time p50 %.1f ms,"
+    System.out.printf("paced %d rps (at most " + CONNECTIONS + " in flight) for %d s GET %s: %d ok, %d failed, %.0f answers/s; latency from due time p50 %.1f ms,"
             + " p99 %.1f ms, p99.9 %.1f ms, max %.1f ms%n", rps, seconds, url, ms.length, errors.get(), ms.length / s,
         ms[ms.length / 2], ms[(int) Math.floor(ms.length * 0.99)], ms[(int) Math.floor(ms.length * 0.999)],
         ms[ms.length - 1]);

@@ -197,6 +197,60 @@
     }
   };
 
+  /**
+   * Server-Sent Events from this core. Without a token in this tab: the browser's EventSource (which cannot send
+   * one). With a token: the same stream read with fetch and the token, since a core on a non-loopback address asks
+   * for it on every read. Either way the page gets what it uses of an EventSource: addEventListener(type, e => e.data),
+   * onerror, readyState (2 once closed) and close().
+   */
+  heyken.events = function (path) {
+    if (!heyken.token()) return new EventSource(path);
+    const listeners = {};
+    const controller = new AbortController();
+    const source = {
+      readyState: 0,
+      onerror: null,
+      addEventListener(type, handler) { (listeners[type] = listeners[type] || []).push(handler); },
+      close() { source.readyState = 2; controller.abort(); },
+    };
+    const dispatch = (type, data) => (listeners[type] || []).forEach((handler) => handler({ type, data }));
+    (async () => {
+      try {
+        const headers = Object.assign({ Accept: 'text/event-stream' }, heyken.readHeaders());
+        const r = await fetch(path, { headers, signal: controller.signal });
+        if (!r.ok) throw new Error('HTTP ' + r.status);
+        source.readyState = 1;
+        const reader = r.body.getReader();
+        const decoder = new TextDecoder();
+        let buffer = '';
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
+          let end;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            let type = 'message';
+            const data = [];
+            for (const line of block.split('\n')) {
+              if (line.startsWith('event:')) type = line.slice(6).trim();
+              else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+            }
+            if (data.length) dispatch(type, data.join('\n'));
+          }
+        }
+      } catch (e) {
+        // aborted by close(), refused, or the stream broke (a switch or failover): onerror below
+      }
+      if (source.readyState !== 2) {
+        source.readyState = 2;
+        if (source.onerror) source.onerror();
+      }
+    })();
+    return source;
+  };
+
   /** The headers of a read: the token when this tab has one. */
   heyken.readHeaders = function () {
     return heyken.token() ? { Authorization: 'Bearer ' + heyken.token() } : {};

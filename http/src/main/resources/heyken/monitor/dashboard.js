@@ -54,7 +54,7 @@
     clearTimeout(retryTimer);
     if (source) source.close();
     const level = $('log-level').value;
-    source = new EventSource('/api/events?logs=' + encodeURIComponent(level));
+    source = window.heyken.events('/api/events?logs=' + encodeURIComponent(level));
     armWatchdog();
     on('hello', (h) => {
       monitor.servedBy = h.served_by;
@@ -72,10 +72,29 @@
       // the stream broke: a switch or failover moves the port to the other core; the browser retries by itself,
       // and when it has given up (an error answer during the hand-over) this page starts a new stream
       setConnection('reconnecting');
-      if (source.readyState === EventSource.CLOSED) {
+      if (source.readyState === 2) { // EventSource.CLOSED
         retryTimer = setTimeout(connect, reconnectMs);
+        if (!window.heyken.token()) askTokenWhenRefused();
       }
     };
+  }
+
+  // a core on a non-loopback address answers the stream 401 without the token: ask for it once, then reconnect
+  let asking = false;
+  async function askTokenWhenRefused() {
+    if (asking) return;
+    try {
+      const r = await fetch('/api/events', { method: 'HEAD' });
+      if (r.status !== 401) return;
+      asking = true;
+      await window.heyken.askToken('The live overview of this core needs the API token: HEYKEN_API_TOKEN from .env.');
+      clearTimeout(retryTimer);
+      connect();
+    } catch (e) {
+      // cancelled, or the core is away: the stream keeps retrying
+    } finally {
+      asking = false;
+    }
   }
 
   // ------------------------------------------------------------------ views

@@ -55,7 +55,8 @@ class DashboardTest {
     var script = get("/static/dashboard.js");
     assertEquals(200, script.statusCode());
     assertTrue(script.headers().firstValue("Content-Type").orElse("").contains("javascript"));
-    assertTrue(script.body().contains("new EventSource('/api/events"));
+    assertTrue(script.body().contains("heyken.events('/api/events"));
+    assertTrue(get("/static/common.js").body().contains("new EventSource(path)"));
     assertFalse(script.body().contains("innerHTML"), "shown data is never parsed as HTML");
     var style = get("/static/dashboard.css");
     assertEquals(200, style.statusCode());

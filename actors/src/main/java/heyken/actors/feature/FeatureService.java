@@ -59,6 +59,7 @@ public final class FeatureService {
   private final ActorRef<FeatureCatalog.Command> catalog;
   private final CoreNode node;
   private final SandboxRuntime runtime;
+  private final ImportGuard imports;
   private final Duration askTimeout;
   // null unless GitLab is configured (GITLAB_URL, GITLAB_TOKEN): the gitlab package's GitLabLink
   private final FeatureMirror gitlab;
@@ -80,6 +81,8 @@ public final class FeatureService {
     this.catalog = catalog;
     this.node = node;
     this.runtime = SandboxRuntime.get(system);
+    this.imports = ImportGuard.from(system.settings().config(),
+        List.of(runtime.dataDir(), runtime.settings().gitDir(), runtime.settings().workDir()));
     this.askTimeout = heyken.actors.ClusterSettings.from(system.settings().config()).askTimeout();
     this.gitlab = mirror;
   }
@@ -208,7 +211,7 @@ public final class FeatureService {
     FeatureRepositories.Revision revision;
     String source;
     if (request.gitUrl() != null) {
-      revision = repos.importFrom(id, request.gitUrl(), requestedBy);
+      revision = repos.importFrom(id, imports.check(request.gitUrl()), requestedBy);
       source = "git " + request.gitUrl();
     } else if (request.files() != null && !request.files().isEmpty()) {
       checkYaml(request.files());
