@@ -49,6 +49,9 @@ seconds=$((minutes * 60))
 
 bench_shift_ports "$port_shift"
 unset HEYKEN_MONGO_URI HEYKEN_POSTGRES_URL HEYKEN_API_TOKEN
+# the open load stands for many clients but comes from one address: during a stall it holds more requests in flight
+# than the per-address bound (64) of a real client, which would refuse them
+export HEYKEN_HTTP_MAX_CONNECTIONS_PER_ADDRESS=${HEYKEN_HTTP_MAX_CONNECTIONS_PER_ADDRESS:-1024}
 bench_require_free_ports
 
 bench_new_dir heyken-soak o+x
