@@ -49,8 +49,8 @@ seconds=$((minutes * 60))
 
 bench_shift_ports "$port_shift"
 unset HEYKEN_MONGO_URI HEYKEN_POSTGRES_URL HEYKEN_API_TOKEN
-# the open load stands for many clients but comes from one address: during a stall it holds more requests in flight
-# than the per-address bound (64) of a real client, which would refuse them
+# the load stands for many clients but comes from one address: its 64 /api/status connections and the chat's share
+# :5021, and during a stall more requests are in flight than the per-address bound (64) lets one client hold
 export HEYKEN_HTTP_MAX_CONNECTIONS_PER_ADDRESS=${HEYKEN_HTTP_MAX_CONNECTIONS_PER_ADDRESS:-1024}
 bench_require_free_ports
 
