@@ -1,12 +1,12 @@
 package heyken.testkit;
 
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Comparator;
+import java.util.stream.Stream;
 
 /**
  * Removing what a test made under {@code /tmp}, also when it failed (issue 16, finding 11: {@code scripts/test.sh}
@@ -26,30 +26,17 @@ public final class TempDirs {
       System.err.println("HEYKEN_KEEP_TEST_DIRS=true: kept " + dir);
       return;
     }
-    try {
-      Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-        @Override
-        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-          Files.deleteIfExists(file);
-          return FileVisitResult.CONTINUE;
-        }
-
-        @Override
-        public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-          if (e instanceof NoSuchFileException) {
-            return FileVisitResult.CONTINUE; // removed meanwhile (a process that was still exiting)
-          }
-          throw e;
-        }
-
-        @Override
-        public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-          Files.deleteIfExists(d);
-          return FileVisitResult.CONTINUE;
-        }
-      });
-    } catch (IOException e) {
-      System.err.println("could not delete the test directory " + dir + " (" + e + "): remove it by hand");
+    // deepest first; Files.walk does not follow links, so nothing outside the directory is touched. Again when a file
+    // vanished under the walk (a process that was still exiting)
+    for (int attempt = 0; attempt < 3 && Files.exists(dir, LinkOption.NOFOLLOW_LINKS); attempt++) {
+      try (Stream<Path> paths = Files.walk(dir)) {
+        paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      } catch (IOException | UncheckedIOException e) {
+        // what stayed is reported below
+      }
+    }
+    if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+      System.err.println("could not delete the test directory " + dir + ": remove it by hand");
     }
   }
 
