@@ -57,7 +57,8 @@ public final class CoreRuntime {
     if (Auth.from(base).enabled() && base.getString("heyken.auth.api-token").isBlank()) {
       log.warn("no HEYKEN_API_TOKEN configured: every mutating request will be refused (run scripts/init.sh)");
     }
-    LogBuffer.configure(base.getInt("heyken.logs.buffer-size"), node.coreId(), node::activeEpoch);
+    LogBuffer.configure(base.getInt("heyken.logs.buffer-size"), base.getInt("heyken.logs.run-output.buffer-size"),
+        node.coreId(), node::activeEpoch);
     boolean rejoin = restarted;
     while (true) {
       Config config = configFor(node.coreId());

@@ -24,6 +24,30 @@ class CappedOutputTest {
   }
 
   @Test
+  void theWatchedLineIsSeenOnStderrOnlyAlsoSplitAcrossChunksAndPastTheCap() {
+    String marker = "heyken-sandbox: /work is full (disk 1234abcd)";
+    var onStdout = new CappedOutput("job", 1024, SandboxBackend.OutputListener.NONE, marker);
+    byte[] line = (marker + "\n").getBytes(StandardCharsets.UTF_8);
+    onStdout.accept("stdout", line, 0, line.length);
+    assertFalse(onStdout.seen(), "a job printing it to stdout is not taken for it");
+    var split = new CappedOutput("job", 1024, SandboxBackend.OutputListener.NONE, marker);
+    split.accept("stderr", line, 0, 10);
+    split.accept("stdout", "noise".getBytes(StandardCharsets.UTF_8), 0, 5);
+    split.accept("stderr", line, 10, line.length - 10);
+    assertTrue(split.seen());
+    var pastCap = new CappedOutput("job", 1024, SandboxBackend.OutputListener.NONE, marker);
+    byte[] flood = "y".repeat(5000).getBytes(StandardCharsets.UTF_8);
+    pastCap.accept("stderr", flood, 0, flood.length);
+    pastCap.accept("stderr", line, 0, line.length);
+    assertTrue(pastCap.truncated());
+    assertTrue(pastCap.seen(), "seen although the log was full");
+    var other = new CappedOutput("job", 1024, SandboxBackend.OutputListener.NONE, marker);
+    byte[] near = "heyken-sandbox: /work is full (disk 0000abcd)\n".getBytes(StandardCharsets.UTF_8);
+    other.accept("stderr", near, 0, near.length);
+    assertFalse(other.seen(), "another job's nonce is not this job's marker");
+  }
+
+  @Test
   void stdoutAndTheLogAreEachCappedInUtf8Bytes() {
     var output = new CappedOutput("job", 1024, SandboxBackend.OutputListener.NONE);
     byte[] err = "x".repeat(1000).getBytes(StandardCharsets.UTF_8);

@@ -3,6 +3,7 @@ package heyken.actors.feature;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import heyken.actors.Failures;
+import heyken.actors.logs.RunOutputBudget;
 import heyken.actors.logs.RunOutputLog;
 import heyken.protocol.CborSerializable;
 import heyken.protocol.api.feature.JobView;
@@ -79,10 +80,22 @@ public final class PipelineRun
 
   /** The outcome of one job as it is kept in the journal. */
   public record JobRecord(String name, String stage, String status, Integer exitCode, String reason, Long durationMs,
-      String backend, String image, String detail, String logTail) implements CborSerializable {
+      String backend, String image, String detail, String logTail,
+      // what of the job's output the log store did not take (the run's bound): absent in older journals, and left
+      // out of the JSON while absent so that their recovered states read the same
+      @JsonInclude(JsonInclude.Include.NON_NULL) Long outputDroppedLines,
+      @JsonInclude(JsonInclude.Include.NON_NULL) Long outputDroppedBytes) implements CborSerializable {
+
+    public JobRecord(String name, String stage, String status, Integer exitCode, String reason, Long durationMs,
+        String backend, String image, String detail, String logTail) {
+      this(name, stage, status, exitCode, reason, durationMs, backend, image, detail, logTail, null, null);
+    }
 
     JobView view() {
-      return new JobView(name, stage, status, exitCode, reason, durationMs, backend, image, detail, logTail);
+      long lines = outputDroppedLines == null ? 0 : outputDroppedLines;
+      long bytes = outputDroppedBytes == null ? 0 : outputDroppedBytes;
+      return new JobView(name, stage, status, exitCode, reason, durationMs, backend, image, detail, logTail,
+          lines > 0 || bytes > 0, lines, bytes);
     }
   }
 
@@ -94,8 +107,25 @@ public final class PipelineRun
   public record RunRequested(String runId, String featureId, String revision, String requestedBy, Instant at)
       implements Event {}
 
-  /** The run (re)started on {@code core}: more than one attempt means a core died during the run. */
-  public record AttemptStarted(int attempt, int core, Instant at) implements Event {}
+  /**
+   * The run (re)started on {@code core}: more than one attempt means the core of the attempt before was lost (died,
+   * stopped) or the run moved to the other core (a rebalance). {@code member}: the cluster incarnation
+   * ({@code uniqueAddress.longUid}) of the core running this attempt, null outside a cluster and in older journals.
+   * {@code previousLost}: whether the attempt before ended with its core gone (false: that core was still a live
+   * member, the run was handed over); null in older journals, read as lost.
+   */
+  public record AttemptStarted(int attempt, int core, Instant at,
+      @JsonInclude(JsonInclude.Include.NON_NULL) Long member,
+      @JsonInclude(JsonInclude.Include.NON_NULL) Boolean previousLost) implements Event {
+
+    public AttemptStarted(int attempt, int core, Instant at) {
+      this(attempt, core, at, null, null);
+    }
+
+    boolean lostThePrevious() {
+      return attempt > 1 && !Boolean.FALSE.equals(previousLost);
+    }
+  }
 
   public record PipelinePlanned(List<PlannedJob> jobs, List<String> warnings, Instant at) implements Event {}
 
@@ -139,9 +169,11 @@ public final class PipelineRun
             RunStatus.RUNNING, null, r.at(), null, false, 0);
       }
       if (event instanceof AttemptStarted a) {
-        // a later attempt starts only when a run that is not over recovers: the one before it was lost
+        // a later attempt starts only when a run that is not over recovers: the one before it was lost, unless
+        // its core was still a live member (the run was moved)
         return new State(runId, featureId, revision, a.attempt(), a.core(), jobs, warnings, outcomes, status,
-            detail, requestedAt, finishedAt, reported, a.attempt() > 1 ? lostAttempts + 1 : 0);
+            detail, requestedAt, finishedAt, reported,
+            a.attempt() == 1 ? 0 : a.lostThePrevious() ? lostAttempts + 1 : lostAttempts);
       }
       if (event instanceof PipelinePlanned p) {
         var empty = new ArrayList<JobRecord>();
@@ -213,6 +245,10 @@ public final class PipelineRun
   // not state: the parsed pipeline and whether a step is under way belong to this incarnation only
   private CiFile ciFile;
   private boolean busy;
+  // what the run's jobs may still store in the log store, over all of them (this incarnation's share)
+  private RunOutputBudget outputBudget;
+  // the cluster incarnation that ran the latest attempt, from the journal (see eventHandler)
+  private Long lastAttemptMember;
 
   private PipelineRun(ActorContext<Command> context, TimerScheduler<Command> timers, String runId,
       ActorRef<ClusterSharding.ShardCommand> shard) {
@@ -297,15 +333,17 @@ public final class PipelineRun
 
   private Effect<Event, State> onStart(State state, Start start) {
     var requested = new RunRequested(runId, start.featureId(), start.revision(), start.requestedBy(), Instant.now());
-    return Effect().persist(List.of(requested, new AttemptStarted(1, coreId, Instant.now())))
+    return Effect().persist(List.of(requested, new AttemptStarted(1, coreId, Instant.now(), selfMember(), null)))
         .thenRun(this::step);
   }
 
   private Effect<Event, State> onResume(State state) {
     int attempt = state.attempts() + 1;
-    int lost = state.lostAttempts() + 1;
+    // a rebalance moves a run from a core that is still there: that attempt was not lost with its core
+    boolean previousLost = !isLiveMember(lastAttemptMember);
+    int lost = state.lostAttempts() + (previousLost ? 1 : 0);
     int maxLost = runtime.settings().maxLostAttempts();
-    if (lost >= maxLost) {
+    if (previousLost && lost >= maxLost) {
       String detail = lostAttemptsDetail(state, lost);
       withMdc(state, () -> log.warn("run {} of feature {} is not resumed: {}; fix the pipeline and run the tests "
           + "again", runId, state.featureId(), detail));
@@ -314,7 +352,15 @@ public final class PipelineRun
     withMdc(state, () -> log.info("run {} of feature {} resumes on core {} as attempt {} ({} of {} jobs done)",
         runId, state.featureId(), coreId, attempt, state.outcomes().stream().filter(o -> o != null).count(),
         state.jobs().size()));
-    return Effect().persist(new AttemptStarted(attempt, coreId, Instant.now())).thenRun(this::step);
+    return Effect().persist(new AttemptStarted(attempt, coreId, Instant.now(), selfMember(), previousLost))
+        .thenRun(this::step);
+  }
+
+  private synchronized RunOutputBudget outputBudget() {
+    if (outputBudget == null) {
+      outputBudget = runtime.runOutputBounds().newBudget();
+    }
+    return outputBudget;
   }
 
   /** Why a run that lost its core {@code lost} times in a row is failed: what a user reads in the run view. */
@@ -397,7 +443,7 @@ public final class PipelineRun
     var settings = runtime.settings();
     try (var writer = runtime.runLogs().writer(runId, attempt, job.name(), settings.policy().outputCapBytes());
         var output = new RunOutputLog(writer, String.valueOf(state.featureId()), runId, job.name(),
-            settings.policy().outputCapBytes())) {
+            outputBudget())) {
       if (attempt > 1) {
         writer.note("Heyken: attempt " + attempt + " of this run, on core " + coreId
             + " (the core that ran the earlier attempt was lost)");
@@ -410,9 +456,15 @@ public final class PipelineRun
         writer.note("Heyken: job '" + job.name() + "' " + outcome.status() + " (reason " + outcome.reason() + ", exit code "
             + outcome.exitCode() + ", " + outcome.duration().toMillis() + " ms)"
             + (outcome.detail() == null || outcome.detail().isEmpty() ? "" : ": " + outcome.detail()));
+        output.close(); // its last unfinished line counts too
+        var dropped = output.dropped();
+        if (dropped.any()) {
+          writer.note("Heyken: " + dropped.lines() + " lines (" + dropped.bytes() + " bytes) of job '" + job.name()
+              + "' are not in the log store: the run's output is bounded (heyken.logs.run-output)");
+        }
         return new JobRecord(outcome.name(), outcome.stage(), outcome.status(), outcome.exitCode(), outcome.reason(),
             outcome.duration().toMillis(), outcome.backend(), settings.resolveImage(job.image()), outcome.detail(),
-            outcome.logTail());
+            outcome.logTail(), dropped.any() ? dropped.lines() : null, dropped.any() ? dropped.bytes() : null);
       } catch (InterruptedException e) {
         // the dispatcher is shutting down (the core is stopping): the backend has killed the job; the run resumes
         // on whichever core runs this entity next
@@ -523,7 +575,43 @@ public final class PipelineRun
 
   @Override
   public EventHandler<State, Event> eventHandler() {
-    return newEventHandlerBuilder().forAnyState().onAnyEvent(State::apply);
+    return newEventHandlerBuilder().forAnyState().onAnyEvent((state, event) -> {
+      if (event instanceof AttemptStarted a) {
+        // replayed in order: after recovery this is the member that ran the latest attempt (not part of the state,
+        // which the journal fixture pins; only the next resume needs it)
+        lastAttemptMember = a.member();
+      }
+      return state.apply(event);
+    });
+  }
+
+  /** This core's cluster incarnation, or null outside a cluster (tests of the entity alone). */
+  private Long selfMember() {
+    try {
+      return org.apache.pekko.cluster.typed.Cluster.get(context.getSystem()).selfMember().uniqueAddress().longUid();
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** Whether the cluster incarnation {@code member} is still a member that is not going away; false when unknown. */
+  private boolean isLiveMember(Long member) {
+    if (member == null) {
+      return false;
+    }
+    try {
+      var cluster = org.apache.pekko.cluster.typed.Cluster.get(context.getSystem());
+      for (var m : cluster.state().getMembers()) {
+        if (m.uniqueAddress().longUid() == member && (m.status() == org.apache.pekko.cluster.MemberStatus.up()
+            || m.status() == org.apache.pekko.cluster.MemberStatus.weaklyUp())
+            && !cluster.state().getUnreachable().contains(m)) {
+          return true;
+        }
+      }
+      return false;
+    } catch (RuntimeException e) {
+      return false;
+    }
   }
 
   // ---------------------------------------------------------------- helpers

@@ -42,6 +42,7 @@ public final class SandboxRuntime implements Extension {
   private final Executor executor;
   private final Semaphore jobSlots;
   private final SandboxBackend slotLimited;
+  private final heyken.actors.logs.RunOutputBudget.Bounds runOutputBounds;
 
   private SandboxRuntime(ActorSystem<?> system) {
     var config = system.settings().config();
@@ -54,6 +55,7 @@ public final class SandboxRuntime implements Extension {
     this.executor = system.dispatchers().lookup(DispatcherSelector.fromConfig(DISPATCHER));
     this.jobSlots = new Semaphore(settings.maxConcurrentJobs(), true);
     this.slotLimited = new SlotLimited();
+    this.runOutputBounds = heyken.actors.logs.RunOutputBudget.Bounds.from(config);
     system.getWhenTerminated().thenRun(() -> {
       runLogs.close();
       backend.close();
@@ -83,6 +85,11 @@ public final class SandboxRuntime implements Extension {
 
   public RunLogStore runLogs() {
     return runLogs;
+  }
+
+  /** What one test run may store of its jobs' output in the log store ({@code heyken.logs.run-output}). */
+  public heyken.actors.logs.RunOutputBudget.Bounds runOutputBounds() {
+    return runOutputBounds;
   }
 
   /** Job ids start with the core that runs them, so a core cleaning up after its own crash leaves the other's. */

@@ -11,6 +11,10 @@ import java.util.function.LongSupplier;
  * that writes batches to the log store (PostgreSQL). When the store is slow or down the buffer fills, the newest
  * lines are dropped and counted: the count is shown in /api/status, never silent. A line taken from the buffer is
  * kept by the shipper until the store has it (or refused it twice as invalid, then counted as dropped).
+ *
+ * <p>The output of sandbox jobs ({@link RunOutputLog#LOGGER}) has a queue of its own, drained after the system's
+ * lines: a job that floods its output fills and overflows only that queue, so the lines dropped are its own, never
+ * the system's (a flood of one run made the cores drop 105,040 other lines when they shared one queue).
  */
 public final class LogBuffer {
 
@@ -18,15 +22,25 @@ public final class LogBuffer {
   // ids are unique per core and JVM start: about the start time in microseconds, times 4, plus the core (0..3)
   private static final AtomicLong LAST_ID = new AtomicLong();
 
+  /** Capacity of the run-output queue when none is configured. */
+  static final int DEFAULT_RUN_OUTPUT_CAPACITY = 10_000;
+
   private final ArrayBlockingQueue<LogRow> queue;
+  private final ArrayBlockingQueue<LogRow> runOutput;
   private final AtomicLong dropped = new AtomicLong();
+  private final AtomicLong droppedRunOutput = new AtomicLong();
   private final AtomicLong written = new AtomicLong();
   private final AtomicLong inFlight = new AtomicLong();
   private volatile int coreId;
   private volatile LongSupplier epoch = () -> 0;
 
   LogBuffer(int capacity) {
+    this(capacity, DEFAULT_RUN_OUTPUT_CAPACITY);
+  }
+
+  LogBuffer(int capacity, int runOutputCapacity) {
     this.queue = new ArrayBlockingQueue<>(capacity);
+    this.runOutput = new ArrayBlockingQueue<>(runOutputCapacity);
   }
 
   public static LogBuffer get() {
@@ -48,9 +62,19 @@ public final class LogBuffer {
 
   /** Resizes the buffer once at start-up (lines already buffered are kept up to the new capacity). */
   public static synchronized void configure(int capacity, int coreId, LongSupplier epoch) {
-    LogBuffer next = new LogBuffer(capacity);
+    configure(capacity, DEFAULT_RUN_OUTPUT_CAPACITY, coreId, epoch);
+  }
+
+  /**
+   * Resizes the buffer once at start-up: {@code capacity} lines of the system, {@code runOutputCapacity} of sandbox
+   * job output ({@code heyken.logs.run-output.buffer-size}).
+   */
+  public static synchronized void configure(int capacity, int runOutputCapacity, int coreId, LongSupplier epoch) {
+    LogBuffer next = new LogBuffer(capacity, runOutputCapacity);
     instance.queue.drainTo(next.queue, capacity);
+    instance.runOutput.drainTo(next.runOutput, runOutputCapacity);
     next.dropped.set(instance.dropped.get());
+    next.droppedRunOutput.set(instance.droppedRunOutput.get());
     next.written.set(instance.written.get());
     next.coreId = coreId;
     next.epoch = epoch;
@@ -79,8 +103,12 @@ public final class LogBuffer {
 
   /** Offers a line without ever blocking: a full buffer drops it and counts it. */
   public void offer(LogRow line) {
-    if (!queue.offer(line)) {
+    boolean runLine = RunOutputLog.LOGGER.equals(line.logger());
+    if (!(runLine ? runOutput : queue).offer(line)) {
       dropped.incrementAndGet();
+      if (runLine) {
+        droppedRunOutput.incrementAndGet();
+      }
     }
   }
 
@@ -88,7 +116,9 @@ public final class LogBuffer {
   List<LogRow> drain(int max) {
     var batch = new ArrayList<LogRow>(Math.min(max, queue.size()));
     synchronized (this) {
+      // the system's lines first: under a flood of job output they are never the ones waiting
       queue.drainTo(batch, max);
+      runOutput.drainTo(batch, max - batch.size());
       inFlight.addAndGet(batch.size());
     }
     return batch;
@@ -105,7 +135,12 @@ public final class LogBuffer {
   }
 
   public int size() {
-    return queue.size();
+    return queue.size() + runOutput.size();
+  }
+
+  /** Lines of sandbox job output dropped because their own queue was full (part of {@link #dropped()}). */
+  public long droppedRunOutput() {
+    return droppedRunOutput.get();
   }
 
   public long dropped() {
@@ -119,7 +154,7 @@ public final class LogBuffer {
 
   /** Lines waiting for the store now: in the buffer, and in the batch being written. */
   public int buffered() {
-    return (int) Math.min(Integer.MAX_VALUE, queue.size() + inFlight.get());
+    return (int) Math.min(Integer.MAX_VALUE, queue.size() + runOutput.size() + inFlight.get());
   }
 
   /** Written, dropped and waiting lines of this core, for /api/status. */

@@ -13,7 +13,8 @@ import org.slf4j.MDC;
  * job in MDC, so that {@code GET :5020/api/logs?feature=..&run=..} finds it next to the runner's own lines. It
  * passes everything on to the listener it wraps (the run's live log). Logged under {@code heyken.sandbox.output},
  * which logback sends to the store only (the code under test is untrusted: its output stays out of the core's
- * console log). Keeps at most {@code capBytes} of output, as the run log does. Thread-safe.
+ * console log). Stores at most what the run's {@link RunOutputBudget} allows (lines and bytes over all the run's
+ * jobs); what is beyond it is counted ({@link #dropped()}) and one line says so. Thread-safe.
  */
 public final class RunOutputLog implements SandboxBackend.OutputListener, AutoCloseable {
 
@@ -25,17 +26,37 @@ public final class RunOutputLog implements SandboxBackend.OutputListener, AutoCl
   private final String feature;
   private final String run;
   private final String job;
-  private final long capBytes;
+  private final RunOutputBudget budget;
   private final Map<String, StringBuilder> partial = new HashMap<>();
-  private long bytes;
-  private boolean capped;
+  private long droppedLines;
+  private long droppedBytes;
+  private boolean noted;
 
+  /** What of a job's output was not stored: lines and their bytes (UTF-8, newlines included). */
+  public record Dropped(long lines, long bytes) {
+    public boolean any() {
+      return lines > 0 || bytes > 0;
+    }
+  }
+
+  /** A job's output log with a budget of its own of {@code capBytes} (no bound on lines below that). */
   public RunOutputLog(SandboxBackend.OutputListener next, String feature, String run, String job, long capBytes) {
+    this(next, feature, run, job, new RunOutputBudget(Integer.MAX_VALUE, capBytes));
+  }
+
+  /** A job's output log that shares {@code budget} with the other jobs of its run. */
+  public RunOutputLog(SandboxBackend.OutputListener next, String feature, String run, String job,
+      RunOutputBudget budget) {
     this.next = next;
     this.feature = feature;
     this.run = run;
     this.job = job;
-    this.capBytes = capBytes;
+    this.budget = budget;
+  }
+
+  /** What was not stored so far. */
+  public synchronized Dropped dropped() {
+    return new Dropped(droppedLines, droppedBytes);
   }
 
   @Override
@@ -45,13 +66,7 @@ public final class RunOutputLog implements SandboxBackend.OutputListener, AutoCl
   }
 
   private synchronized void record(String stream, String text) {
-    if (capped || text.isEmpty()) {
-      return;
-    }
-    bytes += text.getBytes(StandardCharsets.UTF_8).length;
-    if (bytes > capBytes) {
-      capped = true;
-      emit("heyken", "[output beyond " + capBytes + " bytes is not logged]");
+    if (text.isEmpty()) {
       return;
     }
     var pending = partial.computeIfAbsent(stream, s -> new StringBuilder());
@@ -59,15 +74,31 @@ public final class RunOutputLog implements SandboxBackend.OutputListener, AutoCl
     for (int i = 0; i < text.length(); i++) {
       if (text.charAt(i) == '\n') {
         pending.append(text, start, i);
-        emit(stream, pending.toString());
+        store(stream, pending.toString(), 1);
         pending.setLength(0);
         start = i + 1;
       }
     }
     pending.append(text, start, text.length());
     if (pending.length() > MAX_LINE) { // a line that never ends is logged in pieces
-      emit(stream, pending.toString());
+      store(stream, pending.toString(), 0);
       pending.setLength(0);
+    }
+  }
+
+  /** Stores a line if the run's budget has room for it, else counts it (and says once that output is cut). */
+  private void store(String stream, String line, int newline) {
+    long size = line.getBytes(StandardCharsets.UTF_8).length + (long) newline;
+    if (budget.take(size)) {
+      emit(stream, line);
+      return;
+    }
+    droppedLines++;
+    droppedBytes += size;
+    if (!noted) {
+      noted = true;
+      emit("heyken", "[the run's output beyond " + budget.maxLines() + " lines or " + budget.maxBytes()
+          + " bytes is not stored in the log store; the run's own log keeps up to the sandbox's output cap per job]");
     }
   }
 
@@ -76,7 +107,7 @@ public final class RunOutputLog implements SandboxBackend.OutputListener, AutoCl
   public synchronized void close() {
     partial.forEach((stream, pending) -> {
       if (pending.length() > 0) {
-        emit(stream, pending.toString());
+        store(stream, pending.toString(), 0);
         pending.setLength(0);
       }
     });

@@ -160,8 +160,69 @@ class LogShippingTest {
       output.output("stdout", "0123456789\n");
       output.output("stdout", "this line passes the cap\n");
     }
-    awaitLine("[output beyond 20 bytes is not logged]");
+    awaitLine("[the run's output beyond 2147483647 lines or 20 bytes is not stored in the log store; the run's own "
+        + "log keeps up to the sandbox's output cap per job]");
     assertEquals(2, count("run = ?", "run-cap"));
+  }
+
+  @Test
+  void aRunStoresAtMostItsBoundOverAllItsJobsAndCountsWhatItLeftOut() {
+    var budget = new RunOutputBudget(100, 1_000_000);
+    RunOutputLog.Dropped first;
+    RunOutputLog.Dropped second;
+    try (var build = new RunOutputLog((stream, text) -> {}, "9", "run-bound", "build", budget)) {
+      // 60 lines, then 25,000 short lines in chunks as a pipe delivers them
+      for (int i = 0; i < 60; i++) {
+        build.output("stdout", "build " + i + "\n");
+      }
+      build.output("stdout", "x\n".repeat(25_000));
+      build.close();
+      first = build.dropped();
+    }
+    try (var test = new RunOutputLog((stream, text) -> {}, "9", "run-bound", "test", budget)) {
+      test.output("stderr", "y\n".repeat(1_000));
+      test.close();
+      second = test.dropped();
+    }
+    // the first job used 100 of the run's lines, the second job none is left
+    assertEquals(new RunOutputLog.Dropped(24_960, 49_920), first);
+    assertEquals(new RunOutputLog.Dropped(1_000, 2_000), second);
+    String note = "[the run's output beyond 100 lines or 1000000 bytes is not stored in the log store; the run's own "
+        + "log keeps up to the sandbox's output cap per job]";
+    awaitLine(note);
+    testKit.createTestProbe().awaitAssert(Duration.ofSeconds(20), () -> {
+      // 100 lines of output and one note per job
+      assertEquals(102, count("run = ?", "run-bound"));
+      return null;
+    });
+    assertEquals(0, count("run = ? AND job = 'test' AND message = 'y'", "run-bound"));
+  }
+
+  @Test
+  void aFloodOfJobOutputDropsOnlyJobLinesNeverTheSystems() {
+    // a small queue for job output: the flood overflows it for sure
+    LogBuffer.configure(20_000, 200, 2, () -> 7L);
+    try {
+      long droppedBefore = LogBuffer.get().dropped();
+      long runDroppedBefore = LogBuffer.get().droppedRunOutput();
+      var system = LoggerFactory.getLogger("heyken.test.shipping");
+      try (var flood = new RunOutputLog((stream, text) -> {}, "9", "run-flood", "test",
+          new RunOutputBudget(Integer.MAX_VALUE, Long.MAX_VALUE))) {
+        for (int i = 0; i < 2_000; i++) {
+          flood.output("stdout", "flood\n".repeat(50));
+          system.info("system line during the flood {}", i);
+        }
+      }
+      long runDropped = LogBuffer.get().droppedRunOutput() - runDroppedBefore;
+      assertTrue(runDropped > 0, "the flood did not overflow its queue");
+      assertEquals(runDropped, LogBuffer.get().dropped() - droppedBefore, "only job output was dropped");
+      testKit.createTestProbe().awaitAssert(Duration.ofSeconds(30), () -> {
+        assertEquals(2_000, count("message LIKE ?", "system line during the flood %"));
+        return null;
+      });
+    } finally {
+      LogBuffer.configure(20_000, LogBuffer.DEFAULT_RUN_OUTPUT_CAPACITY, 2, () -> 7L);
+    }
   }
 
   @Test
