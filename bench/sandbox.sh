@@ -18,7 +18,7 @@
 #   4. overhead per job: median of 20 runs of the same `python3 main.py < input.json` as a plain local
 #      process (host /usr/bin/python3) against the median invoke duration_ms of step 2.
 # The installation is stopped between backends (each backend gets a fresh data directory), everything this
-# script started is stopped on exit; the temporary directory is removed unless --keep (or a failure).
+# script started is stopped on exit; the temporary directory is removed unless --keep (also after a failure).
 # Docker needs scripts/docker-engine.sh (run first; it starts an engine and builds the images unless they
 # exist, which is not timed). An engine this script had to start is left running for other users.
 #
@@ -95,11 +95,7 @@ cleanup() {
   trap - EXIT INT TERM
   echo
   stop_installation || rc=1
-  if ((keep || rc != 0)); then
-    info "Kept $BENCH_DIR (per backend: data/logs/, results.json); remove it with: rm -rf $BENCH_DIR"
-  else
-    rm -rf "$BENCH_DIR"
-  fi
+  bench_remove_dir "$BENCH_DIR" "$rc" "$keep" "per backend: data/logs/, results.json"
   exit "$rc"
 }
 trap cleanup EXIT

@@ -49,6 +49,9 @@ seconds=$((minutes * 60))
 
 bench_shift_ports "$port_shift"
 unset HEYKEN_MONGO_URI HEYKEN_POSTGRES_URL HEYKEN_API_TOKEN
+# the load stands for many clients but comes from one address: its 64 /api/status connections and the chat's share
+# :5021, and during a stall more requests are in flight than the per-address bound (64) lets one client hold
+export HEYKEN_HTTP_MAX_CONNECTIONS_PER_ADDRESS=${HEYKEN_HTTP_MAX_CONNECTIONS_PER_ADDRESS:-1024}
 bench_require_free_ports
 
 bench_new_dir heyken-soak o+x
@@ -69,13 +72,9 @@ trap 'exit 130' INT TERM
 
 bench_start_installation soak "${run_args[@]}"
 MONITOR=http://127.0.0.1:$HEYKEN_MONITOR_PORT
-deadline=$((SECONDS + 120))
-until body=$(http_get "$MONITOR/api/status" 2) && [[ -n $(json_number active_core <<<"$body") ]]; do
-  ((SECONDS < deadline)) || die "no active core on $MONITOR within 120 s"
-  sleep 0.5
-done
-epoch0=$(json_number epoch <<<"$body")
-lost_before=$(cat "$HEYKEN_LOG_DIR"/core-*.log | grep -c 'Lease \[.*\] lost by' || true)
+bench_await_active "$MONITOR"
+body=$BENCH_STATUS epoch0=$BENCH_EPOCH0
+lost_before=$(bench_lease_losses)
 load_before=$(uptime)
 info "core-$(json_number active_core <<<"$body") is active (epoch $epoch0); soaking for $minutes min on $(nproc) CPUs."
 info "machine before: $load_before"
@@ -100,7 +99,7 @@ load_after=$(uptime)
 
 body=$(http_get "$MONITOR/api/status" 5) || body='{}'
 epoch1=$(json_number epoch <<<"$body")
-lost_after=$(cat "$HEYKEN_LOG_DIR"/core-*.log | grep -c 'Lease \[.*\] lost by' || true)
+lost_after=$(bench_lease_losses)
 field() { local v; v=$(sed -nE "s/.*(^| )$1=([^ ]*).*/\2/p" <<<"$2"); echo "${v:-?}"; }
 lease=$(python3 -c 'import json,sys; l=json.load(sys.stdin).get("lease") or {}; print(l.get("renewal_ms_p50"), l.get("renewal_ms_p99"), l.get("renewal_ms_max"), l.get("renewals"), l.get("slow_renewals"))' <<<"$body" 2>/dev/null || echo '? ? ? ? ?')
 read -r l50 l99 lmax lcount lslow <<<"$lease"

@@ -17,7 +17,8 @@
 # stops or starts it; what it proves is the path of a machine without an engine. Takes about 1-2 minutes.
 #
 #   --port-shift N   ports of the check installation: the defaults + N (default 30000)
-#   --keep           keep the scratch directory (its logs) afterwards
+#   --keep           keep the scratch directory (its logs) afterwards (also HEYKEN_KEEP_TEST_DIRS=true); without it
+#                    the directory is removed, also after a failure (the logs' last lines are printed first)
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -55,11 +56,20 @@ cleanup() {
   if [[ -x $clone/scripts/stop.sh ]]; then
     HEYKEN_JAR=$clone/cores/target/heyken-core.jar "$clone/scripts/stop.sh" >/dev/null 2>&1 || true
   fi
-  if ((keep || rc != 0)); then
+  if ((keep)) || [[ ${HEYKEN_KEEP_TEST_DIRS:-} == true ]]; then
     info "The scratch directory is kept: $scratch (logs in $scratch/data/logs/)."
-  else
-    rm -rf "$scratch"
+    return
   fi
+  if ((rc != 0)); then
+    local f
+    for f in "$scratch"/data/logs/*.log; do
+      [[ -f $f ]] || continue
+      err "last lines of $(basename "$f"):"
+      tail -n 20 "$f" >&2 || true
+    done
+    info "Removing the scratch directory; rerun with --keep to keep it (and its logs)."
+  fi
+  rm -rf "$scratch"
 }
 trap cleanup EXIT
 

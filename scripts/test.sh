@@ -20,6 +20,9 @@
 #      image (docker/Dockerfile on the locally made base image) is built from the jar and run until /ready is 200.
 #   5. scripts/check_fresh_machine.sh: a clean clone in a scratch directory, run_heyken.sh with no engine for that
 #      installation (bubblewrap), the README's quick start step by step with ./heyken, stop.sh; prints the time.
+#   6. nothing left behind: every /tmp/heyken-* entry that appeared during steps 3-5 and is still there fails the
+#      run, listed (the tests name their directories heyken-...; a running installation's own heyken-bwrap-etc-<pid>-*
+#      does not count while that pid runs, nor a directory named on a running process's command line). HEYKEN_KEEP_TEST_DIRS=true keeps the tests' directories and skips it.
 # Needs Java 17, Maven (dependencies come from Maven Central) and root on a Debian host (for the
 # sandbox step). It uses its own ports and data directories, so a running Heyken is not disturbed.
 set -euo pipefail
@@ -92,15 +95,40 @@ export HEYKEN_REQUIRE_NETNS=true
 ok "partition tests: ok"
 
 # ---------------------------------------------------------------- 3. Maven
+# /tmp/heyken-* now, to find what the tests leave behind (step 6)
+heyken_tmp_entries() { find /tmp -mindepth 1 -maxdepth 1 -name 'heyken-*' -printf '%f\n' 2>/dev/null | sort; }
+tmp_before=$(heyken_tmp_entries)
+# tmp_leftovers: the /tmp/heyken-* entries that appeared since, without those of a process that still runs
+tmp_leftovers() {
+  local name
+  comm -13 <(printf '%s\n' "$tmp_before") <(heyken_tmp_entries) | while IFS= read -r name; do
+    [[ -n $name ]] || continue
+    [[ $name =~ ^heyken-bwrap-etc-([0-9]+)- && -d /proc/${BASH_REMATCH[1]} ]] && continue
+    # in use by a process that still runs (another run's PostgreSQL: postgres -D /tmp/heyken-pg-.../data)
+    grep -qsF "/tmp/$name" /proc/[0-9]*/cmdline && continue
+    echo "/tmp/$name"
+  done
+}
 info "== mvn -B verify (unit tests and the failover integration tests with real JVMs)"
 cd "$HEYKEN_ROOT"
 if ! mvn -B -ntp -Dstyle.color=never verify "$@"; then
   err "the tests failed. Find the failing test in the Maven output above ('Tests run: ... FAILURE'), the"
   err "details in <module>/target/surefire-reports/ and failsafe-reports/, and the logs of the JVMs the"
   err "integration tests started under <module>/target/. Rerun one test with: mvn -B verify -pl <module> -am -Dtest=<Class> -Dsurefire.failIfNoSpecifiedTests=false"
+  left=$(tmp_leftovers)
+  [[ -z $left ]] || err "the tests also left these in /tmp:"$'\n'"$left"
   exit 1
 fi
 "$HEYKEN_ROOT/scripts/check_deployment.sh" || die "the production deployment check failed (see above): docker/docker-compose.yml or the core image built from the jar (scripts/check_deployment.sh)."
 info "== fresh machine: a clean clone, run_heyken.sh without an engine, the README's quick start with ./heyken"
 "$HEYKEN_ROOT/scripts/check_fresh_machine.sh" || die "the fresh-machine check failed (see above; scripts/check_fresh_machine.sh --keep keeps its logs)."
+
+# ---------------------------------------------------------------- 6. nothing left behind
+if [[ ${HEYKEN_KEEP_TEST_DIRS:-} == true ]]; then
+  warn "HEYKEN_KEEP_TEST_DIRS=true: the tests kept their directories; not checking /tmp for leftovers."
+else
+  left=$(tmp_leftovers)
+  [[ -z $left ]] || die "the tests left these in /tmp (each test and benchmark must remove what it made, also when it fails: try/finally, @AfterAll, @TempDir, a trap):"$'\n'"$left"
+  ok "nothing left in /tmp."
+fi
 ok "all tests passed."

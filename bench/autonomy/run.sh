@@ -61,7 +61,7 @@ cleanup() {
   trap - EXIT INT TERM
   if ((started)); then "$ROOT/scripts/stop.sh" >"$BENCH_DIR/stop.out" 2>&1 || rc=1; fi
   if [[ -n $standin_pid ]]; then kill "$standin_pid" 2>/dev/null || true; fi
-  if ((keep || rc != 0)); then info "Kept $BENCH_DIR (data/logs/, results.json)"; else rm -rf "$BENCH_DIR"; fi
+  bench_remove_dir "$BENCH_DIR" "$rc" "$keep" "data/logs/, results.json"
   exit "$rc"
 }
 trap cleanup EXIT

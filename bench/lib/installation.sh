@@ -53,22 +53,51 @@ bench_start_installation() {
   fi
 }
 
-# bench_stop_installation WHAT RC KEEP [KEPT]: stops the bench installation, keeps $BENCH_DIR when KEEP is 1 or RC is
-# not 0 (and says where, and what is in it: KEPT, default "logs in data/logs/"), removes it otherwise; prints the exit
-# status to use (RC, or 1 when stopping failed). Its messages go to stderr. In an EXIT trap:
+# bench_stop_installation WHAT RC KEEP [KEPT]: stops the bench installation, keeps $BENCH_DIR when KEEP is 1 (and
+# says where, and what is in it: KEPT, default "logs in data/logs/"), removes it otherwise, also after a failure (RC
+# not 0: the logs' last lines are printed first); prints the exit status to use (RC, or 1 when stopping failed). Its
+# messages go to stderr. In an EXIT trap:
 #   exit "$(bench_stop_installation soak "$rc" "$keep")"
 bench_stop_installation() {
   local what=$1 rc=$2 keep=$3 kept=${4:-logs in data/logs/}
   echo >&2
   info "Stopping the $what installation ..." >&2
   "$ROOT/scripts/stop.sh" >"$BENCH_DIR/stop.out" 2>&1 || { cat "$BENCH_DIR/stop.out" >&2; rc=1; }
-  if ((keep || rc != 0)); then
-    info "Kept $BENCH_DIR ($kept); remove it with: rm -rf $BENCH_DIR" >&2
-  else
-    rm -rf "$BENCH_DIR"
-  fi
+  bench_remove_dir "$BENCH_DIR" "$rc" "$keep" "$kept" >&2
   echo "$rc"
 }
+
+# bench_remove_dir DIR RC KEEP KEPT: keeps DIR when KEEP is 1 (says so, with KEPT: what is in it); otherwise removes
+# it, after printing the last lines of its logs (DIR/**/logs/*.log) when RC is not 0, so a failure leaves nothing.
+bench_remove_dir() {
+  local dir=$1 rc=$2 keep=$3 kept=$4 f
+  if ((keep)); then
+    info "Kept $dir ($kept); remove it with: rm -rf $dir"
+    return
+  fi
+  if ((rc != 0)); then
+    while IFS= read -r f; do
+      err "last lines of ${f#"$dir"/}:"
+      tail -n 20 "$f" || true
+    done < <(find "$dir" -path '*/logs/*.log' -type f 2>/dev/null | sort)
+    info "Removing $dir; rerun with --keep to keep it ($kept)."
+  fi
+  rm -rf "$dir"
+}
+
+# bench_await_active URL: waits (120 s at most) until URL/api/status names an active core; sets BENCH_STATUS (that
+# answer) and BENCH_EPOCH0 (its epoch).
+bench_await_active() {
+  local deadline=$((SECONDS + 120))
+  until BENCH_STATUS=$(http_get "$1/api/status" 2) && [[ -n $(json_number active_core <<<"$BENCH_STATUS") ]]; do
+    ((SECONDS < deadline)) || die "no active core on $1 within 120 s"
+    sleep 0.5
+  done
+  BENCH_EPOCH0=$(json_number epoch <<<"$BENCH_STATUS")
+}
+
+# bench_lease_losses: how many times the cores' logs say a lease was lost so far
+bench_lease_losses() { cat "$HEYKEN_LOG_DIR"/core-*.log | grep -c 'Lease \[.*\] lost by' || true; }
 
 # bench_java_classes BUILD: with BUILD=1 builds the jar and the test classes (mvn -o -q -DskipTests package) from the
 # repository root; then checks they exist and sets BENCH_JAR and BENCH_CLASSPATH (the jar's libraries, the testkit and

@@ -174,7 +174,8 @@ public final class Guardian {
                   new MetricsHistoryRoutes(node.coreId(), epochs::recent).route(), sandboxRoutes.dashboardRoute())
                   .route()));
       var binder = context.spawn(PortBinder.create(settings.host(), node.coreId(), settings.inspectionOffset(), apis,
-          settings.rebindInterval(), settings.drainDeadline(), node::activeEpoch), "http");
+          settings.rebindInterval(), settings.drainDeadline(), heyken.http.ConnectionLimits.from(config),
+          node::activeEpoch), "http");
       var unfollow = node.onActivationChange(epoch -> binder.tell(new PortBinder.ActivationChanged(epoch)));
       system.getWhenTerminated().thenRun(unfollow);
       context.spawn(heyken.actors.core.ActiveCoreWatch.create(node, coreManager,

@@ -287,8 +287,9 @@ class DashboardIT {
 
   @Test
   @Order(4)
-  void aFolderUploadBecomesAFeatureThatThePageTestsDeploysAndRollsBackWithTheToken() throws Exception {
-    Path folder = Files.createTempDirectory("heyken-upload-").resolve("shouter");
+  void aFolderUploadBecomesAFeatureThatThePageTestsDeploysAndRollsBackWithTheToken(
+      @org.junit.jupiter.api.io.TempDir Path uploads) throws Exception {
+    Path folder = uploads.resolve("shouter");
     for (var file : slowFeature("shouter", "shout", 8).entrySet()) {
       Files.createDirectories(folder.resolve(file.getKey()).getParent());
       Files.writeString(folder.resolve(file.getKey()), file.getValue());

@@ -1,5 +1,6 @@
 package heyken.cores;
 
+import heyken.testkit.TempDirs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -29,6 +30,7 @@ class GitLabIT {
   private static final String TOKEN = "it-gitlab-token";
   private static GitLabStandIn gitlab;
   private static HeykenProcesses heyken;
+  private static Path dir;
   private static int sandbox;
 
   static final String CI = """
@@ -47,7 +49,7 @@ class GitLabIT {
 
   @BeforeAll
   static void start() throws Exception {
-    Path dir = Files.createTempDirectory("heyken-gitlab-it-");
+    dir = Files.createTempDirectory("heyken-gitlab-it-");
     // bubblewrap jobs run as uid 65534: their work directories must be reachable
     Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
     gitlab = GitLabStandIn.start(dir.resolve("gitlab"), TOKEN, "heyken");
@@ -65,7 +67,7 @@ class GitLabIT {
 
   @AfterAll
   static void stop() {
-    HeykenProcesses.closeAll(heyken, gitlab);
+    HeykenProcesses.closeAll(heyken, gitlab, TempDirs.removal(dir));
   }
 
   private Response post(String path, String json) {

@@ -167,9 +167,8 @@ class SandboxApiIT {
   }
 
   @Test
-  void aFeatureCanComeFromAGitRepository() throws Exception {
+  void aFeatureCanComeFromAGitRepository(@org.junit.jupiter.api.io.TempDir Path source) throws Exception {
     // outside the installation's data directory: imports from there are refused (see below)
-    Path source = Files.createTempDirectory("heyken-upstream-");
     try (var git = org.eclipse.jgit.api.Git.init().setDirectory(source.toFile()).setInitialBranch("trunk").call()) {
       for (var file : hello("imported", "imported").entrySet()) {
         Files.writeString(source.resolve(file.getKey()), file.getValue());

@@ -1,5 +1,6 @@
 package heyken.cores;
 
+import heyken.testkit.TempDirs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -40,12 +41,13 @@ class UpgradeIT {
 
   private static HeykenProcesses heyken;
   private static Path variants;
+  private static Path dir;
   private static String originalVersion;
 
   @BeforeAll
   static void start() throws Exception {
     Path jar = HeykenProcesses.itJar().toAbsolutePath();
-    Path dir = Files.createTempDirectory("heyken-upgrade-it-");
+    dir = Files.createTempDirectory("heyken-upgrade-it-");
     // bubblewrap jobs (the window's smoke test) run as uid 65534: the data directory must be reachable
     Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
     variants = dir.resolve("variants");
@@ -70,9 +72,7 @@ class UpgradeIT {
 
   @AfterAll
   static void stop() {
-    if (heyken != null) {
-      heyken.close();
-    }
+    HeykenProcesses.closeAll(heyken, TempDirs.removal(dir));
   }
 
   /** A copy of the jar with another revision and, optionally, a line appended to application.conf. */

@@ -14,8 +14,6 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
-import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,8 +25,10 @@ import org.slf4j.LoggerFactory;
  * away is retried until it is free or this core is no longer active. On shutdown every port is unbound first
  * ({@code PhaseServiceUnbind}: no new connections; the documented ports of the active core only when it steps down, at
  * the singleton hand-over), then the requests in flight are drained
- * ({@code PhaseServiceRequestsDone}: {@link ServerBinding#terminate} with the drain deadline; what is still open
- * after it, such as a Server-Sent Events stream, is closed).
+ * ({@code PhaseServiceRequestsDone}: {@link GuardedBinding#terminate} with the drain deadline; what is still open
+ * after it, such as a Server-Sent Events stream, is closed). Every port is served through a {@link GuardedBinding}: a
+ * request head must arrive within a bound, and one client address holds a bounded number of connections
+ * ({@link ConnectionLimits}).
  */
 public final class PortBinder {
 
@@ -45,7 +45,7 @@ public final class PortBinder {
   /** Which ports are bound right now (for tests and status). */
   public record GetBound(ActorRef<Map<Integer, String>> replyTo) implements Command {}
 
-  private record Bound(Api api, int port, boolean documented, ServerBinding binding, Throwable error)
+  private record Bound(Api api, int port, boolean documented, GuardedBinding binding, Throwable error)
       implements Command {}
 
   private enum Retry implements Command {
@@ -62,8 +62,8 @@ public final class PortBinder {
   private record DrainAll(ActorRef<Done> replyTo) implements Command {}
 
   public static Behavior<Command> create(String host, int coreId, int inspectionOffset, List<Api> apis,
-      Duration rebindInterval, Duration drainDeadline) {
-    return create(host, coreId, inspectionOffset, apis, rebindInterval, drainDeadline, null);
+      Duration rebindInterval, Duration drainDeadline, ConnectionLimits limits) {
+    return create(host, coreId, inspectionOffset, apis, rebindInterval, drainDeadline, limits, null);
   }
 
   /**
@@ -72,10 +72,11 @@ public final class PortBinder {
    * leave the documented ports with a core that is not active, nor away from the one that is.
    */
   public static Behavior<Command> create(String host, int coreId, int inspectionOffset, List<Api> apis,
-      Duration rebindInterval, Duration drainDeadline, java.util.function.LongSupplier coreEpoch) {
+      Duration rebindInterval, Duration drainDeadline, ConnectionLimits limits,
+      java.util.function.LongSupplier coreEpoch) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
       var binder = new PortBinder(context, timers, host, coreId, inspectionOffset, apis, rebindInterval,
-          drainDeadline, coreEpoch);
+          drainDeadline, limits, coreEpoch);
       if (coreEpoch != null) {
         timers.startTimerWithFixedDelay(Reconcile.INSTANCE, rebindInterval);
       }
@@ -103,20 +104,22 @@ public final class PortBinder {
   private final List<Api> apis;
   private final Duration rebindInterval;
   private final Duration drainDeadline;
-  private final Map<Integer, ServerBinding> bindings = new HashMap<>();
+  private final ConnectionLimits limits;
+  private final Map<Integer, GuardedBinding> bindings = new HashMap<>();
   // unbound on shutdown, their requests in flight not yet drained
-  private final List<ServerBinding> draining = new java.util.ArrayList<>();
+  private final List<GuardedBinding> draining = new java.util.ArrayList<>();
   private final Map<Integer, String> pending = new HashMap<>();
   private long activeEpoch;
   private boolean shuttingDown;
   private final java.util.function.LongSupplier coreEpoch;
 
   private PortBinder(ActorContext<Command> context, TimerScheduler<Command> timers, String host, int coreId,
-      int inspectionOffset, List<Api> apis, Duration rebindInterval, Duration drainDeadline,
+      int inspectionOffset, List<Api> apis, Duration rebindInterval, Duration drainDeadline, ConnectionLimits limits,
       java.util.function.LongSupplier coreEpoch) {
     this.context = context;
     this.coreEpoch = coreEpoch;
     this.drainDeadline = drainDeadline;
+    this.limits = limits;
     this.timers = timers;
     this.host = host;
     this.coreId = coreId;
@@ -135,9 +138,8 @@ public final class PortBinder {
       return;
     }
     pending.put(port, api.name());
-    CompletionStage<ServerBinding> binding =
-        Http.get(context.getSystem()).newServerAt(host, port)
-            .bind(AccessLog.logged(AccessLog.label(api.name()), api.route()));
+    CompletionStage<GuardedBinding> binding = GuardedBinding.bind(context.getSystem(), host, port,
+        AccessLog.logged(AccessLog.label(api.name()), api.route()), String.valueOf(port), limits);
     context.pipeToSelf(binding, (b, e) -> new Bound(api, port, documented, b, e));
   }
 
@@ -187,7 +189,7 @@ public final class PortBinder {
   }
 
   private void release(int port) {
-    ServerBinding binding = bindings.remove(port);
+    GuardedBinding binding = bindings.remove(port);
     if (binding != null) {
       binding.unbind();
     }
@@ -220,7 +222,7 @@ public final class PortBinder {
     // An active core keeps its documented ports until it steps down (its CoreManager stops at the singleton
     // hand-over, a few hundred ms into the shutdown): until then its singletons still serve under its epoch, and the
     // ports move to the new active core with a shorter gap. They are released by the deactivation, not drained.
-    var leaving = new HashMap<Integer, ServerBinding>();
+    var leaving = new HashMap<Integer, GuardedBinding>();
     bindings.forEach((port, b) -> {
       if (activeEpoch == 0 || apis.stream().noneMatch(api -> api.port() == port)) {
         leaving.put(port, b);

@@ -44,7 +44,7 @@ class PortBinderActivationTest {
     offset = inspection - documented;
     var api = new PortBinder.Api("Registry", documented, path("ping", () -> complete("pong")));
     binder = system.systemActorOf(PortBinder.create("127.0.0.1", 1, offset, List.of(api), Duration.ofMillis(100),
-        Duration.ofSeconds(1), coreEpoch::get), "http", org.apache.pekko.actor.typed.Props.empty());
+        Duration.ofSeconds(1), new ConnectionLimits(Duration.ofSeconds(10), 64), coreEpoch::get), "http", org.apache.pekko.actor.typed.Props.empty());
   }
 
   @AfterEach

@@ -47,7 +47,7 @@ class PortBinderDrainTest {
         CompletableFuture.runAsync(arrived::countDown).thenCompose(v -> answer))));
     // core 0: the inspection port is the documented one, bound at once
     var binder = system.systemActorOf(PortBinder.create("127.0.0.1", 0, 0, List.of(api), Duration.ofMillis(100),
-        Duration.ofSeconds(10)), "http", org.apache.pekko.actor.typed.Props.empty());
+        Duration.ofSeconds(10), new ConnectionLimits(Duration.ofSeconds(10), 64)), "http", org.apache.pekko.actor.typed.Props.empty());
     var client = HttpClient.newHttpClient();
     var url = URI.create("http://127.0.0.1:" + port + "/slow");
     awaitBound(system, binder, port);
@@ -80,7 +80,7 @@ class PortBinderDrainTest {
     var api = new PortBinder.Api("Registry", documented, path("ping", () -> org.apache.pekko.http.javadsl.server
         .Directives.complete("pong")));
     var binder = system.systemActorOf(PortBinder.create("127.0.0.1", 1, offset, List.of(api), Duration.ofMillis(100),
-        Duration.ofSeconds(2)), "http", org.apache.pekko.actor.typed.Props.empty());
+        Duration.ofSeconds(2), new ConnectionLimits(Duration.ofSeconds(10), 64)), "http", org.apache.pekko.actor.typed.Props.empty());
     binder.tell(new PortBinder.ActivationChanged(7));
     awaitBound(system, binder, documented);
     awaitBound(system, binder, documented + offset);

@@ -28,6 +28,9 @@ import java.util.function.Predicate;
  * configured as on separate machines (HEYKEN_CORE1_HOST, HEYKEN_CORE2_HOST, HEYKEN_MONGO_URI, HEYKEN_BIND_HOST),
  * on the default ports; this class's HTTP calls then go through the test host's gateway, a documented port to
  * whichever core binds it.
+ *
+ * <p>{@link #close} stops every process and deletes the installation's directory (the one given to the constructor):
+ * give it a fresh {@code Files.createTempDirectory("heyken-...")}, and {@code HEYKEN_KEEP_TEST_DIRS=true} keeps it.
  */
 public final class HeykenProcesses implements AutoCloseable {
 
@@ -573,8 +576,17 @@ public final class HeykenProcesses implements AutoCloseable {
     }
     synchronized (allPids) {
       for (long pid : allPids) {
-        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        ProcessHandle.of(pid).ifPresent(p -> {
+          p.destroyForcibly();
+          try {
+            p.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+          } catch (Exception stillThere) {
+            // reported by the leftover check of scripts/test.sh if it keeps files open
+          }
+        });
       }
     }
+    // nothing writes into it any more: the installation's directory goes (HEYKEN_KEEP_TEST_DIRS=true keeps it)
+    TempDirs.delete(dir);
   }
 }

@@ -1,5 +1,6 @@
 package heyken.actors.gitlab;
 
+import heyken.testkit.TempDirs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -42,6 +43,11 @@ abstract class GitHostContract {
   void freshProject() throws Exception {
     local = GitRepos.init(Files.createTempDirectory("heyken-gitlab-contract-"));
     path = "heyken-contract-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  @org.junit.jupiter.api.AfterEach
+  void removeLocalRepository() {
+    TempDirs.delete(local.getParent()); // local is the .git inside the working tree
   }
 
   @Test

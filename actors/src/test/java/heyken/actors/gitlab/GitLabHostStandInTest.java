@@ -1,5 +1,6 @@
 package heyken.actors.gitlab;
 
+import heyken.testkit.TempDirs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -46,8 +47,12 @@ class GitLabHostStandInTest extends GitHostContract {
   void thePushedFilesAreInTheProjectsRepository() throws Exception {
     var local = GitRepos.init(Files.createTempDirectory("heyken-gitlab-files-"));
     var project = host().ensureProject("files-check", "files");
-    String sha = GitRepos.commit(local, Map.of("main.sh", "echo hello\n", "lib/util.sh", "true\n"), "files");
-    host().push(local, sha, project, "feature/files-r1");
+    try {
+      String sha = GitRepos.commit(local, Map.of("main.sh", "echo hello\n", "lib/util.sh", "true\n"), "files");
+      host().push(local, sha, project, "feature/files-r1");
+    } finally {
+      TempDirs.delete(local.getParent()); // local is the .git inside the working tree
+    }
     assertEquals(Optional.of("echo hello\n"), gitlab.readFile("heyken/files-check", "feature/files-r1", "main.sh"));
     assertEquals(Optional.of("true\n"), gitlab.readFile("heyken/files-check", "feature/files-r1", "lib/util.sh"));
     // the first branch pushed to an empty project becomes its default, as on GitLab

@@ -1,5 +1,6 @@
 package heyken.actors.gitlab;
 
+import heyken.testkit.TempDirs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -22,6 +23,7 @@ import java.util.concurrent.Executors;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -100,6 +102,13 @@ class GitLabSyncTest {
   }
 
   private FeatureModel feature;
+
+  @AfterEach
+  void removeFeatureRepository() {
+    if (feature != null) {
+      TempDirs.delete(feature.gitDir.getParent()); // gitDir is the .git inside the working tree
+    }
+  }
 
   @BeforeEach
   void fresh() throws Exception {

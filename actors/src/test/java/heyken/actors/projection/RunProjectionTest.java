@@ -1,5 +1,6 @@
 package heyken.actors.projection;
 
+import heyken.testkit.TempDirs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -91,6 +92,7 @@ class RunProjectionTest {
     if (store != null) {
       store.close();
     }
+    TempDirs.delete(dataDir);
   }
 
   private static <T> T await(java.util.concurrent.CompletionStage<T> stage) throws Exception {

@@ -162,7 +162,10 @@ public final class GitLabStandIn implements AutoCloseable {
     server.start();
   }
 
-  /** A stand-in accepting {@code token}, with the given groups (full paths); repositories live under {@code dir}. */
+  /**
+   * A stand-in accepting {@code token}, with the given groups (full paths); repositories live under {@code dir}, which
+   * {@link #close} deletes.
+   */
   public static GitLabStandIn start(Path dir, String token, String... groups) {
     try {
       Files.createDirectories(dir);
@@ -183,6 +186,7 @@ public final class GitLabStandIn implements AutoCloseable {
     synchronized (this) {
       projects.values().forEach(p -> p.repo.close());
     }
+    heyken.testkit.TempDirs.delete(dir); // the repositories it held: the directory given to start is its own
   }
 
   // ---------------------------------------------------------------- hooks

@@ -326,11 +326,7 @@ public final class PostgresServer implements AutoCloseable {
     }
     closed = true;
     stop();
-    try (var files = Files.walk(dir)) {
-      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException ignored) {
-      // a temp directory left behind is harmless
-    }
+    heyken.testkit.TempDirs.delete(dir);
   }
 
   private static int freePort() throws IOException {
