@@ -60,13 +60,7 @@ bench_require_free_ports
 
 bench_new_dir heyken-logbench 711 # heyken-pg (an unprivileged user) must reach its data directory inside
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  exit "$(bench_stop_installation bench "$rc" "$keep")"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_stop_on_exit bench
 
 bench_start_installation bench "${run_args[@]}"
 LOGGER=http://127.0.0.1:$HEYKEN_LOGGER_PORT

@@ -41,19 +41,11 @@ while (($#)); do
 done
 
 bench_shift_ports "$port_shift"
-# a shift that pushes the store's port (27017 + shift) past 65535 wraps it to just above 1024
-((HEYKEN_STORE_PORT <= 65535)) || export HEYKEN_STORE_PORT=$((HEYKEN_STORE_PORT - 65535 + 1024))
 unset HEYKEN_MONGO_URI HEYKEN_POSTGRES_URL HEYKEN_API_TOKEN
 export HEYKEN_SANDBOX_BACKEND=bubblewrap
 bench_require_free_ports
 bench_new_dir heyken-slowloris o+x
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  exit "$(bench_stop_installation slowloris "$rc" "$keep")"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_stop_on_exit slowloris
 
 bench_start_installation slowloris "${run_args[@]}"
 MONITOR=http://127.0.0.1:$HEYKEN_MONITOR_PORT

@@ -61,14 +61,8 @@ if ((jfr)); then
   export JAVA_OPTS="$(heyken_java_opts) -XX:StartFlightRecording=filename=$HEYKEN_DATA_DIR/jfr/,settings=profile"
 fi
 producer=''
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  [[ -n $producer ]] && kill "$producer" 2>/dev/null || true
-  exit "$(bench_stop_installation soak "$rc" "$keep")"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+stop_producer() { [[ -z $producer ]] || kill "$producer" 2>/dev/null || true; }
+bench_stop_on_exit soak stop_producer
 
 bench_start_installation soak "${run_args[@]}"
 MONITOR=http://127.0.0.1:$HEYKEN_MONITOR_PORT

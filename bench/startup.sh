@@ -43,13 +43,7 @@ unset HEYKEN_MONGO_URI HEYKEN_POSTGRES_URL HEYKEN_API_TOKEN
 bench_require_free_ports
 bench_new_dir heyken-startup 711 # heyken-pg (an unprivileged user) must reach its data directory inside
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  exit "$(bench_stop_installation startup "$rc" "$keep")"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_stop_on_exit startup
 
 bench_start_installation startup "${run_args[@]}"
 MONITOR=http://127.0.0.1:$HEYKEN_MONITOR_PORT

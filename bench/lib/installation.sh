@@ -6,6 +6,9 @@
 bench_shift_ports() {
   local shift=$1
   export HEYKEN_STORE_PORT=$((27017 + shift)) HEYKEN_POSTGRES_PORT=$((5442 + shift))
+  # a shift that pushes the store's port past 65535 wraps it to just above 1024 (run_heyken.sh refuses a port out
+  # of range)
+  ((HEYKEN_STORE_PORT <= 65535)) || export HEYKEN_STORE_PORT=$((HEYKEN_STORE_PORT - 65535 + 1024))
   export HEYKEN_CORE1_PORT=$((2551 + shift)) HEYKEN_CORE2_PORT=$((2552 + shift))
   export HEYKEN_CORE1_MANAGEMENT_PORT=$((7626 + shift)) HEYKEN_CORE2_MANAGEMENT_PORT=$((7627 + shift))
   export HEYKEN_REGISTRY_PORT=$((5002 + shift)) HEYKEN_SANDBOX_PORT=$((5010 + shift))
@@ -98,6 +101,21 @@ bench_await_active() {
 
 # bench_lease_losses: how many times the cores' logs say a lease was lost so far
 bench_lease_losses() { cat "$HEYKEN_LOG_DIR"/core-*.log | grep -c 'Lease \[.*\] lost by' || true; }
+
+# bench_stop_on_exit WHAT [HOOK]: on exit (also on a failure, INT and TERM) runs the function HOOK if given (the
+# benchmark's own load to stop), then bench_stop_installation WHAT with the exit status and $keep; the script exits
+# with what it returns.
+bench_stop_on_exit() {
+  BENCH_WHAT=$1 BENCH_EXIT_HOOK=${2:-}
+  trap bench_exit EXIT
+  trap 'exit 130' INT TERM
+}
+bench_exit() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [[ -z $BENCH_EXIT_HOOK ]] || "$BENCH_EXIT_HOOK" || true
+  exit "$(bench_stop_installation "$BENCH_WHAT" "$rc" "${keep:-0}")"
+}
 
 # bench_java_classes BUILD: with BUILD=1 builds the jar and the test classes (mvn -o -q -DskipTests package) from the
 # repository root; then checks they exist and sets BENCH_JAR and BENCH_CLASSPATH (the jar's libraries, the testkit and
