@@ -5,7 +5,6 @@ import heyken.actors.core.CoreManager.FeatureDeployed;
 import heyken.actors.core.CoreManager.FeatureUndeployed;
 import heyken.protocol.CborSerializable;
 import heyken.protocol.api.Problem;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
