@@ -1,5 +1,6 @@
 package heyken.http;
 
+import heyken.actors.core.CoreApi;
 import heyken.actors.core.CoreManager;
 import heyken.actors.monitor.StatusService;
 import heyken.actors.metrics.Metrics;
@@ -109,8 +110,8 @@ public final class MonitorRoutes {
     var outcome = AskPattern.<CoreManager.Command, CoreManager.SwitchOutcome>ask(
         coreManager, reply -> new CoreManager.RequestSwitch(request.targetCore(), reply), askTimeout,
         system.scheduler());
-    return onSuccess(outcome, o -> o.problem() != null
-        ? ApiErrors.problem(o.problem())
+    return onSuccess(outcome, o -> CoreApi.problem(o) != null
+        ? ApiErrors.problem(CoreApi.problem(o))
         : complete(StatusCodes.ACCEPTED, o.accepted(), Json.marshaller()));
   }
 }

@@ -1,6 +1,7 @@
 package heyken.actors.bot;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import heyken.actors.core.CoreApi;
 import heyken.actors.core.CoreManager;
 import heyken.actors.core.DeploymentLedger;
 import heyken.actors.feature.FeatureService;
@@ -162,7 +163,7 @@ public final class SystemBotActions implements BotActions {
     public CompletionStage<String> switchCore(BotCommand.Switch s) {
       return AskPattern.<CoreManager.Command, CoreManager.SwitchOutcome>ask(coreManager,
               reply -> new CoreManager.RequestSwitch(s.core(), reply), ASK, system.scheduler())
-          .thenApply(o -> o.problem() != null ? refusal(o.problem())
+          .thenApply(o -> CoreApi.problem(o) != null ? refusal(CoreApi.problem(o))
               : "Handing over from core " + o.accepted().fromCore() + " to core " + o.accepted().toCore()
                   + " (epoch " + o.accepted().epoch() + "); the new core announces itself when it is active.");
     }

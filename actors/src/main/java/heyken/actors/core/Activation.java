@@ -1,7 +1,5 @@
 package heyken.actors.core;
 
-import heyken.protocol.api.Problem;
-
 /**
  * Where this core stands for a fenced singleton, as the {@link CoreManager} publishes it through {@link CoreNode}:
  * not active yet (commands wait), active under an epoch, or stood down (superseded or stopped: writes are refused).
@@ -52,8 +50,7 @@ final class Activation {
   }
 
   /** The refusal of a write once this core is not the active one any more. */
-  Problem notActive() {
-    return Problem.unavailable("not_active", "core " + coreId
-        + " is no longer the active core (epoch " + epoch + " was superseded); retry in a moment");
+  CoreRefusal notActive() {
+    return CoreRefusal.of(CoreRefusal.Kind.STOOD_DOWN, coreId, epoch);
   }
 }

@@ -90,8 +90,25 @@ public final class CoreManager
   record SwitchChecked(int targetCore, ActorRef<SwitchOutcome> replyTo, FencedWrites.Verdict verdict)
       implements Command {}
 
-  /** Reply to {@link RequestSwitch}: the accepted hand-over, or why not. */
-  public record SwitchOutcome(SwitchAccepted accepted, Problem problem) implements CborSerializable {}
+  /**
+   * Reply to {@link RequestSwitch}: the accepted hand-over, or why not ({@code refused}).
+   *
+   * <p>On the wire both shapes for one release: a core of this version sends {@code refused} and, for a core of the
+   * previous version (which reads {@code problem} only, ignoring the unknown field), {@code problem} beside it; a
+   * reader takes {@code refused} when present, else {@code problem} ({@link CoreApi#problem(SwitchOutcome)}). Once
+   * every running core is of the release after issue 15's, {@code problem} can go.
+   */
+  public record SwitchOutcome(SwitchAccepted accepted, Problem problem, CoreRefusal refused)
+      implements CborSerializable {
+
+    public static SwitchOutcome accepted(SwitchAccepted accepted) {
+      return new SwitchOutcome(accepted, null, null);
+    }
+
+    public static SwitchOutcome refused(CoreRefusal refused) {
+      return new SwitchOutcome(null, CoreApi.problem(refused), refused);
+    }
+  }
 
   /** Reply: the active core as this CoreManager knows it; {@code fenced} when it has been superseded. */
   public record ActiveCore(
@@ -326,7 +343,7 @@ public final class CoreManager
         .onCommand(HeartbeatTick.class, (state, tick) -> onHeartbeatTick());
     builder.forState(state -> phase == Phase.FENCED)
         .onCommand(RequestSwitch.class, (state, request) ->
-            Effect().reply(request.replyTo(), new SwitchOutcome(null, notActive())))
+            Effect().reply(request.replyTo(), SwitchOutcome.refused(notActive())))
         .onCommand(SwitchChecked.class, this::onSwitchChecked)
         .onCommand(HeartbeatTick.class, (state, tick) -> Effect().none());
     // active or fenced: what does not depend on which
@@ -385,9 +402,9 @@ public final class CoreManager
   }
 
   private Effect<Event, State> onRequestSwitch(State state, RequestSwitch request) {
-    Problem refusal = switchRefusal(request.targetCore());
+    CoreRefusal refusal = switchRefusal(request.targetCore());
     if (refusal != null) {
-      return Effect().reply(request.replyTo(), new SwitchOutcome(null, refusal));
+      return Effect().reply(request.replyTo(), SwitchOutcome.refused(refusal));
     }
     context.pipeToSelf(writes.check(myEpoch), (verdict, error) ->
         new SwitchChecked(request.targetCore(), request.replyTo(),
@@ -395,21 +412,20 @@ public final class CoreManager
     return Effect().none();
   }
 
-  private Problem notActive() {
-    return Problem.conflict("not_active",
-        "core " + node.coreId() + " is no longer active (epoch " + myEpoch + " was superseded)");
+  private CoreRefusal notActive() {
+    return CoreRefusal.of(CoreRefusal.Kind.SWITCH_NOT_ACTIVE, node.coreId(), myEpoch);
   }
 
   /** Null when the switch may go ahead, else why not (the operator reads this). */
-  private Problem switchRefusal(int target) {
+  private CoreRefusal switchRefusal(int target) {
     if (phase != Phase.ACTIVE) {
       return notActive();
     }
     if (target != 1 && target != 2) {
-      return Problem.badRequest("invalid_target", "target_core must be 1 or 2, got " + target);
+      return CoreRefusal.target(CoreRefusal.Kind.INVALID_TARGET, node.coreId(), myEpoch, target);
     }
     if (target == node.coreId()) {
-      return Problem.conflict("already_active", "core " + target + " is already active (epoch " + myEpoch + ")");
+      return CoreRefusal.target(CoreRefusal.Kind.ALREADY_ACTIVE, node.coreId(), myEpoch, target);
     }
     boolean targetUp = false;
     for (var member : Cluster.get(context.getSystem()).state().getMembers()) {
@@ -424,9 +440,7 @@ public final class CoreManager
       }
     }
     if (!targetUp) {
-      return Problem.conflict("target_not_up",
-          "core " + target + " is not up in the cluster, so it cannot take over: start it "
-          + "(scripts/run_heyken.sh starts what is missing) and check scripts/status.sh");
+      return CoreRefusal.target(CoreRefusal.Kind.TARGET_NOT_UP, node.coreId(), myEpoch, target);
     }
     return null;
   }
@@ -438,16 +452,15 @@ public final class CoreManager
       return Effect()
           .reply(
               checked.replyTo(),
-              new SwitchOutcome(null, Problem.conflict("not_active",
-                  "core " + node.coreId() + " is no longer active: epoch " + myEpoch
-                  + " was superseded by " + verdict.supersededBy())));
+              SwitchOutcome.refused(CoreRefusal.superseded(CoreRefusal.Kind.SWITCH_SUPERSEDED, node.coreId(), myEpoch,
+                  verdict.supersededBy())));
     }
     if (!verdict.allowed()) {
-      return Effect().reply(checked.replyTo(), new SwitchOutcome(null, verdict.problem()));
+      return Effect().reply(checked.replyTo(), SwitchOutcome.refused(verdict.refused()));
     }
-    Problem refusal = switchRefusal(checked.targetCore());
+    CoreRefusal refusal = switchRefusal(checked.targetCore());
     if (refusal != null) {
-      return Effect().reply(checked.replyTo(), new SwitchOutcome(null, refusal));
+      return Effect().reply(checked.replyTo(), SwitchOutcome.refused(refusal));
     }
     var requested = new SwitchRequested(node.coreId(), checked.targetCore(), myEpoch, Instant.now());
     return Effect()
@@ -461,8 +474,8 @@ public final class CoreManager
                   requested.epoch());
               checked
                   .replyTo()
-                  .tell(new SwitchOutcome(
-                      new SwitchAccepted(requested.fromCore(), requested.toCore(), requested.epoch()), null));
+                  .tell(SwitchOutcome.accepted(
+                      new SwitchAccepted(requested.fromCore(), requested.toCore(), requested.epoch())));
               node.switchAway();
             });
   }

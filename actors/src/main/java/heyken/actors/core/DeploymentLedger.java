@@ -56,8 +56,25 @@ public final class DeploymentLedger extends FencedLedger<DeploymentLedger.Comman
     INSTANCE
   }
 
-  /** Reply to a deployment change: the core and epoch that made it, or why not. */
-  public record DeploymentOutcome(int core, long epoch, Problem problem) implements CborSerializable {}
+  /**
+   * Reply to a deployment change: the core and epoch that made it, or why not ({@code refused}; null: made).
+   *
+   * <p>On the wire both shapes for one release: a core of this version sends {@code refused} and, for a core of the
+   * previous version (which reads {@code problem} only, ignoring the unknown field), {@code problem} beside it; a
+   * reader takes {@code refused} when present, else {@code problem} ({@link CoreApi#problem(DeploymentOutcome)}).
+   * Once every running core is of the release after issue 15's, {@code problem} can go.
+   */
+  public record DeploymentOutcome(int core, long epoch, Problem problem, CoreRefusal refused)
+      implements CborSerializable {
+
+    public static DeploymentOutcome made(int core, long epoch) {
+      return new DeploymentOutcome(core, epoch, null, null);
+    }
+
+    public static DeploymentOutcome refused(int core, long epoch, CoreRefusal refused) {
+      return new DeploymentOutcome(core, epoch, CoreApi.problem(refused), refused);
+    }
+  }
 
   /** Every deployed feature: feature id → (revision, command). */
   public record Deployments(Map<String, DeployedFeature> byFeature) implements CborSerializable {}
@@ -158,7 +175,7 @@ public final class DeploymentLedger extends FencedLedger<DeploymentLedger.Comman
         .onCommand(ActivateDeployment.class, (state, c) -> Effect().reply(c.replyTo(), refused()))
         .onCommand(RemoveDeployment.class, (state, c) -> Effect().reply(c.replyTo(), refused()))
         .onCommand(WriteChecked.class, (state, c) -> Effect().reply(c.replyTo(), c.verdict().allowed()
-            ? refused() : new DeploymentOutcome(node.coreId(), activation.epoch(), c.verdict().problem())))
+            ? refused() : DeploymentOutcome.refused(node.coreId(), activation.epoch(), c.verdict().refused())))
         .onCommand(GetDeployments.class, (state, get) ->
             Effect().reply(get.replyTo(), new Deployments(state.byFeature())))
         .onCommand(LegacyRead.class, (state, late) -> Effect().none())
@@ -185,27 +202,23 @@ public final class DeploymentLedger extends FencedLedger<DeploymentLedger.Comman
   }
 
   private DeploymentOutcome refused() {
-    return new DeploymentOutcome(node.coreId(), activation.epoch(), activation.notActive());
+    return DeploymentOutcome.refused(node.coreId(), activation.epoch(), activation.notActive());
   }
 
   private Effect<Event, State> onActivate(State state, ActivateDeployment activate) {
     long epoch = activation.epoch();
-    Problem refusal = null;
-    if (activate.targetCore() != null && activate.targetCore() != node.coreId()) {
-      refusal = activate.targetCore() != 1 && activate.targetCore() != 2
-          ? Problem.badRequest("invalid_target", "target_core must be 1 or 2, got " + activate.targetCore())
-          : Problem.conflict("target_not_active", "target_core " + activate.targetCore() + " is not the active core: "
-              + "core " + node.coreId() + " is (epoch " + epoch + "). Features are deployed to the active core; "
-              + "leave target_core out, give " + node.coreId() + ", or switch first: scripts/switch_core.sh "
-              + activate.targetCore());
+    CoreRefusal refusal = null;
+    Integer target = activate.targetCore();
+    if (target != null && target != node.coreId()) {
+      refusal = CoreRefusal.target(target != 1 && target != 2 ? CoreRefusal.Kind.INVALID_TARGET
+          : CoreRefusal.Kind.TARGET_NOT_ACTIVE, node.coreId(), epoch, target);
     }
     String owner = state.commandOwner(activate.command(), activate.featureId());
     if (refusal == null && owner != null) {
-      refusal = Problem.conflict("command_taken", "the chat command '" + activate.command()
-          + "' is already answered by deployed feature " + owner + ": undeploy it or change `command` in heyken.yml");
+      refusal = CoreRefusal.commandTaken(node.coreId(), epoch, activate.command(), owner);
     }
     if (refusal != null) {
-      return Effect().reply(activate.replyTo(), new DeploymentOutcome(node.coreId(), epoch, refusal));
+      return Effect().reply(activate.replyTo(), DeploymentOutcome.refused(node.coreId(), epoch, refusal));
     }
     return fenced(new FeatureDeployed(activate.featureId(), activate.revision(), activate.command(), epoch,
         Instant.now()), activate.replyTo());
@@ -213,7 +226,7 @@ public final class DeploymentLedger extends FencedLedger<DeploymentLedger.Comman
 
   private Effect<Event, State> onRemove(State state, RemoveDeployment remove) {
     if (!state.byFeature().containsKey(remove.featureId())) {
-      return Effect().reply(remove.replyTo(), new DeploymentOutcome(node.coreId(), activation.epoch(), null));
+      return Effect().reply(remove.replyTo(), DeploymentOutcome.made(node.coreId(), activation.epoch()));
     }
     return fenced(new FeatureUndeployed(remove.featureId(), activation.epoch(), Instant.now()),
         remove.replyTo());
@@ -229,12 +242,12 @@ public final class DeploymentLedger extends FencedLedger<DeploymentLedger.Comman
     var verdict = checked.verdict();
     if (refusedBy(verdict)) {
       return Effect().reply(checked.replyTo(),
-          new DeploymentOutcome(node.coreId(), activation.epoch(), verdict.problem()));
+          DeploymentOutcome.refused(node.coreId(), activation.epoch(), verdict.refused()));
     }
     long epoch = activation.epoch();
     return Effect().persist(checked.event())
         .thenRun(s -> log.info("deployment change under epoch {}: {}", epoch, checked.event()))
-        .thenReply(checked.replyTo(), s -> new DeploymentOutcome(node.coreId(), epoch, null));
+        .thenReply(checked.replyTo(), s -> DeploymentOutcome.made(node.coreId(), epoch));
   }
 
   @Override

@@ -28,9 +28,13 @@ public final class EpochFence {
     public final long currentEpoch;
 
     StaleEpochException(long epoch, long currentEpoch) {
-      super("epoch " + epoch + " was superseded by epoch " + currentEpoch + ": this core is no longer active");
+      super(message(epoch, currentEpoch));
       this.epoch = epoch;
       this.currentEpoch = currentEpoch;
+    }
+
+    static String message(long epoch, long currentEpoch) {
+      return "epoch " + epoch + " was superseded by epoch " + currentEpoch + ": this core is no longer active";
     }
   }
 

@@ -1,7 +1,6 @@
 package heyken.actors.core;
 
 import heyken.actors.store.MongoStore;
-import heyken.protocol.api.Problem;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 
@@ -14,10 +13,10 @@ import java.util.concurrent.CompletionStage;
  */
 public final class FencedWrites {
 
-  /** Null problem: go ahead. {@code supersededBy} &gt; 0: a newer epoch exists (this core is fenced). */
-  public record Verdict(long supersededBy, Problem problem) {
+  /** Null refusal: go ahead. {@code supersededBy} &gt; 0: a newer epoch exists (this core is fenced). */
+  public record Verdict(long supersededBy, CoreRefusal refused) {
     public boolean allowed() {
-      return problem == null;
+      return refused == null;
     }
   }
 
@@ -33,7 +32,7 @@ public final class FencedWrites {
     return fence;
   }
 
-  /** Confirms {@code epoch} in the store, on the blocking dispatcher; never fails (the verdict carries the problem). */
+  /** Confirms {@code epoch} in the store, on the blocking dispatcher; never fails (the verdict carries the refusal). */
   public CompletionStage<Verdict> check(long epoch) {
     return store.async(db -> {
       fence.check(epoch);
@@ -47,9 +46,9 @@ public final class FencedWrites {
       return new Verdict(0, null);
     }
     if (cause instanceof EpochFence.StaleEpochException stale) {
-      return new Verdict(stale.currentEpoch, Problem.unavailable("not_active", stale.getMessage()));
+      return new Verdict(stale.currentEpoch, CoreRefusal.superseded(CoreRefusal.Kind.EPOCH_SUPERSEDED, 0, stale.epoch,
+          stale.currentEpoch));
     }
-    return new Verdict(0, Problem.unavailable("store_unavailable",
-        "the store could not confirm this core's epoch (" + cause.getMessage() + "); nothing was changed, try again"));
+    return new Verdict(0, CoreRefusal.storeUnavailable(0, cause.getMessage()));
   }
 }

@@ -71,8 +71,25 @@ public final class ServiceLedger extends FencedLedger<ServiceLedger.Command, Ser
   public record ServicesState(String installationId, Map<String, DesiredService> services,
       Map<String, String> errors) implements CborSerializable {}
 
-  /** Reply to a service change: the service as it is wanted now (null once removed), or why not. */
-  public record ServiceOutcome(DesiredService service, Problem problem) implements CborSerializable {}
+  /**
+   * Reply to a service change: the service as it is wanted now (null once removed), or why not ({@code refused}).
+   *
+   * <p>On the wire both shapes for one release: a core of this version sends {@code refused} and, for a core of the
+   * previous version (which reads {@code problem} only, ignoring the unknown field), {@code problem} beside it; a
+   * reader takes {@code refused} when present, else {@code problem} ({@link CoreApi#problem(ServiceOutcome)}).
+   * Once every running core is of the release after issue 15's, {@code problem} can go.
+   */
+  public record ServiceOutcome(DesiredService service, Problem problem, CoreRefusal refused)
+      implements CborSerializable {
+
+    public static ServiceOutcome made(DesiredService service) {
+      return new ServiceOutcome(service, null, null);
+    }
+
+    public static ServiceOutcome refused(CoreRefusal refused) {
+      return new ServiceOutcome(null, CoreApi.problem(refused), refused);
+    }
+  }
 
   record ActivationChanged(long epoch) implements Command {}
 
@@ -181,14 +198,14 @@ public final class ServiceLedger extends FencedLedger<ServiceLedger.Command, Ser
       @Override
       public CompletionStage<Change> add(ServiceSpec spec, String requestedBy) {
         return AskPattern.<Command, ServiceOutcome>ask(ledger, reply -> new AddService(spec, requestedBy, reply),
-            askTimeout, system.scheduler()).thenApply(o -> new Change(o.service(), o.problem()));
+            askTimeout, system.scheduler()).thenApply(o -> new Change(o.service(), CoreApi.problem(o)));
       }
 
       @Override
       public CompletionStage<Change> change(String name, ServiceAction action, String requestedBy) {
         return AskPattern.<Command, ServiceOutcome>ask(ledger,
             reply -> new ChangeService(name, action.wire(), requestedBy, reply), askTimeout, system.scheduler())
-            .thenApply(o -> new Change(o.service(), o.problem()));
+            .thenApply(o -> new Change(o.service(), CoreApi.problem(o)));
       }
     };
   }
@@ -252,7 +269,7 @@ public final class ServiceLedger extends FencedLedger<ServiceLedger.Command, Ser
         .onCommand(AddService.class, (state, c) -> Effect().reply(c.replyTo(), refused()))
         .onCommand(ChangeService.class, (state, c) -> Effect().reply(c.replyTo(), refused()))
         .onCommand(WriteChecked.class, (state, c) -> Effect().reply(c.replyTo(),
-            c.verdict().allowed() ? refused() : new ServiceOutcome(null, c.verdict().problem())))
+            c.verdict().allowed() ? refused() : ServiceOutcome.refused(c.verdict().refused())))
         .onCommand(GetServices.class, (state, get) -> Effect().reply(get.replyTo(),
             new ServicesState(state.installationId(), state.services(), errors)))
         .onCommand(ActivationChanged.class, this::onActivationChanged)
@@ -306,23 +323,22 @@ public final class ServiceLedger extends FencedLedger<ServiceLedger.Command, Ser
   }
 
   private ServiceOutcome refused() {
-    return new ServiceOutcome(null, activation.notActive());
+    return ServiceOutcome.refused(activation.notActive());
   }
 
   private Effect<Event, State> onAdd(State state, AddService add) {
     String name = add.spec().name();
-    Problem refusal = null;
+    CoreRefusal refusal = null;
     if (state.services().containsKey(name)) {
-      refusal = Problem.conflict("service_exists", "a service named '" + name + "' exists already (image "
-          + state.services().get(name).spec().image() + "): DELETE /api/services/" + name + " first, or pick another "
-          + "name");
+      refusal = CoreRefusal.service(CoreRefusal.Kind.SERVICE_EXISTS, name, state.services().get(name).spec().image(),
+          null, null);
     }
     String portOwner = refusal == null ? state.portOwner(add.spec()) : null;
     if (portOwner != null) {
-      refusal = Problem.conflict("port_in_use", "the host port is already published by service " + portOwner);
+      refusal = CoreRefusal.service(CoreRefusal.Kind.PORT_IN_USE, name, add.spec().image(), portOwner, null);
     }
     if (refusal != null) {
-      return Effect().reply(add.replyTo(), new ServiceOutcome(null, refusal));
+      return Effect().reply(add.replyTo(), ServiceOutcome.refused(refusal));
     }
     return fenced(new ServiceAdded(add.spec(), add.requestedBy(), activation.epoch(), Instant.now()),
         add.replyTo());
@@ -331,21 +347,21 @@ public final class ServiceLedger extends FencedLedger<ServiceLedger.Command, Ser
   private Effect<Event, State> onChange(State state, ChangeService change) {
     var current = state.services().get(change.name());
     if (current == null) {
-      return Effect().reply(change.replyTo(), new ServiceOutcome(null, Problem.notFound("unknown_service",
-          "no service named '" + change.name() + "'; GET /api/services lists them")));
+      return Effect().reply(change.replyTo(), ServiceOutcome.refused(
+          CoreRefusal.service(CoreRefusal.Kind.UNKNOWN_SERVICE, change.name(), null, null, change.action())));
     }
     Instant now = Instant.now();
     String by = change.requestedBy();
     long epoch = activation.epoch();
     var action = ServiceAction.of(change.action()).orElse(null);
     if (action == null) {
-      return Effect().reply(change.replyTo(), new ServiceOutcome(null, Problem.badRequest("invalid_action",
-          "a service can be stopped, started, restarted or removed, not '" + change.action() + "'")));
+      return Effect().reply(change.replyTo(), ServiceOutcome.refused(CoreRefusal.service(
+          CoreRefusal.Kind.INVALID_ACTION, change.name(), current.spec().image(), null, change.action())));
     }
     boolean noChange = action == ServiceAction.STOP && !current.running()
         || action == ServiceAction.START && current.running();
     if (noChange) {
-      return Effect().reply(change.replyTo(), new ServiceOutcome(current, null));
+      return Effect().reply(change.replyTo(), ServiceOutcome.made(current));
     }
     Event event = switch (action) {
       case STOP -> new ServiceStopped(change.name(), by, epoch, now);
@@ -365,7 +381,7 @@ public final class ServiceLedger extends FencedLedger<ServiceLedger.Command, Ser
   private Effect<Event, State> onWriteChecked(State state, WriteChecked checked) {
     var verdict = checked.verdict();
     if (refusedBy(verdict)) {
-      return Effect().reply(checked.replyTo(), new ServiceOutcome(null, verdict.problem()));
+      return Effect().reply(checked.replyTo(), ServiceOutcome.refused(verdict.refused()));
     }
     // checked again: a second add of the same name may have passed the fence check meanwhile
     if (checked.event() instanceof ServiceAdded added && state.services().containsKey(added.spec().name())) {
@@ -384,7 +400,7 @@ public final class ServiceLedger extends FencedLedger<ServiceLedger.Command, Ser
           reconciler.tell(new ServiceReconciler.RestartNow(r.name()));
         }
       }
-    }).thenReply(checked.replyTo(), s -> new ServiceOutcome(s.services().get(name), null));
+    }).thenReply(checked.replyTo(), s -> ServiceOutcome.made(s.services().get(name)));
   }
 
   @Override

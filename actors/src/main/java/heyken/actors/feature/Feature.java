@@ -2,6 +2,8 @@ package heyken.actors.feature;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import heyken.actors.chat.SystemNews;
+import heyken.actors.core.CoreApi;
+import heyken.actors.core.CoreRefusal;
 import heyken.actors.core.DeploymentLedger;
 import heyken.protocol.CborSerializable;
 import heyken.protocol.api.Problem;
@@ -131,10 +133,14 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
    * ({@link FeatureApi#problem}) turns it into the API's error, status, detail and hints. Only the facts of the kind
    * are set: {@code revision} is the revision concerned (or the one asked for, for UNKNOWN_REVISION), {@code runId}
    * the run still running, {@code lastResult} the last finished run's result, {@code revisions} how many the feature
-   * has, {@code ledger} the DeploymentLedger's own refusal.
+   * has, {@code ledgerRefused} the DeploymentLedger's own refusal.
+   *
+   * <p>{@code ledger} is that refusal as the API's problem, the only shape the previous release reads: it is written
+   * beside {@code ledgerRefused} for one release (a reader takes {@code ledgerRefused} when present, else
+   * {@code ledger}: {@link FeatureApi#problem}) and can go once every running core is of the release after issue 15's.
    */
   public record Refusal(Kind kind, String featureId, String revision, String runId, RunStatus lastResult,
-      int revisions, Problem ledger) implements CborSerializable {
+      int revisions, Problem ledger, CoreRefusal ledgerRefused) implements CborSerializable {
 
     public enum Kind {
       UNKNOWN_FEATURE, FEATURE_EXISTS, RUN_IN_PROGRESS, UNKNOWN_REVISION, NOT_TESTABLE, NOT_TESTED, NOT_RUNNABLE,
@@ -142,11 +148,11 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
     }
 
     static Refusal of(Kind kind, String featureId) {
-      return new Refusal(kind, featureId, null, null, null, 0, null);
+      return new Refusal(kind, featureId, null, null, null, 0, null, null);
     }
 
     static Refusal about(Kind kind, String featureId, String revision) {
-      return new Refusal(kind, featureId, revision, null, null, 0, null);
+      return new Refusal(kind, featureId, revision, null, null, 0, null, null);
     }
   }
 
@@ -497,7 +503,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
     var running = state.runningRun();
     if (running != null) {
       return Effect().reply(run.replyTo(), new RunReply(null, new Refusal(Refusal.Kind.RUN_IN_PROGRESS, featureId,
-          running.revision(), running.runId(), null, 0, null)));
+          running.revision(), running.runId(), null, 0, null, null)));
     }
     var revision = state.revision(run.revision());
     if (revision == null) {
@@ -519,7 +525,8 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   }
 
   private Refusal unknownRevision(State state, String asked) {
-    return new Refusal(Refusal.Kind.UNKNOWN_REVISION, featureId, asked, null, null, state.revisions().size(), null);
+    return new Refusal(Refusal.Kind.UNKNOWN_REVISION, featureId, asked, null, null, state.revisions().size(), null,
+        null);
   }
 
   private Effect<Event, State> onRunCompleted(State state, RunCompleted done) {
@@ -551,7 +558,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
     if (result != RunStatus.PASSED) {
       String stillRunning = running != null && running.revision().equals(revision.id()) ? running.runId() : null;
       return Effect().reply(deploy.replyTo(), new DeployReply(null, new Refusal(Refusal.Kind.NOT_TESTED, featureId,
-          revision.id(), stillRunning, result, 0, null)));
+          revision.id(), stillRunning, result, 0, null, null)));
     }
     if (!revision.runnable()) {
       return Effect().reply(deploy.replyTo(), new DeployReply(null,
@@ -612,8 +619,9 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
     var change = answer.change();
     pending = null;
     Refusal problem = answer.error() != null ? Refusal.of(Refusal.Kind.LEDGER_UNAVAILABLE, featureId)
-        : answer.outcome().problem() != null
-        ? new Refusal(Refusal.Kind.LEDGER_REFUSED, featureId, change.revision(), null, null, 0, answer.outcome().problem())
+        : CoreApi.problem(answer.outcome()) != null
+        ? new Refusal(Refusal.Kind.LEDGER_REFUSED, featureId, change.revision(), null, null, 0,
+            CoreApi.problem(answer.outcome()), answer.outcome().refused())
         : null;
     if (problem != null) {
       if (change.deployReply() != null) {

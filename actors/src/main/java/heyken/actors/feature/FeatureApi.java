@@ -1,5 +1,6 @@
 package heyken.actors.feature;
 
+import heyken.actors.core.CoreApi;
 import heyken.protocol.api.Problem;
 import heyken.protocol.api.feature.RunAccepted;
 
@@ -44,7 +45,8 @@ public final class FeatureApi {
       case NOT_DEPLOYED -> Problem.conflict("not_deployed", "feature " + featureId + " is not deployed");
       case LEDGER_UNAVAILABLE -> Problem.unavailable("core_manager_unavailable", "the active core did not answer in "
           + "time (a hand-over may be in progress): nothing was changed, try again");
-      case LEDGER_REFUSED -> refused.ledger();
+      case LEDGER_REFUSED -> refused.ledgerRefused() != null ? CoreApi.problem(refused.ledgerRefused())
+          : refused.ledger();
     };
   }
 

@@ -2,6 +2,7 @@ package heyken.actors.upgrade;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import heyken.actors.core.CoreApi;
 import heyken.actors.core.CoreManager;
 import heyken.actors.core.CoreNode;
 import heyken.actors.core.EpochFence;
@@ -653,9 +654,10 @@ public final class UpgradeRuntime implements Upgrade.Steps {
       CoreManager.SwitchOutcome o = AskPattern.<CoreManager.Command, CoreManager.SwitchOutcome>ask(coreManager,
           reply -> new CoreManager.RequestSwitch(core, reply), ASK, system.scheduler()).toCompletableFuture()
           .get(ASK.toMillis() + 500, TimeUnit.MILLISECONDS);
-      if (o.problem() != null) {
+      var refused = CoreApi.problem(o);
+      if (refused != null) {
         return Upgrade.StepResult.failed("the planned switch to core " + core + " was refused: "
-            + o.problem().detail());
+            + refused.detail());
       }
       return Upgrade.StepResult.pending("hand-over to core " + core + " under way (epoch " + o.accepted().epoch()
           + ")");

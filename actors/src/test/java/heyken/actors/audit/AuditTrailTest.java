@@ -67,7 +67,7 @@ class AuditTrailTest {
     var deployed = testKit.<Feature.DeployReply>createTestProbe();
     feature.tell(new Feature.Deploy(null, null, "bob", deployed.ref()));
     ledger.expectMessageClass(DeploymentLedger.ActivateDeployment.class, Duration.ofSeconds(10)).replyTo()
-        .tell(new DeploymentLedger.DeploymentOutcome(2, 9, null));
+        .tell(DeploymentLedger.DeploymentOutcome.made(2, 9));
     assertNull(deployed.receiveMessage(Duration.ofSeconds(10)).refused());
     return feature;
   }

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
+import heyken.actors.core.CoreApi;
+import heyken.actors.core.CoreRefusal;
 import heyken.actors.feature.Feature.Refusal;
 import heyken.actors.feature.Feature.Refusal.Kind;
 import heyken.protocol.api.Problem;
@@ -17,7 +19,7 @@ import org.junit.jupiter.api.Test;
 class FeatureApiTest {
 
   private static Problem problem(Kind kind, String revision, String runId, RunStatus last, int revisions) {
-    return FeatureApi.problem(new Refusal(kind, "7", revision, runId, last, revisions, null));
+    return FeatureApi.problem(new Refusal(kind, "7", revision, runId, last, revisions, null, null));
   }
 
   private static void assertProblem(int status, String error, String detail, Problem actual) {
@@ -65,7 +67,12 @@ class FeatureApiTest {
   @Test
   void theLedgersOwnRefusalIsPassedOnAndNoRefusalIsNoProblem() {
     var ledger = Problem.conflict("command_taken", "!hello is feature 3's command");
-    assertSame(ledger, FeatureApi.problem(new Refusal(Kind.LEDGER_REFUSED, "7", "aaaaaaa1", null, null, 0, ledger)));
+    assertSame(ledger, FeatureApi.problem(new Refusal(Kind.LEDGER_REFUSED, "7", "aaaaaaa1", null, null, 0, ledger,
+        null)), "a ledger of the previous release sends its problem only");
+    var taken = new CoreRefusal(CoreRefusal.Kind.COMMAND_TAKEN, 1, 4, 0, null, "hello", "3", null, null, null, null);
+    var stale = Problem.conflict("command_taken", "an older text");
+    assertEquals(CoreApi.problem(taken), FeatureApi.problem(new Refusal(Kind.LEDGER_REFUSED, "7", "aaaaaaa1", null,
+        null, 0, stale, taken)), "the domain refusal wins over the problem written beside it");
     assertNull(FeatureApi.problem(null));
   }
 

@@ -154,7 +154,7 @@ class FeatureAuthorTest {
     var question = ledger.expectMessageClass(DeploymentLedger.ActivateDeployment.class, Duration.ofSeconds(10));
     assertEquals(view.headRevision(), question.revision());
     assertEquals("echo", question.command());
-    question.replyTo().tell(new DeploymentLedger.DeploymentOutcome(1, 1, null));
+    question.replyTo().tell(DeploymentLedger.DeploymentOutcome.made(1, 1));
     assertEquals(view.headRevision(), deploy.get(10, TimeUnit.SECONDS).value().revision());
     var deployed = features.get(id).toCompletableFuture().get(10, TimeUnit.SECONDS).value();
     assertEquals("deployed", deployed.status());

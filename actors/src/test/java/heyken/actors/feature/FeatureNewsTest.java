@@ -58,7 +58,7 @@ class FeatureNewsTest {
     var replies = testKit.<Feature.DeployReply>createTestProbe();
     kit.runCommand(new Feature.Deploy(null, null, "chat:u1", replies.ref()));
     var question = ledger.expectMessageClass(DeploymentLedger.ActivateDeployment.class);
-    question.replyTo().tell(new DeploymentLedger.DeploymentOutcome(2, 9, null));
+    question.replyTo().tell(DeploymentLedger.DeploymentOutcome.made(2, 9));
     replies.receiveMessage(Duration.ofSeconds(5));
     var deployed = news.receiveMessage(Duration.ofSeconds(5)); // the passed run said nothing
     assertTrue(deployed.text().startsWith("Feature #41 'hello' deployed: revision aaaaaaa1 on core 2 (epoch 9) by "

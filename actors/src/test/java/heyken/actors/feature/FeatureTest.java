@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import heyken.actors.core.CoreApi;
+import heyken.actors.core.CoreRefusal;
 import heyken.actors.core.DeploymentLedger;
 import heyken.actors.support.TestStore;
 import java.time.Duration;
@@ -70,13 +72,13 @@ class FeatureTest {
     assertEquals(Done.getInstance(), result.reply());
   }
 
-  /** Sends Deploy; answers the DeploymentLedger's question with {@code problem} (null: accepted by core 1, epoch 7). */
-  private Feature.DeployReply deploy(String revision, Integer target, heyken.protocol.api.Problem problem) {
+  /** Sends Deploy; answers the DeploymentLedger's question with {@code outcome} (null: accepted by core 1, epoch 7). */
+  private Feature.DeployReply deploy(String revision, Integer target, DeploymentLedger.DeploymentOutcome outcome) {
     var replies = testKit.<Feature.DeployReply>createTestProbe();
     kit.runCommand(new Feature.Deploy(revision, target, "test", replies.ref()));
     var question = ledger.expectMessageClass(DeploymentLedger.ActivateDeployment.class);
     assertEquals(target, question.targetCore());
-    question.replyTo().tell(new DeploymentLedger.DeploymentOutcome(1, 7, problem));
+    question.replyTo().tell(outcome != null ? outcome : DeploymentLedger.DeploymentOutcome.made(1, 7));
     return replies.receiveMessage(Duration.ofSeconds(5));
   }
 
@@ -131,11 +133,26 @@ class FeatureTest {
   void aRefusalOfTheActiveCoreChangesNothing() {
     create(true);
     finishRun(runTests().run().runId(), "passed");
-    var refused = deploy(null, 2, heyken.protocol.api.Problem.conflict("target_not_active", "core 1 is active"));
+    var ledgerRefused = new CoreRefusal(CoreRefusal.Kind.TARGET_NOT_ACTIVE, 1, 7, 0, 2, null, null, null, null, null,
+        null);
+    var refused = deploy(null, 2, DeploymentLedger.DeploymentOutcome.refused(1, 7, ledgerRefused));
+    assertEquals(ledgerRefused, refused.refused().ledgerRefused(), "the ledger's refusal is passed on as it is");
     assertEquals("target_not_active", FeatureApi.problem(refused.refused()).error());
+    assertEquals(CoreApi.problem(ledgerRefused), refused.refused().ledger(), "and as the problem older cores read");
     var view = kit.<Feature.FeatureReply>runCommand(Feature.Get::new).reply().view();
     assertNull(view.deployment());
     assertEquals("passed", view.status());
+  }
+
+  @Test
+  void aRefusalOfALedgerOfThePreviousReleaseIsReadFromItsProblem() {
+    create(true);
+    finishRun(runTests().run().runId(), "passed");
+    var old = heyken.protocol.api.Problem.conflict("command_taken", "the chat command 'hello' is feature 3's");
+    var refused = deploy(null, null, new DeploymentLedger.DeploymentOutcome(1, 7, old, null));
+    assertNull(refused.deployment());
+    assertEquals(old, FeatureApi.problem(refused.refused()));
+    assertNull(kit.<Feature.FeatureReply>runCommand(Feature.Get::new).reply().view().deployment());
   }
 
   @Test
@@ -156,7 +173,7 @@ class FeatureTest {
     kit.runCommand(new Feature.Rollback("test", replies.ref()));
     var question = ledger.expectMessageClass(DeploymentLedger.ActivateDeployment.class);
     assertEquals("aaaaaaa1", question.revision());
-    question.replyTo().tell(new DeploymentLedger.DeploymentOutcome(1, 7, null));
+    question.replyTo().tell(DeploymentLedger.DeploymentOutcome.made(1, 7));
     var back = replies.receiveMessage();
     assertEquals("aaaaaaa1", back.deployment().revision());
     assertTrue(back.deployment().previous().isEmpty());
@@ -192,7 +209,7 @@ class FeatureTest {
     var replies = testKit.<Feature.FeatureReply>createTestProbe();
     kit.runCommand(new Feature.Delete("test", replies.ref()));
     var question = ledger.expectMessageClass(DeploymentLedger.RemoveDeployment.class);
-    question.replyTo().tell(new DeploymentLedger.DeploymentOutcome(1, 7, null));
+    question.replyTo().tell(DeploymentLedger.DeploymentOutcome.made(1, 7));
     assertEquals("deleted", replies.receiveMessage().view().status());
     var get = kit.<Feature.FeatureReply>runCommand(Feature.Get::new).reply();
     assertEquals(404, FeatureApi.problem(get.refused()).status());
@@ -229,12 +246,12 @@ class FeatureTest {
     assertEquals("feature_exists", error(created.reply().refused()), "Create is answered at once, in any state");
     got.expectNoMessage(Duration.ofMillis(300));
 
-    question.replyTo().tell(new DeploymentLedger.DeploymentOutcome(1, 3, null));
+    question.replyTo().tell(DeploymentLedger.DeploymentOutcome.made(1, 3));
     assertEquals("aaaaaaa1", deployed.receiveMessage().deployment().revision());
     assertEquals("deployed", got.receiveMessage().view().status(), "the waiting Get sees the deployment");
     // the waiting Undeploy asks the ledger in its turn
     ledger.expectMessageClass(DeploymentLedger.RemoveDeployment.class).replyTo()
-        .tell(new DeploymentLedger.DeploymentOutcome(1, 3, null));
+        .tell(DeploymentLedger.DeploymentOutcome.made(1, 3));
     var undeploy = undeployed.receiveMessage();
     assertNull(undeploy.refused());
     assertNull(undeploy.deployment());
