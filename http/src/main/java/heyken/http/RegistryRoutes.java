@@ -1,6 +1,7 @@
 package heyken.http;
 
 import heyken.actors.registry.ComponentRegistry;
+import heyken.actors.registry.RegistryApi;
 import heyken.protocol.api.ComponentRegistration;
 import heyken.protocol.api.Problem;
 import heyken.protocol.api.RegisteredComponent;
@@ -44,7 +45,8 @@ public final class RegistryRoutes {
                 StatusCodes.OK, r -> forReader(r.component(), auth.presented(request))))),
             delete(() -> onSuccess(
                 ask(reply -> new ComponentRegistry.Deregister(name, "api", reply)),
-                r -> r.problem() != null ? ApiErrors.problem(r.problem()) : complete(StatusCodes.NO_CONTENT))))))))));
+                r -> RegistryApi.problem(r) != null ? ApiErrors.problem(RegistryApi.problem(r))
+                    : complete(StatusCodes.NO_CONTENT))))))))));
   }
 
   /**
@@ -62,7 +64,7 @@ public final class RegistryRoutes {
   }
 
   private Route register(ComponentRegistration registration) {
-    Problem invalid = ComponentRegistry.validate(registration);
+    Problem invalid = RegistryApi.problem(ComponentRegistry.validate(registration));
     if (invalid != null) {
       return ApiErrors.problem(invalid);
     }
@@ -71,7 +73,7 @@ public final class RegistryRoutes {
   }
 
   private Route byName(String name, java.util.function.Supplier<Route> inner) {
-    Problem invalid = ComponentRegistry.validateName(name);
+    Problem invalid = RegistryApi.problem(ComponentRegistry.validateName(name));
     return invalid != null ? ApiErrors.problem(invalid) : inner.get();
   }
 
@@ -82,8 +84,8 @@ public final class RegistryRoutes {
 
   private <T> Route answer(
       CompletionStage<ComponentRegistry.Reply> reply, StatusCode ok, Function<ComponentRegistry.Reply, T> body) {
-    return onSuccess(reply, r -> r.problem() != null
-        ? ApiErrors.problem(r.problem())
+    return onSuccess(reply, r -> RegistryApi.problem(r) != null
+        ? ApiErrors.problem(RegistryApi.problem(r))
         : complete(ok, body.apply(r), Json.marshaller()));
   }
 }

@@ -50,8 +50,8 @@ public final class ComponentRegistry
   public static final String TAG = "registry";
   private static final Logger log = LoggerFactory.getLogger(ComponentRegistry.class);
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
-  private static final int MAX_URL = 2048;
-  private static final int MAX_VERSION = 64;
+  static final int MAX_URL = 2048;
+  static final int MAX_VERSION = 64;
 
   // ---------------------------------------------------------------- protocol
 
@@ -76,11 +76,53 @@ public final class ComponentRegistry
 
   record HealthChecked(Map<String, Health> results) implements Command {}
 
-  record WriteChecked(Event event, ActorRef<Reply> replyTo, Problem problem) implements Command {}
+  record WriteChecked(Event event, ActorRef<Reply> replyTo, Refusal refused) implements Command {}
 
-  /** One reply type: a component, a listing, or a problem. */
-  public record Reply(RegisteredComponent component, List<RegisteredComponent> components, Problem problem)
-      implements CborSerializable {}
+  /**
+   * One reply type: a component, a listing, or why not ({@code refused}).
+   *
+   * <p>On the wire both shapes for one release (the routes of one core ask the registry on the other, and during a
+   * self-upgrade they run different versions): this version sends {@code refused} and, for a core of the previous
+   * version (which reads {@code problem} only, ignoring the unknown field), {@code problem} beside it; a reader takes
+   * {@code refused} when present, else {@code problem} ({@link RegistryApi#problem(Reply)}). Once every running core
+   * is of the release after issue 15's, {@code problem} can go.
+   */
+  public record Reply(RegisteredComponent component, List<RegisteredComponent> components, Problem problem,
+      Refusal refused) implements CborSerializable {
+
+    static Reply of(RegisteredComponent component) {
+      return new Reply(component, null, null, null);
+    }
+
+    static Reply listing(List<RegisteredComponent> components) {
+      return new Reply(null, components, null, null);
+    }
+
+    static Reply refusing(Refusal refused) {
+      return new Reply(null, null, RegistryApi.problem(refused), refused);
+    }
+  }
+
+  /**
+   * Why the registry refused, in its own terms: the kind and the facts ({@code field} the URL field concerned,
+   * {@code reason} why the URL does not parse, the fence's or the store's message, {@code name} the component,
+   * {@code core} this core). {@link RegistryApi#problem(Refusal)} turns it into the API's error.
+   */
+  public record Refusal(Kind kind, String name, String field, String reason, int core) implements CborSerializable {
+
+    public enum Kind {
+      NO_REGISTRATION, NAME_REQUIRED, NAME_MALFORMED, URL_REQUIRED, URL_TOO_LONG, URL_NOT_ABSOLUTE, URL_MALFORMED,
+      VERSION_MALFORMED, UNKNOWN_COMPONENT, NO_ACTIVE_CORE, NOT_ACTIVE, STORE_UNAVAILABLE
+    }
+
+    static Refusal of(Kind kind) {
+      return new Refusal(kind, null, null, null, 0);
+    }
+
+    static Refusal url(Kind kind, String field, String reason) {
+      return new Refusal(kind, null, field, reason, 0);
+    }
+  }
 
   public sealed interface Event extends CborSerializable {}
 
@@ -112,57 +154,54 @@ public final class ComponentRegistry
 
   // ---------------------------------------------------------------- validation (shared with the routes)
 
-  /** Null when the registration is acceptable, else the 400 to answer. */
-  public static Problem validate(ComponentRegistration r) {
+  /** Null when the registration is acceptable, else why not (a 400: {@link RegistryApi#problem(Refusal)}). */
+  public static Refusal validate(ComponentRegistration r) {
     if (r == null) {
-      return Problem.badRequest("invalid_registration", "body must be a JSON object with name and url");
+      return Refusal.of(Refusal.Kind.NO_REGISTRATION);
     }
-    Problem name = validateName(r.name());
+    Refusal name = validateName(r.name());
     if (name != null) {
       return name;
     }
-    Problem url = validateUrl("url", r.url(), true);
+    Refusal url = validateUrl("url", r.url(), true);
     if (url != null) {
       return url;
     }
-    Problem health = validateUrl("health_url", r.healthUrl(), false);
+    Refusal health = validateUrl("health_url", r.healthUrl(), false);
     if (health != null) {
       return health;
     }
     if (r.version() != null && (r.version().length() > MAX_VERSION || r.version().chars().anyMatch(Character::isISOControl))) {
-      return Problem.badRequest("invalid_version", "version must be at most " + MAX_VERSION + " printable characters");
+      return Refusal.of(Refusal.Kind.VERSION_MALFORMED);
     }
     return null;
   }
 
-  public static Problem validateName(String name) {
+  public static Refusal validateName(String name) {
     if (name == null || name.isEmpty()) {
-      return Problem.badRequest("invalid_name", "name is required");
+      return Refusal.of(Refusal.Kind.NAME_REQUIRED);
     }
     if (!NAME.matcher(name).matches()) {
-      return Problem.badRequest(
-          "invalid_name",
-          "name must be 1-63 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit");
+      return Refusal.of(Refusal.Kind.NAME_MALFORMED);
     }
     return null;
   }
 
-  private static Problem validateUrl(String field, String value, boolean required) {
+  private static Refusal validateUrl(String field, String value, boolean required) {
     if (value == null || value.isEmpty()) {
-      return required ? Problem.badRequest("invalid_" + field, field + " is required") : null;
+      return required ? Refusal.url(Refusal.Kind.URL_REQUIRED, field, null) : null;
     }
     if (value.length() > MAX_URL) {
-      return Problem.badRequest("invalid_" + field, field + " is longer than " + MAX_URL + " characters");
+      return Refusal.url(Refusal.Kind.URL_TOO_LONG, field, null);
     }
     try {
       URI uri = new URI(value);
       String scheme = uri.getScheme();
       if (scheme == null || !Set.of("http", "https", "mongodb", "tcp").contains(scheme) || uri.getHost() == null) {
-        return Problem.badRequest(
-            "invalid_" + field, field + " must be an absolute http(s)://, mongodb:// or tcp:// URL with a host");
+        return Refusal.url(Refusal.Kind.URL_NOT_ABSOLUTE, field, null);
       }
     } catch (java.net.URISyntaxException e) {
-      return Problem.badRequest("invalid_" + field, field + " is not a URL: " + e.getReason());
+      return Refusal.url(Refusal.Kind.URL_MALFORMED, field, e.getReason());
     }
     return null;
   }
@@ -226,11 +265,11 @@ public final class ComponentRegistry
         .onCommand(Get.class, (state, get) -> {
           var c = state.components().get(get.name());
           return Effect().reply(get.replyTo(), c == null
-              ? new Reply(null, null, unknown(get.name()))
-              : new Reply(view(c), null, null));
+              ? Reply.refusing(unknown(get.name()))
+              : Reply.of(view(c)));
         })
         .onCommand(ListAll.class, (state, list) -> Effect().reply(list.replyTo(),
-            new Reply(null, state.components().values().stream().map(this::view).toList(), null)))
+            Reply.listing(state.components().values().stream().map(this::view).toList())))
         .onCommand(CheckHealth.INSTANCE.getClass(), (state, tick) -> onCheckHealth(state))
         .onCommand(HealthChecked.class, (state, done) -> {
           checking = false;
@@ -242,15 +281,14 @@ public final class ComponentRegistry
         .build();
   }
 
-  private static Problem unknown(String name) {
-    return Problem.notFound("unknown_component",
-        "no component named '" + name + "' is registered; GET /api/components lists them");
+  private static Refusal unknown(String name) {
+    return new Refusal(Refusal.Kind.UNKNOWN_COMPONENT, name, null, null, 0);
   }
 
   private Effect<Event, State> onRegister(State state, Register cmd) {
-    Problem invalid = validate(cmd.registration());
+    Refusal invalid = validate(cmd.registration());
     if (invalid != null) {
-      return Effect().reply(cmd.replyTo(), new Reply(null, null, invalid));
+      return Effect().reply(cmd.replyTo(), Reply.refusing(invalid));
     }
     var r = cmd.registration();
     var existing = state.components().get(r.name());
@@ -258,7 +296,7 @@ public final class ComponentRegistry
         && existing.url().equals(r.url())
         && java.util.Objects.equals(existing.healthUrl(), emptyToNull(r.healthUrl()))
         && java.util.Objects.equals(existing.version(), emptyToNull(r.version()))) {
-      return Effect().reply(cmd.replyTo(), new Reply(view(existing), null, null)); // nothing changed
+      return Effect().reply(cmd.replyTo(), Reply.of(view(existing))); // nothing changed
     }
     var event = new ComponentRegistered(
         r.name(), r.url(), emptyToNull(r.healthUrl()), emptyToNull(r.version()), cmd.requestedBy(),
@@ -268,7 +306,7 @@ public final class ComponentRegistry
 
   private Effect<Event, State> onDeregister(State state, Deregister cmd) {
     if (!state.components().containsKey(cmd.name())) {
-      return Effect().reply(cmd.replyTo(), new Reply(null, null, unknown(cmd.name())));
+      return Effect().reply(cmd.replyTo(), Reply.refusing(unknown(cmd.name())));
     }
     return fencedWrite(
         new ComponentDeregistered(cmd.name(), cmd.requestedBy(), node.activeEpoch(), Instant.now()),
@@ -279,8 +317,8 @@ public final class ComponentRegistry
   private Effect<Event, State> fencedWrite(Event event, ActorRef<Reply> replyTo) {
     long epoch = node.activeEpoch();
     if (epoch == 0) {
-      return Effect().reply(replyTo, new Reply(null, null, Problem.unavailable("no_active_core",
-          "core " + node.coreId() + " is not the active core yet (a hand-over is in progress); retry in a moment")));
+      return Effect().reply(replyTo, Reply.refusing(new Refusal(Refusal.Kind.NO_ACTIVE_CORE, null, null, null,
+          node.coreId())));
     }
     context.pipeToSelf(store.async(db -> {
       fence.check(epoch);
@@ -291,28 +329,28 @@ public final class ComponentRegistry
         return new WriteChecked(event, replyTo, null);
       }
       if (cause instanceof EpochFence.StaleEpochException) {
-        return new WriteChecked(event, replyTo, Problem.unavailable("not_active", cause.getMessage()));
+        return new WriteChecked(event, replyTo, Refusal.url(Refusal.Kind.NOT_ACTIVE, null, cause.getMessage()));
       }
-      return new WriteChecked(event, replyTo, Problem.unavailable("store_unavailable",
-          "the store did not confirm the write (" + cause.getMessage() + "); nothing was changed, try again"));
+      return new WriteChecked(event, replyTo, Refusal.url(Refusal.Kind.STORE_UNAVAILABLE, null, cause.getMessage()));
     });
     return Effect().none();
   }
 
   private Effect<Event, State> onWriteChecked(State state, WriteChecked checked) {
-    if (checked.problem() != null) {
-      log.warn("registry write refused: {}", checked.problem().detail());
-      return Effect().reply(checked.replyTo(), new Reply(null, null, checked.problem()));
+    if (checked.refused() != null) {
+      var reply = Reply.refusing(checked.refused());
+      log.warn("registry write refused: {}", reply.problem().detail());
+      return Effect().reply(checked.replyTo(), reply);
     }
     return Effect().persist(checked.event()).thenRun(newState -> {
       if (checked.event() instanceof ComponentRegistered r) {
         log.info("component registered: name={} url={} by={}", r.name(), r.url(), r.registeredBy());
-        checked.replyTo().tell(new Reply(view(r), null, null));
+        checked.replyTo().tell(Reply.of(view(r)));
       } else {
         var d = (ComponentDeregistered) checked.event();
         log.info("component deregistered: name={} by={}", d.name(), d.deregisteredBy());
         health.remove(d.name());
-        checked.replyTo().tell(new Reply(null, null, null));
+        checked.replyTo().tell(Reply.of(null));
       }
     });
   }

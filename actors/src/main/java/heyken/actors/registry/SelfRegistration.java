@@ -50,7 +50,7 @@ public final class SelfRegistration {
           })
           .onMessage(Answered.class, answered -> {
             inFlight.remove(answered.registration());
-            if (answered.reply() != null && answered.reply().problem() == null) {
+            if (answered.reply() != null && RegistryApi.problem(answered.reply()) == null) {
               missing.remove(answered.registration());
             }
             if (missing.isEmpty()) {

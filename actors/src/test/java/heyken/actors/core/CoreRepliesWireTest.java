@@ -5,13 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 
 import com.typesafe.config.ConfigFactory;
 import heyken.actors.feature.Feature;
+import heyken.actors.registry.ComponentRegistry;
+import heyken.actors.registry.RegistryApi;
 import heyken.actors.services.DesiredService;
 import heyken.actors.feature.FeatureApi;
 import heyken.protocol.CborSerializable;
 import heyken.protocol.api.Problem;
+import heyken.protocol.api.RegisteredComponent;
 import heyken.protocol.api.SwitchAccepted;
 import heyken.protocol.api.feature.DeploymentView;
 import java.io.File;
+import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.serialization.SerializationExtension;
 import org.apache.pekko.serialization.SerializerWithStringManifest;
@@ -38,6 +42,9 @@ class CoreRepliesWireTest {
       heyken.actors.feature.RunStatus lastResult, int revisions, Problem ledger) implements CborSerializable {}
 
   public record OldDeployReply(DeploymentView deployment, OldRefusal refused) implements CborSerializable {}
+
+  public record OldRegistryReply(RegisteredComponent component, List<RegisteredComponent> components,
+      Problem problem) implements CborSerializable {}
 
   private static ActorTestKit testKit;
 
@@ -127,5 +134,18 @@ class CoreRepliesWireTest {
     var read = across(old, Feature.DeployReply.class);
     assertNull(read.refused().ledgerRefused());
     assertEquals(CoreApi.problem(taken), FeatureApi.problem(read.refused()));
+  }
+
+  @Test
+  void aRegistryRefusalIsReadByBothVersions() {
+    var unknown = new ComponentRegistry.Refusal(ComponentRegistry.Refusal.Kind.UNKNOWN_COMPONENT, "web", null, null,
+        0);
+    var sent = new ComponentRegistry.Reply(null, null, RegistryApi.problem(unknown), unknown);
+    assertEquals(sent, across(sent, ComponentRegistry.Reply.class));
+    assertEquals(RegistryApi.problem(unknown), across(sent, OldRegistryReply.class).problem());
+    var old = Problem.notFound("unknown_component", "no component named 'web' is registered");
+    var read = across(new OldRegistryReply(null, null, old), ComponentRegistry.Reply.class);
+    assertNull(read.refused());
+    assertEquals(old, RegistryApi.problem(read));
   }
 }
