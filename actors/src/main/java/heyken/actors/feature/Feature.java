@@ -116,8 +116,24 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
   record PendingChange(Change kind, String revision, String command, String requestedBy,
       ActorRef<DeployReply> deployReply, ActorRef<FeatureReply> deleteReply) implements CborSerializable {}
 
-  /** The feature, or why not: {@code refused} is null when {@code view} is given. */
-  public record FeatureReply(FeatureView view, Refusal refused) implements CborSerializable {}
+  /**
+   * The feature ({@code state}; the edge makes the API's view of it: {@link FeatureApi#view(FeatureReply)}), or why
+   * not ({@code refused}).
+   *
+   * <p>{@code view} is the API's view the previous release sent (and reads) alone: it is written beside
+   * {@code state} for one release, a reader takes {@code state} when present, else {@code view}, and it can go once
+   * every running core is of the release after issue 15's.
+   */
+  public record FeatureReply(FeatureView view, Refusal refused, State state) implements CborSerializable {
+
+    static FeatureReply of(State state) {
+      return new FeatureReply(FeatureApi.view(state), null, state);
+    }
+
+    static FeatureReply refusing(Refusal refused) {
+      return new FeatureReply(null, refused, null);
+    }
+  }
 
   /** The run that was started, or why not. */
   public record RunReply(RunStarted run, Refusal refused) implements CborSerializable {}
@@ -306,50 +322,6 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       }
       throw new IllegalArgumentException("unknown event " + event);
     }
-
-    public FeatureView view() {
-      var revisionViews = new ArrayList<FeatureView.RevisionView>();
-      for (int i = revisions.size() - 1; i >= 0; i--) {
-        var r = revisions.get(i);
-        String runId = null;
-        for (var run : runs) {
-          if (run.revision().equals(r.id())) {
-            runId = run.runId();
-          }
-        }
-        RunStatus result = testResult(r.id());
-        String tests = result == null ? null : result.json();
-        if (tests == null) {
-          var running = runningRun();
-          tests = running != null && running.revision().equals(r.id()) ? "running"
-              : r.testable() ? "untested" : "no pipeline";
-        }
-        revisionViews.add(new FeatureView.RevisionView(r.id(), r.message(), r.source(), r.at().toString(), tests,
-            runId));
-      }
-      var runViews = new ArrayList<FeatureView.RunSummary>();
-      for (int i = runs.size() - 1; i >= 0; i--) {
-        var run = runs.get(i);
-        runViews.add(new FeatureView.RunSummary(run.runId(), run.revision(), run.status().json(),
-            run.startedAt().toString(), run.finishedAt() == null ? null : run.finishedAt().toString()));
-      }
-      var head = head();
-      return new FeatureView(featureId, name, description, status().json(), head == null ? null : head.command(),
-          createdAt == null ? null : createdAt.toString(), head == null ? null : head.id(), revisionViews, runViews,
-          deploymentView());
-    }
-
-    DeploymentView deploymentView() {
-      if (deployment == null) {
-        return null;
-      }
-      var prev = new ArrayList<String>();
-      for (int i = previous.size() - 1; i >= 0; i--) {
-        prev.add(previous.get(i).revision());
-      }
-      return new DeploymentView(featureId, deployment.revision(), deployment.command(), deployment.at().toString(),
-          deployment.core(), deployment.epoch(), prev);
-    }
   }
 
   /** The state {@code events} lead to from nothing: what the audit's replay compares with the live entity. */
@@ -444,15 +416,15 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
     builder.forState(state -> pending != null)
         .onAnyCommand(command -> Effect().stash());
     builder.forState(state -> !state.exists())
-        .onCommand(Get.class, (state, get) -> gone(get.replyTo(), new FeatureReply(null, notFound())))
-        .onCommand(AddRevision.class, (state, add) -> gone(add.replyTo(), new FeatureReply(null, notFound())))
+        .onCommand(Get.class, (state, get) -> gone(get.replyTo(), FeatureReply.refusing(notFound())))
+        .onCommand(AddRevision.class, (state, add) -> gone(add.replyTo(), FeatureReply.refusing(notFound())))
         .onCommand(RunTests.class, (state, run) -> gone(run.replyTo(), new RunReply(null, notFound())))
         .onCommand(Deploy.class, (state, deploy) -> gone(deploy.replyTo(), new DeployReply(null, notFound())))
         .onCommand(Rollback.class, (state, back) -> gone(back.replyTo(), new DeployReply(null, notFound())))
         .onCommand(Undeploy.class, (state, undeploy) -> gone(undeploy.replyTo(), new DeployReply(null, notFound())))
-        .onCommand(Delete.class, (state, delete) -> gone(delete.replyTo(), new FeatureReply(null, notFound())));
+        .onCommand(Delete.class, (state, delete) -> gone(delete.replyTo(), FeatureReply.refusing(notFound())));
     builder.forAnyState()
-        .onCommand(Get.class, (state, get) -> Effect().reply(get.replyTo(), new FeatureReply(state.view(), null)))
+        .onCommand(Get.class, (state, get) -> Effect().reply(get.replyTo(), FeatureReply.of(state)))
         .onCommand(AddRevision.class, this::onAddRevision)
         .onCommand(RunTests.class, this::onRunTests)
         .onCommand(Deploy.class, this::onDeploy)
@@ -479,7 +451,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
 
   private Effect<Event, State> onCreate(State state, Create create) {
     if (state.name() != null) {
-      return Effect().reply(create.replyTo(), new FeatureReply(null,
+      return Effect().reply(create.replyTo(), FeatureReply.refusing(
           Refusal.of(Refusal.Kind.FEATURE_EXISTS, featureId)));
     }
     var created = new FeatureCreated(featureId, create.name(), create.description(), create.requestedBy(),
@@ -487,16 +459,16 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
     return Effect().persist(List.of(created, new RevisionAdded(create.revision(), create.requestedBy())))
         .thenRun(s -> log.info("feature {} '{}' created by {} at revision {} ({})", featureId, s.name(),
             create.requestedBy(), PipelineRun.shortRev(create.revision().id()), s.status()))
-        .thenReply(create.replyTo(), s -> new FeatureReply(s.view(), null));
+        .thenReply(create.replyTo(), s -> FeatureReply.of(s));
   }
 
   private Effect<Event, State> onAddRevision(State state, AddRevision add) {
     if (state.revisions().stream().anyMatch(r -> r.id().equals(add.revision().id()))) {
       // a commit that changed nothing returns the current head: nothing new to record
-      return Effect().reply(add.replyTo(), new FeatureReply(state.view(), null));
+      return Effect().reply(add.replyTo(), FeatureReply.of(state));
     }
     return Effect().persist(new RevisionAdded(add.revision(), add.requestedBy()))
-        .thenReply(add.replyTo(), s -> new FeatureReply(s.view(), null));
+        .thenReply(add.replyTo(), s -> FeatureReply.of(s));
   }
 
   private Effect<Event, State> onRunTests(State state, RunTests run) {
@@ -565,7 +537,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
           Refusal.about(Refusal.Kind.NOT_RUNNABLE, featureId, revision.id())));
     }
     if (state.deployment() != null && state.deployment().revision().equals(revision.id())) {
-      return Effect().reply(deploy.replyTo(), new DeployReply(state.deploymentView(), null));
+      return Effect().reply(deploy.replyTo(), new DeployReply(FeatureApi.deployment(state), null));
     }
     return askLedger(new PendingChange(Change.DEPLOY, revision.id(), revision.command(), deploy.requestedBy(),
         deploy.replyTo(), null), deploy.targetCore());
@@ -602,7 +574,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
     return Effect().persist(new FeatureDeleted(requestedBy, Instant.now()))
         .thenRun(s -> log.info("feature {} '{}' deleted by {}", featureId, s.name(), requestedBy))
         .thenRun(this::passivateIfGone)
-        .thenReply(replyTo, s -> new FeatureReply(s.view(), null));
+        .thenReply(replyTo, s -> FeatureReply.of(s));
   }
 
   private Effect<Event, State> askLedger(PendingChange change, Integer targetCore) {
@@ -627,7 +599,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
       if (change.deployReply() != null) {
         change.deployReply().tell(new DeployReply(null, problem));
       } else {
-        change.deleteReply().tell(new FeatureReply(null, problem));
+        change.deleteReply().tell(FeatureReply.refusing(problem));
       }
       return Effect().unstashAll();
     }
@@ -640,14 +612,14 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
           .thenRun(s -> log.info("feature {}: revision {} deployed on core {} (epoch {}) by {}", featureId,
               PipelineRun.shortRev(change.revision()), core, epoch, change.requestedBy()))
           .thenRun(s -> SystemNews.deployed(context.getSystem(), featureId, s.name(), "deployed", change.revision(), change.command(), core, epoch, change.requestedBy(), now))
-          .thenReply(change.deployReply(), s -> new DeployReply(s.deploymentView(), null))
+          .thenReply(change.deployReply(), s -> new DeployReply(FeatureApi.deployment(s), null))
           .thenUnstashAll();
       case ROLLBACK -> Effect().persist(new RolledBack(state.deployment().revision(), change.revision(), core, epoch,
               change.requestedBy(), now))
           .thenRun(s -> log.info("feature {}: rolled back to revision {} by {}", featureId,
               PipelineRun.shortRev(change.revision()), change.requestedBy()))
           .thenRun(s -> SystemNews.deployed(context.getSystem(), featureId, s.name(), "rolled back", change.revision(), null, core, epoch, change.requestedBy(), now))
-          .thenReply(change.deployReply(), s -> new DeployReply(s.deploymentView(), null))
+          .thenReply(change.deployReply(), s -> new DeployReply(FeatureApi.deployment(s), null))
           .thenUnstashAll();
       case UNDEPLOY -> Effect().persist(new Undeployed(change.revision(), core, epoch, change.requestedBy(), now))
           .thenRun(s -> log.info("feature {}: undeployed by {}", featureId, change.requestedBy()))
@@ -658,7 +630,7 @@ public final class Feature extends EventSourcedBehavior<Feature.Command, Feature
           .thenRun(s -> log.info("feature {} '{}' undeployed and deleted by {}", featureId, s.name(),
               change.requestedBy()))
           .thenRun(this::passivateIfGone)
-          .thenReply(change.deleteReply(), s -> new FeatureReply(s.view(), null))
+          .thenReply(change.deleteReply(), s -> FeatureReply.of(s))
           .thenUnstashAll();
     };
   }

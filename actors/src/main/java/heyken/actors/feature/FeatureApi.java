@@ -2,7 +2,10 @@ package heyken.actors.feature;
 
 import heyken.actors.core.CoreApi;
 import heyken.protocol.api.Problem;
+import heyken.protocol.api.feature.DeploymentView;
+import heyken.protocol.api.feature.FeatureView;
 import heyken.protocol.api.feature.RunAccepted;
+import java.util.ArrayList;
 
 /**
  * The feature's answers as a caller of the API sees them (HTTP, and the chat, which shows the same details): a
@@ -55,6 +58,65 @@ public final class FeatureApi {
     String path = runPath(run.featureId(), run.runId());
     return new RunAccepted(run.featureId(), run.runId(), run.revision(), RunStatus.RUNNING.json(), path,
         path + "/log");
+  }
+
+  /** The feature as the API shows it ({@code GET /api/features/{id}}): revisions and runs newest first. */
+  public static FeatureView view(Feature.State state) {
+    var revisionViews = new ArrayList<FeatureView.RevisionView>();
+    var revisions = state.revisions();
+    var runs = state.runs();
+    for (int i = revisions.size() - 1; i >= 0; i--) {
+      var r = revisions.get(i);
+      String runId = null;
+      for (var run : runs) {
+        if (run.revision().equals(r.id())) {
+          runId = run.runId();
+        }
+      }
+      RunStatus result = state.testResult(r.id());
+      String tests = result == null ? null : result.json();
+      if (tests == null) {
+        var running = state.runningRun();
+        tests = running != null && running.revision().equals(r.id()) ? "running"
+            : r.testable() ? "untested" : "no pipeline";
+      }
+      revisionViews.add(new FeatureView.RevisionView(r.id(), r.message(), r.source(), r.at().toString(), tests,
+          runId));
+    }
+    var runViews = new ArrayList<FeatureView.RunSummary>();
+    for (int i = runs.size() - 1; i >= 0; i--) {
+      var run = runs.get(i);
+      runViews.add(new FeatureView.RunSummary(run.runId(), run.revision(), run.status().json(),
+          run.startedAt().toString(), run.finishedAt() == null ? null : run.finishedAt().toString()));
+    }
+    var head = state.head();
+    var createdAt = state.createdAt();
+    return new FeatureView(state.featureId(), state.name(), state.description(), state.status().json(),
+        head == null ? null : head.command(), createdAt == null ? null : createdAt.toString(),
+        head == null ? null : head.id(), revisionViews, runViews, deployment(state));
+  }
+
+  /**
+   * The feature's view from a reply, read from both shapes: made from the state when the entity sent it, else the
+   * view an entity of the previous release sent alone; null when the feature refused.
+   */
+  public static FeatureView view(Feature.FeatureReply reply) {
+    return reply.state() != null ? view(reply.state()) : reply.view();
+  }
+
+  /** The feature's deployment as the API shows it (previous revisions newest first); null when not deployed. */
+  public static DeploymentView deployment(Feature.State state) {
+    var deployment = state.deployment();
+    if (deployment == null) {
+      return null;
+    }
+    var prev = new ArrayList<String>();
+    var previous = state.previous();
+    for (int i = previous.size() - 1; i >= 0; i--) {
+      prev.add(previous.get(i).revision());
+    }
+    return new DeploymentView(state.featureId(), deployment.revision(), deployment.command(),
+        deployment.at().toString(), deployment.core(), deployment.epoch(), prev);
   }
 
   private static String runPath(String featureId, String runId) {

@@ -657,7 +657,7 @@ public final class FeatureAuthor
           if (reply.refused() != null) {
             return CompletableFuture.completedFuture(new RunAdopted(n, null, false, detail(reply.refused())));
           }
-          for (var run : reply.view().runs()) { // newest first
+          for (var run : FeatureApi.view(reply).runs()) { // newest first
             if (run.revision().equals(revision)) {
               return CompletableFuture.completedFuture(new RunAdopted(n, run.runId(), false, null));
             }
@@ -699,8 +699,8 @@ public final class FeatureAuthor
             return CompletableFuture.completedFuture(new RunPolled(n, runId, null, null, null,
                 detail(reply.refused())));
           }
-          FeatureView.RunSummary run = reply.view().runs().stream().filter(r -> r.runId().equals(runId)).findFirst()
-              .orElse(null);
+          FeatureView.RunSummary run = FeatureApi.view(reply).runs().stream().filter(r -> r.runId().equals(runId))
+              .findFirst().orElse(null);
           if (run == null || run.finishedAt() == null) {
             return CompletableFuture.completedFuture(new RunPolled(n, runId, null, null, null, null));
           }

@@ -148,14 +148,15 @@ public final class FeatureService {
                 if (reply.refused() != null) {
                   return Outcome.<FeatureCreated>refused(FeatureApi.problem(reply.refused()));
                 }
+                var view = FeatureApi.view(reply);
                 if (authored(request)) {
                   ClusterSharding.get(system).entityRefFor(FeatureAuthor.ENTITY_KEY, id).tell(new FeatureAuthor.Start(
                       id, request.name(), commandFor(request.name()), request.description(), requestedBy));
-                  return toGitLab(id, Outcome.ok(new FeatureCreated(id, reply.view().name(), "authoring",
-                      reply.view().headRevision())));
+                  return toGitLab(id, Outcome.ok(new FeatureCreated(id, view.name(), "authoring",
+                      view.headRevision())));
                 }
-                return toGitLab(id, Outcome.ok(new FeatureCreated(id, reply.view().name(), reply.view().status(),
-                    reply.view().headRevision())));
+                return toGitLab(id, Outcome.ok(new FeatureCreated(id, view.name(), view.status(),
+                    view.headRevision())));
               })
               .exceptionallyCompose(error -> {
                 Problem problem = problemOf(error);
@@ -280,7 +281,7 @@ public final class FeatureService {
           })
           .thenCompose(info -> entity(featureId).<Feature.FeatureReply>ask(
               reply -> new Feature.AddRevision(info, requestedBy, reply), askTimeout))
-          .thenApply(r -> toGitLab(featureId, new Outcome<>(r.view(), FeatureApi.problem(r.refused()))))
+          .thenApply(r -> toGitLab(featureId, new Outcome<>(FeatureApi.view(r), FeatureApi.problem(r.refused()))))
           .exceptionallyCompose(error -> {
             Problem problem = problemOf(error);
             return problem == null ? CompletableFuture.failedFuture(error)
@@ -300,11 +301,12 @@ public final class FeatureService {
           if (r.refused() != null) {
             return CompletableFuture.completedFuture(Outcome.<FeatureView>refused(FeatureApi.problem(r.refused())));
           }
-          var revisions = r.view().revisions();
+          var view = FeatureApi.view(r);
+          var revisions = view.revisions();
           boolean byAuthor = !revisions.isEmpty()
               && FeatureAuthor.BY.equals(revisions.get(revisions.size() - 1).source());
           if (!byAuthor) {
-            return withGitLab(r.view());
+            return withGitLab(view);
           }
           return ClusterSharding.get(system).entityRefFor(FeatureAuthor.ENTITY_KEY, featureId)
               .<FeatureAuthor.AuthorReply>ask(FeatureAuthor.Get::new, askTimeout)
@@ -313,10 +315,10 @@ public final class FeatureService {
                   // created for the loop, but the Start was lost (the core died right after the create): Start is
                   // idempotent, so whoever looks first starts it
                   ClusterSharding.get(system).entityRefFor(FeatureAuthor.ENTITY_KEY, featureId).tell(
-                      new FeatureAuthor.Start(featureId, r.view().name(), commandFor(r.view().name()),
-                          r.view().description(), "recovery"));
+                      new FeatureAuthor.Start(featureId, view.name(), commandFor(view.name()), view.description(),
+                          "recovery"));
                 }
-                return withAuthoring(r.view(), a.view());
+                return withAuthoring(view, a.view());
               })
               .thenCompose(this::withGitLab);
         });
@@ -458,7 +460,7 @@ public final class FeatureService {
         .thenApply(r -> {
           if (r.refused() == null) {
             catalog.tell(new FeatureCatalog.Release(id, "deleted by " + requestedBy, system.ignoreRef()));
-            var runIds = r.view().runs().stream().map(FeatureView.RunSummary::runId).toList();
+            var runIds = FeatureApi.view(r).runs().stream().map(FeatureView.RunSummary::runId).toList();
             runtime.blocking(() -> {
               runtime.repositories().delete(id);
               runtime.runLogs().deleteRuns(runIds);
@@ -469,7 +471,7 @@ public final class FeatureService {
               }
             });
           }
-          return new Outcome<>(r.view(), FeatureApi.problem(r.refused()));
+          return new Outcome<>(FeatureApi.view(r), FeatureApi.problem(r.refused()));
         }));
   }
 

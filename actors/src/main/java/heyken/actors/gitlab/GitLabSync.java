@@ -3,6 +3,7 @@ package heyken.actors.gitlab;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import heyken.actors.Failures;
 import heyken.actors.feature.Feature;
+import heyken.actors.feature.FeatureApi;
 import heyken.actors.feature.SandboxRuntime;
 import heyken.protocol.CborSerializable;
 import heyken.protocol.api.Problem;
@@ -230,7 +231,7 @@ public final class GitLabSync extends EventSourcedBehavior<GitLabSync.Command, G
     var askTimeout = heyken.actors.ClusterSettings.from(system.settings().config()).askTimeout();
     Function<String, CompletionStage<FeatureView>> features = id -> sharding.entityRefFor(Feature.ENTITY_KEY, id)
         .<Feature.FeatureReply>ask(Feature.Get::new, askTimeout)
-        .thenApply(reply -> reply.refused() != null ? null : reply.view());
+        .thenApply(reply -> reply.refused() != null ? null : FeatureApi.view(reply));
     var wiring = new Wiring(new GitLabHost(settings), settings,
         id -> SandboxRuntime.get(system).repositories().gitDir(id), features,
         system.dispatchers().lookup(DispatcherSelector.fromConfig("heyken-blocking-dispatcher")));

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import heyken.actors.core.DeploymentLedger;
 import heyken.actors.feature.Feature;
+import heyken.actors.feature.FeatureApi;
 import heyken.actors.feature.PipelineRun;
 import heyken.actors.support.TestStore;
 import heyken.protocol.api.AuditEntry;
@@ -91,10 +92,10 @@ class AuditTrailTest {
     var feature = livedFeature("42");
     var live = testKit.<Feature.FeatureReply>createTestProbe();
     feature.tell(new Feature.Get(live.ref()));
-    var liveView = live.receiveMessage(Duration.ofSeconds(10)).view();
-    var replayed = await(audit.replayFeature("42"));
-    assertEquals(liveView, replayed.view());
-    assertEquals("deployed", replayed.view().status());
+    var liveView = FeatureApi.view(live.receiveMessage(Duration.ofSeconds(10)));
+    var replayed = FeatureApi.view(await(audit.replayFeature("42")));
+    assertEquals(liveView, replayed);
+    assertEquals("deployed", replayed.status());
   }
 
   @Test

@@ -14,7 +14,9 @@ import heyken.protocol.api.Problem;
 import heyken.protocol.api.RegisteredComponent;
 import heyken.protocol.api.SwitchAccepted;
 import heyken.protocol.api.feature.DeploymentView;
+import heyken.protocol.api.feature.FeatureView;
 import java.io.File;
+import java.time.Instant;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.serialization.SerializationExtension;
@@ -42,6 +44,8 @@ class CoreRepliesWireTest {
       heyken.actors.feature.RunStatus lastResult, int revisions, Problem ledger) implements CborSerializable {}
 
   public record OldDeployReply(DeploymentView deployment, OldRefusal refused) implements CborSerializable {}
+
+  public record OldFeatureReply(FeatureView view, OldRefusal refused) implements CborSerializable {}
 
   public record OldRegistryReply(RegisteredComponent component, List<RegisteredComponent> components,
       Problem problem) implements CborSerializable {}
@@ -147,5 +151,27 @@ class CoreRepliesWireTest {
     var read = across(new OldRegistryReply(null, null, old), ComponentRegistry.Reply.class);
     assertNull(read.refused());
     assertEquals(old, RegistryApi.problem(read));
+  }
+
+  @Test
+  void aFeatureIsReadByBothVersions() {
+    var at = Instant.parse("2026-12-07T07:00:00Z");
+    var state = Feature.replay("7", List.of(
+        new Feature.FeatureCreated("7", "hello", "says hello", "test", at),
+        new Feature.RevisionAdded(new Feature.RevisionInfo("aaaaaaa1", "first", "test", at, true, true, "hello"),
+            "test"),
+        new Feature.TestRunStarted("r1", "aaaaaaa1", "test", at),
+        new Feature.TestRunFinished("r1", "aaaaaaa1", heyken.actors.feature.RunStatus.PASSED, "ok", at),
+        new Feature.Deployed("aaaaaaa1", "hello", 1, 4, "test", at)));
+    var sent = new Feature.FeatureReply(FeatureApi.view(state), null, state);
+    var read = across(sent, Feature.FeatureReply.class);
+    assertEquals(state, read.state());
+    assertEquals(FeatureApi.view(state), FeatureApi.view(read));
+    assertEquals("deployed", FeatureApi.view(read).status());
+    assertEquals(FeatureApi.view(state), across(sent, OldFeatureReply.class).view(),
+        "a route of the previous version reads the view it knows");
+    var fromOld = across(new OldFeatureReply(FeatureApi.view(state), null), Feature.FeatureReply.class);
+    assertNull(fromOld.state());
+    assertEquals(FeatureApi.view(state), FeatureApi.view(fromOld));
   }
 }
