@@ -99,6 +99,10 @@ class DeploymentLedgerTest {
     assertEquals("target_not_active", other.reply().problem().error());
     assertTrue(other.reply().problem().detail().contains("scripts/switch_core.sh 2"), other.reply().problem().detail());
     assertEquals(400, deploy("1", "weather", 3).reply().problem().status());
+    var refused = other.reply().refused();
+    assertEquals(CoreRefusal.Kind.TARGET_NOT_ACTIVE, refused.kind(), "the ledger says why in its own terms");
+    assertEquals(2, refused.targetCore());
+    assertEquals(other.reply().problem(), CoreApi.problem(other.reply()), "and the edge reads the same problem");
     assertTrue(other.events().isEmpty());
   }
 
@@ -117,6 +121,8 @@ class DeploymentLedgerTest {
     var refused = deploy("2", "joke", null);
     assertEquals("not_active", refused.reply().problem().error());
     assertEquals(503, refused.reply().problem().status());
+    assertEquals(CoreRefusal.Kind.EPOCH_SUPERSEDED, refused.reply().refused().kind());
+    assertTrue(refused.reply().refused().supersededBy() > mine, "the newer epoch is a fact of the refusal");
     assertTrue(refused.events().isEmpty());
     Await.until("core 1 to be fenced", Duration.ofSeconds(10), () -> !node.isActive());
     assertEquals(0, node.activeEpoch(), "core 1 (epoch " + mine + ") is fenced");
