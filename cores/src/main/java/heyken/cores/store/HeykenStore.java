@@ -1,6 +1,7 @@
 package heyken.cores.store;
 
 import com.typesafe.config.Config;
+import de.bwaldvogel.mongo.MongoBackend;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.BindException;
@@ -145,6 +146,11 @@ public final class HeykenStore {
     server.shutdownNow(); // ends with the backends' close(): commit, compact, close the MVStores
     server = null;
     log.info("heyken-store stopped ({})", settings.file());
+  }
+
+  /** The running store's data backend (null when stopped): for tests that look at its collections and indexes. */
+  synchronized MongoBackend dataBackend() {
+    return server == null ? null : server.data();
   }
 
   private void checkPortIsFree() {
