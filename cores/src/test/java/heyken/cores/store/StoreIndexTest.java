@@ -41,11 +41,6 @@ class StoreIndexTest {
   @TempDir
   Path dir;
 
-  HeykenStore.Settings settings() {
-    return new HeykenStore.Settings("127.0.0.1", 0, dir.resolve("store/heyken.mv"), 64, Duration.ofSeconds(10),
-        Duration.ofSeconds(1), Duration.ofSeconds(2), "heyken_leases", 4);
-  }
-
   @Test
   void aQueryByPersistenceIdReadsOnlyThatIdsDocumentsAndTheIndexIsOpenedNotRebuiltOnReopen() {
     withStore(journal -> {
@@ -137,7 +132,7 @@ class StoreIndexTest {
   }
 
   private void withStore(Consumer<MongoCollection<Document>> work, Consumer<HeykenStore> check) {
-    HeykenStore store = new HeykenStore(settings());
+    HeykenStore store = new HeykenStore(StoreOpenTest.settings(dir));
     String uri = "mongodb://127.0.0.1:" + store.start().getPort() + "/heyken";
     try (MongoClient client = MongoStore.create(uri, Duration.ofMinutes(2))) {
       work.accept(client.getDatabase("heyken").getCollection(JOURNAL));
@@ -176,7 +171,12 @@ class StoreIndexTest {
   }
 
   private static PersistedSecondaryIndex index(HeykenStore store, String name) {
-    return store.dataBackend().resolveDatabase("heyken").resolveCollection(JOURNAL, true).getIndexes().stream()
+    return index(store, JOURNAL, name);
+  }
+
+  /** The running store's index {@code name} on {@code collection} of the database heyken. */
+  static PersistedSecondaryIndex index(HeykenStore store, String collection, String name) {
+    return store.dataBackend().resolveDatabase("heyken").resolveCollection(collection, true).getIndexes().stream()
         .filter(i -> i.getName().equals(name))
         .map(PersistedSecondaryIndex.class::cast)
         .findFirst()
