@@ -43,8 +43,9 @@ public final class HeykenStore {
    *       time; we make that true by fsyncing every {@code sync-interval} (1 s, far below 10 s).</li>
    *   <li>A reader that started on an older version may need a dead chunk. mongo-java-server reads a query's result
    *       in one scan (of the documents an index returns, or of the whole collection); a scan longer than the
-   *       retention time would fail with an error, not read wrong data. The 64 MB cache keeps scans short (the spike: 200k documents took 9 s with H2's
-   *       default 16 MB cache, 0.3 s with a large one), and Heyken keeps journals small with snapshots.</li>
+   *       retention time would fail with an error, not read wrong data. The 64 MB cache keeps scans short (the
+   *       spike: 200k documents took 9 s with H2's default 16 MB cache, 0.3 s with a large one), and Heyken keeps
+   *       journals small with snapshots.</li>
    * </ul>
    * A clean stop compacts the file for up to {@code close-compact-time}; the background writer's auto-compaction
    * (H2 default fill rate 90 %) works while the store is idle.

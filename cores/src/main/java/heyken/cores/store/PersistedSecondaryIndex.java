@@ -19,7 +19,8 @@ import org.h2.mvstore.MVMap;
  * A non-unique index on the string values of its first key, kept in an MVMap of the store's file, so that opening the
  * store opens it and does not rebuild it. mongo-java-server ignores secondary indexes, and every query by persistence
  * id (the journal's replay, its highest sequence number, its deletes) read the whole journal under the collection's
- * lock: at 1M events the journal's fill stalled. This index serves a query that asks its first key to equal a string,
+ * lock (bench/startup.sh, 1M events: the fill slowed to 6k events/s, the restart had no active core in 300 s; with this
+ * index 43k events/s and healthy in 14 s). This index serves a query that asks its first key to equal a string,
  * alone or inside a top-level {@code $and} (how the driver renders the plugin's {@code and(equal(pid, ..), ..)}); the
  * collection then matches the whole query against the documents it returns, so the index only has to return every
  * document that can match, never exactly those. Other queries (other values, other operators) are not served by it.

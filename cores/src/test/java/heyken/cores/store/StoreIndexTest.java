@@ -49,7 +49,8 @@ class StoreIndexTest {
     }, store -> assertEquals(0, index(store, PID_INDEX).builtFromDocuments(), "built on the empty collection"));
 
     withStore(journal -> {
-      List<Document> replay = journal.find(replayQuery("Feature|7")).sort(Sorts.ascending("to")).into(new ArrayList<>());
+      List<Document> replay = journal.find(replayQuery("Feature|7")).sort(Sorts.ascending("to"))
+          .into(new ArrayList<>());
       assertEquals(DOCUMENTS_PER_PID, replay.size());
       for (int i = 0; i < replay.size(); i++) {
         assertEquals("Feature|7", replay.get(i).getString("pid"));
