@@ -106,13 +106,7 @@ class StoreIndexTest {
       fill(journal);
     }, store -> { });
     Path file = dir.resolve("store/heyken.mv");
-    String mapName = "heyken." + JOURNAL + "._index_" + PID_INDEX;
-
-    // as the store before this index wrote its file: the index only in system.indexes, no map for it
-    MVStore raw = MVStore.open(file.toString());
-    assertTrue(raw.hasMap(mapName), "the index's map is not in the file: " + raw.getMapNames());
-    raw.removeMap(mapName);
-    raw.close();
+    String mapName = removeIndexMap(dir, JOURNAL, PID_INDEX);
     withStore(journal -> assertEquals(DOCUMENTS_PER_PID, count(journal, replayQuery("Feature|9"))), store -> {
       PersistedSecondaryIndex index = index(store, PID_INDEX);
       assertEquals(PIDS * DOCUMENTS_PER_PID, index.builtFromDocuments(), "not built from the documents on open");
@@ -122,7 +116,7 @@ class StoreIndexTest {
         store -> assertEquals(-1, index(store, PID_INDEX).builtFromDocuments(), "built twice"));
 
     // a crash during the build: some entries, one of them for a document that is not there, and no mark of completion
-    raw = MVStore.open(file.toString());
+    MVStore raw = MVStore.open(file.toString());
     MVMap<String, Object> map = raw.openMap(mapName);
     map.remove("");
     map.put("Feature|9\0gone", "gone");
@@ -130,6 +124,22 @@ class StoreIndexTest {
     withStore(journal -> assertEquals(DOCUMENTS_PER_PID, count(journal, replayQuery("Feature|9"))),
         store -> assertEquals(PIDS * DOCUMENTS_PER_PID, index(store, PID_INDEX).builtFromDocuments(),
             "an index without its mark of completion was not rebuilt"));
+  }
+
+  /**
+   * Makes the store file under {@code dir} look as the store before this index wrote it: the index only in
+   * system.indexes, no map for it. Returns the map's name.
+   */
+  static String removeIndexMap(Path dir, String collection, String index) {
+    String mapName = "heyken." + collection + "._index_" + index;
+    MVStore raw = MVStore.open(dir.resolve("store/heyken.mv").toString());
+    try {
+      assertTrue(raw.hasMap(mapName), "the index's map is not in the file: " + raw.getMapNames());
+      raw.removeMap(mapName);
+    } finally {
+      raw.close();
+    }
+    return mapName;
   }
 
   private void withStore(Consumer<MongoCollection<Document>> work, Consumer<HeykenStore> check) {

@@ -20,7 +20,6 @@ import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
-import org.h2.mvstore.MVStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -99,12 +98,7 @@ class StorePluginIndexTest {
       store.stop();
     }
 
-    Path file = dir.resolve("store/heyken.mv");
-    String mapName = "heyken." + JOURNAL + "._index_" + PID_INDEX;
-    MVStore raw = MVStore.open(file.toString());
-    assertTrue(raw.hasMap(mapName), "the plugin's index is not kept in the file: " + raw.getMapNames());
-    raw.removeMap(mapName);
-    raw.close();
+    StoreIndexTest.removeIndexMap(dir, JOURNAL, PID_INDEX);
 
     store = new HeykenStore(settings());
     kit = ActorTestKit.create("store-plugin-index", config(store.start().getPort()));
