@@ -6,6 +6,7 @@ import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.IndexKey;
 import de.bwaldvogel.mongo.backend.h2.H2Database;
 import de.bwaldvogel.mongo.bson.Document;
+import java.util.ArrayList;
 import java.util.List;
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
@@ -32,6 +33,8 @@ final class FastOpenH2Database extends H2Database {
   private static final ThreadLocal<MVStore> OPENING = new ThreadLocal<>();
 
   private final MVStore mvStore;
+  // the persisted indexes opened so far (also by H2Database's constructor, before this class's fields are set)
+  private List<PersistedSecondaryIndex> persisted;
 
   FastOpenH2Database(String databaseName, MVStore mvStore, CursorRegistry cursorRegistry) {
     super(databaseName, opening(mvStore), cursorRegistry);
@@ -62,12 +65,23 @@ final class FastOpenH2Database extends H2Database {
             read, total);
       }
     });
+    if (persisted == null) {
+      persisted = new ArrayList<>();
+    }
+    persisted.add(index);
     if (index.builtFromDocuments() >= 0) {
       mvStore.commit(); // the build is done once: keep it, with its mark of completeness
       progress.info("opening store: index {} of {} built from {} documents in {} ms (once: later opens open it)",
           indexName, namespace, index.builtFromDocuments(), (System.nanoTime() - t0) / 1_000_000);
     }
     return index;
+  }
+
+  /** At a clean close, after the last write: every persisted index matches its collection. */
+  void markIndexesMatching() {
+    if (persisted != null) {
+      persisted.forEach(PersistedSecondaryIndex::markMatching);
+    }
   }
 
   private static MVStore opening(MVStore mvStore) {

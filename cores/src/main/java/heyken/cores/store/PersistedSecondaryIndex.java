@@ -27,9 +27,12 @@ import org.h2.mvstore.MVMap;
  *
  * <p>The map's keys are {@code value + '\0' + position} (the position as class name and text, which is unique for the
  * _id values Mongo clients send: ObjectIds, strings, numbers), its values the positions; one entry per string value
- * of the key's field (each string of an array). The key {@code ""} says the index is complete: it is written after
- * the one-time build (a store file written before this index existed, or a build cut short by a crash, has no such
- * key and gets built again on open).
+ * of the key's field (each string of an array). The key {@code ""} holds the collection's fingerprint (its number of
+ * documents and its last position) when the index was last known to match it: after the one-time build and at a clean
+ * close. An open whose collection has another fingerprint builds the index again: a store file written before this
+ * index existed (no key), a build cut short or a store killed since its last clean close (the index may be behind its
+ * writes), and a file an older version wrote to after this one closed it (a downgrade keeps no index: its appends
+ * change the fingerprint).
  */
 final class PersistedSecondaryIndex extends Index<Object> {
 
@@ -37,15 +40,17 @@ final class PersistedSecondaryIndex extends Index<Object> {
   private static final char SEPARATOR = '\0';
 
   private final MVMap<String, Object> map;
+  private final MVMap<Object, Document> documents;
   private final String field;
   private final AtomicLong lookups = new AtomicLong();
   private final AtomicLong positionsReturned = new AtomicLong();
   private final long builtFromDocuments;
 
-  private PersistedSecondaryIndex(MVMap<String, Object> map, String name, List<IndexKey> keys, boolean sparse,
-      long builtFromDocuments) {
+  private PersistedSecondaryIndex(MVMap<String, Object> map, MVMap<Object, Document> documents, String name,
+      List<IndexKey> keys, boolean sparse, long builtFromDocuments) {
     super(name, keys, sparse);
     this.map = map;
+    this.documents = documents;
     this.field = keys.get(0).getKey();
     this.builtFromDocuments = builtFromDocuments;
   }
@@ -59,13 +64,13 @@ final class PersistedSecondaryIndex extends Index<Object> {
    * Opens the index kept in {@code map}; builds it from {@code documents} (the collection's data map: position to
    * document) when the map is not complete, reporting the number of documents read to {@code progress} now and then.
    */
-  static PersistedSecondaryIndex open(MVMap<String, Object> map, Map<Object, Document> documents, String name,
+  static PersistedSecondaryIndex open(MVMap<String, Object> map, MVMap<Object, Document> documents, String name,
       List<IndexKey> keys, boolean sparse, LongConsumer progress) {
-    if (map.containsKey(COMPLETE)) {
-      return new PersistedSecondaryIndex(map, name, keys, sparse, -1);
+    if (fingerprint(documents).equals(map.get(COMPLETE))) {
+      return new PersistedSecondaryIndex(map, documents, name, keys, sparse, -1);
     }
-    map.clear(); // what a build cut short left behind
-    PersistedSecondaryIndex building = new PersistedSecondaryIndex(map, name, keys, sparse, 0);
+    map.clear(); // what a build cut short, a killed store or another version left behind
+    PersistedSecondaryIndex building = new PersistedSecondaryIndex(map, documents, name, keys, sparse, 0);
     long read = 0;
     for (Map.Entry<Object, Document> entry : documents.entrySet()) {
       building.add(entry.getValue(), entry.getKey(), null);
@@ -73,8 +78,19 @@ final class PersistedSecondaryIndex extends Index<Object> {
         progress.accept(read);
       }
     }
-    map.put(COMPLETE, Boolean.TRUE);
-    return new PersistedSecondaryIndex(map, name, keys, sparse, read);
+    map.put(COMPLETE, fingerprint(documents));
+    return new PersistedSecondaryIndex(map, documents, name, keys, sparse, read);
+  }
+
+  /** At a clean close, after the last write: the index matches the collection as it is now. */
+  void markMatching() {
+    map.put(COMPLETE, fingerprint(documents));
+  }
+
+  /** The collection's number of documents and last position: what any write of another version changes. */
+  private static String fingerprint(MVMap<Object, Document> documents) {
+    Object last = documents.lastKey();
+    return documents.sizeAsLong() + " " + (last == null ? "" : last.getClass().getName() + ":" + last);
   }
 
   /** Documents read to build the index on this open; -1 when it was complete in the file. */

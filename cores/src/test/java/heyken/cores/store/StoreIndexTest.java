@@ -126,6 +126,27 @@ class StoreIndexTest {
             "an index without its mark of completion was not rebuilt"));
   }
 
+  @Test
+  void aFileAnOlderVersionWroteToAfterThisOneClosedItGetsItsIndexRebuilt() {
+    withStore(journal -> {
+      createThePluginsIndexes(journal);
+      fill(journal);
+    }, store -> { });
+    // the previous version (no persisted index) opens the file and appends an event of Feature|9: its write reaches
+    // the collection's data map and none of this version's index maps
+    MVStore raw = MVStore.open(dir.resolve("store/heyken.mv").toString());
+    MVMap<Object, de.bwaldvogel.mongo.bson.Document> data = raw.openMap("databases.heyken." + JOURNAL);
+    data.put("zz-older-version", new de.bwaldvogel.mongo.bson.Document("_id", "zz-older-version")
+        .append("pid", "Feature|9").append("from", 1000L).append("to", 1000L));
+    raw.close();
+    // the upgrade back: the index no longer matches its collection, so it is built again and the event is replayed
+    withStore(journal -> assertEquals(DOCUMENTS_PER_PID + 1, count(journal, replayQuery("Feature|9")),
+        "the older version's event is missing from the replay"), store -> assertEquals(PIDS * DOCUMENTS_PER_PID + 1,
+        index(store, PID_INDEX).builtFromDocuments(), "the index was opened although another version wrote"));
+    withStore(journal -> assertEquals(DOCUMENTS_PER_PID + 1, count(journal, replayQuery("Feature|9"))),
+        store -> assertEquals(-1, index(store, PID_INDEX).builtFromDocuments(), "rebuilt after a clean close"));
+  }
+
   /**
    * Makes the store file under {@code dir} look as the store before this index wrote it: the index only in
    * system.indexes, no map for it. Returns the map's name.
