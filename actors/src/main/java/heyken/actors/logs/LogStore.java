@@ -175,9 +175,11 @@ public final class LogStore {
    * {@code contains=}, newest first, in two steps (LogSearchIndex explains why the open day's newest lines have no
    * trigram index). First the newest {@code search-index.window} lines of the other filters, read in time order: a
    * common text fills the page there, where a trigram index would fetch every line that has it. Then, older than
-   * that window, segment by segment newest first: the indexed ones by their trigram index (a bitmap scan: the
+   * that window, segment by segment newest first: the indexed ones by their newest {@link #SEGMENT_HEAD} lines in
+   * time order (a text common there, if not in the window) and then by their trigram index (a bitmap scan: the
    * planner, guessing how common the text is, would otherwise read a whole day in time order for a rare string of
-   * common words), the unindexed ones in time order. It stops as soon as the page is full.
+   * common words), the unindexed ones in time order. It stops as soon as the page is full. What remains slow is an
+   * unindexed tail after a burst of lines (until the next chunk is built): ~1 µs a line for ILIKE (bench/logs.sh).
    */
   private LogLine.Page search(Connection c, LogQuery q) throws SQLException {
     int want = q.limit() + 1;
@@ -233,8 +235,26 @@ public final class LogStore {
         match = " AND message ILIKE ?";
       }
       segmentParams.add(text);
+      String range = LogSearchIndex.range(segment.from(), segment.to());
+      if (segment.indexed()) {
+        // first the segment's newest SEGMENT_HEAD lines in time order: a text common there fills the page at once,
+        // where the bitmap would fetch and sort every line holding the probe (a phrase of common words missing
+        // from the window: ~700 ms a day at 10M lines). The newest matches of the head are the segment's newest.
+        var headParams = new ArrayList<Object>(params);
+        headParams.add(edgeTs);
+        headParams.add(edgeId);
+        headParams.add(text);
+        var head = new ArrayList<Found>();
+        collect(c, "SELECT * FROM (SELECT " + COLUMNS + " FROM log_lines WHERE " + filters + " AND (ts, id) < (?, ?)"
+            + " AND " + range + NEWEST_FIRST + SEGMENT_HEAD + ") head WHERE message ILIKE ?" + NEWEST_FIRST
+            + (want - rows.size()), headParams, head);
+        if (rows.size() + head.size() >= want) {
+          rows.addAll(head);
+          break;
+        }
+      }
       String sql = "SELECT " + COLUMNS + " FROM log_lines WHERE " + filters + " AND (ts, id) < (?, ?) AND "
-          + LogSearchIndex.range(segment.from(), segment.to()) + match + NEWEST_FIRST + (want - rows.size());
+          + range + match + NEWEST_FIRST + (want - rows.size());
       if (segment.indexed()) {
         planner(c, "enable_indexscan", false);
         planner(c, "enable_seqscan", false);
@@ -250,6 +270,9 @@ public final class LogStore {
     }
     return page(rows, q.limit());
   }
+
+  /** How many of an indexed segment's newest lines {@link #search} reads in time order before its index. */
+  static final int SEGMENT_HEAD = 2000;
 
   private static final java.util.regex.Pattern TOKEN = java.util.regex.Pattern.compile("[\\p{L}\\p{N}_.:/-]{3,}");
 
