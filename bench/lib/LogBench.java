@@ -251,7 +251,9 @@ public class LogBench {
   static void latencies(String label) throws Exception {
     for (String q : List.of("/api/logs?limit=10", "/api/logs?limit=10&level=ERROR", "/api/logs?limit=10&feature=7",
         "/api/logs?limit=10&contains=failed",
-        "/api/logs?limit=10&contains=request%20ab12")) {
+        "/api/logs?limit=10&contains=request%20ab12",
+        // a phrase of common words in every filled line but not in the newest (the ingest's): past the window
+        "/api/logs?limit=10&contains=log%20benchmark%2C%20request")) {
       int n = q.equals("/api/logs?limit=10") ? 20 : 5;
       var ms = new ArrayList<Double>();
       var failures = new java.util.TreeMap<String, Integer>();
