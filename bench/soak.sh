@@ -11,7 +11,7 @@
 #     every 200 ms;
 #   - an open load of --status-rps (default 1000) on GET /api/status, latency counted from when each request was
 #     due (wrk2-style).
-# Then it prints: lease losses, failovers (epoch changes), failed /api/status requests, /api/status p50/p99/max,
+# Then it prints: lease losses, failovers (epoch changes), failed /api/status requests, /api/status p50/p99/max (and after a 30 s warm-up),
 # acknowledged writes lost (registrations and chat answers checked afterwards), the lease renewal p50/p99/max
 # (GET /api/status: lease), and the machine's load (uptime) before and after.
 # --jfr records a flight recording of the store and both cores (data/jfr/, implies --keep): where the time goes.
@@ -111,6 +111,7 @@ echo "  failovers:             $failovers (epoch $epoch0 -> ${epoch1:-?})"
 echo "  /api/status failed:    $(field status_failed "$http_out") of $(field status_sent "$http_out")"
 echo "  /api/status latency:   p50 $(field status_p50_ms "$http_out") ms, p99 $(field status_p99_ms "$http_out") ms, max $(field status_max_ms "$http_out") ms (from when each request was due)"
 echo "    once sent:           p50 $(field status_service_p50_ms "$http_out") ms, p99 $(field status_service_p99_ms "$http_out") ms (what the server took; the rest is the wait for one of 64 connections)"
+echo "    after warm-up:       p50 $(field status_steady_p50_ms "$http_out") ms, p99 $(field status_steady_p99_ms "$http_out") ms (the first $(field warmup_s "$http_out") s left out; the target is checked on the whole run)"
 echo "    p99 per 10 s:        $(field status_p99_per_10s_ms "$http_out") ms"
 echo "  log queries:           $(field queries "$http_out"), failed $(field queries_failed "$http_out"), p50 $(field query_p50_ms "$http_out") ms, p99 $(field query_p99_ms "$http_out") ms"
 echo "  chat:                  $(field chat_answered "$http_out") answered, $(field chat_failed "$http_out") failed, $(field chat_lost "$http_out") of the last 100 per room not remembered afterwards"

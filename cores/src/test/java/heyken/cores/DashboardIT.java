@@ -47,6 +47,7 @@ class DashboardIT {
   private static final boolean DOCKER = Files.exists(Path.of("/var/run/docker.sock"));
   private static HeykenProcesses heyken;
   private static HeadlessChromium browser;
+  private static DashboardPage page;
   private static OllamaStandIn ollama;
   private static String installation;
 
@@ -87,19 +88,8 @@ class DashboardIT {
     installation = heyken.get(heyken.port("sandbox"), "/api/services").body().path("installation_id").asText();
     browser = HeadlessChromium.open(chromium.get(), "http://127.0.0.1:" + heyken.port("monitor") + "/",
         ARTEFACTS.resolve("chromium.log"));
-    // on a loaded machine the first load can meet the port between two bindings: a user would reload, so do we
-    for (int attempt = 1; attempt <= 3; attempt++) {
-      try {
-        browser.awaitTrue("the page's scripts", PAGE, "!!window.heyken && !!window.heykenMonitor.page"
-            + " && window.heykenMonitor.states.length > 0", "location.href");
-        break;
-      } catch (AssertionError notLoaded) {
-        if (attempt == 3) {
-          throw notLoaded;
-        }
-        browser.evaluate("location.reload(); true");
-      }
-    }
+    page = new DashboardPage(browser, PAGE, DESCRIBE);
+    page.awaitScripts();
   }
 
   @AfterAll
@@ -135,37 +125,35 @@ class DashboardIT {
       + " chat: document.getElementById('chat-log').innerText.slice(-600)})";
 
   private static void awaitPage(String what, String expression) {
-    browser.awaitTrue(what, PAGE, expression, DESCRIBE);
+    page.await(what, expression);
   }
 
   private static String js(String value) {
-    return HeykenProcesses.JSON.valueToTree(value).toString();
+    return DashboardPage.js(value);
   }
 
   private static void go(String hash) {
-    browser.evaluate("location.hash = " + js(hash) + "; true");
-    awaitPage("the page " + hash, "window.heykenMonitor.page !== undefined && location.hash === " + js(hash));
+    page.go(hash);
   }
 
   private static void click(String selector) {
-    browser.evaluate("document.querySelector(" + js(selector) + ").click(); true");
+    page.click(selector);
   }
 
   private static void type(String selector, String value) {
-    browser.evaluate("document.querySelector(" + js(selector) + ").value = " + js(value) + "; true");
+    page.type(selector, value);
   }
 
   private static void submit(String selector) {
-    browser.evaluate("document.querySelector(" + js(selector) + ").requestSubmit(); true");
+    page.submit(selector);
   }
 
   private static String text(String selector) {
-    return browser.evaluate("document.querySelector(\"" + selector + "\").innerText").asText();
+    return page.text(selector);
   }
 
   private static void say(String text) {
-    browser.evaluate("document.getElementById('chat-input').value = " + HeykenProcesses.JSON.valueToTree(text)
-        + "; document.getElementById('chat-form').requestSubmit(); true");
+    page.say(text);
   }
 
   @Test

@@ -6,6 +6,7 @@
 
 (function () {
   const TOKEN_KEY = 'heyken.token';
+  const READS_KEY = 'heyken.readsNeedToken';
   const heyken = window.heyken = { loaded: [] };
   // every script of the page says it is there (index.html loads them all); the pages need each other's parts
   const SCRIPTS = ['dashboard', 'feature', 'services', 'plots', 'upgrade'];
@@ -79,6 +80,11 @@
   // ------------------------------------------------------------------ the API token
 
   heyken.token = () => (sessionStorage.getItem(TOKEN_KEY) || '').trim();
+
+  /** Whether this core refused a read without the token (it is bound to a non-loopback address): kept in the tab. */
+  heyken.readsNeedToken = () => sessionStorage.getItem(READS_KEY) === 'true';
+
+  heyken.markReadsNeedToken = () => sessionStorage.setItem(READS_KEY, 'true');
 
   heyken.setToken = function (value) {
     if (value) sessionStorage.setItem(TOKEN_KEY, value.trim()); else sessionStorage.removeItem(TOKEN_KEY);
@@ -183,6 +189,7 @@
         parsed = null;
       }
       if (r.status === 401) {
+        if (!mutating) heyken.markReadsNeedToken();
         const sent = heyken.token();
         heyken.setToken('');
         refused = (sent ? 'The token was refused: ' : 'This needs the API token: ') + ((parsed && parsed.detail) ||
@@ -198,13 +205,16 @@
   };
 
   /**
-   * Server-Sent Events from this core. Without a token in this tab: the browser's EventSource (which cannot send
-   * one). With a token: the same stream read with fetch and the token, since a core on a non-loopback address asks
-   * for it on every read. Either way the page gets what it uses of an EventSource: addEventListener(type, e => e.data),
-   * onerror, readyState (2 once closed) and close().
+   * Server-Sent Events from this core. Where the core serves its reads without the token (a loopback bind, the
+   * default): the browser's EventSource, which cannot send one. Where it asks for the token on reads (a non-loopback
+   * address, learned from a 401: heyken.readsNeedToken) and this tab has it: the same stream read with fetch and the
+   * token. Either way the page gets what it uses of an EventSource: addEventListener(type, e => e.data), onerror,
+   * readyState (2 once closed) and close(). The fetch reader is used only where it is needed: in DashboardIT a page
+   * reading its stream that way on a loopback core intermittently stopped answering the page's own calls (the upload's
+   * POST, a screenshot), which the EventSource never did; the cause is not found yet.
    */
   heyken.events = function (path) {
-    if (!heyken.token()) return new EventSource(path);
+    if (!heyken.token() || !heyken.readsNeedToken()) return new EventSource(path);
     const listeners = {};
     const controller = new AbortController();
     const source = {

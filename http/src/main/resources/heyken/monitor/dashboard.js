@@ -74,12 +74,13 @@
       setConnection('reconnecting');
       if (source.readyState === 2) { // EventSource.CLOSED
         retryTimer = setTimeout(connect, reconnectMs);
-        if (!window.heyken.token()) askTokenWhenRefused();
+        if (!window.heyken.token() || !window.heyken.readsNeedToken()) askTokenWhenRefused();
       }
     };
   }
 
-  // a core on a non-loopback address answers the stream 401 without the token: ask for it once, then reconnect
+  // a core on a non-loopback address answers the stream 401 without the token: from then on the stream is read with
+  // the token (heyken.events); ask for it once when the tab has none, then reconnect
   let asking = false;
   async function askTokenWhenRefused() {
     if (asking) return;
@@ -87,7 +88,10 @@
       const r = await fetch('/api/events', { method: 'HEAD' });
       if (r.status !== 401) return;
       asking = true;
-      await window.heyken.askToken('The live overview of this core needs the API token: HEYKEN_API_TOKEN from .env.');
+      window.heyken.markReadsNeedToken();
+      if (!window.heyken.token()) {
+        await window.heyken.askToken('The live overview of this core needs the API token: HEYKEN_API_TOKEN from .env.');
+      }
       clearTimeout(retryTimer);
       connect();
     } catch (e) {
