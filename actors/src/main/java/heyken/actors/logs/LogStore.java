@@ -283,7 +283,7 @@ public final class LogStore {
   }
 
   /** How many of an indexed segment's newest lines {@link #search} reads in time order before its index. */
-  static final int SEGMENT_HEAD = 2000;
+  static final int SEGMENT_HEAD = 500;
 
   private static final java.util.regex.Pattern TOKEN = java.util.regex.Pattern.compile("[\\p{L}\\p{N}_.:/-]{3,}");
 
