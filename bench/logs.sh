@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Usage: bench/logs.sh [--ingest N] [--total N] [--rps N] [--seconds N] [--port-shift N] [--keep] [--no-build]
+#                      [--reuse DIR]
 #
 # Log store and Logger API benchmark (not a timed test). Starts a separate Heyken installation with
 # run_heyken.sh on its own ports (every HEYKEN_* port + 11000: logger 16020, monitor 16021, store 38017,
@@ -20,6 +21,8 @@
 #
 # Targets (issue 11): ingest >= 50k lines/s; at 10M lines GET /api/logs?limit=10 p50 <= 10 ms, with feature= or
 # level=ERROR <= 20 ms, with contains= <= 200 ms; /api/status p99 <= 10 ms at 1k rps.
+# --reuse DIR: start on the installation a run with --keep left in DIR (its data and .env, kept again) instead of a
+# new one: when it holds --total lines already the fill is skipped (a rerun at 10M lines in a minute or two).
 # BENCH_MONGO_URI: run against this real MongoDB instead of an embedded store (use a scratch database).
 # BENCH_POSTGRES_URL: run against this PostgreSQL (JDBC URL, scratch database) instead of heyken-pg.
 set -euo pipefail
@@ -31,6 +34,7 @@ source "$ROOT/bench/lib/installation.sh"
 
 port_shift=11000
 keep=0
+reuse=
 run_args=(--timeout 120)
 bench_args=()
 while (($#)); do
@@ -40,6 +44,8 @@ while (($#)); do
       [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "$1 needs a positive number"; bench_args+=("$1" "$2"); shift ;;
     --port-shift) port_shift=$(number_arg --port-shift "${2:-}"); shift ;;
     --keep) keep=1 ;;
+    --reuse) [[ -d ${2:-}/data ]] || die "--reuse needs the directory a run with --keep left (with data/ in it)"
+      reuse=$(cd "$2" && pwd); keep=1; shift ;;
     --no-build) run_args+=(--no-build) ;;
     *) usage_error "unknown argument: $1" ;;
   esac
@@ -58,7 +64,13 @@ unset HEYKEN_API_TOKEN
 
 bench_require_free_ports
 
-bench_new_dir heyken-logbench 711 # heyken-pg (an unprivileged user) must reach its data directory inside
+if [[ -n $reuse ]]; then
+  BENCH_DIR=$reuse
+  export HEYKEN_DATA_DIR=$BENCH_DIR/data HEYKEN_ENV_FILE=$BENCH_DIR/.env
+  heyken_set_paths
+else
+  bench_new_dir heyken-logbench 711 # heyken-pg (an unprivileged user) must reach its data directory inside
+fi
 
 bench_stop_on_exit bench
 

@@ -48,8 +48,8 @@ public final class LogSearchIndex {
   private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HHmmss");
   private static final Pattern FULL = Pattern.compile("log_lines_(\\d{8})_trgm");
   private static final Pattern CHUNK = Pattern.compile("log_lines_(\\d{8})_trgm_(\\d{6})_(\\d{6})");
-  // one builder at a time between the two cores (pg_try_advisory_lock key)
-  private static final long BUILD_LOCK = 0x6865796b656e5347L;
+  /** One builder at a time between the two cores (a session advisory lock; bench/logs.sh holds it for its fill). */
+  public static final long BUILD_LOCK = 0x6865796b656e5347L;
   /** Lines newer than this are left to the next pass: a batch being written now lands after the chunk's end. */
   static final Duration SETTLE = Duration.ofSeconds(2);
 

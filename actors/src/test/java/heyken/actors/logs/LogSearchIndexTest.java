@@ -128,6 +128,40 @@ class LogSearchIndexTest {
   }
 
   @Test
+  void severalWordsMatchAsOnePhraseInTheWindowAndInEveryIndexedSegmentAcrossPages() throws Exception {
+    // the phrase in every kind of segment (a closed day's index, an open day's chunk, the unindexed tail, which the
+    // window of 2 lines does not cover either), next to lines that hold its words apart, in another order, or with
+    // LIKE's wildcards where the phrase has other characters
+    pg.write(List.of(
+        line(at(YESTERDAY, "07:00"), "Request AB12 failed"),
+        line(at(YESTERDAY, "08:00"), "ab12 request"),
+        line(at(YESTERDAY, "09:00"), "request xx ab12"),
+        line(at(YESTERDAY, "10:00"), "bad request ab12 again"),
+        line(at(YESTERDAY, "11:00"), "request_ab12"),
+        line(at(TODAY, "01:00"), "request ab12 at one"),
+        line(at(TODAY, "02:00"), "request  ab12 (two spaces)"),
+        line(at(TODAY, "03:00"), "50% done request ab12"),
+        line(at(TODAY, "04:00"), "50x done"),
+        line(NOW.minusSeconds(1), "tail request ab12"),
+        line(NOW.minusMillis(700), "tail ab12 request"),
+        line(NOW.minusMillis(600), "newest hay"),
+        line(NOW.minusMillis(500), "newest hay again")));
+    var expected = List.of("tail request ab12", "50% done request ab12", "request ab12 at one",
+        "bad request ab12 again", "Request AB12 failed");
+    assertEquals(expected, search("request ab12", 2), "before any index");
+    maintain(SMALL);
+    assertEquals(3, segments().size(), "a closed day, a chunk, the tail: " + segments());
+    for (int limit : List.of(1, 2, 3, 1000)) {
+      assertEquals(expected, search("request ab12", limit), "pages of " + limit);
+    }
+    assertEquals(List.of("50% done request ab12"), search("50% done", 1), "% is a character, not a wildcard");
+    assertEquals(List.of("request_ab12"), search("request_ab12", 1), "_ is a character, not a wildcard");
+    assertEquals(List.of("tail ab12 request", "ab12 request"), search("ab12 request", 1));
+    assertEquals(List.of("Request AB12 failed"), search("ab12 FAILED", 1));
+    assertEquals(List.of(), search("request ab12 at two", 1));
+  }
+
+  @Test
   void theIndexLooksUpTheRarestLookingWordOfSeveral() {
     assertEquals("ab12", LogStore.probe("request ab12"));
     assertEquals("connection", LogStore.probe("connection refused by"));

@@ -36,6 +36,7 @@ public class CommitOnWriteH2Backend extends H2Backend {
       "endsessions", "startsession", "saslstart", "saslcontinue", "currentop", "features");
 
   private final int closeCompactMillis;
+  private java.util.List<FastOpenH2Database> databases;
   private final ScheduledExecutorService syncer;
 
   /**
@@ -104,7 +105,12 @@ public class CommitOnWriteH2Backend extends H2Backend {
   @Override
   protected de.bwaldvogel.mongo.MongoDatabase openOrCreateDatabase(String databaseName) {
     // called from H2Backend's constructor too, for every database in the file
-    return new FastOpenH2Database(databaseName, getMvStore(), getCursorRegistry());
+    var database = new FastOpenH2Database(databaseName, getMvStore(), getCursorRegistry());
+    if (databases == null) { // H2Backend's constructor opens the file's databases before this class's fields are set
+      databases = new java.util.ArrayList<>();
+    }
+    databases.add(database);
+    return database;
   }
 
   @Override
@@ -114,6 +120,10 @@ public class CommitOnWriteH2Backend extends H2Backend {
     }
     MVStore store = getMvStore();
     if (!store.isClosed()) {
+      if (databases != null) {
+        // the clients are gone (the server closed them first): the indexes match their collections as they are now
+        databases.forEach(FastOpenH2Database::markIndexesMatching);
+      }
       store.commit();
       if (closeCompactMillis > 0) {
         // give back the space the per-write commits left behind, now that nobody writes any more

@@ -5,32 +5,88 @@ import de.bwaldvogel.mongo.backend.EmptyIndex;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.IndexKey;
 import de.bwaldvogel.mongo.backend.h2.H2Database;
+import de.bwaldvogel.mongo.bson.Document;
+import java.util.ArrayList;
 import java.util.List;
+import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * mongo-java-server's H2 database without the full scans of ignored indexes. The store keeps only unique indexes;
- * a secondary index (the persistence plugin creates several on the journal) becomes an always-empty placeholder,
- * and mongo-java-server "builds" an empty index by reading every document of its collection twice. It did that for
- * every secondary index on every open: measured, a 500 MB store took 108 s to open, 80 % of it in these scans
- * (JFR), and the cores' start waited for it. The placeholder here says it is not empty, so nothing is scanned for
- * an index that keeps nothing anyway.
+ * mongo-java-server's H2 database with secondary indexes that are opened, not rebuilt, on every open.
+ * mongo-java-server keeps only unique indexes: a secondary index (the persistence plugin creates two on the journal,
+ * {@code pid, to} and {@code _tg}) was an always-empty placeholder, which it "built" by reading every document of
+ * its collection twice, on every open (measured: a 500 MB store took 108 s to open, 80 % of it in these scans), and
+ * every query by persistence id read the whole journal. Here a secondary index whose first key is a top-level field
+ * is a {@link PersistedSecondaryIndex} kept in the store's file: opened on every open, built once (from a file
+ * written before it existed, or when it is created on a collection that has documents) with its progress in the
+ * {@code heyken.progress} log. Any other secondary index stays a placeholder that says it is not empty, so nothing is
+ * scanned for an index that keeps nothing anyway.
  */
 final class FastOpenH2Database extends H2Database {
 
   private static final Logger progress = LoggerFactory.getLogger("heyken.progress");
 
+  // H2Database's constructor opens the indexes, before this class could keep the MVStore (H2Database's is private):
+  // the store being opened on this thread, for the indexes opened by that constructor
+  private static final ThreadLocal<MVStore> OPENING = new ThreadLocal<>();
+
+  private final MVStore mvStore;
+  // the persisted indexes opened so far (also by H2Database's constructor, before this class's fields are set)
+  private List<PersistedSecondaryIndex> persisted;
+
   FastOpenH2Database(String databaseName, MVStore mvStore, CursorRegistry cursorRegistry) {
-    super(databaseName, mvStore, cursorRegistry);
+    super(databaseName, opening(mvStore), cursorRegistry);
+    OPENING.remove();
+    this.mvStore = mvStore;
     progress.info("opening store: database {} open", databaseName);
   }
 
   @Override
   protected Index<Object> openOrCreateSecondaryIndex(String collectionName, String indexName, List<IndexKey> keys,
       boolean sparse) {
-    return new IgnoredIndex(indexName, keys);
+    if (!PersistedSecondaryIndex.supports(keys)) {
+      return new IgnoredIndex(indexName, keys);
+    }
+    MVStore mvStore = this.mvStore != null ? this.mvStore : OPENING.get();
+    String namespace = getFullCollectionNamespace(collectionName);
+    // the names H2Database gives a collection's data map and a unique index's map (so that dropIndex removes it)
+    MVMap<String, Object> map = mvStore.openMap(namespace + "._index_" + indexName);
+    MVMap<Object, Document> documents = mvStore.openMap("databases." + namespace);
+    long total = documents.sizeAsLong();
+    long t0 = System.nanoTime();
+    long[] lastReport = {t0};
+    PersistedSecondaryIndex index = PersistedSecondaryIndex.open(map, documents, indexName, keys, sparse, read -> {
+      long now = System.nanoTime();
+      if (now - lastReport[0] > 5_000_000_000L) {
+        lastReport[0] = now;
+        progress.info("opening store: building index {} of {} (once): {} of {} documents", indexName, namespace,
+            read, total);
+      }
+    });
+    if (persisted == null) {
+      persisted = new ArrayList<>();
+    }
+    persisted.add(index);
+    if (index.builtFromDocuments() >= 0) {
+      mvStore.commit(); // the build is done once: keep it, with its mark of completeness
+      progress.info("opening store: index {} of {} built from {} documents in {} ms (once: later opens open it)",
+          indexName, namespace, index.builtFromDocuments(), (System.nanoTime() - t0) / 1_000_000);
+    }
+    return index;
+  }
+
+  /** At a clean close, after the last write: every persisted index matches its collection. */
+  void markIndexesMatching() {
+    if (persisted != null) {
+      persisted.forEach(PersistedSecondaryIndex::markMatching);
+    }
+  }
+
+  private static MVStore opening(MVStore mvStore) {
+    OPENING.set(mvStore);
+    return mvStore;
   }
 
   /** Keeps nothing, like mongo-java-server's {@link EmptyIndex}, and needs no build. */

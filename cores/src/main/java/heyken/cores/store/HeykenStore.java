@@ -1,6 +1,7 @@
 package heyken.cores.store;
 
 import com.typesafe.config.Config;
+import de.bwaldvogel.mongo.MongoBackend;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.BindException;
@@ -41,9 +42,10 @@ public final class HeykenStore {
    *       an older version whose pages are still intact. It assumes the disk has everything older than the retention
    *       time; we make that true by fsyncing every {@code sync-interval} (1 s, far below 10 s).</li>
    *   <li>A reader that started on an older version may need a dead chunk. mongo-java-server reads a query's result
-   *       in one scan (it ignores secondary indexes); a scan longer than the retention time would fail with an error,
-   *       not read wrong data. The 64 MB cache keeps scans short (the spike: 200k documents took 9 s with H2's
-   *       default 16 MB cache, 0.3 s with a large one), and Heyken keeps journals small with snapshots.</li>
+   *       in one scan (of the documents an index returns, or of the whole collection); a scan longer than the
+   *       retention time would fail with an error, not read wrong data. The 64 MB cache keeps scans short (the
+   *       spike: 200k documents took 9 s with H2's default 16 MB cache, 0.3 s with a large one), and Heyken keeps
+   *       journals small with snapshots.</li>
    * </ul>
    * A clean stop compacts the file for up to {@code close-compact-time}; the background writer's auto-compaction
    * (H2 default fill rate 90 %) works while the store is idle.
@@ -145,6 +147,11 @@ public final class HeykenStore {
     server.shutdownNow(); // ends with the backends' close(): commit, compact, close the MVStores
     server = null;
     log.info("heyken-store stopped ({})", settings.file());
+  }
+
+  /** The running store's data backend (null when stopped): for tests that look at its collections and indexes. */
+  synchronized MongoBackend dataBackend() {
+    return server == null ? null : server.data();
   }
 
   private void checkPortIsFree() {

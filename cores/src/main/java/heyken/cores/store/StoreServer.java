@@ -73,6 +73,11 @@ final class StoreServer {
     this.dataThreads = dataThreads;
   }
 
+  /** The backend of the data (the journal's database): for tests that look at its collections. */
+  MongoBackend data() {
+    return data;
+  }
+
   synchronized InetSocketAddress bind(String host, int port) {
     bossGroup = new NioEventLoopGroup(1, threads("heyken-store-accept"));
     ioGroup = new NioEventLoopGroup(2, threads("heyken-store-io"));
