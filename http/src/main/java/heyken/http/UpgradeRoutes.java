@@ -1,6 +1,7 @@
 package heyken.http;
 
 import heyken.actors.upgrade.Upgrade;
+import heyken.actors.upgrade.UpgradeApi;
 import heyken.actors.upgrade.UpgradeSettings;
 import heyken.protocol.api.UpgradeView;
 import java.time.Duration;
@@ -44,7 +45,10 @@ public final class UpgradeRoutes {
     }
     var outcome = AskPattern.<Upgrade.Command, Upgrade.StartOutcome>ask(upgrade,
         reply -> new Upgrade.Start(request.ref(), request.jarPath(), "api", reply), askTimeout, system.scheduler());
-    return onSuccess(outcome, o -> o.problem() != null ? ApiErrors.problem(o.problem())
-        : complete(StatusCodes.ACCEPTED, o.accepted(), Json.marshaller()));
+    return onSuccess(outcome, o -> {
+      var problem = UpgradeApi.problem(o);
+      return problem != null ? ApiErrors.problem(problem)
+          : complete(StatusCodes.ACCEPTED, o.accepted(), Json.marshaller());
+    });
   }
 }

@@ -61,7 +61,79 @@ public final class Upgrade extends EventSourcedBehavior<Upgrade.Command, Upgrade
   public record Start(String ref, String jarPath, String requestedBy, ActorRef<StartOutcome> replyTo)
       implements Command {}
 
-  public record StartOutcome(UpgradeView.Accepted accepted, Problem problem) implements CborSerializable {}
+  /**
+   * The accepted upgrade, or why not. The request may cross cores of two versions (an upgrade is exactly when they
+   * differ): for one release the refusal is written twice, as {@code refused} (its kind and facts) and as the API's
+   * {@code problem} an older route reads; a reader takes {@code refused} when present ({@link UpgradeApi#problem}).
+   * Once every running core is of the release after issue 15's, {@code problem} can go.
+   */
+  public record StartOutcome(UpgradeView.Accepted accepted, Problem problem, Refusal refused)
+      implements CborSerializable {
+
+    static StartOutcome accepted(UpgradeView.Accepted accepted) {
+      return new StartOutcome(accepted, null, null);
+    }
+
+    static StartOutcome refused(Refusal refused) {
+      return new StartOutcome(null, UpgradeApi.problem(refused), refused);
+    }
+  }
+
+  /**
+   * Why an upgrade was not started, in the upgrade's terms: the kind and the facts of that kind ({@code ref} and
+   * {@code jarPath} as asked; {@code where} the repository, the jars' folder, the standby's management URL or the
+   * folder that is no repository; {@code core}/{@code peer} and their versions; the running upgrade's id, requester
+   * and step; {@code detail} the fence's or the failure's own words). {@link UpgradeApi#problem} makes the API's
+   * answer of it.
+   */
+  public record Refusal(Kind kind, String ref, String jarPath, String where, Integer core, Integer peer,
+      String version, String peerVersion, String runId, String requestedBy, String step, String detail)
+      implements CborSerializable {
+
+    public enum Kind {
+      INVALID_UPGRADE, INVALID_REF, UPGRADE_RUNNING, HANDING_OVER, FENCED, NOT_PREPARED, UNKNOWN_REF, UNKNOWN_JAR,
+      NOT_A_JAR, STANDBY_NOT_UP, VERSIONS_DIFFER, JAR_NOT_KEPT, NO_REPOSITORY
+    }
+
+    public static Refusal of(Kind kind) {
+      return new Refusal(kind, null, null, null, null, null, null, null, null, null, null, null);
+    }
+
+    public static Refusal because(Kind kind, String detail) {
+      return new Refusal(kind, null, null, null, null, null, null, null, null, null, null, detail);
+    }
+
+    public static Refusal badRef(String ref) {
+      return new Refusal(Kind.INVALID_REF, ref, null, null, null, null, null, null, null, null, null, null);
+    }
+
+    public static Refusal unknownRef(String ref, String repository) {
+      return new Refusal(Kind.UNKNOWN_REF, ref, null, repository, null, null, null, null, null, null, null, null);
+    }
+
+    public static Refusal unknownJar(String jarPath) {
+      return new Refusal(Kind.UNKNOWN_JAR, null, jarPath, null, null, null, null, null, null, null, null, null);
+    }
+
+    public static Refusal at(Kind kind, String where, String detail) {
+      return new Refusal(kind, null, null, where, null, null, null, null, null, null, null, detail);
+    }
+
+    /** The standby is not up and ready; {@code readyUrl} null when it did not even say which version it runs. */
+    public static Refusal standbyNotUp(int peer, String readyUrl) {
+      return new Refusal(Kind.STANDBY_NOT_UP, null, null, readyUrl, null, peer, null, null, null, null, null, null);
+    }
+
+    public static Refusal versionsDiffer(int core, String version, int peer, String peerVersion) {
+      return new Refusal(Kind.VERSIONS_DIFFER, null, null, null, core, peer, version, peerVersion, null, null, null,
+          null);
+    }
+
+    static Refusal running(String runId, String requestedBy, String step) {
+      return new Refusal(Kind.UPGRADE_RUNNING, null, null, null, null, null, null, null, runId, requestedBy, step,
+          null);
+    }
+  }
 
   public record Get(ActorRef<UpgradeView.Status> replyTo) implements Command {}
 
@@ -74,7 +146,7 @@ public final class Upgrade extends EventSourcedBehavior<Upgrade.Command, Upgrade
     INSTANCE
   }
 
-  record Prepared(String upgradeId, Start start, Preparation preparation, Problem problem) implements Command {}
+  record Prepared(String upgradeId, Start start, Preparation preparation, Refusal refused) implements Command {}
 
   record StepDone(String upgradeId, String step, Instant stepStartedAt, StepResult result) implements Command {}
 
@@ -159,11 +231,11 @@ public final class Upgrade extends EventSourcedBehavior<Upgrade.Command, Upgrade
 
   /** Thrown into a {@link Preparation} stage for a request that is refused (a 4xx/5xx for the caller). */
   public static final class Refused extends RuntimeException {
-    public final transient Problem problem;
+    public final transient Refusal refusal;
 
-    public Refused(Problem problem) {
-      super(problem.detail());
-      this.problem = problem;
+    public Refused(Refusal refusal) {
+      super(UpgradeApi.problem(refusal).detail());
+      this.refusal = refusal;
     }
   }
 
@@ -424,9 +496,9 @@ public final class Upgrade extends EventSourcedBehavior<Upgrade.Command, Upgrade
   }
 
   private Effect<Event, State> onStart(State state, Start start) {
-    Problem refusal = requestProblem(state, start);
+    Refusal refusal = requestRefusal(state, start);
     if (refusal != null) {
-      return Effect().reply(start.replyTo(), new StartOutcome(null, refusal));
+      return Effect().reply(start.replyTo(), StartOutcome.refused(refusal));
     }
     String id = newId();
     context.pipeToSelf(steps.prepare(id, blankToNull(start.ref()), blankToNull(start.jarPath())), (prepared, error) -> {
@@ -434,46 +506,42 @@ public final class Upgrade extends EventSourcedBehavior<Upgrade.Command, Upgrade
       if (cause == null) {
         return new Prepared(id, start, prepared, null);
       }
-      return new Prepared(id, start, null, cause instanceof Refused r ? r.problem
-          : Problem.unavailable("upgrade_unavailable", "the upgrade could not be prepared: " + cause.getMessage()));
+      return new Prepared(id, start, null, cause instanceof Refused r ? r.refusal
+          : Refusal.because(Refusal.Kind.NOT_PREPARED, cause.getMessage()));
     });
     return Effect().none();
   }
 
-  private Problem requestProblem(State state, Start start) {
+  private Refusal requestRefusal(State state, Start start) {
     boolean hasRef = blankToNull(start.ref()) != null;
     boolean hasJar = blankToNull(start.jarPath()) != null;
     if (hasRef == hasJar) {
-      return Problem.badRequest("invalid_upgrade", "send exactly one of {\"ref\": \"<git ref of Heyken's repository>\"} "
-          + "or {\"jar_path\": \"<a built heyken-core.jar>\"}");
+      return Refusal.of(Refusal.Kind.INVALID_UPGRADE);
     }
     if (hasRef && !start.ref().strip().matches("[A-Za-z0-9][A-Za-z0-9._/@^~{}-]{0,199}")) {
-      return Problem.badRequest("invalid_ref", "'" + start.ref() + "' is not a git ref (a branch, tag or commit)");
+      return Refusal.badRef(start.ref());
     }
     if (state.running()) {
-      return runningProblem(state);
+      return running(state);
     }
     if (!steps.acting()) {
-      return Problem.unavailable("not_active", "this core is not the active one (a hand-over is under way?): "
-          + "retry in a few seconds");
+      return Refusal.of(Refusal.Kind.HANDING_OVER);
     }
     return null;
   }
 
-  private static Problem runningProblem(State state) {
+  private static Refusal running(State state) {
     var run = state.current();
-    return Problem.conflict("upgrade_running", "upgrade " + run.id() + " (requested by " + run.requestedBy()
-        + ") runs: step " + (run.last() == null ? "-" : run.last().name()) + ". Wait until it ends: GET "
-        + ":5021/api/upgrade");
+    return Refusal.running(run.id(), run.requestedBy(), run.last() == null ? null : run.last().name());
   }
 
   private Effect<Event, State> onPrepared(State state, Prepared prepared) {
     var start = prepared.start();
-    if (prepared.problem() != null) {
-      return Effect().reply(start.replyTo(), new StartOutcome(null, prepared.problem()));
+    if (prepared.refused() != null) {
+      return Effect().reply(start.replyTo(), StartOutcome.refused(prepared.refused()));
     }
     if (state.running()) {
-      return Effect().reply(start.replyTo(), new StartOutcome(null, runningProblem(state)));
+      return Effect().reply(start.replyTo(), StartOutcome.refused(running(state)));
     }
     var p = prepared.preparation();
     var event = new UpgradeRequested(prepared.upgradeId(), blankToNull(start.ref()), blankToNull(start.jarPath()),
@@ -485,8 +553,8 @@ public final class Upgrade extends EventSourcedBehavior<Upgrade.Command, Upgrade
           event.oldVersion().label());
       announce(s.current(), event);
       advance(s);
-    }).thenReply(start.replyTo(), s -> new StartOutcome(new UpgradeView.Accepted(event.id(), "running",
-        "/api/upgrade"), null));
+    }).thenReply(start.replyTo(), s -> StartOutcome.accepted(new UpgradeView.Accepted(event.id(), "running",
+        "/api/upgrade")));
   }
 
   /** Decides and starts what comes next; one thing at a time per incarnation. */

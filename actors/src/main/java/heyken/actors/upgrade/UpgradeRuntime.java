@@ -9,7 +9,6 @@ import heyken.actors.core.EpochFence;
 import heyken.actors.feature.FeatureService;
 import heyken.actors.metrics.Metrics;
 import heyken.actors.store.MongoStore;
-import heyken.protocol.api.Problem;
 import heyken.protocol.api.SystemStatus;
 import heyken.protocol.api.feature.CreateFeatureRequest;
 import heyken.protocol.api.feature.FeatureRef;
@@ -164,17 +163,14 @@ public final class UpgradeRuntime implements Upgrade.Steps {
         var resolved = exec(List.of("git", "-C", repo.toString(), "rev-parse", "--verify", "--quiet",
             ref + "^{commit}"), null, Duration.ofSeconds(30), line -> {});
         if (resolved.exit() != 0) {
-          throw new Upgrade.Refused(Problem.badRequest("unknown_ref", "no commit '" + ref + "' in " + repo
-              + " (git -C " + repo + " branch -a lists the branches)"));
+          throw new Upgrade.Refused(Upgrade.Refusal.unknownRef(ref, repo.toString()));
         }
       } else if (!Files.isRegularFile(Path.of(jarPath))) {
-        throw new Upgrade.Refused(Problem.badRequest("unknown_jar", "no file at jar_path " + jarPath
-            + ": give the absolute path of a built heyken-core.jar"));
+        throw new Upgrade.Refused(Upgrade.Refusal.unknownJar(jarPath));
       }
       Path running = BuildVersion.runningJar();
       if (running == null) {
-        throw new Upgrade.Refused(Problem.unavailable("not_a_jar", "this core does not run from a jar (a development "
-            + "run): it cannot be upgraded"));
+        throw new Upgrade.Refused(Upgrade.Refusal.of(Upgrade.Refusal.Kind.NOT_A_JAR));
       }
       var mine = BuildVersion.current();
       int peer = node.peerId();
@@ -189,19 +185,16 @@ public final class UpgradeRuntime implements Upgrade.Steps {
         peerReady = other != null && ready(peer);
       }
       if (other == null || !peerReady) {
-        throw new Upgrade.Refused(Problem.conflict("standby_not_up", "core " + peer + " (the standby) is not up "
-            + "and ready (" + (other == null ? "it did not say which version it runs" : managementUrls.get(peer)
-            + "/ready is not 200") + "): the upgrade restarts the standby first, so both cores must run. Check "
-            + "scripts/status.sh"));
+        throw new Upgrade.Refused(Upgrade.Refusal.standbyNotUp(peer,
+            other == null ? null : String.valueOf(managementUrls.get(peer))));
       }
       if (!other.version().equals(mine)) {
-        throw new Upgrade.Refused(Problem.conflict("versions_differ", "the cores run different versions (core "
-            + node.coreId() + " " + mine.label() + ", core " + peer + " " + other.version().label() + "): finish "
-            + "or roll back the last upgrade first"));
+        throw new Upgrade.Refused(Upgrade.Refusal.versionsDiffer(node.coreId(), mine.label(), peer,
+            other.version().label()));
       }
       String problem = fenceProblem(node.activeEpoch());
       if (problem != null) {
-        throw new Upgrade.Refused(Problem.unavailable("not_active", problem));
+        throw new Upgrade.Refused(Upgrade.Refusal.because(Upgrade.Refusal.Kind.FENCED, problem));
       }
       Path kept = keep(running, mine);
       List<String> baseline = new ArrayList<>();
@@ -232,8 +225,8 @@ public final class UpgradeRuntime implements Upgrade.Steps {
       Files.move(tmp, kept, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       return kept;
     } catch (IOException e) {
-      throw new Upgrade.Refused(Problem.unavailable("jar_not_kept", "the running jar could not be kept in "
-          + settings.jarsDir() + " (" + e.getMessage() + "): check the disk"));
+      throw new Upgrade.Refused(Upgrade.Refusal.at(Upgrade.Refusal.Kind.JAR_NOT_KEPT, settings.jarsDir().toString(),
+          e.getMessage()));
     }
   }
 
@@ -247,8 +240,7 @@ public final class UpgradeRuntime implements Upgrade.Steps {
     var top = exec(List.of("git", "-C", start.toString(), "rev-parse", "--show-toplevel"), null,
         Duration.ofSeconds(30), line -> {});
     if (top.exit() != 0) {
-      throw new Upgrade.Refused(Problem.unavailable("no_repository", start + " is not in a git repository: set "
-          + "HEYKEN_UPGRADE_REPOSITORY to Heyken's repository, or upgrade to a built jar with jar_path"));
+      throw new Upgrade.Refused(Upgrade.Refusal.at(Upgrade.Refusal.Kind.NO_REPOSITORY, start.toString(), null));
     }
     return Path.of(top.tail().strip());
   }
@@ -266,7 +258,7 @@ public final class UpgradeRuntime implements Upgrade.Steps {
       try {
         repo = repository();
       } catch (Upgrade.Refused r) {
-        return Upgrade.StepResult.failed(r.problem.detail());
+        return Upgrade.StepResult.failed(r.getMessage()); // the refusal's detail, as the API says it
       }
       var sha = exec(List.of("git", "-C", repo.toString(), "rev-parse", "--verify", "--quiet", run.ref() + "^{commit}"),
           null, Duration.ofSeconds(30), line -> {});

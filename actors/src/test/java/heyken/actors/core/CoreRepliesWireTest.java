@@ -50,6 +50,9 @@ class CoreRepliesWireTest {
   public record OldRegistryReply(RegisteredComponent component, List<RegisteredComponent> components,
       Problem problem) implements CborSerializable {}
 
+  public record OldStartOutcome(heyken.protocol.api.UpgradeView.Accepted accepted, Problem problem)
+      implements CborSerializable {}
+
   private static ActorTestKit testKit;
 
   @BeforeAll
@@ -92,6 +95,20 @@ class CoreRepliesWireTest {
     assertEquals(new OldDeploymentOutcome(1, 4, CoreApi.problem(refused)), byOld,
         "the previous version reads today's problem and ignores the field it does not know");
     assertNull(across(DeploymentLedger.DeploymentOutcome.made(1, 4), OldDeploymentOutcome.class).problem());
+  }
+
+  @Test
+  void anUpgradesRefusalIsReadByBothVersions() {
+    var refused = heyken.actors.upgrade.Upgrade.Refusal.versionsDiffer(1, "abc (today)", 2, "def (yesterday)");
+    var sent = new heyken.actors.upgrade.Upgrade.StartOutcome(null,
+        heyken.actors.upgrade.UpgradeApi.problem(refused), refused);
+    assertEquals(sent, across(sent, heyken.actors.upgrade.Upgrade.StartOutcome.class));
+    assertEquals(heyken.actors.upgrade.UpgradeApi.problem(refused), across(sent, OldStartOutcome.class).problem(),
+        "the previous version's route reads today's problem");
+    var old = Problem.conflict("standby_not_up", "core 2 (the standby) is not up and ready");
+    var read = across(new OldStartOutcome(null, old), heyken.actors.upgrade.Upgrade.StartOutcome.class);
+    assertNull(read.refused());
+    assertEquals(old, heyken.actors.upgrade.UpgradeApi.problem(read));
   }
 
   @Test

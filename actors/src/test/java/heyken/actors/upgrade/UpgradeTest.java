@@ -60,8 +60,7 @@ class UpgradeTest {
     public CompletionStage<Upgrade.Preparation> prepare(String upgradeId, String ref, String jarPath) {
       calls.add("prepare " + (ref != null ? ref : jarPath));
       if ("unknown".equals(ref)) {
-        return CompletableFuture.failedFuture(new Upgrade.Refused(heyken.protocol.api.Problem.badRequest(
-            "unknown_ref", "no commit 'unknown'")));
+        return CompletableFuture.failedFuture(new Upgrade.Refused(Upgrade.Refusal.unknownRef("unknown", "/repo")));
       }
       return CompletableFuture.completedFuture(new Upgrade.Preparation("/jars/old.jar", OLD, 2, 1, List.of("store")));
     }
@@ -198,8 +197,11 @@ class UpgradeTest {
   @Test
   void anUnknownRefIsRefusedBeforeAnythingIsRecorded() {
     var outcome = start("unknown", null);
+    assertEquals(new Upgrade.Refusal(Upgrade.Refusal.Kind.UNKNOWN_REF, "unknown", null, "/repo", null, null, null, null,
+        null, null, null, null), outcome.refused(), "the refusal in the upgrade's terms");
     assertEquals(400, outcome.problem().status());
     assertEquals("unknown_ref", outcome.problem().error());
+    assertEquals("no commit 'unknown' in /repo (git -C /repo branch -a lists the branches)", outcome.problem().detail());
     assertNull(kit.getState().current());
   }
 
