@@ -3,7 +3,6 @@ package heyken.cores;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import heyken.testkit.HeykenProcesses;
@@ -20,7 +19,6 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -54,13 +52,7 @@ class DashboardIT {
   @BeforeAll
   static void start() throws Exception {
     Files.createDirectories(ARTEFACTS);
-    var chromium = HeadlessChromium.find();
-    if (chromium.isEmpty()) {
-      if ("true".equals(System.getenv("HEYKEN_REQUIRE_BROWSER"))) {
-        fail("HEYKEN_REQUIRE_BROWSER=true but no chromium was found: run scripts/browser.sh (apt-get install chromium)");
-      }
-      Assumptions.assumeTrue(false, "no chromium on this machine (scripts/browser.sh installs it)");
-    }
+    Path chromium = DashboardPage.chromium();
     ollama = OllamaStandIn.start();
     // the author loop's code model: one plan that passes its tests
     ollama.whenLastMessage("user", "Feature name: echoer").reply(ScriptedReply.json(SelfDevelopmentIT.plan(
@@ -86,7 +78,7 @@ class DashboardIT {
     heyken.startCore(2);
     heyken.awaitStatus("both cores up", Duration.ofSeconds(90), s -> s.path("healthy").asBoolean());
     installation = heyken.get(heyken.port("sandbox"), "/api/services").body().path("installation_id").asText();
-    browser = HeadlessChromium.open(chromium.get(), "http://127.0.0.1:" + heyken.port("monitor") + "/",
+    browser = HeadlessChromium.open(chromium, "http://127.0.0.1:" + heyken.port("monitor") + "/",
         ARTEFACTS.resolve("chromium.log"));
     page = new DashboardPage(browser, PAGE, DESCRIBE);
     page.awaitScripts();

@@ -1,7 +1,6 @@
 package heyken.cores;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import heyken.testkit.HeykenProcesses;
 import heyken.testkit.browser.HeadlessChromium;
@@ -10,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -37,13 +35,7 @@ class DashboardTokenReadsIT {
   @BeforeAll
   static void start() throws Exception {
     Files.createDirectories(ARTEFACTS);
-    var chromium = HeadlessChromium.find();
-    if (chromium.isEmpty()) {
-      if ("true".equals(System.getenv("HEYKEN_REQUIRE_BROWSER"))) {
-        fail("HEYKEN_REQUIRE_BROWSER=true but no chromium was found: run scripts/browser.sh (apt-get install chromium)");
-      }
-      Assumptions.assumeTrue(false, "no chromium on this machine (scripts/browser.sh installs it)");
-    }
+    Path chromium = DashboardPage.chromium();
     ollama = OllamaStandIn.start();
     heyken = new HeykenProcesses(HeykenProcesses.itJar(), Files.createTempDirectory("heyken-dashboard-reads-"))
         .withEnv("OLLAMA_URL", ollama.url())
@@ -51,7 +43,7 @@ class DashboardTokenReadsIT {
     heyken.startStore();
     heyken.startCore(1);
     heyken.awaitStatus("core 1 active", Duration.ofSeconds(90), s -> s.path("active_core").asInt() == 1);
-    browser = HeadlessChromium.open(chromium.get(), "http://127.0.0.1:" + heyken.port("monitor") + "/",
+    browser = HeadlessChromium.open(chromium, "http://127.0.0.1:" + heyken.port("monitor") + "/",
         ARTEFACTS.resolve("chromium-reads.log"));
     page = new DashboardPage(browser, Duration.ofSeconds(30), DESCRIBE);
     page.awaitScripts();
