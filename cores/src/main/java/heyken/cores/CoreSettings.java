@@ -8,11 +8,13 @@ import java.util.List;
 /**
  * What the {@link Guardian} wires one core with, read once from application.conf: where the HTTP APIs listen, how
  * the documented ports are bound and drained, the CoreManager's heartbeat, the limits the routes apply, and the
- * components this core registers for itself.
+ * components this core registers for itself; how long an HTTP route waits for an actor's answer, and the Mongo
+ * collection of the run logs the log import reads.
  */
 record CoreSettings(String host, int registryPort, int sandboxPort, int loggerPort, int monitorPort,
     int inspectionOffset, Duration rebindInterval, Duration drainDeadline, Duration heartbeatInterval,
-    String logsCollection, int maxQueryLimit, int monitorMaxFeatures, int managementPort1, int managementPort2) {
+    String logsCollection, int maxQueryLimit, int monitorMaxFeatures, int managementPort1, int managementPort2,
+    Duration askTimeout, String runLogCollection) {
 
   static CoreSettings from(Config config) {
     var http = config.getConfig("heyken.http");
@@ -21,7 +23,8 @@ record CoreSettings(String host, int registryPort, int sandboxPort, int loggerPo
         http.getInt("inspection-port-offset"), http.getDuration("rebind-interval"), http.getDuration("drain-deadline"),
         config.getDuration("heyken.core-manager.heartbeat-interval"), config.getString("heyken.logs.collection"),
         config.getInt("heyken.logs.max-query-limit"), config.getInt("heyken.monitor.max-features"),
-        config.getInt("heyken.management.core-1.port"), config.getInt("heyken.management.core-2.port"));
+        config.getInt("heyken.management.core-1.port"), config.getInt("heyken.management.core-2.port"),
+        http.getDuration("ask-timeout"), config.getString("heyken.logs.run-log-collection"));
   }
 
   /** The core itself (its System Monitor inspection port, its management /ready) and the store it uses. */

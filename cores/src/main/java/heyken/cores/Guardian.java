@@ -30,9 +30,11 @@ import heyken.actors.monitor.ComponentProbes;
 import heyken.actors.metrics.MetricsHistory;
 import heyken.actors.monitor.CoreInfo;
 import heyken.actors.monitor.EpochHistory;
+import heyken.actors.monitor.ProbeSettings;
 import heyken.actors.monitor.StatusService;
 import heyken.actors.monitor.StatusSettings;
 import heyken.actors.registry.ComponentRegistry;
+import heyken.actors.registry.RegistrySettings;
 import heyken.actors.registry.SelfRegistration;
 import heyken.actors.services.ServiceApi;
 import heyken.actors.services.ServiceReconciler;
@@ -100,7 +102,7 @@ public final class Guardian {
           .withStopMessage(ServiceLedger.Stop.INSTANCE));
       var serviceApi = ServiceApi.create(system, ServiceLedger.wantedServices(system, serviceLedger));
       var registry = singletons.init(
-          SingletonActor.of(ComponentRegistry.create(node), "ComponentRegistry")
+          SingletonActor.of(ComponentRegistry.create(node, RegistrySettings.from(config)), "ComponentRegistry")
               .withStopMessage(ComponentRegistry.Stop.INSTANCE));
       serviceRuntime.useRegistry(registry);
       var catalog = singletons.init(
@@ -122,7 +124,7 @@ public final class Guardian {
       system.getWhenTerminated().thenRun(model::close);
       features.enableAuthoring(model, model.settings().configured());
 
-      var probes = new ComponentProbes(store, config, sandbox.backend(), model);
+      var probes = new ComponentProbes(store, ProbeSettings.from(config), sandbox.backend(), model);
       var status = new StatusService(system, node, coreManager, probes, StatusSettings.from(config));
       var upgrade = singletons.init(SingletonActor.of(heyken.actors.upgrade.Upgrade.create(
               new heyken.actors.upgrade.UpgradeRuntime(system, node, coreManager, status::status, features,
@@ -134,7 +136,7 @@ public final class Guardian {
       var postgres = heyken.actors.postgres.PostgresDatabase.get(system);
       var logs = new LogStore(postgres, logSettings);
       context.spawn(LogRetention.create(logs, node::isActive, new heyken.actors.logs.MongoLogImport(postgres,
-              store.database(), logSettings.collection(), config.getString("heyken.logs.run-log-collection")),
+              store.database(), logSettings.collection(), settings.runLogCollection()),
           postgres.settings().partitionsAhead()), "log-retention");
       var logQuestions = new LogQuestions(QuestionSettings.from(config), model, postgres, java.time.Clock.systemUTC());
       system.getWhenTerminated().thenRun(logQuestions::close);
@@ -144,7 +146,7 @@ public final class Guardian {
       var chat = ChatSettings.from(config);
       if (chat.enabled()) {
         singletons.init(SingletonActor.of(ChatGateway.create(new ChatGateway.Wiring(chat, bot.admins(),
-                bot.answerTimeout(), store.blockingExecutor(), coreManager)), "ChatGateway")
+                bot.answerTimeout(), store.blockingExecutor(), coreManager, bot.streaming())), "ChatGateway")
             .withStopMessage(ChatGateway.Stop.INSTANCE));
         context.spawn(LogsToChat.create(node.coreId(), LogsToChat.Settings.from(config)), "logs-to-chat");
       }
@@ -162,13 +164,13 @@ public final class Guardian {
       var sandboxRoutes = new SandboxRoutes(node, auth, features, new ServiceRoutes(serviceApi));
       var apis = List.of(
           new PortBinder.Api("Component Registry", settings.registryPort(),
-              new RegistryRoutes(system, registry, auth).route()),
+              new RegistryRoutes(system, registry, auth, settings.askTimeout()).route()),
           new PortBinder.Api("Sandbox Manager", settings.sandboxPort(), sandboxRoutes.route()),
           new PortBinder.Api("Logger API", settings.loggerPort(),
               new LoggerRoutes(logs, auth, settings.maxQueryLimit(),
                   new AuditRoutes(new AuditTrail(system)), new LogQuestionRoutes(logQuestions)).route()),
           new PortBinder.Api("System Monitor", settings.monitorPort(),
-              new MonitorRoutes(system, status, coreManager, auth,
+              new MonitorRoutes(system, status, coreManager, auth, settings.askTimeout(),
                   new ChatRoutes(system, bot.answerTimeout()), monitorEvents,
                   new heyken.http.UpgradeRoutes(system, upgrade),
                   new MetricsHistoryRoutes(node.coreId(), epochs::recent).route(), sandboxRoutes.dashboardRoute())

@@ -43,7 +43,7 @@ public final class MonitorRoutes {
    * service routes the dashboard calls (its page may only talk to its own origin).
    */
   public MonitorRoutes(ActorSystem<?> system, StatusService status, ActorRef<CoreManager.Command> coreManager,
-      Auth auth, ChatRoutes chat, MonitorEvents events, UpgradeRoutes upgrade, Route... more) {
+      Auth auth, Duration askTimeout, ChatRoutes chat, MonitorEvents events, UpgradeRoutes upgrade, Route... more) {
     this.more = more;
     this.system = system;
     this.upgrade = upgrade;
@@ -52,7 +52,7 @@ public final class MonitorRoutes {
     this.coreManager = coreManager;
     this.auth = auth;
     this.chat = chat;
-    this.askTimeout = system.settings().config().getDuration("heyken.http.ask-timeout");
+    this.askTimeout = askTimeout;
   }
 
   public Route route() {

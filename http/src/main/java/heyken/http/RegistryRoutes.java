@@ -26,11 +26,12 @@ public final class RegistryRoutes {
   private final Auth auth;
   private final Duration askTimeout;
 
-  public RegistryRoutes(ActorSystem<?> system, ActorRef<ComponentRegistry.Command> registry, Auth auth) {
+  public RegistryRoutes(ActorSystem<?> system, ActorRef<ComponentRegistry.Command> registry, Auth auth,
+      Duration askTimeout) {
     this.system = system;
     this.registry = registry;
     this.auth = auth;
-    this.askTimeout = system.settings().config().getDuration("heyken.http.ask-timeout");
+    this.askTimeout = askTimeout;
   }
 
   public Route route() {

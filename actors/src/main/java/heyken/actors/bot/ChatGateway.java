@@ -134,9 +134,12 @@ public final class ChatGateway
     }
   }
 
-  /** What the gateway needs from the core: the platform, who is an admin, where blocking work runs. */
+  /**
+   * What the gateway needs from the core: the platform, who is an admin, where blocking work runs, how a streamed
+   * answer shows ({@link BotSettings#streaming()}).
+   */
   public record Wiring(ChatSettings settings, Set<String> admins, Duration answerTimeout, Executor blocking,
-      ActorRef<CoreManager.Command> coreManager) {}
+      ActorRef<CoreManager.Command> coreManager, Streaming streaming) {}
 
   /**
    * How a streamed answer shows: the first message goes up once the answer has been written for {@code firstPost}
@@ -144,21 +147,13 @@ public final class ChatGateway
    * it is then edited at most every {@code editEvery}, and a last time with the whole answer.
    */
   public record Streaming(Duration firstPost, Duration editEvery) {
+    /** When {@code heyken.bot.stream-first-post} or {@code stream-edit-every} is not configured. */
     public static final Streaming DEFAULT = new Streaming(Duration.ofSeconds(1), Duration.ofSeconds(1));
-
-    /** {@code heyken.bot.stream-first-post} and {@code heyken.bot.stream-edit-every}, with the defaults above. */
-    public static Streaming from(com.typesafe.config.Config config) {
-      return new Streaming(
-          config.hasPath("heyken.bot.stream-first-post") ? config.getDuration("heyken.bot.stream-first-post")
-              : DEFAULT.firstPost(),
-          config.hasPath("heyken.bot.stream-edit-every") ? config.getDuration("heyken.bot.stream-edit-every")
-              : DEFAULT.editEvery());
-    }
   }
 
   public static Behavior<Command> create(Wiring wiring) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> new ChatGateway(context, timers, wiring,
-        Streaming.from(context.getSystem().settings().config()))));
+        wiring.streaming())));
   }
 
   private final ActorContext<Command> context;

@@ -259,7 +259,7 @@ public final class PipelineRun
     this.runId = runId;
     this.shard = shard;
     this.runtime = SandboxRuntime.get(context.getSystem());
-    this.coreId = context.getSystem().settings().config().getInt("heyken.core.id");
+    this.coreId = runtime.coreId();
   }
 
   @Override

@@ -46,8 +46,9 @@ public final class SandboxRuntime implements Extension {
 
   private SandboxRuntime(ActorSystem<?> system) {
     var config = system.settings().config();
-    this.coreId = config.getInt("heyken.core.id");
-    this.dataDir = Path.of(config.getString("heyken.data-dir")).toAbsolutePath().normalize();
+    var node = heyken.actors.NodeSettings.from(config);
+    this.coreId = node.coreId();
+    this.dataDir = node.dataDir();
     this.settings = SandboxSettings.from(config);
     this.backend = SandboxBackends.select(settings);
     this.repositories = new FeatureRepositories(settings.gitDir(), settings.repositoryLimits());
@@ -64,6 +65,11 @@ public final class SandboxRuntime implements Extension {
 
   public static SandboxRuntime get(ActorSystem<?> system) {
     return Id.INSTANCE.apply(system);
+  }
+
+  /** The id (1 or 2) of the core this runtime belongs to. */
+  public int coreId() {
+    return coreId;
   }
 
   /** The installation's data directory (store, repositories, logs), absolute. */

@@ -1,6 +1,5 @@
 package heyken.actors.monitor;
 
-import com.typesafe.config.Config;
 import heyken.actors.store.MongoStore;
 import heyken.protocol.api.SystemStatus.ComponentStatus;
 import heyken.sandbox.DockerEngine;
@@ -38,17 +37,16 @@ public final class ComponentProbes {
   private final SandboxBackend sandbox;
   private final LanguageModel model;
 
-  public ComponentProbes(MongoStore store, Config config, SandboxBackend sandbox, LanguageModel model) {
+  public ComponentProbes(MongoStore store, ProbeSettings settings, SandboxBackend sandbox, LanguageModel model) {
     this.store = store;
     this.sandbox = sandbox;
     this.model = model;
-    this.embeddedStore = config.getString("heyken.mongo.uri")
-        .equals("mongodb://" + config.getString("heyken.store.host") + ":" + config.getInt("heyken.store.port") + "/heyken");
-    this.dockerHost = config.getString("heyken.components.docker-host");
-    this.rocketChatUrl = config.getString("heyken.components.rocketchat-url").trim();
-    this.ollamaUrl = config.getString("heyken.components.ollama-url").trim();
-    this.timeout = config.getDuration("heyken.components.probe-timeout");
-    this.cacheFor = config.getDuration("heyken.components.probe-cache");
+    this.embeddedStore = settings.embeddedStore();
+    this.dockerHost = settings.dockerHost();
+    this.rocketChatUrl = settings.rocketChatUrl();
+    this.ollamaUrl = settings.ollamaUrl();
+    this.timeout = settings.timeout();
+    this.cacheFor = settings.cacheFor();
     this.http = HttpClient.newBuilder().connectTimeout(timeout).executor(store.blockingExecutor()).build();
   }
 

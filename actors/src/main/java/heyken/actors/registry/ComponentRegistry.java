@@ -208,13 +208,10 @@ public final class ComponentRegistry
 
   // ---------------------------------------------------------------- behaviour
 
-  public static Behavior<Command> create(CoreNode node) {
+  public static Behavior<Command> create(CoreNode node, RegistrySettings settings) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
-      var config = context.getSystem().settings().config();
-      timers.startTimerWithFixedDelay(
-          CheckHealth.INSTANCE, config.getDuration("heyken.registry.health-check-interval"));
-      return new ComponentRegistry(
-          context, node, config.getDuration("heyken.registry.health-check-timeout"));
+      timers.startTimerWithFixedDelay(CheckHealth.INSTANCE, settings.healthCheckInterval());
+      return new ComponentRegistry(context, node, settings.healthCheckTimeout());
     }));
   }
 

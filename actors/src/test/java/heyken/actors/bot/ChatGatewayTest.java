@@ -108,7 +108,8 @@ class ChatGatewayTest {
       return Behaviors.same();
     });
     testKit.spawn(ChatGateway.create(new ChatGateway.Wiring(ChatSettings.from(config), Set.of(),
-        Duration.ofSeconds(60), blocking, testKit.spawn(coreManager))), "gateway");
+        Duration.ofSeconds(60), blocking, testKit.spawn(coreManager),
+        BotSettings.from(config).streaming())), "gateway");
     await("the gateway to provision and listen", Duration.ofSeconds(30),
         () -> chat.user("user").isPresent() && chat.myMessagesSubscribers("heyken_bot") > 0);
   }
