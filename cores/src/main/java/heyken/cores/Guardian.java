@@ -14,7 +14,9 @@ import heyken.actors.core.DeploymentLedger;
 import heyken.actors.core.EpochFence;
 import heyken.actors.core.FencedWrites;
 import heyken.actors.core.ServiceLedger;
+import heyken.actors.feature.AuthorSettings;
 import heyken.actors.feature.Feature;
+import heyken.actors.feature.FeatureAuthor;
 import heyken.actors.feature.FeatureCatalog;
 import heyken.actors.feature.FeatureService;
 import heyken.actors.feature.PipelineRun;
@@ -122,7 +124,9 @@ public final class Guardian {
       features.useInvoker(singletons.init(SingletonActor.of(features.invoker(), "FeatureInvoker")));
       var model = OllamaModel.create(config);
       system.getWhenTerminated().thenRun(model::close);
-      features.enableAuthoring(model, model.settings().configured());
+      var authoring = AuthorSettings.from(config);
+      FeatureAuthor.init(system, new FeatureAuthor.Wiring(model, features, authoring));
+      features.enableAuthoring(authoring, model.settings().configured());
 
       var probes = new ComponentProbes(store, ProbeSettings.from(config), sandbox.backend(), model);
       var status = new StatusService(system, node, coreManager, probes, StatusSettings.from(config));

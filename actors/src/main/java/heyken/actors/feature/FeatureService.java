@@ -100,12 +100,11 @@ public final class FeatureService {
   }
 
   /**
-   * Turns on the author loop ({@link FeatureAuthor}): from now on a feature created with only a name and a description
-   * is planned, written and tested by {@code model}. Off (heyken.author.enabled = false, or no model), it stays a draft.
+   * Turns on the author loop ({@link FeatureAuthor}, whose sharding the Guardian starts): from now on a feature created
+   * with only a name and a description is planned, written and tested by the language model. Off
+   * (heyken.author.enabled = false, or no model configured), it stays a draft.
    */
-  public void enableAuthoring(heyken.actors.llm.LanguageModel model, boolean modelConfigured) {
-    var settings = AuthorSettings.from(system.settings().config());
-    FeatureAuthor.init(system, new FeatureAuthor.Wiring(model, this, settings));
+  public void enableAuthoring(AuthorSettings settings, boolean modelConfigured) {
     if (settings.enabled() && modelConfigured) {
       this.authoring = settings;
     } else {

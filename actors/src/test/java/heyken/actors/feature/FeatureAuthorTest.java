@@ -72,7 +72,9 @@ class FeatureAuthorTest {
     var catalog = testKit.spawn(FeatureCatalog.create(), "catalog");
     features = new FeatureService(testKit.system(), catalog, new CoreNode(1));
     var model = OllamaModel.create(testKit.system().settings().config());
-    features.enableAuthoring(model, true);
+    var authoring = AuthorSettings.from(testKit.system().settings().config());
+    FeatureAuthor.init(testKit.system(), new FeatureAuthor.Wiring(model, features, authoring));
+    features.enableAuthoring(authoring, true);
   }
 
   @AfterAll
