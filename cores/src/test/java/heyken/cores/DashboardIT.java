@@ -110,7 +110,10 @@ class DashboardIT {
     return SandboxFixtures.docker(args);
   }
 
-  private static final String DESCRIBE = "JSON.stringify({core: document.getElementById('active-core').dataset.core,"
+  private static final String DESCRIBE = "JSON.stringify({hash: location.hash,"
+      + " dialog: document.getElementById('token-dialog').open, asked: document.getElementById('token-message')"
+      + ".textContent, notice: document.getElementById('notice').textContent, hasToken: !!window.heyken.token(),"
+      + " core: document.getElementById('active-core').dataset.core,"
       + " connection: document.getElementById('connection').dataset.state, states: window.heykenMonitor.states,"
       + " servedBy: window.heykenMonitor.servedBy, events: window.heykenMonitor.events,"
       + " cores: document.querySelectorAll('#cores tbody tr').length,"

@@ -84,6 +84,26 @@ class DashboardTokenReadsIT {
     page.await("live again after the reload, not asked again", "document.getElementById('connection').dataset.state"
         + " === 'live' && window.heykenMonitor.events > 0 && !document.getElementById('token-dialog').open");
     browser.screenshot(ARTEFACTS.resolve("dashboard-token-reads.png"));
+    // a read refused for a token the user has replaced meanwhile keeps the new one and is sent again with it (it
+    // used to clear the new token and open the dialog again, and a form waiting for its call never answered)
+    String token = DashboardPage.js(heyken.token());
+    assertEquals("answered, token kept: true, asked again: false", browser.evaluate("(async () => {"
+        + " window.heyken.setToken('not-the-token'); const read = window.heyken.api('GET', '/api/metrics/history');"
+        + " window.heyken.setToken(" + token + ");"
+        + " const answer = await Promise.race([read.then(() => 'answered', (e) => 'refused: ' + e.message),"
+        + " window.heyken.sleep(10000).then(() => 'no answer in 10 s')]);"
+        + " return answer + ', token kept: ' + (window.heyken.token() === " + token + ") + ', asked again: '"
+        + " + document.getElementById('token-dialog').open; })()").asText());
+    // the dialog answered, and asked again at once (a refused token answers fast): the first answer's close event,
+    // which comes later as a task of its own, does not cancel the second question (it cancelled the upload)
+    assertEquals("second ask answered, open before its answer: true", browser.evaluate("(async () => {"
+        + " const first = window.heyken.askToken(); document.getElementById('token-input').value = " + token + ";"
+        + " document.getElementById('token-form').requestSubmit(); await first; let second = 'pending';"
+        + " window.heyken.askToken('again').then(() => second = 'answered', () => second = 'cancelled');"
+        + " await window.heyken.sleep(300); const open = document.getElementById('token-dialog').open;"
+        + " document.getElementById('token-input').value = " + token + ";"
+        + " document.getElementById('token-form').requestSubmit(); await window.heyken.sleep(100);"
+        + " return 'second ask ' + second + ', open before its answer: ' + open; })()").asText());
     // a change through the page, and the overview shows it from the stream
     page.go("#/new");
     page.type("#describe-name", "reader");

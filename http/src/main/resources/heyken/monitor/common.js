@@ -129,6 +129,9 @@
     });
     $('token-cancel').addEventListener('click', () => dialog.close());
     dialog.addEventListener('close', () => {
+      // the close event comes as a task of its own: after a submit the next call may already have asked again (a
+      // refused token answers fast), and the dialog is open for that new ask, which this late event must not cancel
+      if (dialog.open) return;
       const ask = pendingAsk;
       pendingAsk = null;
       if (ask) ask.reject(new heyken.Problem(0, 'cancelled', 'no API token given: nothing was changed'));
@@ -173,7 +176,8 @@
       const headers = { Accept: 'application/json' };
       if (body !== undefined) headers['Content-Type'] = 'application/json';
       // reads carry the token too when there is one: a core on a non-loopback address asks for it on every read
-      if (heyken.token()) headers.Authorization = 'Bearer ' + heyken.token();
+      const sent = heyken.token();
+      if (sent) headers.Authorization = 'Bearer ' + sent;
       let r;
       try {
         r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -189,8 +193,14 @@
         parsed = null;
       }
       if (r.status === 401) {
-        if (!mutating) heyken.markReadsNeedToken();
-        const sent = heyken.token();
+        // a read refused without a token: this core wants it on reads (a refused wrong token says nothing of that)
+        if (!mutating && !sent) heyken.markReadsNeedToken();
+        if (heyken.token() !== sent) {
+          // another call was given a token while this one was under way: try again with it, do not throw it away
+          // (a background read refused for the old token cleared the new one, and the form asked again for ever)
+          refused = null;
+          continue;
+        }
         heyken.setToken('');
         refused = (sent ? 'The token was refused: ' : 'This needs the API token: ') + ((parsed && parsed.detail) ||
           'it is not this installation\'s HEYKEN_API_TOKEN (see .env)') + '. Try again.';
