@@ -219,9 +219,8 @@
    * default): the browser's EventSource, which cannot send one. Where it asks for the token on reads (a non-loopback
    * address, learned from a 401: heyken.readsNeedToken) and this tab has it: the same stream read with fetch and the
    * token. Either way the page gets what it uses of an EventSource: addEventListener(type, e => e.data), onerror,
-   * readyState (2 once closed) and close(). The fetch reader is used only where it is needed: in DashboardIT a page
-   * reading its stream that way on a loopback core intermittently stopped answering the page's own calls (the upload's
-   * POST, a screenshot), which the EventSource never did; the cause is not found yet.
+   * readyState (2 once closed) and close(). The browser's own reader (with its reconnection) is kept wherever it is
+   * enough; DashboardTokenReadsIT runs the fetch reader in a real Chromium.
    */
   heyken.events = function (path) {
     if (!heyken.token() || !heyken.readsNeedToken()) return new EventSource(path);
