@@ -122,7 +122,13 @@ public class CommitOnWriteH2Backend extends H2Backend {
     if (!store.isClosed()) {
       if (databases != null) {
         // the clients are gone (the server closed them first): the indexes match their collections as they are now
-        databases.forEach(FastOpenH2Database::markIndexesMatching);
+        try {
+          databases.forEach(FastOpenH2Database::markIndexesMatching);
+        } catch (RuntimeException e) {
+          // never in the way of the commit and the close: an index without its mark is built again on the next open
+          log.warn("store close: the indexes could not be marked as matching ({}); the next open builds them again",
+              e.toString());
+        }
       }
       store.commit();
       if (closeCompactMillis > 0) {

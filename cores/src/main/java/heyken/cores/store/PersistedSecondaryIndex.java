@@ -84,6 +84,9 @@ final class PersistedSecondaryIndex extends Index<Object> {
 
   /** At a clean close, after the last write: the index matches the collection as it is now. */
   void markMatching() {
+    if (map.isClosed() || documents.isClosed()) {
+      return; // its collection or database was dropped (the upgrade's scratch copy of the journal): nothing to mark
+    }
     map.put(COMPLETE, fingerprint(documents));
   }
 

@@ -163,6 +163,27 @@ class StoreIndexTest {
     return mapName;
   }
 
+  @Test
+  void aDroppedDatabaseWithIndexesDoesNotKeepTheCleanStopFromMarkingTheOthers() {
+    HeykenStore store = new HeykenStore(StoreOpenTest.settings(dir));
+    String uri = "mongodb://127.0.0.1:" + store.start().getPort() + "/heyken";
+    try (MongoClient client = MongoStore.create(uri, Duration.ofMinutes(2))) {
+      var journal = client.getDatabase("heyken").getCollection(JOURNAL);
+      createThePluginsIndexes(journal);
+      fill(journal);
+      // the upgrade's journal check copies the journal into a scratch database and drops it afterwards
+      var scratch = client.getDatabase("heyken-upgrade-scratch");
+      createThePluginsIndexes(scratch.getCollection(JOURNAL));
+      scratch.getCollection(JOURNAL).insertOne(new Document("pid", "Feature|1").append("from", 0L).append("to", 0L));
+      scratch.drop();
+    } finally {
+      store.stop();
+    }
+    withStore(journal -> assertEquals(DOCUMENTS_PER_PID, count(journal, replayQuery("Feature|9"))),
+        reopened -> assertEquals(-1, index(reopened, PID_INDEX).builtFromDocuments(),
+            "the clean stop did not mark the index as matching: it was built again"));
+  }
+
   private void withStore(Consumer<MongoCollection<Document>> work, Consumer<HeykenStore> check) {
     HeykenStore store = new HeykenStore(StoreOpenTest.settings(dir));
     String uri = "mongodb://127.0.0.1:" + store.start().getPort() + "/heyken";
