@@ -33,6 +33,7 @@ public final class LogStore {
   private final PostgresDatabase db;
   private final LogSettings settings;
   private final Semaphore reads;
+  private volatile LogTextMatch.Fold fold;
 
   /** Too many Logger API reads at once on this core: the caller should retry in a moment. */
   public static final class Busy extends RuntimeException {
@@ -207,9 +208,10 @@ public final class LogStore {
       windowParams.add(edgeTs);
       windowParams.add(edgeId);
     }
-    windowParams.add(text);
+    LogTextMatch.Fold fold = fold(c);
+    String read = LogTextMatch.predicate(fold, q.contains(), windowParams); // no index: the cheaper predicate
     planner(c, "enable_bitmapscan", false);
-    collect(c, "SELECT " + COLUMNS + " FROM log_lines WHERE " + filters + window + " AND message ILIKE ?"
+    collect(c, "SELECT " + COLUMNS + " FROM log_lines WHERE " + filters + window + " AND " + read
         + NEWEST_FIRST + want, windowParams, rows);
     planner(c, "enable_bitmapscan", true);
     if (rows.size() >= want || edgeTs == null) {
@@ -228,15 +230,18 @@ public final class LogStore {
       String range = LogSearchIndex.range(segment.from(), segment.to());
       String head = "(SELECT " + COLUMNS + " FROM log_lines WHERE " + filters + " AND (ts, id) < (?, ?) AND " + range
           + NEWEST_FIRST + SEGMENT_HEAD + ") head";
-      String match = " AND message ILIKE ?";
-      if (segment.indexed()) {
+      String match;
+      if (!segment.indexed()) {
+        match = " AND " + LogTextMatch.predicate(fold, q.contains(), segmentParams);
+      } else {
+        match = " AND message ILIKE ?";
         // first the segment's newest SEGMENT_HEAD lines in time order: a text common there fills the page at once,
         // where the bitmap would fetch and sort every line holding the probe (a phrase of common words missing
         // from the window: ~700 ms a day at 10M lines). The newest matches of the head are the segment's newest.
         var headParams = new ArrayList<Object>(segmentParams);
-        headParams.add(text);
+        String headMatch = LogTextMatch.predicate(fold, q.contains(), headParams);
         var found = new ArrayList<Found>();
-        collect(c, "SELECT * FROM " + head + " WHERE message ILIKE ?" + NEWEST_FIRST + (want - rows.size()),
+        collect(c, "SELECT * FROM " + head + " WHERE " + headMatch + NEWEST_FIRST + (want - rows.size()),
             headParams, found);
         if (rows.size() + found.size() >= want) {
           rows.addAll(found);
@@ -250,8 +255,8 @@ public final class LogStore {
           match = " AND message ILIKE ? AND (message || '') ILIKE ?";
           segmentParams.add("%" + likeLiteral(probe) + "%");
         }
+        segmentParams.add(text);
       }
-      segmentParams.add(text);
       String sql = "SELECT " + COLUMNS + " FROM log_lines WHERE " + filters + " AND (ts, id) < (?, ?) AND "
           + range + match + NEWEST_FIRST + (want - rows.size());
       if (segment.indexed()) {
@@ -268,6 +273,16 @@ public final class LogStore {
       }
     }
     return page(rows, q.limit());
+  }
+
+  /** What this database's lower() does, read at the first contains= (LogTextMatch). */
+  private LogTextMatch.Fold fold(Connection c) throws SQLException {
+    LogTextMatch.Fold f = fold;
+    if (f == null) {
+      f = LogTextMatch.Fold.of(c);
+      fold = f;
+    }
+    return f;
   }
 
   /** Whether the probe is in more than a tenth of the segment's head (then it is no probe). */

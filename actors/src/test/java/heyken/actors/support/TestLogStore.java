@@ -32,8 +32,28 @@ public final class TestLogStore implements AutoCloseable {
   }
 
   public TestLogStore(PostgresServer server, LogSettings settings) {
+    this(server, settings, server.createDatabase("logs"));
+  }
+
+  /**
+   * On a fresh database of the shared server whose encoding is UTF8 and whose ctype and collation are
+   * {@code locale} (the test server's own databases have none; heyken-pg's is C.UTF-8).
+   */
+  public static TestLogStore withLocale(LogSettings settings, String locale) {
+    var server = PostgresServer.shared();
+    String name = "logs_" + locale.toLowerCase().replaceAll("[^a-z0-9]", "_") + "_" + System.nanoTime();
+    try (var c = server.connect("postgres"); var s = c.createStatement()) {
+      s.execute("CREATE DATABASE " + name + " TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE '" + locale
+          + "' LC_CTYPE '" + locale + "'");
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException("could not create a database with the locale " + locale + ": " + e, e);
+    }
+    return new TestLogStore(server, settings, name);
+  }
+
+  private TestLogStore(PostgresServer server, LogSettings settings, String database) {
     this.server = server;
-    this.database = server.createDatabase("logs");
+    this.database = database;
     this.db = new PostgresDatabase(PostgresSettings.of(server.host(), server.port(), database, server.user(),
         server.password()), executor).startMigrating();
     try {
