@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  *       range holds {@code chunk-lines} lines or is {@code chunk-age} old; more than {@code max-chunks} are merged
  *       into one;</li>
  *   <li>the lines after the newest chunk (the "tail", seconds to minutes of lines) have no trigram index: a
- *       {@code contains=} query reads them in time order.</li>
+ *       {@code contains=} query reads them in time order, with the cheaper predicate of {@link LogTextMatch}.</li>
  * </ul>
  * A line that arrives late for a range already indexed is indexed at its insert (a partial index covers every row
  * of its predicate). Indexes are built {@code CONCURRENTLY} (ingest never waits) by the active core, one builder at
