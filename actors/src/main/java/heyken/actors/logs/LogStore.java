@@ -46,6 +46,8 @@ public final class LogStore {
     this.db = db;
     this.settings = settings;
     this.reads = new Semaphore(settings.maxConcurrentQueries());
+    // what lower() does here is read once (~0.5 s), before the first contains= needs it; failing that, by it
+    db.ready().thenCompose(v -> db.read(this::fold)).exceptionally(e -> null);
   }
 
   public LogSettings settings() {
@@ -277,7 +279,7 @@ public final class LogStore {
     return page(rows, q.limit());
   }
 
-  /** What this database's lower() does, read at the first contains= (LogTextMatch). */
+  /** What this database's lower() does (LogTextMatch), read once. */
   private LogTextMatch.Fold fold(Connection c) throws SQLException {
     LogTextMatch.Fold f = fold;
     if (f == null) {

@@ -69,6 +69,11 @@ class LogSearchIndexTest {
   }
 
   private List<String> search(String text, int limit) throws Exception {
+    return search(logs, text, limit);
+  }
+
+  /** Every line a contains= search finds, page after page (the query's "now" is {@link #NOW}). */
+  static List<String> search(LogStore logs, String text, int limit) throws Exception {
     var all = new ArrayList<String>();
     String after = null;
     do {
@@ -78,7 +83,7 @@ class LogSearchIndexTest {
       }
       var parsed = LogQuery.parse(params, 1000, NOW);
       assertNull(parsed.problem());
-      LogLine.Page page = logs.find(parsed.query()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      LogLine.Page page = logs.find(parsed.query()).toCompletableFuture().get(30, TimeUnit.SECONDS);
       all.addAll(page.logs().stream().map(LogLine::message).collect(Collectors.toList()));
       after = page.next();
     } while (after != null);
