@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Usage: bench/soak.sh [--minutes N] [--lines-per-s N] [--status-rps N] [--port-shift N] [--jfr] [--keep] [--no-build]
+# Usage: bench/soak.sh [--minutes N] [--warmup SECONDS] [--lines-per-s N] [--status-rps N] [--port-shift N] [--jfr]
+#                      [--keep] [--no-build]
 #
 # The soak benchmark (not a timed test): a separate Heyken installation (run_heyken.sh on ports shifted by
 # --port-shift, default 37000: store 64017, heyken-pg 42442, monitor 42021, ...; a temporary data directory)
-# under everything at once for --minutes (default 10):
+# under everything at once for --warmup seconds (default 30) and then the measured --minutes (default 10):
 #   - log lines at --lines-per-s (default 20000) through the real ingest path into PostgreSQL (a producer JVM with
 #     the cores' appender, buffer and shipper);
 #   - 10 log queries/s on GET /api/logs with various filters;
@@ -11,9 +12,13 @@
 #     every 200 ms;
 #   - an open load of --status-rps (default 1000) on GET /api/status, latency counted from when each request was
 #     due (wrk2-style).
-# Then it prints: lease losses, failovers (epoch changes), failed /api/status requests, /api/status p50/p99/max (and after a 30 s warm-up),
-# acknowledged writes lost (registrations and chat answers checked afterwards), the lease renewal p50/p99/max
-# (GET /api/status: lease), and the machine's load (uptime) before and after.
+# Then it prints: lease losses, failovers (epoch changes) and failed /api/status requests over the whole run; the
+# /api/status p50/p99/max of the measured minutes (the warm-up's and the whole run's beside them: the warm-up is the
+# same load while the JIT compilers of the cores and of both load generators, the connection pools and the caches
+# warm up, as wrk2 and JMH leave it out; --warmup 0 measures from the first request), acknowledged writes lost
+# (registrations and chat answers checked afterwards), the lease renewal p50/p99/max (GET /api/status: lease), each
+# process's share of the CPUs (store, cores, heyken-pg, both load generators: where the time goes), and the
+# machine's load (uptime) before and after.
 # --jfr records a flight recording of the store and both cores (data/jfr/, implies --keep): where the time goes.
 # Targets: 0 lease losses, 0 failovers, 0 failed /api/status, p99 <= 10 ms, nothing lost.
 # The load generator is bench/lib/SoakLoad.java (a single-file program on the core's jar; loopback only).
@@ -25,6 +30,7 @@ source "$ROOT/scripts/lib/common.sh"
 source "$ROOT/bench/lib/installation.sh"
 
 minutes=10
+warmup=30
 lines=20000
 status_rps=1000
 port_shift=37000
@@ -35,6 +41,7 @@ while (($#)); do
   case $1 in
     -h | --help) print_help "$0"; exit 0 ;;
     --minutes) minutes=$(positive_arg --minutes "${2:-}"); shift ;;
+    --warmup) warmup=$(number_arg --warmup "${2:-}"); shift ;;
     --lines-per-s) lines=$(number_arg --lines-per-s "${2:-}"); shift ;;
     --status-rps) status_rps=$(positive_arg --status-rps "${2:-}"); shift ;;
     --port-shift) port_shift=$(number_arg --port-shift "${2:-}"); shift ;;
@@ -61,7 +68,39 @@ if ((jfr)); then
   export JAVA_OPTS="$(heyken_java_opts) -XX:StartFlightRecording=filename=$HEYKEN_DATA_DIR/jfr/,settings=profile"
 fi
 producer=''
-stop_producer() { [[ -z $producer ]] || kill "$producer" 2>/dev/null || true; }
+sampler=''
+stop_producer() {
+  [[ -z $producer ]] || kill "$producer" 2>/dev/null || true
+  [[ -z $sampler ]] || kill "$sampler" 2>/dev/null || true
+}
+
+# cpu_sample: one line per process of the installation and of the load, "NAME CPU_SECONDS" (cumulative, ps times):
+# heyken-pg counts its server and its sessions (the cores' connection pools keep them for the run)
+cpu_sample() {
+  local name pid
+  for name in store core-1 core-2; do
+    pid=$(read_pid "$(pid_file "$name")") && echo "$name $(ps -o times= -p "$pid" 2>/dev/null || echo 0)"
+  done
+  if pid=$(read_pid "$(pid_file pg)"); then
+    echo "heyken-pg $({ ps -o times= -p "$pid"; ps -o times= --ppid "$pid"; } 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')"
+  fi
+  [[ -z $producer ]] || echo "log-producer $(ps -o times= -p "$producer" 2>/dev/null || echo 0)"
+  pid=$(pgrep -f "SoakLoad.java http" | head -n 1) && echo "http-load $(ps -o times= -p "$pid" 2>/dev/null || echo 0)"
+}
+# sample_cpu FILE: every 2 s until killed, "SECONDS NAME CPU_SECONDS" lines (a process that ends keeps its last)
+sample_cpu() {
+  while true; do
+    cpu_sample | sed "s/^/$SECONDS /" >>"$1"
+    sleep 2
+  done
+}
+# cpu_shares FILE: each process's share of the machine's CPUs between its first and last sample, and the sum
+cpu_shares() {
+  awk -v cpus="$(nproc)" '{ if (!($2 in first)) { first[$2] = $3; t0[$2] = $1 } last[$2] = $3; t1[$2] = $1 }
+    END { for (n in first) if (t1[n] > t0[n]) { share = (last[n] - first[n]) / (t1[n] - t0[n]) / cpus * 100
+            total += share; printf "%s %.0f %%, ", n, share }
+          printf "together %.0f %% of %d CPUs\n", total, cpus }' "$1"
+}
 bench_stop_on_exit soak stop_producer
 
 bench_start_installation soak "${run_args[@]}"
@@ -70,18 +109,20 @@ bench_await_active "$MONITOR"
 body=$BENCH_STATUS epoch0=$BENCH_EPOCH0
 lost_before=$(bench_lease_losses)
 load_before=$(uptime)
-info "core-$(json_number active_core <<<"$body") is active (epoch $epoch0); soaking for $minutes min on $(nproc) CPUs."
+info "core-$(json_number active_core <<<"$body") is active (epoch $epoch0); soaking for $warmup s of warm-up, then $minutes min, on $(nproc) CPUs."
 info "machine before: $load_before"
 
 require_java
 if ((lines > 0)); then
   java -Xmx512m -Dlogback.configurationFile="$ROOT/bench/lib/soak-logback.xml" -cp "$HEYKEN_JAR" \
-    "$ROOT/bench/lib/SoakLoad.java" logs "$lines" "$seconds" >"$BENCH_DIR/producer.out" 2>&1 &
+    "$ROOT/bench/lib/SoakLoad.java" logs "$lines" "$((warmup + seconds))" >"$BENCH_DIR/producer.out" 2>&1 &
   producer=$!
 fi
+sample_cpu "$BENCH_DIR/cpu.samples" &
+sampler=$!
 http_out=$(java -Xmx512m -cp "$HEYKEN_JAR" "$ROOT/bench/lib/SoakLoad.java" http "$MONITOR" \
   "http://127.0.0.1:$HEYKEN_LOGGER_PORT" "http://127.0.0.1:$HEYKEN_REGISTRY_PORT" "$HEYKEN_API_TOKEN" "$seconds" \
-  "$status_rps" 2>&1 | tee "$BENCH_DIR/http.out" | grep '^http ' || true)
+  "$status_rps" "$warmup" 2>&1 | tee "$BENCH_DIR/http.out" | grep '^http ' || true)
 logs_out=''
 if [[ -n $producer ]]; then
   wait "$producer" || true
@@ -89,6 +130,8 @@ if [[ -n $producer ]]; then
   logs_out=$(grep '^logs ' "$BENCH_DIR/producer.out" || true)
 fi
 load_after=$(uptime)
+kill "$sampler" 2>/dev/null || true
+sampler=''
 [[ -n $http_out ]] || { tail -n 30 "$BENCH_DIR/http.out" >&2; die "the HTTP load printed no figures (see above)"; }
 
 body=$(http_get "$MONITOR/api/status" 5) || body='{}'
@@ -102,22 +145,24 @@ failovers=$((${epoch1:-0} - ${epoch0:-0}))
 lost=$(($(field chat_lost "$http_out" | tr -c -d 0-9) + $(field registrations_lost "$http_out" | tr -c -d 0-9) + 0))
 
 echo
-echo "soak: $minutes min, $lines log lines/s offered, $status_rps req/s on /api/status, 10 log queries/s, chat in 5 rooms"
+echo "soak: $warmup s warm-up + $minutes min measured, $lines log lines/s offered, $status_rps req/s on /api/status, 10 log queries/s, chat in 5 rooms"
 if [[ -n $logs_out ]]; then
   echo "  log lines:             offered $(field offered "$logs_out") at $(field rate "$logs_out")/s, written $(field written "$logs_out"), dropped $(field dropped "$logs_out")"
 fi
 echo "  lease losses:          $lease_losses"
 echo "  failovers:             $failovers (epoch $epoch0 -> ${epoch1:-?})"
 echo "  /api/status failed:    $(field status_failed "$http_out") of $(field status_sent "$http_out")"
-echo "  /api/status latency:   p50 $(field status_p50_ms "$http_out") ms, p99 $(field status_p99_ms "$http_out") ms, max $(field status_max_ms "$http_out") ms (from when each request was due)"
+echo "  /api/status latency:   p50 $(field status_p50_ms "$http_out") ms, p99 $(field status_p99_ms "$http_out") ms, max $(field status_max_ms "$http_out") ms (the $minutes min measured; from when each request was due)"
 echo "    once sent:           p50 $(field status_service_p50_ms "$http_out") ms, p99 $(field status_service_p99_ms "$http_out") ms (what the server took; the rest is the wait for one of 64 connections)"
-echo "    after warm-up:       p50 $(field status_steady_p50_ms "$http_out") ms, p99 $(field status_steady_p99_ms "$http_out") ms (the first $(field warmup_s "$http_out") s left out; the target is checked on the whole run)"
-echo "    p99 per 10 s:        $(field status_p99_per_10s_ms "$http_out") ms"
+echo "    warm-up:             p99 $(field status_warmup_p99_ms "$http_out") ms, max $(field status_warmup_max_ms "$http_out") ms (the first $(field warmup_s "$http_out") s, same load, not in the target)"
+echo "    whole run:           p99 $(field status_whole_p99_ms "$http_out") ms"
+echo "    p99 per 10 s:        $(field status_p99_per_10s_ms "$http_out") ms (the warm-up's first)"
 echo "  log queries:           $(field queries "$http_out"), failed $(field queries_failed "$http_out"), p50 $(field query_p50_ms "$http_out") ms, p99 $(field query_p99_ms "$http_out") ms"
 echo "  chat:                  $(field chat_answered "$http_out") answered, $(field chat_failed "$http_out") failed, $(field chat_lost "$http_out") of the last 100 per room not remembered afterwards"
 echo "  registrations:         $(field registrations "$http_out") acknowledged, $(field registrations_failed "$http_out") failed, $(field registrations_lost "$http_out") missing afterwards"
 echo "  acknowledged lost:     $lost"
 echo "  lease renewal:         p50 $l50 ms, p99 $l99 ms, max $lmax ms ($lcount renewals, $lslow slower than half the TTL)"
+echo "  CPU over the run:       $(cpu_shares "$BENCH_DIR/cpu.samples")"
 echo "  machine before:        $load_before"
 echo "  machine after:         $load_after"
 p99=$(field status_p99_ms "$http_out")

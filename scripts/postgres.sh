@@ -18,7 +18,8 @@
 #
 # Environment: HEYKEN_POSTGRES_PORT, HEYKEN_POSTGRES_USER (heyken), HEYKEN_POSTGRES_PASSWORD,
 #   HEYKEN_POSTGRES_DATABASE (heyken), HEYKEN_POSTGRES_START_TIMEOUT (60 s without progress), HEYKEN_POSTGRES_BIN
-#   (the directory of initdb/postgres; default the newest /usr/lib/postgresql/N/bin).
+#   (the directory of initdb/postgres; default the newest /usr/lib/postgresql/N/bin), HEYKEN_POSTGRES_NICE (10: the
+#   server's CPU priority below the store's and the cores', which carry the control plane; 0..19).
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -66,6 +67,10 @@ heyken_load_env
 PG_DIR=$HEYKEN_DATA_DIR/pg
 PG_PORT=${HEYKEN_POSTGRES_PORT:-5442}
 PG_HOST=${HEYKEN_BIND_HOST:-127.0.0.1}
+# the control plane first: heyken-pg holds bulk data only, so on a busy machine it yields the CPU to the store and
+# the cores (a lease renewal or a status request never waits behind a log COPY); 0 gives it an equal share
+PG_NICE=${HEYKEN_POSTGRES_NICE:-10}
+[[ $PG_NICE =~ ^[0-9]+$ ]] && ((PG_NICE <= 19)) || die "HEYKEN_POSTGRES_NICE must be 0..19 (a nice value), not '$PG_NICE'."
 PG_USER=${HEYKEN_POSTGRES_USER:-heyken}
 PG_DATABASE=${HEYKEN_POSTGRES_DATABASE:-heyken}
 [[ $PG_HOST == 0.0.0.0 || $PG_HOST == '*' ]] && probe_host=127.0.0.1 || probe_host=$PG_HOST
@@ -153,7 +158,7 @@ EOF
     echo "$(now_iso) heyken-pg: created database $PG_DATABASE"
   fi
   # sessions only over TCP (the cores and pg_isready): no socket file whose path could be too long
-  exec_cmd=("$bin/postgres" -D "$PG_DIR" -c "port=$PG_PORT" -c "listen_addresses=$PG_HOST" -c "unix_socket_directories=")
+  exec_cmd=(nice -n "$PG_NICE" "$bin/postgres" -D "$PG_DIR" -c "port=$PG_PORT" -c "listen_addresses=$PG_HOST" -c "unix_socket_directories=")
   if [[ $(id -u) == 0 ]]; then
     exec setpriv --reuid="$SYSTEM_USER" --regid="$SYSTEM_USER" --clear-groups -- "${exec_cmd[@]}"
   fi

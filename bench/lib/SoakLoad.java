@@ -1,4 +1,11 @@
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -21,8 +28,9 @@ import java.util.concurrent.atomic.LongAdder;
  * appender -> the bounded LogBuffer -> the LogShipper's COPY batches -> PostgreSQL), configured from the same
  * application.conf and environment as the cores; prints offered, written and dropped lines.
  *
- * <p>{@code http MONITOR LOGGER REGISTRY TOKEN SECONDS STATUS_RPS}: an open load of STATUS_RPS/s on
- * GET MONITOR/api/status, latency counted from when each request was due (what wrk2 does), 10 log queries/s on
+ * <p>{@code http MONITOR LOGGER REGISTRY TOKEN SECONDS STATUS_RPS [WARMUP_S]}: for WARMUP_S + SECONDS, an open load of
+ * STATUS_RPS/s on GET MONITOR/api/status, latency counted from when each request was due (what wrk2 does; the
+ * latency figures are those of the last SECONDS, the warm-up's are printed apart), 10 log queries/s on
  * GET LOGGER/api/logs with various filters, chat in 5 rooms (POST MONITOR/api/chat, each room waits for its answer),
  * and component registrations every 200 ms; afterwards checks that every acknowledged registration and chat answer
  * is there. Prints one line of key=value figures that soak.sh reads.
@@ -33,7 +41,8 @@ public class SoakLoad {
     if (args[0].equals("logs")) {
       logs(Integer.parseInt(args[1]), Integer.parseInt(args[2]));
     } else {
-      http(args[1], args[2], args[3], args[4], Integer.parseInt(args[5]), Integer.parseInt(args[6]));
+      http(args[1], args[2], args[3], args[4], Integer.parseInt(args[5]), Integer.parseInt(args[6]),
+          args.length > 7 ? Integer.parseInt(args[7]) : 0);
     }
   }
 
@@ -85,14 +94,12 @@ public class SoakLoad {
   }
 
   // ---------------------------------------------------------------- HTTP
-  /** Seconds at the start of the /api/status load left out of the steady-state figures. */
-  static final int WARMUP_S = 30;
-
   static final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2))
       .executor(Executors.newFixedThreadPool(4)).version(HttpClient.Version.HTTP_1_1).build();
 
-  static void http(String monitor, String logger, String registry, String token, int seconds, int statusRps)
-      throws Exception {
+  static void http(String monitor, String logger, String registry, String token, int measured, int statusRps,
+      int warmupS) throws Exception {
+    int seconds = warmupS + measured;
     long endAt = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     List<Thread> threads = new ArrayList<>();
     // /api/status, open model
@@ -111,8 +118,7 @@ public class SoakLoad {
     long begin = System.nanoTime() + 100_000_000L;
     for (int c = 0; c < 64; c++) {
       threads.add(start("status-load-" + c, () -> {
-        HttpRequest request = HttpRequest.newBuilder(URI.create(monitor + "/api/status"))
-            .timeout(Duration.ofSeconds(2)).GET().build();
+        var connection = new StatusConnection(URI.create(monitor), "/api/status");
         long i;
         while ((i = next.getAndIncrement()) < n) {
           long due = begin + i * 1_000_000_000L / statusRps;
@@ -121,10 +127,10 @@ public class SoakLoad {
           long took;
           long sent = System.nanoTime();
           try {
-            var r = client.send(request, HttpResponse.BodyHandlers.discarding());
-            took = r.statusCode() == 200 ? System.nanoTime() - due : Long.MAX_VALUE;
+            int code = connection.get();
+            took = code == 200 ? System.nanoTime() - due : Long.MAX_VALUE;
             service[(int) i] = System.nanoTime() - sent;
-          } catch (Exception e) {
+          } catch (IOException e) {
             took = Long.MAX_VALUE;
           }
           if (took == Long.MAX_VALUE) {
@@ -152,9 +158,13 @@ public class SoakLoad {
               .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.discarding());
           if (r.statusCode() != 200) {
             queriesFailed.increment();
+            System.out.printf("query_failed at_s=%d filter=%s status=%d%n", (t0 - queryBegin) / 1_000_000_000L,
+                filters[i % filters.length], r.statusCode());
           }
         } catch (Exception e) {
           queriesFailed.increment();
+          System.out.printf("query_failed at_s=%d filter=%s error=%s%n", (t0 - queryBegin) / 1_000_000_000L,
+              filters[i % filters.length], e.getClass().getSimpleName());
         }
         queryMillis.add((System.nanoTime() - t0) / 1_000_000);
         queries.increment();
@@ -246,11 +256,18 @@ public class SoakLoad {
       }
     }
     int got = (int) Math.min(done.get(), latencies.length);
-    long[] sorted = Arrays.copyOf(latencies, got);
+    int warm = Math.min(got, statusRps * warmupS);
+    // the target's figures: the measured seconds after the warm-up (JIT compilers, connection pools and caches
+    // filling, in the cores and in both load generators); the warm-up's and the whole run's are printed beside them
+    long[] sorted = Arrays.copyOfRange(latencies, warm, got);
     Arrays.sort(sorted);
-    long[] served = Arrays.copyOf(service, got);
+    long[] served = Arrays.copyOfRange(service, warm, got);
     Arrays.sort(served);
-    // the p99 of every 10 s window, in order: one stall or a steady tail
+    long[] warmup = Arrays.copyOf(latencies, warm);
+    Arrays.sort(warmup);
+    long[] whole = Arrays.copyOf(latencies, got);
+    Arrays.sort(whole);
+    // the p99 of every 10 s window, in order (the warm-up's first): one stall or a steady tail
     var windows = new StringBuilder();
     int per = statusRps * 10;
     for (int w = 0; w * per < got; w++) {
@@ -258,25 +275,26 @@ public class SoakLoad {
       Arrays.sort(window);
       windows.append(w == 0 ? "" : ",").append(String.format("%.0f", ms(window, 0.99)));
     }
-    // the same without the first WARMUP_S seconds, when both load generators and the cores are still being compiled
-    // (wrk2's warm-up): printed beside the whole run's figure, which the target is checked on
-    int warm = Math.min(got, statusRps * WARMUP_S);
-    long[] steady = Arrays.copyOfRange(latencies, warm, got);
-    Arrays.sort(steady);
     List<Long> q = new ArrayList<>(queryMillis);
     java.util.Collections.sort(q);
     System.out.printf("http status_service_p50_ms=%.2f status_service_p99_ms=%.2f status_p99_per_10s_ms=%s "
-            + "status_steady_p50_ms=%.2f status_steady_p99_ms=%.2f warmup_s=%d%n",
-        ms(served, 0.50), ms(served, 0.99), windows, ms(steady, 0.50), ms(steady, 0.99), WARMUP_S);
+            + "status_warmup_p99_ms=%.2f status_warmup_max_ms=%s status_whole_p99_ms=%.2f warmup_s=%d%n",
+        ms(served, 0.50), ms(served, 0.99), windows, ms(warmup, 0.99), max(warmup), ms(whole, 0.99), warmupS);
     System.out.printf("http status_sent=%d status_failed=%d status_p50_ms=%.2f status_p99_ms=%.2f status_max_ms=%s "
             + "queries=%d queries_failed=%d query_p50_ms=%d query_p99_ms=%d chat_answered=%d chat_failed=%d "
             + "chat_lost=%d registrations=%d registrations_failed=%d registrations_lost=%d%n",
         statusSent.get(), statusFailed.sum() + (statusSent.get() - got), ms(sorted, 0.50), ms(sorted, 0.99),
-        got == 0 || sorted[got - 1] == Long.MAX_VALUE ? "failed" : String.format("%.2f", sorted[got - 1] / 1e6),
-        queries.sum(), queriesFailed.sum(), q.isEmpty() ? 0 : q.get(q.size() / 2),
+        max(sorted), queries.sum(), queriesFailed.sum(), q.isEmpty() ? 0 : q.get(q.size() / 2),
         q.isEmpty() ? 0 : q.get(Math.min(q.size() - 1, (int) (q.size() * 0.99))), chatAnswered, chatFailed.sum(),
         chatLost, registered.size(), registerFailed.sum(), registrationsLost);
     System.exit(0);
+  }
+
+  static String max(long[] sorted) {
+    if (sorted.length == 0) {
+      return "none";
+    }
+    return sorted[sorted.length - 1] == Long.MAX_VALUE ? "failed" : String.format("%.2f", sorted[sorted.length - 1] / 1e6);
   }
 
   static double ms(long[] sorted, double q) {
@@ -308,5 +326,116 @@ public class SoakLoad {
     Thread t = new Thread(body, name);
     t.start();
     return t;
+  }
+
+  /**
+   * One keep-alive HTTP/1.1 connection that GETs one path, blocking, on the thread that uses it (what wrk does per
+   * connection). The JDK's HttpClient hands each exchange between the caller, its selector thread and its executor:
+   * on a busy 2-CPU machine those hand-offs are milliseconds of scheduling that the figures would count as the
+   * server's. Reads the whole answer (Content-Length or chunked); reconnects after a failure or a close.
+   */
+  static final class StatusConnection {
+    private final InetSocketAddress address;
+    private final byte[] request;
+    private Socket socket;
+    private InputStream in;
+    private OutputStream out;
+
+    StatusConnection(URI base, String path) {
+      this.address = new InetSocketAddress(base.getHost(), base.getPort());
+      this.request = ("GET " + path + " HTTP/1.1\r\nHost: " + base.getHost() + ":" + base.getPort()
+          + "\r\nAccept: application/json\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** The answer's status code; an IOException when there is no whole answer within 2 s. */
+    int get() throws IOException {
+      try {
+        if (socket == null) {
+          socket = new Socket();
+          socket.setTcpNoDelay(true);
+          socket.connect(address, 2000);
+          socket.setSoTimeout(2000);
+          in = new BufferedInputStream(socket.getInputStream(), 16 * 1024);
+          out = socket.getOutputStream();
+        }
+        out.write(request);
+        out.flush();
+        String status = line();
+        if (!status.startsWith("HTTP/1.1 ") || status.length() < 12) {
+          throw new IOException("not an HTTP answer: " + status);
+        }
+        int code = Integer.parseInt(status.substring(9, 12));
+        long length = -1;
+        boolean chunked = false;
+        boolean close = false;
+        for (String h; !(h = line()).isEmpty(); ) {
+          String lower = h.toLowerCase(java.util.Locale.ROOT);
+          if (lower.startsWith("content-length:")) {
+            length = Long.parseLong(lower.substring(15).trim());
+          } else if (lower.startsWith("transfer-encoding:") && lower.contains("chunked")) {
+            chunked = true;
+          } else if (lower.startsWith("connection:") && lower.contains("close")) {
+            close = true;
+          }
+        }
+        if (chunked) {
+          for (long size; (size = Long.parseLong(line().split(";")[0].trim(), 16)) > 0; ) {
+            skip(size);
+            line();
+          }
+          while (!line().isEmpty()) {
+            // trailers
+          }
+        } else if (length >= 0) {
+          skip(length);
+        } else {
+          throw new IOException("an answer without a length");
+        }
+        if (close) {
+          close();
+        }
+        return code;
+      } catch (IOException | RuntimeException e) {
+        close();
+        throw e instanceof IOException io ? io : new IOException(e);
+      }
+    }
+
+    private String line() throws IOException {
+      var b = new StringBuilder();
+      for (int c; (c = in.read()) != '\n'; ) {
+        if (c < 0) {
+          throw new IOException("connection closed");
+        }
+        if (c != '\r') {
+          b.append((char) c);
+        }
+      }
+      return b.toString();
+    }
+
+    private void skip(long n) throws IOException {
+      while (n > 0) {
+        long k = in.skip(n);
+        if (k <= 0) {
+          if (in.read() < 0) {
+            throw new IOException("connection closed");
+          }
+          k = 1;
+        }
+        n -= k;
+      }
+    }
+
+    private void close() {
+      try {
+        if (socket != null) {
+          socket.close();
+        }
+      } catch (IOException ignored) {
+        // already gone
+      }
+      socket = null;
+    }
   }
 }

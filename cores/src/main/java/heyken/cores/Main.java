@@ -28,7 +28,11 @@ public final class Main {
       Configuration: application.conf in the jar, overridden by HEYKEN_* environment variables
       (see README.md) or -Dconfig.file=...""";
 
+  /** The JDK's system property for the common pool's size (read once, when the pool is first used). */
+  static final String COMMON_POOL_PARALLELISM = "java.util.concurrent.ForkJoinPool.common.parallelism";
+
   public static void main(String[] args) {
+    sizeCommonPool(Runtime.getRuntime().availableProcessors());
     List<String> a = Arrays.asList(args);
     if (a.isEmpty() || a.contains("--help") || a.contains("-h") || a.get(0).equals("help")) {
       System.out.println(USAGE);
@@ -98,5 +102,19 @@ public final class Main {
   private static int usage(String problem) {
     System.err.println("heyken core: " + problem + "\n" + USAGE);
     return 2;
+  }
+
+  /**
+   * Gives the common pool at least 2 threads, unless {@code -D} set its size. A {@code CompletableFuture}'s async step
+   * without an executor runs there, and Pekko's Java API hands out futures (Scala's converters) whose every step is
+   * async. With fewer than 2 threads in the pool (the default on a 2-CPU machine is 1), the JDK starts a new thread
+   * for each such step instead: ~110 threads a second on the active core under the soak's 1,000 status requests a
+   * second (a flight recording, bench/soak.sh --jfr), with their start-up, stacks to scan at each GC, and scheduling
+   * on a busy machine in every request's latency. Must run before anything uses the pool.
+   */
+  static void sizeCommonPool(int processors) {
+    if (System.getProperty(COMMON_POOL_PARALLELISM) == null) {
+      System.setProperty(COMMON_POOL_PARALLELISM, String.valueOf(Math.max(2, processors - 1)));
+    }
   }
 }

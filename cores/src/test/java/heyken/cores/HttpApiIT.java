@@ -86,6 +86,30 @@ class HttpApiIT {
     assertEquals(1, fromStandby.get("active_core").asInt());
   }
 
+  /** The active core's {@code heyken_jvm_threads_started_total} from {@code GET :5021/metrics}. */
+  private long threadsStarted() {
+    var r = send("GET", heyken.port("monitor"), "/metrics", null, null, null);
+    assertEquals(200, r.status(), r.raw());
+    return r.raw().lines().filter(l -> l.startsWith("heyken_jvm_threads_started_total "))
+        .mapToLong(l -> (long) Double.parseDouble(l.substring(l.indexOf(' ') + 1).trim())).findFirst()
+        .orElseThrow(() -> new AssertionError("no heyken_jvm_threads_started_total in /metrics"));
+  }
+
+  @Test
+  void theStatusStartsNoThreadPerRequest() throws InterruptedException {
+    // each look at the cluster has several async steps on Pekko's futures; with a common pool of one thread (a
+    // 2-CPU machine's default) the JDK ran each on a new thread: ~5 threads per status
+    long before = threadsStarted();
+    int looks = 100;
+    for (int i = 0; i < looks; i++) {
+      var r = send("GET", heyken.port("monitor"), "/api/status", null, null, null);
+      assertEquals(200, r.status(), r.raw());
+      Thread.sleep(60); // past status-max-age: each request makes a new look
+    }
+    long started = threadsStarted() - before;
+    assertTrue(started < looks / 2, started + " threads started for " + looks + " status requests");
+  }
+
   @Test
   void theWebConsoleTalksToTheBot() {
     int monitor = heyken.port("monitor");

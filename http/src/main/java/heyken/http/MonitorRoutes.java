@@ -14,6 +14,7 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
@@ -60,8 +61,7 @@ public final class MonitorRoutes {
         pathPrefix("api", () -> concat(
             path("status", () -> get(() -> extractRequest(request -> {
               boolean full = !auth.readsNeedToken() || auth.presented(request);
-              return onSuccess(status.status(), s -> complete(StatusCodes.OK, full ? s : withoutDetails(s),
-                  Json.marshaller()));
+              return onSuccess(status.status(), s -> complete(HttpResponse.create().withEntity(rendered(s, full))));
             }))),
             path(PathMatchers.segment("cores").slash("switch"), () -> post(() ->
                 RequestBodies.atMostDefault(() -> entity(Json.unmarshaller(SwitchRequest.class), this::switchCore)))),
@@ -71,6 +71,34 @@ public final class MonitorRoutes {
         metrics(),
         Dashboard.route(),
         concat(reject(), more))));
+  }
+
+  /** One status as JSON, with or without the details: the requests that share one look share its bytes too. */
+  private record Rendered(SystemStatus status, boolean full, HttpEntity.Strict entity) {}
+
+  private volatile Rendered lastFull;
+  private volatile Rendered lastShort;
+
+  /** The status's JSON body, written once per look (at 1,000 requests a second, not once per request). */
+  private HttpEntity.Strict rendered(SystemStatus s, boolean full) {
+    var last = full ? lastFull : lastShort;
+    if (last != null && last.status() == s) {
+      return last.entity();
+    }
+    byte[] json;
+    try {
+      json = Json.MAPPER.writeValueAsBytes(full ? s : withoutDetails(s));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException("the status could not be written as JSON", e);
+    }
+    var entity = HttpEntities.create(ContentTypes.APPLICATION_JSON, json);
+    var next = new Rendered(s, full, entity);
+    if (full) {
+      lastFull = next;
+    } else {
+      lastShort = next;
+    }
+    return entity;
   }
 
   /**

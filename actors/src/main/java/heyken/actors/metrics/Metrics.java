@@ -58,6 +58,10 @@ public final class Metrics {
         TimeUnit.MILLISECONDS.toSeconds(System.currentTimeMillis()
             - ProcessHandle.current().info().startInstant().map(java.time.Instant::toEpochMilli)
                 .orElse(System.currentTimeMillis())));
+    var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+    REGISTRY.gauge("heyken_jvm_threads", "Live threads in this core's JVM", threads::getThreadCount);
+    REGISTRY.counterFunction("heyken_jvm_threads_started_total", "Threads this core's JVM started since it began "
+        + "(a steady climb under load means work that starts a thread per task)", threads::getTotalStartedThreadCount);
   }
 
   private Metrics() {}

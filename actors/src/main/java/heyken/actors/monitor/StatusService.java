@@ -43,13 +43,10 @@ public final class StatusService {
   private final Map<Integer, String> hosts;
   private final int monitorPort;
   private final int inspectionOffset;
-  // requests within this long of each other share one answer (asks to the CoreManager and both cores): at
-  // hundreds of requests per second each one asking the cluster again costs more than the answer is worth
-  private final long maxAgeNanos;
-  private CompletableFuture<SystemStatus> recent;
+  // requests close together share one look at the cluster (asks to the CoreManager and both cores)
+  private final RecentAnswer<SystemStatus> recent;
   private final ReachabilityLog reachability;
   private volatile java.util.function.Supplier<CompletionStage<heyken.protocol.api.UpgradeView.Status>> upgrade;
-  private long recentAtNanos;
 
   public StatusService(
       ActorSystem<?> system, CoreNode node, ActorRef<CoreManager.Command> coreManager, ComponentProbes probes,
@@ -63,7 +60,7 @@ public final class StatusService {
     this.managementPorts = settings.managementPorts();
     this.monitorPort = settings.monitorPort();
     this.inspectionOffset = settings.inspectionOffset();
-    this.maxAgeNanos = settings.maxAge().toNanos();
+    this.recent = new RecentAnswer<>(this::fresh, settings.maxAge(), settings.staleWhileRevalidate());
     this.reachability = ReachabilityLog.start(system);
   }
 
@@ -95,14 +92,12 @@ public final class StatusService {
     return AskPattern.ask(coreManager, CoreManager.GetActive::new, ASK, system.scheduler());
   }
 
-  /** The status, shared with the other requests of the last {@code heyken.monitor.status-max-age} (in flight or done). */
-  public synchronized CompletionStage<SystemStatus> status() {
-    long now = System.nanoTime();
-    if (recent == null || now - recentAtNanos >= maxAgeNanos) {
-      recentAtNanos = now;
-      recent = fresh();
-    }
-    return recent;
+  /**
+   * The status: at most {@code heyken.monitor.status-max-age} old, or up to {@code status-stale-while-revalidate}
+   * older while a new look is under way (see {@link RecentAnswer}).
+   */
+  public CompletionStage<SystemStatus> status() {
+    return recent.get();
   }
 
   private CompletableFuture<SystemStatus> fresh() {

@@ -6,11 +6,13 @@ import java.util.Map;
 
 /**
  * Where both cores are (cluster, management and inspection addresses, as GET /api/status names them) and how stale
- * a status may be. The monitor port and the inspection offset come from heyken.monitor, which takes them from
+ * a status may be: {@code maxAge} for an answer given as it is, {@code maxAge + staleWhileRevalidate} for one given
+ * while a new look at the cluster is under way ({@link RecentAnswer}). The monitor port and the inspection offset come from heyken.monitor, which takes them from
  * heyken.http in application.conf.
  */
 public record StatusSettings(Map<Integer, String> hosts, Map<Integer, Integer> clusterPorts,
-    Map<Integer, Integer> managementPorts, int monitorPort, int inspectionOffset, Duration maxAge) {
+    Map<Integer, Integer> managementPorts, int monitorPort, int inspectionOffset, Duration maxAge,
+    Duration staleWhileRevalidate) {
 
   public static StatusSettings from(Config config) {
     String host = config.getString("heyken.bind-host");
@@ -25,6 +27,7 @@ public record StatusSettings(Map<Integer, String> hosts, Map<Integer, Integer> c
     }
     var monitor = config.getConfig("heyken.monitor");
     return new StatusSettings(Map.copyOf(hosts), Map.copyOf(clusterPorts), Map.copyOf(managementPorts),
-        monitor.getInt("monitor-port"), monitor.getInt("inspection-port-offset"), monitor.getDuration("status-max-age"));
+        monitor.getInt("monitor-port"), monitor.getInt("inspection-port-offset"), monitor.getDuration("status-max-age"),
+        monitor.getDuration("status-stale-while-revalidate"));
   }
 }
