@@ -251,7 +251,20 @@ public final class LogStore {
           rows.addAll(found);
           break;
         }
-        if (probe != null && !common(c, head, segmentParams, probe)) {
+        boolean probed = probe != null && !common(c, head, segmentParams, probe);
+        if (!probed && commonInSegment(c, fold, segment, q.contains())) {
+          // the whole text is common in the segment, not in its head (its newest lines are others, a burst): the
+          // bitmap would fetch and sort most of the segment (~1 s a day at 10M lines), where reading it in time
+          // order stops at the first matches
+          match = " AND " + LogTextMatch.predicate(fold, q.contains(), segmentParams);
+          collect(c, "SELECT " + COLUMNS + " FROM log_lines WHERE " + filters + " AND (ts, id) < (?, ?) AND " + range
+              + match + NEWEST_FIRST + (want - rows.size()), segmentParams, rows);
+          if (rows.size() >= want) {
+            break;
+          }
+          continue;
+        }
+        if (probed) {
           // the index looks up the probe only; the whole text is checked on the rows it finds (an expression the
           // index cannot serve, so the planner does not add its common trigrams to the lookup). A probe in more
           // than a tenth of the head's lines ("benchmark" of "log benchmark, request") would fetch as much of the
@@ -287,6 +300,26 @@ public final class LogStore {
       fold = f;
     }
     return f;
+  }
+
+  /** How many lines of a segment {@link #commonInSegment} samples. */
+  static final int SAMPLE = 2000;
+
+  /**
+   * Whether the text is in more than a hundredth of a sample of the segment's lines (a page in a hundred of its
+   * partition, TABLESAMPLE SYSTEM: a few ms): then a read in time order finds its newest matches after few lines.
+   */
+  private static boolean commonInSegment(Connection c, LogTextMatch.Fold fold, LogSearchIndex.Segment segment,
+      String text) throws SQLException {
+    var p = new ArrayList<Object>();
+    String match = LogTextMatch.predicate(fold, text, p);
+    try (PreparedStatement s = prepare(c, "SELECT count(*), count(*) FILTER (WHERE " + match + ") FROM (SELECT message"
+        + " FROM " + LogPartitions.name(segment.day()) + " TABLESAMPLE SYSTEM (1) REPEATABLE (0) WHERE "
+        + LogSearchIndex.range(segment.from(), segment.to()) + " LIMIT " + SAMPLE + ") sample", p);
+        ResultSet rs = s.executeQuery()) {
+      rs.next();
+      return rs.getLong(1) > 0 && rs.getLong(2) * 100 > rs.getLong(1);
+    }
   }
 
   /** Whether the probe is in more than a tenth of the segment's head (then it is no probe). */
