@@ -158,4 +158,41 @@ class LogTextMatchTest {
       }
     }
   }
+
+  @Test
+  void aTextCommonInAnIndexedSegmentButNotInItsNewestLinesIsFoundNewestFirst() throws Exception {
+    var d = LogSettings.defaults("unused", 1000);
+    var settings = new LogSettings(d.collection(), d.bufferSize(), d.batchSize(), d.parallelWrites(),
+        d.flushInterval(), d.maxQueryLimit(), d.maxConcurrentQueries(), d.dropReportInterval(), d.stream(),
+        d.retention(), SMALL);
+    try (var pg = TestLogStore.withLocale(settings, "C.UTF-8")) {
+      // a chunk of the open day: 30,000 lines with the phrase, then 2,000 newer ones without it (a burst); the
+      // writer makes the day's partition
+      pg.write(List.of(TestLogStore.row(at(TODAY, "04:00"), "INFO", "core", "first", mdc())));
+      pg.db().withConnection(c -> {
+        try (var s = c.createStatement()) {
+          s.execute("INSERT INTO log_lines (ts, level, level_num, message) SELECT '" + TODAY + " 05:00+00'::timestamptz"
+              + " + g * interval '1 ms', 'INFO', 2, CASE WHEN g <= 30000 THEN 'filler ' || g || ' of the Log Benchmark,"
+              + " request ' || md5(g::text) ELSE 'burst ' || g || ' of the ingest benchmark' END "
+              + "FROM generate_series(1, 32000) g");
+        }
+        return null;
+      });
+      pg.db().withConnection(c -> LogSearchIndex.maintain(c, NOW, SMALL));
+      var segments = pg.db().withConnection(LogSearchIndex::segments);
+      assertTrue(segments.stream().anyMatch(LogSearchIndex.Segment::indexed), segments.toString());
+      String text = "log benchmark, request";
+      var expected = pg.db().withConnection(c -> messages(c, "SELECT message FROM log_lines WHERE message ILIKE ? "
+          + "ORDER BY ts DESC, id DESC LIMIT 8", List.of("%" + LogStore.likeLiteral(text) + "%")));
+      var first = LogQuery.parse(Map.of("contains", text, "limit", "4"), 1000, NOW);
+      var page = pg.store().find(first.query()).toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      var second = LogQuery.parse(Map.of("contains", text, "limit", "4", "after", page.next()), 1000, NOW);
+      var next = pg.store().find(second.query()).toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      var found = new ArrayList<String>();
+      page.logs().forEach(l -> found.add(l.message()));
+      next.logs().forEach(l -> found.add(l.message()));
+      assertEquals(expected, found, "the newest 8 in two pages");
+      assertTrue(found.get(0).startsWith("filler 30000 "), found.toString());
+    }
+  }
 }
