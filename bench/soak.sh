@@ -3,7 +3,8 @@
 #                      [--keep] [--no-build]
 #
 # The soak benchmark (not a timed test): a separate Heyken installation (run_heyken.sh on ports shifted by
-# --port-shift, default 37000: store 64017, heyken-pg 42442, monitor 42021, ...; a temporary data directory)
+# --port-shift, default 25000: store 52017, heyken-pg 30442, monitor 30021, ...: below the ephemeral range, where
+# no connection of another program holds them; a temporary data directory)
 # under everything at once for --warmup seconds (default 30) and then the measured --minutes (default 10):
 #   - log lines at --lines-per-s (default 20000) through the real ingest path into PostgreSQL (a producer JVM with
 #     the cores' appender, buffer and shipper);
@@ -33,7 +34,7 @@ minutes=10
 warmup=30
 lines=20000
 status_rps=1000
-port_shift=37000
+port_shift=25000
 keep=0
 jfr=0
 run_args=(--timeout 180)

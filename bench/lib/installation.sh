@@ -28,6 +28,11 @@ bench_require_free_ports() {
   [[ -z ${HEYKEN_POSTGRES_URL:-} ]] && ports+=("$HEYKEN_POSTGRES_PORT")
   for p in "${ports[@]}"; do
     port_open "$p" && die "port $p is already in use: is another benchmark running? Choose other ports with --port-shift."
+    # a port in the kernel's ephemeral range may be held as the local end of another program's outgoing connection
+    # (no listener, so the check above passes, but the core's bind then fails for as long as that connection lasts)
+    if command -v ss >/dev/null && [[ -n $(ss -Htn state established "( sport = :$p )" 2>/dev/null) ]]; then
+      die "port $p is the local end of another program's connection (ss -tn state established 'sport = :$p'): choose other ports with --port-shift (below $(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768) no connection takes them)."
+    fi
   done
   return 0
 }

@@ -3,7 +3,7 @@ package heyken.actors.logs;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.IThrowableProxy;
-import ch.qos.logback.core.AppenderBase;
+import ch.qos.logback.core.UnsynchronizedAppenderBase;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link LogsToChat} drains it in batches. Never blocks the logging thread: when the queue is full the line is
  * counted, and the next batch says how many more there were.
  */
-public final class ChatLogAppender extends AppenderBase<ILoggingEvent> {
+public final class ChatLogAppender extends UnsynchronizedAppenderBase<ILoggingEvent> {
 
   /** One log line as the chat shows it. */
   public record Line(Instant at, String level, String logger, String component, String message) {}

@@ -4,22 +4,23 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.IThrowableProxy;
 import ch.qos.logback.classic.spi.ThrowableProxyUtil;
-import ch.qos.logback.core.AppenderBase;
+import ch.qos.logback.core.UnsynchronizedAppenderBase;
 import java.util.Map;
 
 /**
  * Logback appender that turns each log line into a structured row (time, level, core, epoch, component, logger,
  * message, exception, MDC, and the MDC's feature, run, job, room and stream as columns) and hands it to the
  * {@link LogBuffer}; the LogShipper actor writes them to the log store (PostgreSQL) in batches. It never blocks the
- * logging thread. (The name is the one logback.xml has always used; the lines no longer go to MongoDB.)
+ * logging thread, and takes no lock of its own (logback's AppenderBase would serialize every request's access-log
+ * line through one monitor: under a busy CPU a preempted holder kept the others waiting tens of ms, JFR). (The name is the one logback.xml has always used; the lines no longer go to MongoDB.)
  */
-public final class MongoLogAppender extends AppenderBase<ILoggingEvent> {
+public final class MongoLogAppender extends UnsynchronizedAppenderBase<ILoggingEvent> {
 
   private static final int MAX_MESSAGE = 8_000;
   private static final int MAX_EXCEPTION = 16_000;
   /** MDC keys copied to columns of the stored line (they stay in {@code mdc} as well). */
   public static final java.util.List<String> INDEXED_MDC = java.util.List.of("feature", "run", "room");
-  private Level minLevel = Level.INFO;
+  private volatile Level minLevel = Level.INFO;
 
   /** Logback property: lines below this level are not stored (HEYKEN_LOG_STORE_LEVEL). */
   public void setMinLevel(String level) {

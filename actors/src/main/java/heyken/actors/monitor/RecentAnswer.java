@@ -2,6 +2,7 @@ package heyken.actors.monitor;
 
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
@@ -18,17 +19,21 @@ import java.util.function.Supplier;
  *       requests wait for the new look, so a status never hides a problem for longer than that.</li>
  * </ul>
  * An answer's age counts from when its look began. A failed look leaves the previous answer in place and the next
- * request starts another. Thread-safe.
+ * request starts another. Thread-safe, without a lock.
  */
 final class RecentAnswer<T> {
+
+  /** An answer, when its look began, and the completed future every request for it gets. */
+  private record Answer<T>(T value, long at, CompletableFuture<T> done) {}
 
   private final Supplier<CompletableFuture<T>> look;
   private final long maxAgeNanos;
   private final long staleNanos;
   private final LongSupplier clock;
-  private T last;
-  private long lastAt;
-  private CompletableFuture<T> looking;
+  // no lock: a request never waits for another one's work (under a busy CPU a preempted lock holder, running the look,
+  // kept the others waiting up to 150 ms, JFR); one look at a time by compare-and-set
+  private volatile Answer<T> last;
+  private final AtomicReference<CompletableFuture<T>> looking = new AtomicReference<>();
 
   RecentAnswer(Supplier<CompletableFuture<T>> look, Duration maxAge, Duration staleFor) {
     this(look, maxAge, staleFor, System::nanoTime);
@@ -41,33 +46,48 @@ final class RecentAnswer<T> {
     this.clock = clock;
   }
 
-  synchronized CompletableFuture<T> get() {
-    long now = clock.getAsLong();
-    if (last != null && now - lastAt < maxAgeNanos) {
-      return CompletableFuture.completedFuture(last);
+  CompletableFuture<T> get() {
+    while (true) {
+      long now = clock.getAsLong();
+      var answer = last;
+      if (answer != null && now - answer.at() < maxAgeNanos) {
+        return answer.done();
+      }
+      var pending = looking.get();
+      if (pending == null) {
+        var mine = new CompletableFuture<T>();
+        if (!looking.compareAndSet(null, mine)) {
+          continue; // another request started it a moment ago
+        }
+        start(mine, now);
+        pending = mine;
+      }
+      if (answer != null && now - answer.at() < staleNanos && !pending.isDone()) {
+        return answer.done();
+      }
+      return pending;
     }
-    var pending = looking;
-    if (pending == null) {
-      pending = look.get();
-      looking = pending;
-      var began = now;
-      var started = pending;
-      // may run at once, in this call, when the look is already done
-      pending.whenComplete((answer, failure) -> settle(started, answer, began));
-    }
-    if (last != null && now - lastAt < staleNanos) {
-      return CompletableFuture.completedFuture(last);
-    }
-    return pending;
   }
 
-  private synchronized void settle(CompletableFuture<T> look, T answer, long began) {
-    if (answer != null && (last == null || began - lastAt >= 0)) {
-      last = answer;
-      lastAt = began;
+  /** Runs the look for {@code mine} (the one in {@link #looking}); a new answer is in place before it is done. */
+  private void start(CompletableFuture<T> mine, long began) {
+    CompletableFuture<T> running;
+    try {
+      running = look.get();
+    } catch (RuntimeException e) {
+      running = CompletableFuture.failedFuture(e);
     }
-    if (looking == look) {
-      looking = null;
-    }
+    // may run at once, in this call, when the look is already done
+    running.whenComplete((value, failure) -> {
+      if (value != null) {
+        last = new Answer<>(value, began, CompletableFuture.completedFuture(value));
+      }
+      looking.compareAndSet(mine, null);
+      if (value != null) {
+        mine.complete(value);
+      } else {
+        mine.completeExceptionally(failure != null ? failure : new IllegalStateException("the look had no answer"));
+      }
+    });
   }
 }

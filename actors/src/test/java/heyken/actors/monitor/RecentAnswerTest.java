@@ -104,4 +104,33 @@ class RecentAnswerTest {
     later(60);
     assertEquals("x", done.get().join());
   }
+
+  @Test
+  void manyRequestsAtOnceStartOneLookAndNoneWaitsForIt() throws Exception {
+    var started = new java.util.concurrent.atomic.AtomicInteger();
+    var slow = new CompletableFuture<String>();
+    var shared = new RecentAnswer<>(() -> {
+      if (started.incrementAndGet() == 1) {
+        return CompletableFuture.completedFuture("a");
+      }
+      return slow;
+    }, Duration.ofMillis(50), Duration.ofMillis(250), now::get);
+    assertEquals("a", shared.get().join());
+    later(60);
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+    try {
+      var answers = new ArrayList<java.util.concurrent.Future<String>>();
+      for (int i = 0; i < 400; i++) {
+        answers.add(pool.submit(() -> shared.get().getNow("waited")));
+      }
+      for (var a : answers) {
+        assertEquals("a", a.get(10, java.util.concurrent.TimeUnit.SECONDS), "the previous answer, at once");
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertEquals(2, started.get(), "one new look for 400 requests");
+    slow.complete("b");
+    assertEquals("b", shared.get().join());
+  }
 }
