@@ -302,20 +302,30 @@ public final class LogStore {
     return f;
   }
 
-  /** How many lines of a segment {@link #commonInSegment} samples. */
-  static final int SAMPLE = 2000;
+  /** About how many lines of a segment's partition {@link #commonInSegment} samples. */
+  static final int SAMPLE = 5000;
 
   /**
-   * Whether the text is in more than a hundredth of a sample of the segment's lines (a page in a hundred of its
-   * partition, TABLESAMPLE SYSTEM: a few ms): then a read in time order finds its newest matches after few lines.
+   * Whether the text is in more than a hundredth of a sample of the segment's lines: random pages of its partition
+   * (TABLESAMPLE SYSTEM, about {@link #SAMPLE} lines, a few ms; not its first pages, which may all be one burst).
+   * Then a read in time order finds its newest matches after few lines.
    */
   private static boolean commonInSegment(Connection c, LogTextMatch.Fold fold, LogSearchIndex.Segment segment,
       String text) throws SQLException {
+    String table = LogPartitions.name(segment.day());
+    double lines;
+    try (PreparedStatement s = c.prepareStatement("SELECT reltuples FROM pg_class WHERE oid = to_regclass(?)")) {
+      s.setString(1, table);
+      try (ResultSet rs = s.executeQuery()) {
+        lines = rs.next() ? rs.getDouble(1) : 0;
+      }
+    }
+    double percent = lines <= SAMPLE ? 100 : Math.max(0.01, 100.0 * SAMPLE / lines);
     var p = new ArrayList<Object>();
     String match = LogTextMatch.predicate(fold, text, p);
-    try (PreparedStatement s = prepare(c, "SELECT count(*), count(*) FILTER (WHERE " + match + ") FROM (SELECT message"
-        + " FROM " + LogPartitions.name(segment.day()) + " TABLESAMPLE SYSTEM (1) REPEATABLE (0) WHERE "
-        + LogSearchIndex.range(segment.from(), segment.to()) + " LIMIT " + SAMPLE + ") sample", p);
+    try (PreparedStatement s = prepare(c, "SELECT count(*), count(*) FILTER (WHERE " + match + ") FROM " + table
+        + " TABLESAMPLE SYSTEM (" + String.format(java.util.Locale.ROOT, "%.4f", percent) + ") REPEATABLE (0) WHERE "
+        + LogSearchIndex.range(segment.from(), segment.to()), p);
         ResultSet rs = s.executeQuery()) {
       rs.next();
       return rs.getLong(1) > 0 && rs.getLong(2) * 100 > rs.getLong(1);
