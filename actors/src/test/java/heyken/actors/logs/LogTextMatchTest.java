@@ -107,18 +107,21 @@ class LogTextMatchTest {
     }
   }
 
+  /** The default settings with a search window of 2 lines and chunks of 3 lines. */
+  private static LogSettings smallWindow() {
+    var d = LogSettings.defaults("unused", 1000);
+    return new LogSettings(d.collection(), d.bufferSize(), d.batchSize(), d.parallelWrites(), d.flushInterval(),
+        d.maxQueryLimit(), d.maxConcurrentQueries(), d.dropReportInterval(), d.stream(), d.retention(), SMALL);
+  }
+
   private static Instant at(LocalDate day, String time) {
     return day.atTime(java.time.LocalTime.parse(time)).toInstant(ZoneOffset.UTC);
   }
 
   @Test
   void aSearchOverALargeUnindexedTailAndIndexedSegmentsGivesEveryMatchNewestFirstAcrossPages() throws Exception {
-    var d = LogSettings.defaults("unused", 1000);
     // a search window of 2 lines: the tail is read by its own step, the older lines by their indexes
-    var settings = new LogSettings(d.collection(), d.bufferSize(), d.batchSize(), d.parallelWrites(),
-        d.flushInterval(), d.maxQueryLimit(), d.maxConcurrentQueries(), d.dropReportInterval(), d.stream(),
-        d.retention(), SMALL);
-    try (var pg = TestLogStore.withLocale(settings, "C.UTF-8")) {
+    try (var pg = TestLogStore.withLocale(smallWindow(), "C.UTF-8")) {
       var older = new ArrayList<LogRow>();
       for (int i = 0; i < 40; i++) {
         older.add(TestLogStore.row(at(YESTERDAY, "08:00").plusSeconds(i), "INFO", "core",
@@ -161,11 +164,7 @@ class LogTextMatchTest {
 
   @Test
   void aTextCommonInAnIndexedSegmentButNotInItsNewestLinesIsFoundNewestFirst() throws Exception {
-    var d = LogSettings.defaults("unused", 1000);
-    var settings = new LogSettings(d.collection(), d.bufferSize(), d.batchSize(), d.parallelWrites(),
-        d.flushInterval(), d.maxQueryLimit(), d.maxConcurrentQueries(), d.dropReportInterval(), d.stream(),
-        d.retention(), SMALL);
-    try (var pg = TestLogStore.withLocale(settings, "C.UTF-8")) {
+    try (var pg = TestLogStore.withLocale(smallWindow(), "C.UTF-8")) {
       // a chunk of the open day: 30,000 lines with the phrase, then 2,000 newer ones without it (a burst); the
       // writer makes the day's partition
       pg.write(List.of(TestLogStore.row(at(TODAY, "04:00"), "INFO", "core", "first", mdc())));
