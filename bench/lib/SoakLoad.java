@@ -294,7 +294,8 @@ public class SoakLoad {
     if (sorted.length == 0) {
       return "none";
     }
-    return sorted[sorted.length - 1] == Long.MAX_VALUE ? "failed" : String.format("%.2f", sorted[sorted.length - 1] / 1e6);
+    long top = sorted[sorted.length - 1];
+    return top == Long.MAX_VALUE ? "failed" : String.format("%.2f", top / 1e6);
   }
 
   static double ms(long[] sorted, double q) {

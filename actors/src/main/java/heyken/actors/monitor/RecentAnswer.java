@@ -8,8 +8,8 @@ import java.util.function.Supplier;
 
 /**
  * One look shared by the requests close together, and never waited for while a recent one is at hand (HTTP's
- * {@code stale-while-revalidate}). At hundreds of requests per second, each one asking the cluster again costs more than
- * the answer is worth; and a request that waits for a new look waits for the slowest ask in it (a remote core's
+ * {@code stale-while-revalidate}). At hundreds of requests per second, each one asking the cluster again costs more
+ * than the answer is worth; and a request that waits for a new look waits for the slowest ask in it (a remote core's
  * answer under load), which is what an open load's p99 sees. So:
  * <ul>
  *   <li>an answer younger than {@code maxAge} is given as it is;</li>

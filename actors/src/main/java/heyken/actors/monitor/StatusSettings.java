@@ -7,8 +7,8 @@ import java.util.Map;
 /**
  * Where both cores are (cluster, management and inspection addresses, as GET /api/status names them) and how stale
  * a status may be: {@code maxAge} for an answer given as it is, {@code maxAge + staleWhileRevalidate} for one given
- * while a new look at the cluster is under way ({@link RecentAnswer}). The monitor port and the inspection offset come from heyken.monitor, which takes them from
- * heyken.http in application.conf.
+ * while a new look at the cluster is under way ({@link RecentAnswer}). The monitor port and the inspection offset
+ * come from heyken.monitor, which takes them from heyken.http in application.conf.
  */
 public record StatusSettings(Map<Integer, String> hosts, Map<Integer, Integer> clusterPorts,
     Map<Integer, Integer> managementPorts, int monitorPort, int inspectionOffset, Duration maxAge,
