@@ -80,13 +80,20 @@ stop_producer() {
 cpu_sample() {
   local name pid
   for name in store core-1 core-2; do
-    pid=$(read_pid "$(pid_file "$name")") && echo "$name $(ps -o times= -p "$pid" 2>/dev/null || echo 0)"
+    pid=$(read_pid "$(pid_file "$name")") && cpu_of "$name" "$pid"
   done
   if pid=$(read_pid "$(pid_file pg)"); then
     echo "heyken-pg $({ ps -o times= -p "$pid"; ps -o times= --ppid "$pid"; } 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')"
   fi
-  [[ -z $producer ]] || echo "log-producer $(ps -o times= -p "$producer" 2>/dev/null || echo 0)"
-  pid=$(pgrep -f "SoakLoad.java http" | head -n 1) && echo "http-load $(ps -o times= -p "$pid" 2>/dev/null || echo 0)"
+  [[ -z $producer ]] || cpu_of log-producer "$producer"
+  pid=$(pgrep -f "SoakLoad.java http" | head -n 1) && cpu_of http-load "$pid"
+  return 0
+}
+# cpu_of NAME PID: "NAME CPU_SECONDS", nothing when the process is gone (its last sample then stands)
+cpu_of() {
+  local t
+  t=$(ps -o times= -p "$2" 2>/dev/null) && [[ -n ${t// /} ]] && echo "$1 $t"
+  return 0
 }
 # sample_cpu FILE: every 2 s until killed, "SECONDS NAME CPU_SECONDS" lines (a process that ends keeps its last)
 sample_cpu() {
