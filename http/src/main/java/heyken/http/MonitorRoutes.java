@@ -74,7 +74,7 @@ public final class MonitorRoutes {
   }
 
   /** One status as JSON, with or without the details: the requests that share one look share its bytes too. */
-  private record Rendered(SystemStatus status, boolean full, HttpEntity.Strict entity) {}
+  private record Rendered(SystemStatus status, HttpEntity.Strict entity) {}
 
   private volatile Rendered lastFull;
   private volatile Rendered lastShort;
@@ -92,7 +92,7 @@ public final class MonitorRoutes {
       throw new IllegalStateException("the status could not be written as JSON", e);
     }
     var entity = HttpEntities.create(ContentTypes.APPLICATION_JSON, json);
-    var next = new Rendered(s, full, entity);
+    var next = new Rendered(s, entity);
     if (full) {
       lastFull = next;
     } else {

@@ -4,11 +4,11 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * How {@code contains=} is matched on the lines no trigram index serves (the search window, the open day's tail,
@@ -33,7 +33,10 @@ import java.util.TreeMap;
  */
 final class LogTextMatch {
 
-  /** What this database's {@code lower()} does: whether the C fold may stand in for it, and the exceptions. */
+  /**
+   * What this database's {@code lower()} does: whether the C fold may stand in for it, and the exceptions in code
+   * point order (so a query's parameters come in one order).
+   */
   record Fold(boolean ascii, Map<String, String> intoAscii) {
 
     static final Fold ILIKE_ONLY = new Fold(false, Map.of());
@@ -60,7 +63,7 @@ final class LogTextMatch {
             intoAscii.put(rs.getString(1), rs.getString(2));
           }
         }
-        return new Fold(true, Map.copyOf(intoAscii));
+        return new Fold(true, Collections.unmodifiableMap(intoAscii));
       }
     }
   }
@@ -80,7 +83,7 @@ final class LogTextMatch {
     var sql = new StringBuilder("(strpos(lower(message COLLATE \"C\"), ?) > 0");
     params.add(lowered);
     var exceptions = new StringBuilder();
-    for (var e : new TreeMap<>(fold.intoAscii()).entrySet()) {
+    for (var e : fold.intoAscii().entrySet()) {
       // only a character lowered into one of the text's can make a line match that the C fold misses
       if (e.getValue().length() != 1 || lowered.indexOf(e.getValue()) >= 0) {
         exceptions.append(exceptions.length() == 0 ? "" : " OR ").append("strpos(message, ?) > 0");
