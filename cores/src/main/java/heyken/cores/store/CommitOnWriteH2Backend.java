@@ -10,6 +10,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.h2.mvstore.MVStore;
+import org.h2.mvstore.MVStoreException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -113,11 +114,43 @@ public class CommitOnWriteH2Backend extends H2Backend {
     return database;
   }
 
+  /** Waits for a sync in progress; returns whether the waiting thread was interrupted meanwhile. */
+  private boolean awaitSyncer() {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        if (!syncer.awaitTermination(30, TimeUnit.SECONDS)) {
+          log.warn("store close: the file's fsync has not returned after 30 s; closing without waiting for it");
+        }
+        return interrupted;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+  }
+
   @Override
   public void close() {
-    if (syncer != null) {
-      syncer.shutdownNow();
+    // the close's own file I/O must not run with an interrupt pending (it would close the channel as below): the
+    // flag is cleared here and set again at the end
+    boolean interrupted = Thread.interrupted();
+    try {
+      if (syncer != null) {
+        // shutdown, not shutdownNow: an interrupt that reaches the fsync thread inside force() closes the file's
+        // channel for every thread (FileChannel is interruptible), and the commit and compaction below then failed
+        // with ClosedChannelException, so the next open built every index again
+        syncer.shutdown();
+        interrupted |= awaitSyncer();
+      }
+      closeStore();
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
+  }
+
+  private void closeStore() {
     MVStore store = getMvStore();
     if (!store.isClosed()) {
       if (databases != null) {
@@ -133,7 +166,13 @@ public class CommitOnWriteH2Backend extends H2Backend {
       store.commit();
       if (closeCompactMillis > 0) {
         // give back the space the per-write commits left behind, now that nobody writes any more
-        store.compactFile(closeCompactMillis);
+        try {
+          store.compactFile(closeCompactMillis);
+        } catch (MVStoreException e) {
+          // the data is committed above; a compaction is only about the file's size
+          log.warn("store close: compacting {} failed ({}); its data is committed, the file keeps its size until a "
+              + "later clean stop compacts it", store.getFileStore().getFileName(), e.toString());
+        }
       }
     }
     super.close();

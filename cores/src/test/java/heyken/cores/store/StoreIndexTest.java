@@ -184,8 +184,35 @@ class StoreIndexTest {
             "the clean stop did not mark the index as matching: it was built again"));
   }
 
+  @Test
+  void aCleanStopWhileTheFileIsBeingSyncedClosesTheFileCleanly() {
+    // the file is fsynced every millisecond, so most stops come while a sync is running; stopping used to interrupt
+    // it, which closed the file under the close's commit and compaction (ClosedChannelException, and the index marks
+    // were lost)
+    HeykenStore.Settings syncingAlways = new HeykenStore.Settings("127.0.0.1", 0, dir.resolve("store/heyken.mv"), 64,
+        Duration.ofSeconds(10), Duration.ofMillis(1), Duration.ofSeconds(2), "heyken_leases", 4);
+    int stops = 20;
+    for (int i = 0; i < stops; i++) {
+      int event = i;
+      withStore(syncingAlways, journal -> {
+        if (event == 0) {
+          createThePluginsIndexes(journal);
+        }
+        journal.insertOne(new Document("pid", "Feature|1").append("from", (long) event).append("to", (long) event));
+      }, store -> { });
+    }
+    withStore(syncingAlways, journal -> assertEquals(stops, count(journal, replayQuery("Feature|1")), "events lost"),
+        store -> assertEquals(-1, index(store, PID_INDEX).builtFromDocuments(),
+            "a stop did not close the file cleanly: the index was built again"));
+  }
+
   private void withStore(Consumer<MongoCollection<Document>> work, Consumer<HeykenStore> check) {
-    HeykenStore store = new HeykenStore(StoreOpenTest.settings(dir));
+    withStore(StoreOpenTest.settings(dir), work, check);
+  }
+
+  private static void withStore(HeykenStore.Settings settings, Consumer<MongoCollection<Document>> work,
+      Consumer<HeykenStore> check) {
+    HeykenStore store = new HeykenStore(settings);
     String uri = "mongodb://127.0.0.1:" + store.start().getPort() + "/heyken";
     try (MongoClient client = MongoStore.create(uri, Duration.ofMinutes(2))) {
       work.accept(client.getDatabase("heyken").getCollection(JOURNAL));

@@ -118,8 +118,8 @@ class StorePluginIndexTest {
     }
   }
 
-  // Without the compaction on close: with the plugin's writes, H2 2.3.232's compactFile on close failed an internal
-  // assertion (RandomAccessStore.moveChunkInside; the test JVM runs with -ea), with or without the index
+  // Without the compaction on close, which this test does not need (H2 2.3.232's compactFile fails an internal
+  // assertion under -ea now and then, which is why the test JVMs run with H2's assertions off: see pom.xml)
   private HeykenStore.Settings settings() {
     return StoreOpenTest.settings(dir, Duration.ZERO);
   }
