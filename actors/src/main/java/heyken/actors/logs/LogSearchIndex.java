@@ -30,8 +30,10 @@ import org.slf4j.LoggerFactory;
  *   <li>a closed day gets one index over its whole partition, {@code log_lines_YYYYMMDD_trgm};</li>
  *   <li>the open day gets partial indexes over closed time ranges ("chunks"),
  *       {@code log_lines_YYYYMMDD_trgm_HHMMSS_HHMMSS} with {@code WHERE ts >= from AND ts < to}, each built once its
- *       range holds {@code chunk-lines} lines or is {@code chunk-age} old; more than {@code max-chunks} are merged
- *       into one;</li>
+ *       range holds {@code chunk-lines} lines or is {@code chunk-age} old; when the newest chunks that together hold
+ *       at most {@code max-chunk-lines} lines are more than {@code max-chunks}, they are merged into one (so a day
+ *       has about one chunk per {@code max-chunk-lines} lines, and no line is indexed again once its chunk is that
+ *       big);</li>
  *   <li>the lines after the newest chunk (the "tail", seconds to minutes of lines) have no trigram index: a
  *       {@code contains=} query reads them in time order, with the cheaper predicate of {@link LogTextMatch}.</li>
  * </ul>
@@ -59,7 +61,8 @@ public final class LogSearchIndex {
    * When the open day's lines get their index, and how many of the newest lines a {@code contains=} query reads in
    * time order before it uses the indexes ({@code window}).
    */
-  public record Settings(Duration interval, long chunkLines, Duration chunkAge, int maxChunks, int window) {}
+  public record Settings(Duration interval, long chunkLines, Duration chunkAge, int maxChunks, long maxChunkLines,
+      int window) {}
 
   /** A time range of one day partition, [from, to), with a trigram index over it or not. */
   public record Segment(LocalDate day, Instant from, Instant to, boolean indexed) {}
@@ -88,16 +91,31 @@ public final class LogSearchIndex {
     return day.atTime(LocalTime.parse(hhmmss, TIME)).toInstant(ZoneOffset.UTC);
   }
 
-  /** What trigram indexes one day partition has: the whole day, or chunks (sorted), and ones left invalid. */
-  record DayIndexes(boolean full, List<Segment> chunks, List<String> invalid) {}
+  /**
+   * What trigram indexes one day partition has: the whole day, or chunks (sorted), and ones left invalid; and how
+   * many lines each chunk's index holds (counted at its build and kept as the index's comment, {@code lines N}; -1
+   * when not known: a chunk an older version built).
+   */
+  record DayIndexes(boolean full, List<Segment> chunks, List<String> invalid, Map<Segment, Long> lines) {
+
+    DayIndexes(boolean full, List<Segment> chunks, List<String> invalid) {
+      this(full, chunks, invalid, Map.of());
+    }
+
+    long linesOf(Segment chunk) {
+      return lines.getOrDefault(chunk, -1L);
+    }
+  }
 
   /** The valid trigram indexes of every day partition, and the invalid ones (a failed concurrent build). */
   static Map<LocalDate, DayIndexes> indexes(Connection c) throws SQLException {
     var full = new HashMap<LocalDate, Boolean>();
     var chunks = new HashMap<LocalDate, List<Segment>>();
     var invalid = new HashMap<LocalDate, List<String>>();
+    var lines = new HashMap<Segment, Long>();
     try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
-        "SELECT ic.relname, ix.indisvalid FROM pg_index ix JOIN pg_class ic ON ic.oid = ix.indexrelid "
+        "SELECT ic.relname, ix.indisvalid, obj_description(ix.indexrelid, 'pg_class') FROM pg_index ix "
+            + "JOIN pg_class ic ON ic.oid = ix.indexrelid "
             + "WHERE ic.relname LIKE 'log_lines\\_%\\_trgm%' "
             + "AND ic.relnamespace = to_regnamespace(current_schema())::oid")) {
       while (rs.next()) {
@@ -108,8 +126,9 @@ public final class LogSearchIndex {
         if (chunk.matches()) {
           day = LocalDate.parse(chunk.group(1), DAY);
           if (rs.getBoolean(2)) {
-            chunks.computeIfAbsent(day, d -> new ArrayList<>())
-                .add(new Segment(day, at(day, chunk.group(2)), at(day, chunk.group(3)), true));
+            var segment = new Segment(day, at(day, chunk.group(2)), at(day, chunk.group(3)), true);
+            chunks.computeIfAbsent(day, d -> new ArrayList<>()).add(segment);
+            lines.put(segment, linesOfComment(rs.getString(3)));
             continue;
           }
         } else if (whole.matches()) {
@@ -133,7 +152,9 @@ public final class LogSearchIndex {
       var list = chunks.getOrDefault(day, new ArrayList<>());
       // a merged chunk before the chunks it replaces (same start, later end)
       list.sort(Comparator.comparing(Segment::from).thenComparing(Segment::to, Comparator.reverseOrder()));
-      out.put(day, new DayIndexes(full.containsKey(day), list, invalid.getOrDefault(day, List.of())));
+      var dayLines = new HashMap<Segment, Long>();
+      list.forEach(chunk -> dayLines.put(chunk, lines.getOrDefault(chunk, -1L)));
+      out.put(day, new DayIndexes(full.containsKey(day), list, invalid.getOrDefault(day, List.of()), dayLines));
     }
     return out;
   }
@@ -220,7 +241,7 @@ public final class LogSearchIndex {
       if (partitions.stream().anyMatch(p -> p.day().equals(today))) {
         var ix = indexes.getOrDefault(today, new DayIndexes(false, List.of(), List.of()));
         if (!ix.full()) {
-          chunk(c, today, ix.chunks(), now, settings, built);
+          chunk(c, today, ix, now, settings, built);
         }
       }
     } finally {
@@ -229,17 +250,41 @@ public final class LogSearchIndex {
     return new Built(built, Duration.ofNanos(System.nanoTime() - t0));
   }
 
-  private static void chunk(Connection c, LocalDate day, List<Segment> chunks, Instant now, Settings settings,
+  private static void chunk(Connection c, LocalDate day, DayIndexes ix, Instant now, Settings settings,
       List<String> built) throws SQLException {
     String table = LogPartitions.name(day);
-    if (chunks.size() > settings.maxChunks()) {
-      // many small chunks slow the planning of every query of this partition: one index over them all
-      Instant from = chunks.get(0).from();
-      Instant to = chunks.get(chunks.size() - 1).to();
+    var chunks = new ArrayList<Segment>();
+    for (Segment chunk : ix.chunks()) {
+      Segment last = chunks.isEmpty() ? null : chunks.get(chunks.size() - 1);
+      if (last != null && !chunk.to().isAfter(last.to())) {
+        // inside a merged chunk whose build finished before its old pieces were dropped (the core stopped): drop
+        execute(c, "DROP INDEX CONCURRENTLY IF EXISTS " + chunkName(day, chunk.from(), chunk.to()));
+        continue;
+      }
+      chunks.add(chunk);
+    }
+    var lines = new HashMap<Segment, Long>();
+    for (Segment chunk : chunks) {
+      long n = ix.linesOf(chunk);
+      if (n < 0) {
+        // a chunk an older version built: counted once
+        n = countUpTo(c, table, chunk.from(), chunk.to(), Long.MAX_VALUE);
+        remember(c, chunkName(day, chunk.from(), chunk.to()), n);
+      }
+      lines.put(chunk, n);
+    }
+    List<Segment> run = mergeRun(chunks, lines::get, settings);
+    if (run.size() > settings.maxChunks()) {
+      // many small chunks slow the planning of every query of this partition and make a search visit each: the newest
+      // ones become one index. Only those that together hold at most max-chunk-lines: merging every chunk of the day
+      // each time built the index of the whole day again and again (its CPU grew with the day, bench/soak.sh)
+      Instant from = run.get(0).from();
+      Instant to = run.get(run.size() - 1).to();
       String name = chunkName(day, from, to);
       create(c, name, table, from, to);
+      remember(c, name, run.stream().mapToLong(lines::get).sum());
       built.add(name);
-      for (Segment old : chunks) {
+      for (Segment old : run) {
         String oldName = chunkName(day, old.from(), old.to());
         if (!oldName.equals(name)) {
           execute(c, "DROP INDEX CONCURRENTLY IF EXISTS " + oldName);
@@ -252,14 +297,47 @@ public final class LogSearchIndex {
     if (!to.isAfter(from)) {
       return;
     }
-    long lines = countUpTo(c, table, from, to, settings.chunkLines());
-    boolean due = lines >= settings.chunkLines()
-        || (lines > 0 && Duration.between(from, to).compareTo(settings.chunkAge()) >= 0);
+    long tail = countUpTo(c, table, from, to, settings.chunkLines());
+    boolean due = tail >= settings.chunkLines()
+        || (tail > 0 && Duration.between(from, to).compareTo(settings.chunkAge()) >= 0);
     if (due) {
       String name = chunkName(day, from, to);
       create(c, name, table, from, to);
+      // counted after the build: the lines a burst wrote into the range meanwhile are in the index too
+      remember(c, name, countUpTo(c, table, from, to, Long.MAX_VALUE));
       built.add(name);
     }
+  }
+
+  /**
+   * The chunks a merge takes: the newest ones (of disjoint {@code chunks}, oldest first) that together hold at most
+   * {@code max-chunk-lines} lines, oldest first. A chunk whose count is not known counts as {@code chunk-lines}.
+   */
+  static List<Segment> mergeRun(List<Segment> chunks, java.util.function.ToLongFunction<Segment> lines,
+      Settings settings) {
+    long total = 0;
+    int first = chunks.size();
+    while (first > 0) {
+      long n = lines.applyAsLong(chunks.get(first - 1));
+      total += n < 0 ? settings.chunkLines() : n;
+      if (total > settings.maxChunkLines() && first < chunks.size()) {
+        break;
+      }
+      first--;
+    }
+    return chunks.subList(first, chunks.size());
+  }
+
+  private static final Pattern LINES = Pattern.compile("lines (\\d+)");
+
+  /** Keeps how many lines a chunk's index holds, as its comment (read back by {@link #indexes}). */
+  private static void remember(Connection c, String index, long lines) throws SQLException {
+    execute(c, "COMMENT ON INDEX " + index + " IS 'lines " + lines + "'");
+  }
+
+  static long linesOfComment(String comment) {
+    var m = comment == null ? null : LINES.matcher(comment);
+    return m != null && m.matches() ? Long.parseLong(m.group(1)) : -1;
   }
 
   private static void create(Connection c, String name, String table, Instant from, Instant to) throws SQLException {

@@ -22,7 +22,7 @@ public record LogSettings(
 
   /** The default search index (tests that build their own settings). */
   public static final LogSearchIndex.Settings SEARCH_INDEX =
-      new LogSearchIndex.Settings(Duration.ofSeconds(5), 100_000, Duration.ofMinutes(15), 8, 20_000);
+      new LogSearchIndex.Settings(Duration.ofSeconds(5), 100_000, Duration.ofMinutes(15), 8, 5_000_000, 20_000);
 
   public LogSettings(String collection, int bufferSize, int batchSize, int parallelWrites, Duration flushInterval,
       int maxQueryLimit, int maxConcurrentQueries, Duration dropReportInterval, Stream stream, Retention retention) {
@@ -64,6 +64,7 @@ public record LogSettings(
             c.getLong("search-index.chunk-lines"),
             c.getDuration("search-index.chunk-age"),
             c.getInt("search-index.max-chunks"),
+            c.getLong("search-index.max-chunk-lines"),
             c.getInt("search-index.window")));
   }
 

@@ -32,7 +32,7 @@ class LogSearchIndexTest {
   private static final LocalDate TODAY = YESTERDAY.plusDays(1);
   private static final Instant NOW = TODAY.atTime(12, 0).toInstant(java.time.ZoneOffset.UTC);
   private static final LogSearchIndex.Settings SMALL =
-      new LogSearchIndex.Settings(Duration.ofSeconds(1), 3, Duration.ofMinutes(15), 8, 2);
+      new LogSearchIndex.Settings(Duration.ofSeconds(1), 3, Duration.ofMinutes(15), 8, 1_000, 2);
 
   private TestLogStore pg;
   private LogStore logs;
@@ -226,7 +226,7 @@ class LogSearchIndexTest {
 
   @Test
   void manyRangesOfTheOpenDayAreMergedIntoOne() throws Exception {
-    var oneChunk = new LogSearchIndex.Settings(Duration.ofSeconds(1), 1, Duration.ofMinutes(15), 1, 2);
+    var oneChunk = new LogSearchIndex.Settings(Duration.ofSeconds(1), 1, Duration.ofMinutes(15), 1, 1_000, 2);
     pg.write(List.of(line(at(TODAY, "01:00"), "a needle")));
     pg.db().withConnection(c -> LogSearchIndex.maintain(c, at(TODAY, "02:00"), oneChunk));
     pg.write(List.of(line(at(TODAY, "03:00"), "b needle")));
@@ -241,5 +241,62 @@ class LogSearchIndexTest {
     assertEquals(1, chunks.size(), "the two small ones dropped");
     assertEquals(List.of("c needle", "b needle", "a needle"), search("needle", 1));
     assertFalse(segments().isEmpty());
+  }
+
+  @Test
+  void aChunkThatHoldsMaxChunkLinesIsNotMergedAgain() throws Exception {
+    // a chunk per line; more than one chunk within 2 lines are merged. Two passes an hour: one that merges, and one
+    // that indexes the new line
+    var settings = new LogSearchIndex.Settings(Duration.ofSeconds(1), 1, Duration.ofMinutes(15), 1, 2, 2);
+    for (int hour = 1; hour <= 9; hour += 2) {
+      pg.write(List.of(line(at(TODAY, String.format("%02d:00", hour)), "needle " + hour)));
+      Instant passes = at(TODAY, String.format("%02d:00", hour + 1));
+      pg.db().withConnection(c -> LogSearchIndex.maintain(c, passes, settings));
+      pg.db().withConnection(c -> LogSearchIndex.maintain(c, passes, settings));
+    }
+    // 01 and 03 were merged at 04:00, 05 and 07 at 08:00 (the chunk of 01 and 03 being full); 09 is a chunk alone.
+    // Merging every chunk of the day, as before, ends with one chunk of all five lines
+    assertEquals(List.of("log_lines_20260110_trgm_000000_035958", "log_lines_20260110_trgm_035958_075958",
+        "log_lines_20260110_trgm_075958_095958"), chunkNames());
+    var indexes = pg.db().withConnection(c -> LogSearchIndex.indexes(c)).get(TODAY);
+    assertEquals(List.of(2L, 2L, 1L), indexes.chunks().stream().map(indexes::linesOf).collect(Collectors.toList()),
+        "the lines each chunk's index holds, as its build counted them");
+    // a chunk without its count (an older version built it) is counted once, when a merge looks at it
+    pg.db().withConnection(c -> {
+      try (var st = c.createStatement()) {
+        st.execute("COMMENT ON INDEX log_lines_20260110_trgm_075958_095958 IS NULL");
+      }
+      return LogSearchIndex.maintain(c, at(TODAY, "10:00"), settings);
+    });
+    indexes = pg.db().withConnection(c -> LogSearchIndex.indexes(c)).get(TODAY);
+    assertEquals(1L, indexes.linesOf(indexes.chunks().get(2)));
+    assertEquals(List.of("needle 9", "needle 7", "needle 5", "needle 3", "needle 1"), search("needle", 2));
+  }
+
+  @Test
+  void aMergeTakesTheNewestChunksWithinMaxChunkLines() {
+    var settings = new LogSearchIndex.Settings(Duration.ofSeconds(1), 100, Duration.ofMinutes(15), 8, 1_000, 2);
+    var chunks = new ArrayList<LogSearchIndex.Segment>();
+    var lines = new HashMap<LogSearchIndex.Segment, Long>();
+    long[] counts = {900, 300, 300, 200, -1, 100};
+    for (int i = 0; i < counts.length; i++) {
+      var chunk = new LogSearchIndex.Segment(TODAY, at(TODAY, String.format("%02d:00", i)),
+          at(TODAY, String.format("%02d:00", i + 1)), true);
+      chunks.add(chunk);
+      lines.put(chunk, counts[i]);
+    }
+    // newest first: 100, unknown (counted as chunk-lines: 100), 200, 300 and 300 make 1,000; the 900 would make 1,900
+    assertEquals(chunks.subList(1, 6), LogSearchIndex.mergeRun(chunks, lines::get, settings),
+        "1,000 lines are within the maximum");
+    lines.put(chunks.get(1), 301L);
+    assertEquals(chunks.subList(2, 6), LogSearchIndex.mergeRun(chunks, lines::get, settings));
+    lines.put(chunks.get(5), 5_000L);
+    assertEquals(chunks.subList(5, 6), LogSearchIndex.mergeRun(chunks, lines::get, settings),
+        "a newest chunk bigger than the maximum is a run of its own, which no merge takes");
+  }
+
+  private List<String> chunkNames() {
+    return pg.db().withConnection(c -> LogSearchIndex.indexes(c)).get(TODAY).chunks().stream()
+        .map(s -> LogSearchIndex.chunkName(TODAY, s.from(), s.to())).collect(Collectors.toList());
   }
 }

@@ -27,7 +27,7 @@ class LogTextMatchTest {
   private static final LocalDate TODAY = YESTERDAY.plusDays(1);
   private static final Instant NOW = TODAY.atTime(12, 0).toInstant(ZoneOffset.UTC);
   private static final LogSearchIndex.Settings SMALL =
-      new LogSearchIndex.Settings(Duration.ofSeconds(1), 3, Duration.ofMinutes(15), 8, 2);
+      new LogSearchIndex.Settings(Duration.ofSeconds(1), 3, Duration.ofMinutes(15), 8, 1_000, 2);
 
   private static final String KELVIN = "\u212a";
   private static final String DOTTED_I = "\u0130";
