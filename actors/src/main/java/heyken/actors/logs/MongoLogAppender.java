@@ -12,7 +12,8 @@ import java.util.Map;
  * message, exception, MDC, and the MDC's feature, run, job, room and stream as columns) and hands it to the
  * {@link LogBuffer}; the LogShipper actor writes them to the log store (PostgreSQL) in batches. It never blocks the
  * logging thread, and takes no lock of its own (logback's AppenderBase would serialize every request's access-log
- * line through one monitor: under a busy CPU a preempted holder kept the others waiting tens of ms, JFR). (The name is the one logback.xml has always used; the lines no longer go to MongoDB.)
+ * line through one monitor: under a busy CPU a preempted holder kept the others waiting tens of ms, JFR). (The name
+ * is the one logback.xml has always used; the lines no longer go to MongoDB.)
  */
 public final class MongoLogAppender extends UnsynchronizedAppenderBase<ILoggingEvent> {
 
