@@ -274,6 +274,37 @@ class LogSearchIndexTest {
   }
 
   @Test
+  void afterAChunkIsBuiltThePlannerKnowsHowManyLinesItsRangeHolds() {
+    // a burst of 2,000 lines in the hour before NOW, on a day that held 3 lines when it was last analysed
+    pg.write(List.of(line(at(TODAY, "01:00"), "a"), line(at(TODAY, "01:01"), "b"), line(at(TODAY, "01:02"), "c")));
+    pg.db().withConnection(c -> {
+      try (var st = c.createStatement()) {
+        st.execute("ANALYZE log_lines_20260110");
+      }
+      return null;
+    });
+    var burst = new ArrayList<LogRow>();
+    for (int i = 0; i < 2_000; i++) {
+      burst.add(line(at(TODAY, "11:00").plusMillis(i), "burst line " + i));
+    }
+    pg.write(burst);
+    assertEquals(List.of("log_lines_20260110_trgm_000000_115958"), maintain(SMALL).names());
+    long estimate = pg.db().withConnection(c -> {
+      try (var st = c.createStatement(); var rs = st.executeQuery("EXPLAIN (FORMAT JSON) SELECT id FROM log_lines "
+          + "WHERE ts >= '2026-01-10T10:30:00Z' AND ts < '2026-01-10T11:30:00Z'")) {
+        rs.next();
+        var plan = rs.getString(1);
+        var m = java.util.regex.Pattern.compile("\"Plan Rows\": (\\d+)").matcher(plan);
+        assertTrue(m.find(), plan);
+        return Long.parseLong(m.group(1));
+      }
+    });
+    // with the statistics of the 3 lines the planner put the burst's hour at 51 lines, and read them through the time
+    // index instead of the trigram index of their new chunk
+    assertTrue(estimate > 1_000, "the planner expects " + estimate + " lines in the burst's hour, not 2,000");
+  }
+
+  @Test
   void aMergeTakesTheNewestChunksWithinMaxChunkLines() {
     var settings = new LogSearchIndex.Settings(Duration.ofSeconds(1), 100, Duration.ofMinutes(15), 8, 1_000, 2);
     var chunks = new ArrayList<LogSearchIndex.Segment>();
