@@ -18,8 +18,10 @@
 # same load while the JIT compilers of the cores and of both load generators, the connection pools and the caches
 # warm up, as wrk2 and JMH leave it out; --warmup 0 measures from the first request), acknowledged writes lost
 # (registrations and chat answers checked afterwards), the lease renewal p50/p99/max (GET /api/status: lease), each
-# process's share of the CPUs (store, cores, heyken-pg, both load generators: where the time goes), and the
-# machine's load (uptime) before and after.
+# process's share of the CPUs (store, cores, heyken-pg, both load generators: where the time goes), the GC pauses and
+# the JIT compilers' CPU time of the store and both cores over the measured minutes (jstat, /proc), and the machine's load (uptime)
+# before and after. A failed /api/status request is one without a whole 200 answer within 2 s; the failures are
+# split into the warm-up's and the measured minutes', with their causes.
 # --jfr records a flight recording of the store and both cores (data/jfr/, implies --keep): where the time goes.
 # Targets: 0 lease losses, 0 failovers, 0 failed /api/status, p99 <= 10 ms, nothing lost.
 # The load generator is bench/lib/SoakLoad.java (a single-file program on the core's jar; loopback only).
@@ -70,9 +72,11 @@ if ((jfr)); then
 fi
 producer=''
 sampler=''
+jvm_sampler=''
 stop_producer() {
   [[ -z $producer ]] || kill "$producer" 2>/dev/null || true
   [[ -z $sampler ]] || kill "$sampler" 2>/dev/null || true
+  [[ -z $jvm_sampler ]] || kill "$jvm_sampler" 2>/dev/null || true
 }
 
 # cpu_sample: one line per process of the installation and of the load, "NAME CPU_SECONDS" (cumulative, ps times):
@@ -109,6 +113,41 @@ cpu_shares() {
             total += share; printf "%s %.0f %%, ", n, share }
           printf "together %.0f %% of %d CPUs\n", total, cpus }' "$1"
 }
+# jvm_sample: "NAME GC_PAUSE_SECONDS JIT_CPU_SECONDS" for the store and both cores, cumulative since each JVM started:
+# GCT of jstat (the stop-the-world time of every collection) and the CPU time of the JIT compiler threads (from
+# /proc: their own user and system time, not the elapsed time of their tasks, which a busy CPU stretches); nothing
+# for a JVM that is gone
+jvm_sample() {
+  local name pid gc
+  command -v jstat >/dev/null || return 0
+  for name in store core-1 core-2; do
+    pid=$(read_pid "$(pid_file "$name")") || continue
+    gc=$(jstat -gcutil "$pid" 2>/dev/null | awk 'NR == 2 { print $NF }')
+    [[ -n $gc ]] && echo "$name $gc $(jit_cpu_seconds "$pid")"
+  done
+  return 0
+}
+# jit_cpu_seconds PID: the CPU seconds the threads "C1 CompilerThread…" and "C2 CompilerThread…" of PID used so far
+jit_cpu_seconds() {
+  local task stat ticks=0
+  local -a f
+  for task in /proc/"$1"/task/*; do
+    [[ $(cat "$task/comm" 2>/dev/null) == C[12]" CompilerThre"* ]] || continue
+    stat=$(cat "$task/stat" 2>/dev/null) || continue
+    read -r -a f <<<"${stat##*) }" # the fields after "PID (comm) ": state is the first, utime the 12th, stime the 13th
+    ticks=$((ticks + f[11] + f[12]))
+  done
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
+# jvm_shares BEFORE AFTER SECONDS: each JVM's GC pauses and JIT compilation between the two samples, in seconds and
+# as a share of the measured SECONDS (a pause stops every request of that JVM; compiling takes a CPU from them)
+jvm_shares() {
+  [[ -s $1 && -s $2 ]] || { echo "? (no jstat sample of the measured minutes)"; return 0; }
+  awk -v s="$3" 'NR == FNR { gc[$1] = $2; jit[$1] = $3; next }
+    ($1 in gc) { printf "%s%s GC pauses %.2f s (%.2f %%), JIT compilers %.1f CPU s", sep, $1, $2 - gc[$1],
+                   ($2 - gc[$1]) / s * 100, $3 - jit[$1]; sep = "; " }
+    END { print "" }' "$1" "$2"
+}
 bench_stop_on_exit soak stop_producer
 
 bench_start_installation soak "${run_args[@]}"
@@ -128,6 +167,9 @@ if ((lines > 0)); then
 fi
 sample_cpu "$BENCH_DIR/cpu.samples" &
 sampler=$!
+# the JVMs' GC and JIT times when the measured minutes begin (the HTTP load below starts its warm-up right away)
+(sleep "$warmup"; jvm_sample >"$BENCH_DIR/jvm.before") &
+jvm_sampler=$!
 http_out=$(java -Xmx512m -cp "$HEYKEN_JAR" "$ROOT/bench/lib/SoakLoad.java" http "$MONITOR" \
   "http://127.0.0.1:$HEYKEN_LOGGER_PORT" "http://127.0.0.1:$HEYKEN_REGISTRY_PORT" "$HEYKEN_API_TOKEN" "$seconds" \
   "$status_rps" "$warmup" 2>&1 | tee "$BENCH_DIR/http.out" | grep '^http ' || true)
@@ -137,6 +179,9 @@ if [[ -n $producer ]]; then
   producer=''
   logs_out=$(grep '^logs ' "$BENCH_DIR/producer.out" || true)
 fi
+jvm_sample >"$BENCH_DIR/jvm.after"
+kill "$jvm_sampler" 2>/dev/null || true # a load that ended within its warm-up: no figures for the measured minutes
+jvm_sampler=''
 load_after=$(uptime)
 kill "$sampler" 2>/dev/null || true
 sampler=''
@@ -159,7 +204,7 @@ if [[ -n $logs_out ]]; then
 fi
 echo "  lease losses:          $lease_losses"
 echo "  failovers:             $failovers (epoch $epoch0 -> ${epoch1:-?})"
-echo "  /api/status failed:    $(field status_failed "$http_out") of $(field status_sent "$http_out")"
+echo "  /api/status failed:    $(field status_failed "$http_out") of $(field status_sent "$http_out") ($(field status_failed_warmup "$http_out") in the warm-up, $(field status_failed_measured "$http_out") in the measured minutes; why: $(field status_failed_why "$http_out"))"
 echo "  /api/status latency:   p50 $(field status_p50_ms "$http_out") ms, p99 $(field status_p99_ms "$http_out") ms, max $(field status_max_ms "$http_out") ms (the $minutes min measured; from when each request was due)"
 echo "    once sent:           p50 $(field status_service_p50_ms "$http_out") ms, p99 $(field status_service_p99_ms "$http_out") ms (what the server took; the rest is the wait for one of 64 connections)"
 echo "    warm-up:             p99 $(field status_warmup_p99_ms "$http_out") ms, max $(field status_warmup_max_ms "$http_out") ms (the first $(field warmup_s "$http_out") s, same load, not in the target)"
@@ -171,6 +216,7 @@ echo "  registrations:         $(field registrations "$http_out") acknowledged, 
 echo "  acknowledged lost:     $lost"
 echo "  lease renewal:         p50 $l50 ms, p99 $l99 ms, max $lmax ms ($lcount renewals, $lslow slower than half the TTL)"
 echo "  CPU over the run:       $(cpu_shares "$BENCH_DIR/cpu.samples")"
+echo "  JVMs, measured minutes: $(jvm_shares "$BENCH_DIR/jvm.before" "$BENCH_DIR/jvm.after" "$seconds")"
 echo "  machine before:        $load_before"
 echo "  machine after:         $load_after"
 p99=$(field status_p99_ms "$http_out")

@@ -109,6 +109,9 @@ public class SoakLoad {
     long[] service = new long[statusRps * seconds + 10];
     AtomicLong done = new AtomicLong();
     LongAdder statusFailed = new LongAdder();
+    LongAdder statusFailedWarmup = new LongAdder();
+    LongAdder statusFailedMeasured = new LongAdder();
+    Map<String, LongAdder> statusFailures = new ConcurrentHashMap<>();
     AtomicLong statusSent = new AtomicLong();
     CountDownLatch statusDone = new CountDownLatch(1);
     // 64 connections take the requests in the order they are due; a request that waits for a free connection is
@@ -126,15 +129,24 @@ public class SoakLoad {
           statusSent.incrementAndGet();
           long took;
           long sent = System.nanoTime();
+          String failure = null;
           try {
             int code = connection.get();
             took = code == 200 ? System.nanoTime() - due : Long.MAX_VALUE;
             service[(int) i] = System.nanoTime() - sent;
+            failure = code == 200 ? null : "http_" + code;
+          } catch (java.net.SocketTimeoutException e) {
+            took = Long.MAX_VALUE;
+            failure = "no_answer_in_2s";
           } catch (IOException e) {
             took = Long.MAX_VALUE;
+            failure = "connection";
           }
           if (took == Long.MAX_VALUE) {
             statusFailed.increment();
+            // when and why: a stall of the cold start (JIT, first connections) or of the measured minutes
+            (i < (long) statusRps * warmupS ? statusFailedWarmup : statusFailedMeasured).increment();
+            statusFailures.computeIfAbsent(failure, k -> new LongAdder()).increment();
           }
           latencies[(int) i] = took;
           done.incrementAndGet();
@@ -278,8 +290,11 @@ public class SoakLoad {
     List<Long> q = new ArrayList<>(queryMillis);
     java.util.Collections.sort(q);
     System.out.printf("http status_service_p50_ms=%.2f status_service_p99_ms=%.2f status_p99_per_10s_ms=%s "
-            + "status_warmup_p99_ms=%.2f status_warmup_max_ms=%s status_whole_p99_ms=%.2f warmup_s=%d%n",
-        ms(served, 0.50), ms(served, 0.99), windows, ms(warmup, 0.99), max(warmup), ms(whole, 0.99), warmupS);
+            + "status_warmup_p99_ms=%.2f status_warmup_max_ms=%s status_whole_p99_ms=%.2f warmup_s=%d "
+            + "status_failed_warmup=%d status_failed_measured=%d status_failed_why=%s%n",
+        ms(served, 0.50), ms(served, 0.99), windows, ms(warmup, 0.99), max(warmup), ms(whole, 0.99), warmupS,
+        statusFailedWarmup.sum(), statusFailedMeasured.sum(), statusFailures.isEmpty() ? "none"
+            : new java.util.TreeMap<>(statusFailures).toString().replace(" ", "").replaceAll("[{}]", ""));
     System.out.printf("http status_sent=%d status_failed=%d status_p50_ms=%.2f status_p99_ms=%.2f status_max_ms=%s "
             + "queries=%d queries_failed=%d query_p50_ms=%d query_p99_ms=%d chat_answered=%d chat_failed=%d "
             + "chat_lost=%d registrations=%d registrations_failed=%d registrations_lost=%d%n",
