@@ -4,6 +4,7 @@ import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.EmptyIndex;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.IndexKey;
+import de.bwaldvogel.mongo.backend.KeyValue;
 import de.bwaldvogel.mongo.backend.h2.H2Database;
 import de.bwaldvogel.mongo.bson.Document;
 import java.util.ArrayList;
@@ -22,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * is a {@link PersistedSecondaryIndex} kept in the store's file: opened on every open, built once (from a file
  * written before it existed, or when it is created on a collection that has documents) with its progress in the
  * {@code heyken.progress} log. Any other secondary index stays a placeholder that says it is not empty, so nothing is
- * scanned for an index that keeps nothing anyway.
+ * scanned for an index that keeps nothing anyway. A unique index's map is opened with {@link UniqueIndexKeyType}.
  */
 final class FastOpenH2Database extends H2Database {
 
@@ -41,6 +42,17 @@ final class FastOpenH2Database extends H2Database {
     OPENING.remove();
     this.mvStore = mvStore;
     progress.info("opening store: database {} open", databaseName);
+  }
+
+  @Override
+  protected Index<Object> openOrCreateUniqueIndex(String collectionName, String indexName, List<IndexKey> keys,
+      boolean sparse) {
+    // opened here first, with the key type that does not serialize on every compare; H2Database's openMap by the
+    // same name then returns this open map
+    MVStore mvStore = this.mvStore != null ? this.mvStore : OPENING.get();
+    mvStore.openMap(getFullCollectionNamespace(collectionName) + "._index_" + indexName,
+        new MVMap.Builder<KeyValue, Object>().keyType(new UniqueIndexKeyType()));
+    return super.openOrCreateUniqueIndex(collectionName, indexName, keys, sparse);
   }
 
   @Override
