@@ -1,5 +1,7 @@
 package heyken.cores.store;
 
+import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.EmptyIndex;
 import de.bwaldvogel.mongo.backend.Index;
@@ -23,7 +25,9 @@ import org.slf4j.LoggerFactory;
  * is a {@link PersistedSecondaryIndex} kept in the store's file: opened on every open, built once (from a file
  * written before it existed, or when it is created on a collection that has documents) with its progress in the
  * {@code heyken.progress} log. Any other secondary index stays a placeholder that says it is not empty, so nothing is
- * scanned for an index that keeps nothing anyway. A unique index's map is opened with {@link UniqueIndexKeyType}.
+ * scanned for an index that keeps nothing anyway. Every map of a collection (its documents, its indexes) is opened
+ * here first, with {@link StoreObjectType} (a unique index's keys with {@link UniqueIndexKeyType}), before H2Database
+ * opens it by name and so gets the map opened here.
  */
 final class FastOpenH2Database extends H2Database {
 
@@ -45,13 +49,16 @@ final class FastOpenH2Database extends H2Database {
   }
 
   @Override
+  protected MongoCollection<Object> openOrCreateCollection(String collectionName, CollectionOptions options) {
+    documents(store(), getFullCollectionNamespace(collectionName));
+    return super.openOrCreateCollection(collectionName, options);
+  }
+
+  @Override
   protected Index<Object> openOrCreateUniqueIndex(String collectionName, String indexName, List<IndexKey> keys,
       boolean sparse) {
-    // opened here first, with the key type that does not serialize on every compare; H2Database's openMap by the
-    // same name then returns this open map
-    MVStore mvStore = this.mvStore != null ? this.mvStore : OPENING.get();
-    mvStore.openMap(getFullCollectionNamespace(collectionName) + "._index_" + indexName,
-        new MVMap.Builder<KeyValue, Object>().keyType(new UniqueIndexKeyType()));
+    store().openMap(getFullCollectionNamespace(collectionName) + "._index_" + indexName,
+        new MVMap.Builder<KeyValue, Object>().keyType(new UniqueIndexKeyType()).valueType(new StoreObjectType()));
     return super.openOrCreateUniqueIndex(collectionName, indexName, keys, sparse);
   }
 
@@ -61,11 +68,12 @@ final class FastOpenH2Database extends H2Database {
     if (!PersistedSecondaryIndex.supports(keys)) {
       return new IgnoredIndex(indexName, keys);
     }
-    MVStore mvStore = this.mvStore != null ? this.mvStore : OPENING.get();
+    MVStore mvStore = store();
     String namespace = getFullCollectionNamespace(collectionName);
-    // the names H2Database gives a collection's data map and a unique index's map (so that dropIndex removes it)
-    MVMap<String, Object> map = mvStore.openMap(namespace + "._index_" + indexName);
-    MVMap<Object, Document> documents = mvStore.openMap("databases." + namespace);
+    // the name H2Database gives a unique index's map (so that dropIndex removes it)
+    MVMap<String, Object> map = mvStore.openMap(namespace + "._index_" + indexName,
+        new MVMap.Builder<String, Object>().valueType(new StoreObjectType()));
+    MVMap<Object, Document> documents = documents(mvStore, namespace);
     long total = documents.sizeAsLong();
     long t0 = System.nanoTime();
     long[] lastReport = {t0};
@@ -94,6 +102,16 @@ final class FastOpenH2Database extends H2Database {
     if (persisted != null) {
       persisted.forEach(PersistedSecondaryIndex::markMatching);
     }
+  }
+
+  private MVStore store() {
+    return mvStore != null ? mvStore : OPENING.get();
+  }
+
+  /** A collection's documents, by the name H2Database gives the map. */
+  private static MVMap<Object, Document> documents(MVStore mvStore, String namespace) {
+    return mvStore.openMap("databases." + namespace,
+        new MVMap.Builder<Object, Document>().keyType(new StoreObjectType()).valueType(new StoreObjectType()));
   }
 
   private static MVStore opening(MVStore mvStore) {
