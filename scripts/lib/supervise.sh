@@ -4,7 +4,7 @@
 # Supervisor of one process of a Heyken installation, started in the background by run_heyken.sh
 # (you do not normally run it by hand). It runs in the foreground:
 #   1|2    java $JAVA_OPTS -jar heyken-core.jar core --id N     (log: data/logs/core-N.log)
-#   store  java $JAVA_OPTS -jar heyken-core.jar store           (log: data/logs/store.log)
+#   store  java $JAVA_OPTS $HEYKEN_STORE_JAVA_OPTS -jar heyken-core.jar store   (log: data/logs/store.log)
 #   pg     scripts/postgres.sh run: the log store heyken-pg       (log: data/logs/pg.log); a stop request
 #          reaches it as SIGINT (PostgreSQL's fast shutdown: SIGTERM would wait for every client to leave)
 # and writes the JVM's own pid to data/run/<name>.pid (rewritten on every restart) and its own pid
@@ -110,6 +110,11 @@ run_jvm() {
   local jar
   jar=$(jar_of_start)
   read -r -a opts <<<"$(heyken_java_opts)"
+  if [[ $name == store && -n ${HEYKEN_STORE_JAVA_OPTS:-} ]]; then
+    local -a more
+    read -r -a more <<<"$HEYKEN_STORE_JAVA_OPTS"
+    opts+=("${more[@]}")
+  fi
   if [[ $name == core-* ]]; then
     ((rejoin)) && args+=(--rejoin)
     # the archive belongs to $HEYKEN_JAR: another jar (an upgrade's) starts without it
