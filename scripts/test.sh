@@ -59,6 +59,7 @@ check grep -qx "HEYKEN_API_TOKEN=$token" "$scratch/.env"
 check grep -q '^ROCKETCHAT_BOT_PASSWORD=..*' "$scratch/.env"
 check test "$(grep -c '^HEYKEN_API_TOKEN=' "$scratch/.env")" = 1
 check "$HEYKEN_ROOT/scripts/lib/test_waiting.sh"
+check "$HEYKEN_ROOT/scripts/lib/test_store_opts.sh"
 if command -v shellcheck >/dev/null; then
   shellcheck -x "$HEYKEN_ROOT"/scripts/*.sh "$HEYKEN_ROOT"/scripts/lib/*.sh "$HEYKEN_ROOT"/bench/*.sh ||
     { err "shellcheck found problems in the scripts"; script_failures=$((script_failures + 1)); }
