@@ -3,7 +3,8 @@
 #
 # The one test command of Heyken (CI runs exactly this, through .ci/run):
 #   1. checks the scripts: bash syntax of every script, and scripts/init.sh in a scratch directory
-#      (creates .env with mode 600, never overwrites a secret);
+#      (creates .env with mode 600, never overwrites a secret), waited_too_long and supervise.sh's JVM options
+#      (scripts/lib/test_waiting.sh, scripts/lib/test_store_opts.sh);
 #   2. starts what the sandbox tests need with scripts/docker-engine.sh (Docker engine, bubblewrap,
 #      the images sandbox/busybox:1 and sandbox/python:1; installs them with apt-get when missing,
 #      so it runs as root) and sets HEYKEN_REQUIRE_SANDBOX=true: a missing backend fails the tests;
