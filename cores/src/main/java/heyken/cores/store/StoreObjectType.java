@@ -7,6 +7,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.ObjectOutputStream;
 import java.nio.ByteBuffer;
+import java.util.function.Function;
 import org.h2.mvstore.DataUtils;
 import org.h2.mvstore.WriteBuffer;
 import org.h2.mvstore.type.ObjectDataType;
@@ -14,12 +15,12 @@ import org.h2.mvstore.type.ObjectDataType;
 /**
  * The type of the store's documents and index entries: H2's {@link ObjectDataType}, writing the very same bytes, with
  * the Java serialization of mongo-java-server's objects ({@link Document}, {@link KeyValue}, {@link ObjectId}) done
- * through one reused {@link ObjectOutputStream} per thread instead of a new stream per object. ObjectDataType serializes
- * every object of a page again whenever the page is written (a journal write or a lease renewal rewrites its pages at
- * the next commit); in a flight recording of the soak benchmark's store, these serializations were 45 % of all it
- * allocated, most of it the streams' own buffers and tables. The stream is reset between objects and the bytes of
- * each object start with the stream header, exactly as a new stream writes them, so files written before and after
- * open with either type.
+ * through one reused {@link ObjectOutputStream} per thread instead of a new stream per object. ObjectDataType
+ * serializes every object of a page again whenever the page is written (a journal write or a lease renewal rewrites its
+ * pages at the next commit); in a flight recording of the soak benchmark's store, these serializations were 45 % of all
+ * it allocated, most of it the streams' own buffers and tables. The stream is reset between objects and the bytes of
+ * each object start with the stream header, exactly as a new stream writes them, so files written before and after open
+ * with either type.
  */
 public class StoreObjectType extends ObjectDataType {
 
@@ -37,16 +38,7 @@ public class StoreObjectType extends ObjectDataType {
 
   /** The bytes {@link ObjectDataType#serialize} gives for {@code obj}, through this thread's reused stream. */
   public static byte[] serialized(Object obj) {
-    Serializer serializer = serializer();
-    try {
-      serializer.write(obj);
-      return serializer.out.toByteArray();
-    } catch (IOException | RuntimeException e) {
-      SERIALIZER.remove(); // a stream that failed within an object is not used again
-      throw DataUtils.newIllegalArgumentException("Could not serialize {0}", obj, e);
-    } finally {
-      serializer.release();
-    }
+    return withSerialized(obj, Bytes::toByteArray);
   }
 
   @Override
@@ -60,18 +52,10 @@ public class StoreObjectType extends ObjectDataType {
       super.write(buff, obj);
       return;
     }
-    Serializer serializer = serializer();
-    try {
-      serializer.write(obj);
-      Bytes bytes = serializer.out;
-      averageSize = (int) ((bytes.size() * 2L + 15L * averageSize) / 16);
-      buff.put(TYPE_SERIALIZED_OBJECT).putVarInt(bytes.size()).put(bytes.buffer(), 0, bytes.size());
-    } catch (IOException | RuntimeException e) {
-      SERIALIZER.remove();
-      throw DataUtils.newIllegalArgumentException("Could not serialize {0}", obj, e);
-    } finally {
-      serializer.release();
-    }
+    withSerialized(obj, bytes -> {
+      counted(bytes.size());
+      return buff.put(TYPE_SERIALIZED_OBJECT).putVarInt(bytes.size()).put(bytes.buffer(), 0, bytes.size());
+    });
   }
 
   @Override
@@ -82,8 +66,27 @@ public class StoreObjectType extends ObjectDataType {
     buff.get();
     byte[] data = new byte[DataUtils.readVarInt(buff)];
     buff.get(data);
-    averageSize = (int) ((data.length * 2L + 15L * averageSize) / 16);
+    counted(data.length);
     return deserialize(data);
+  }
+
+  /** Adds an object of {@code length} serialized bytes to the average of what one weighs in the cache. */
+  private void counted(int length) {
+    averageSize = (int) ((length * 2L + 15L * averageSize) / 16);
+  }
+
+  /** What {@code use} makes of the bytes {@link ObjectDataType#serialize} gives for {@code obj}, in a reused buffer. */
+  private static <T> T withSerialized(Object obj, Function<Bytes, T> use) {
+    Serializer serializer = serializer();
+    try {
+      serializer.write(obj);
+      return use.apply(serializer.out);
+    } catch (IOException | RuntimeException e) {
+      SERIALIZER.remove(); // a stream that failed within an object is not used again
+      throw DataUtils.newIllegalArgumentException("Could not serialize {0}", obj, e);
+    } finally {
+      serializer.release();
+    }
   }
 
   private static boolean serializedHere(Object obj) {
