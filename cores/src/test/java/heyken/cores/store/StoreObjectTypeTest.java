@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import java.util.Random;
+import java.util.function.Supplier;
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 import org.h2.mvstore.WriteBuffer;
@@ -71,14 +72,11 @@ class StoreObjectTypeTest {
     StoreObjectType fast = new StoreObjectType();
     for (int page = 0; page < 50; page++) {
       // a page of documents, and of the other types H2 writes itself (numbers, strings, nulls)
-      Object[] storage = new Object[16];
-      for (int i = 0; i < storage.length; i++) {
-        storage[i] = switch (random.nextInt(4)) {
-          case 0 -> (long) random.nextInt();
-          case 1 -> random.nextBoolean() ? null : "core-" + random.nextInt(9);
-          default -> randomObject();
-        };
-      }
+      Object[] storage = page(() -> switch (random.nextInt(4)) {
+        case 0 -> (long) random.nextInt();
+        case 1 -> random.nextBoolean() ? null : "core-" + random.nextInt(9);
+        default -> randomObject();
+      });
       byte[] expected = written(plain, storage);
       assertArrayEquals(expected, written(fast, storage), "page " + page);
       Object[] read = new Object[storage.length];
@@ -94,10 +92,7 @@ class StoreObjectTypeTest {
     ObjectDataType plain = new ObjectDataType();
     StoreObjectType fast = new StoreObjectType();
     for (int page = 0; page < 20; page++) {
-      Object[] storage = new Object[16];
-      for (int i = 0; i < storage.length; i++) {
-        storage[i] = new Document("_id", new ObjectId()).append("object", randomObject());
-      }
+      Object[] storage = page(() -> new Document("_id", new ObjectId()).append("object", randomObject()));
       assertArrayEquals(written(plain, storage), written(fast, storage), "page " + page);
       // twice the bytes, averaged over what was written (10,000 before anything was)
       for (Object obj : storage) {
@@ -174,6 +169,15 @@ class StoreObjectTypeTest {
       return java.util.Arrays.toString(bytes);
     }
     return obj;
+  }
+
+  /** A leaf page's worth of entries (the store's 16 keys per page). */
+  private static Object[] page(Supplier<Object> entry) {
+    Object[] storage = new Object[16];
+    for (int i = 0; i < storage.length; i++) {
+      storage[i] = entry.get();
+    }
+    return storage;
   }
 
   private static byte[] written(ObjectDataType type, Object[] storage) {
