@@ -57,7 +57,7 @@ final class FastOpenH2Database extends H2Database {
   @Override
   protected Index<Object> openOrCreateUniqueIndex(String collectionName, String indexName, List<IndexKey> keys,
       boolean sparse) {
-    store().openMap(getFullCollectionNamespace(collectionName) + "._index_" + indexName,
+    store().openMap(indexMapName(collectionName, indexName),
         new MVMap.Builder<KeyValue, Object>().keyType(new UniqueIndexKeyType()).valueType(new StoreObjectType()));
     return super.openOrCreateUniqueIndex(collectionName, indexName, keys, sparse);
   }
@@ -70,8 +70,8 @@ final class FastOpenH2Database extends H2Database {
     }
     MVStore mvStore = store();
     String namespace = getFullCollectionNamespace(collectionName);
-    // the name H2Database gives a unique index's map (so that dropIndex removes it)
-    MVMap<String, Object> map = mvStore.openMap(namespace + "._index_" + indexName,
+    // under the name of a unique index's map, so that H2Database's dropIndex removes it
+    MVMap<String, Object> map = mvStore.openMap(indexMapName(collectionName, indexName),
         new MVMap.Builder<String, Object>().valueType(new StoreObjectType()));
     MVMap<Object, Document> documents = documents(mvStore, namespace);
     long total = documents.sizeAsLong();
@@ -106,6 +106,11 @@ final class FastOpenH2Database extends H2Database {
 
   private MVStore store() {
     return mvStore != null ? mvStore : OPENING.get();
+  }
+
+  /** The name H2Database gives an index's map (its mapNameForIndex, which is private). */
+  private String indexMapName(String collectionName, String indexName) {
+    return getFullCollectionNamespace(collectionName) + "._index_" + indexName;
   }
 
   /** A collection's documents, by the name H2Database gives the map. */
